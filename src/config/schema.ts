@@ -1,0 +1,105 @@
+/**
+ * The one schema of failoverd.yaml. Every section lives here so later
+ * features slot in beside the others; cross-checks that need the zone files
+ * live in config/load.ts.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 1s, 5m)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const hostPort = z.string().transform((v, ctx) => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || !host || !isIP(host) || !(port >= 0 && port <= 65535)) {
+    ctx.addIssue({ code: 'custom', message: `not an address:port: ${JSON.stringify(v)} (use e.g. 127.0.0.1:5353 or [::1]:5353)` });
+    return z.NEVER;
+  }
+  return { host, port };
+});
+export type HostPort = { host: string; port: number };
+
+const statusRange = z.string().regex(/^\d{3}(-\d{3})?$/, 'status must be like "200" or "200-399"');
+
+export const checkSchema = z
+  .strictObject({
+    type: z.enum(['http', 'https', 'tcp']),
+    port: z.number().int().min(1).max(65535),
+    path: z.string().startsWith('/').default('/'),
+    host: z.string().min(1).optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    expect: z
+      .strictObject({
+        status: z.array(statusRange).min(1).default(['200-399']),
+        body: z.string().optional(),
+      })
+      .default({ status: ['200-399'] }),
+    tlsVerify: z.boolean().default(true),
+    interval: duration.default(1000),
+    fastInterval: duration.default(100),
+    timeout: duration.default(500),
+    rise: z.number().int().min(1).max(100).default(2),
+    fall: z.number().int().min(1).max(100).default(2),
+    watch: z.boolean().default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.timeout >= c.interval) ctx.addIssue({ code: 'custom', path: ['timeout'], message: `timeout (${c.timeout}ms) must be below interval (${c.interval}ms)` });
+    if (c.fastInterval > c.interval) ctx.addIssue({ code: 'custom', path: ['fastInterval'], message: `fastInterval (${c.fastInterval}ms) must not exceed interval (${c.interval}ms)` });
+    if (c.interval < 10) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 10ms' });
+    if (c.fastInterval < 10) ctx.addIssue({ code: 'custom', path: ['fastInterval'], message: 'fastInterval must be at least 10ms' });
+  });
+export type CheckConfig = z.output<typeof checkSchema>;
+
+export const targetSchema = z.strictObject({
+  id: z.string().min(1).optional(),
+  address: z.string().min(1),
+  check: z.string().min(1),
+  weight: z.number().int().min(0).max(255).default(1),
+});
+
+export const failbackSchema = z.union([
+  z.enum(['auto', 'manual']),
+  z.strictObject({ after: duration }),
+]);
+export type Failback = 'auto' | 'manual' | { after: number };
+
+export const recordSetSchema = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(['A', 'AAAA', 'CNAME']),
+  ttl: z.number().int().min(0).max(2147483647).default(30),
+  degradedTtl: z.number().int().min(0).max(2147483647).optional(),
+  policy: z.enum(['failover', 'multivalue', 'weighted']).default('failover'),
+  failback: failbackSchema.default('auto'),
+  whenAllDown: z.enum(['primary', 'all', 'none', 'servfail']).optional(),
+  maxAnswers: z.number().int().min(1).max(8).default(8),
+  targets: z.array(targetSchema).min(1),
+});
+
+export const configSchema = z.strictObject({
+  dns: z
+    .strictObject({
+      listen: z.array(hostPort).min(1).default([{ host: '127.0.0.1', port: 5353 }]),
+    })
+    .default({ listen: [{ host: '127.0.0.1', port: 5353 }] }),
+  zones: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('zones'),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+    .default({ level: 'info' }),
+  startupTimeout: duration.default(5000),
+  checks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'check names use letters, digits, _ . -'), checkSchema).default({}),
+  records: z.array(recordSetSchema).default([]),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type RawRecordSet = z.output<typeof recordSetSchema>;

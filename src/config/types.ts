@@ -1,0 +1,52 @@
+/**
+ * The resolved configuration that the rest of failoverd reads: defaults
+ * filled in, names canonical, targets with ids and their check attached.
+ */
+import type { CheckConfig, Failback, HostPort } from './schema.ts';
+
+export type { CheckConfig, Failback, HostPort };
+
+export type Health = 'UP' | 'DOWN' | 'UNKNOWN';
+export type Policy = 'failover' | 'multivalue' | 'weighted';
+export type WhenAllDown = 'primary' | 'all' | 'none' | 'servfail';
+export type DynamicType = 'A' | 'AAAA' | 'CNAME';
+
+export interface Target {
+  /** Stable, readable id: explicit `id:` or "<name>/<type>/<address>". */
+  id: string;
+  /** IP address (A/AAAA) or host name (CNAME) answered for this target. */
+  address: string;
+  checkName: string;
+  check: CheckConfig;
+  weight: number;
+  /** Targets with the same probe key share one probe: "<check>@<address>". */
+  probeKey: string;
+}
+
+export interface RecordSetConfig {
+  /** Canonical owner name (lower case, no trailing dot). */
+  name: string;
+  type: DynamicType;
+  /** The served zone (apex name) this record set lives in. */
+  zone: string;
+  ttl: number;
+  degradedTtl?: number;
+  policy: Policy;
+  failback: Failback;
+  whenAllDown: WhenAllDown;
+  maxAnswers: number;
+  /** In order: the first is the primary. */
+  targets: Target[];
+}
+
+export interface Config {
+  /** The config file as given, for messages. */
+  file: string;
+  dns: { listen: HostPort[] };
+  /** Resolved zone file paths. */
+  zoneFiles: string[];
+  log: { level: string };
+  startupTimeout: number;
+  checks: Record<string, CheckConfig>;
+  records: RecordSetConfig[];
+}

@@ -1,0 +1,24 @@
+/** Helpers for the absolute, lower-case, dot-less owner names of records/types.ts. */
+
+export function canonicalName(name: string): string {
+  let n = name.toLowerCase();
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  return n;
+}
+
+/** True when `name` is `zone` or below it. */
+export function isInZone(name: string, zone: string): boolean {
+  if (zone === '') return true;
+  return name === zone || name.endsWith('.' + zone);
+}
+
+/** The labels of a name, leftmost first ("" has none). */
+export function labels(name: string): string[] {
+  return name === '' ? [] : name.split('.');
+}
+
+/** The parent of a name ("a.b" → "b", "b" → ""). */
+export function parentName(name: string): string {
+  const i = name.indexOf('.');
+  return i < 0 ? '' : name.slice(i + 1);
+}
