@@ -1,0 +1,112 @@
+/**
+ * RFC 1035 §5.1 lexer: splits master-file text into entries of tokens.
+ * Handles `;` comments (not inside quotes), quoted strings, backslash escapes
+ * (kept as written, decoded later), and parentheses joining lines.
+ */
+import type { Entry, LineProblem, Token } from './types.ts';
+
+export interface Tokenized {
+  entries: Entry[];
+  problems: LineProblem[];
+}
+
+const DELIMITERS = new Set([' ', '\t', ';', '(', ')', '"']);
+
+export function tokenize(text: string): Tokenized {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n|\r/);
+  const entries: Entry[] = [];
+  const problems: LineProblem[] = [];
+
+  let entry: Entry | undefined;
+  let depth = 0;
+  let openLine = 0; // line of the outermost open '('
+  let i = 0;
+  while (i < lines.length) {
+    const lineNo = i + 1;
+    const line = lines[i]!;
+    let c = 0;
+    while (c < line.length) {
+      const ch = line[c]!;
+      if (ch === ' ' || ch === '\t') {
+        c++;
+      } else if (ch === ';') {
+        break;
+      } else if (ch === '(') {
+        if (depth === 0) openLine = lineNo;
+        depth++;
+        c++;
+      } else if (ch === ')') {
+        if (depth === 0) problems.push({ line: lineNo, message: `unbalanced parenthesis: ")" without "("` });
+        else depth--;
+        c++;
+      } else {
+        const start = c;
+        let tokenText = '';
+        let quoted = false;
+        if (ch === '"') {
+          quoted = true;
+          c++;
+          let closed = false;
+          while (c < line.length) {
+            const q = line[c]!;
+            if (q === '\\' && c + 1 < line.length) {
+              tokenText += q + line[c + 1]!;
+              c += 2;
+            } else if (q === '"') {
+              closed = true;
+              c++;
+              break;
+            } else {
+              tokenText += q;
+              c++;
+            }
+          }
+          if (!closed) {
+            problems.push({ line: lineNo, message: `unterminated quoted string "${tokenText.slice(0, 40)}` });
+          }
+          if (!entry) entry = newEntry(lineNo, start !== 0 || depth > 0);
+          if (!closed) entry.broken = true;
+        } else {
+          while (c < line.length && !DELIMITERS.has(line[c]!)) {
+            if (line[c] === '\\' && c + 1 < line.length) {
+              tokenText += line[c]! + line[c + 1]!;
+              c += 2;
+            } else {
+              tokenText += line[c]!;
+              c++;
+            }
+          }
+          if (!entry) entry = newEntry(lineNo, start !== 0 || depth > 0);
+        }
+        const token: Token = { text: tokenText, quoted, line: lineNo };
+        entry.tokens.push(token);
+      }
+    }
+    i++;
+    if (depth === 0 && entry) {
+      entries.push(entry);
+      entry = undefined;
+    }
+    if (i === lines.length && depth > 0) {
+      // Never closed. Report it, keep the entry up to the next line that
+      // starts a new record at column 0, and go on from there.
+      problems.push({ line: openLine, message: `unbalanced parenthesis opened at line ${openLine}` });
+      let restart = openLine; // 0-based index of the line after openLine
+      while (restart < lines.length && !/^[^\s;()]/.test(lines[restart]!)) restart++;
+      if (entry) {
+        entry.tokens = entry.tokens.filter((t) => t.line <= restart);
+        entries.push(entry);
+      }
+      // Lines from `restart` on are scanned again: forget what they reported.
+      for (let k = problems.length - 1; k >= 0; k--) if (problems[k]!.line > restart) problems.splice(k, 1);
+      entry = undefined;
+      depth = 0;
+      i = restart;
+    }
+  }
+  return { entries, problems };
+}
+
+function newEntry(line: number, ownerOmitted: boolean): Entry {
+  return { line, ownerOmitted, tokens: [], broken: false };
+}
