@@ -1,0 +1,294 @@
+/**
+ * ProbeScheduler: runs the probes of every target and reports each result
+ * through `onResult`. Timing rules (all timers through the Clock):
+ *
+ * - Cold start: each target's first probe runs at once on start() (or on
+ *   add() while running); no random initial offset.
+ * - Steady state: one probe in flight per target; the next one starts
+ *   `interval` ± 10% (jitter) after the previous one started (or at once if
+ *   that moment has passed).
+ * - Unsettled: when onResult answers { unsettled: true } (the result
+ *   disagrees with current health and rise/fall is not reached yet), the next
+ *   probe starts `fastInterval` after the previous start instead.
+ * - Hung target: a probe still unanswered after `fastInterval` makes the
+ *   target suspect; the next probe starts then, without waiting for the
+ *   first to time out. At most MAX_IN_FLIGHT (2) probes per target; a suspect
+ *   probe that could not start its follow-up (both slots busy) starts it as
+ *   soon as a slot frees. Each probe triggers at most one follow-up.
+ * - Results are delivered in completion order. Stale rule: probes are
+ *   numbered as they start; a result whose probe started before the probe of
+ *   an already delivered result is stale and dropped (given to `onStale`),
+ *   so a slow old timeout can never undo what a newer probe observed.
+ * - Watchdog: a ProbeFn must settle within check.timeout; if one does not
+ *   settle by timeout + watchdogGraceMs, it is aborted and counted as a
+ *   timeout failure, so a broken probe cannot hold a slot forever.
+ * - Probes aborted by remove()/stop() deliver nothing.
+ * - With `watch: true`, targets whose check.watch is true get a
+ *   LivenessWatch connection; its close triggers probeNow(), and every ok
+ *   result calls noteSuccess() (which reconnects, at most once per interval).
+ */
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { probeFor as defaultProbeFor, type ProbeKind } from './index.ts';
+import { errorReason } from './reason.ts';
+import type { ProbeFn, ProbeResult, ProbeSpec } from './types.ts';
+import { LivenessWatch } from './watch.ts';
+
+export const MAX_IN_FLIGHT = 2;
+export const JITTER = 0.1;
+
+export interface ProbeSchedulerOptions {
+  /** Called once per delivered result; answers whether the target is unsettled. */
+  onResult: (key: string, result: ProbeResult) => { unsettled: boolean };
+  clock?: Clock;
+  probeFor?: (kind: ProbeKind) => ProbeFn;
+  /** In [0, 1); used for the ±10% jitter. */
+  random?: () => number;
+  /** Own a LivenessWatch for targets whose check.watch is true. */
+  watch?: boolean;
+  /** A result dropped by the stale rule (for metrics/logs). */
+  onStale?: (key: string, result: ProbeResult) => void;
+  /** onResult threw; the scheduler carries on as if it answered settled. */
+  onError?: (key: string, err: unknown) => void;
+  /** How long stop() waits for in-flight probes to settle after aborting them. */
+  stopTimeoutMs?: number;
+  /** Extra time past check.timeout before a probe that did not settle is failed. */
+  watchdogGraceMs?: number;
+}
+
+interface InFlight {
+  seq: number;
+  abort: AbortController;
+  /** Unanswered after fastInterval. */
+  suspect: boolean;
+  /** Already started its one follow-up probe. */
+  followedUp: boolean;
+  /** Aborted by remove()/stop(): deliver nothing. */
+  cancelled: boolean;
+  timers: TimerHandle[];
+}
+
+interface TargetState {
+  key: string;
+  spec: ProbeSpec;
+  active: boolean;
+  seq: number;
+  deliveredSeq: number;
+  lastStartAt: number;
+  unsettled: boolean;
+  inFlight: Map<number, InFlight>;
+  next?: TimerHandle;
+}
+
+export class ProbeScheduler {
+  /** The owned LivenessWatch (only with `watch: true`). */
+  readonly liveness: LivenessWatch | undefined;
+  private readonly onResult: ProbeSchedulerOptions['onResult'];
+  private readonly clock: Clock;
+  private readonly probeFor: (kind: ProbeKind) => ProbeFn;
+  private readonly random: () => number;
+  private readonly onStale: ProbeSchedulerOptions['onStale'];
+  private readonly onError: (key: string, err: unknown) => void;
+  private readonly stopTimeoutMs: number;
+  private readonly watchdogGraceMs: number;
+  private readonly targets = new Map<string, TargetState>();
+  private readonly settling = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(options: ProbeSchedulerOptions) {
+    this.onResult = options.onResult;
+    this.clock = options.clock ?? systemClock;
+    this.probeFor = options.probeFor ?? defaultProbeFor;
+    this.random = options.random ?? Math.random;
+    this.onStale = options.onStale;
+    this.onError =
+      options.onError ??
+      ((key, err) => process.emitWarning(`probe result handler failed for ${key}: ${errorReason(err)}`));
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 2000;
+    this.watchdogGraceMs = options.watchdogGraceMs ?? 1000;
+    this.liveness = options.watch
+      ? new LivenessWatch({ onClosed: (key) => void this.probeNow(key), clock: this.clock })
+      : undefined;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Add (or replace) a target. While running, its first probe starts at once. */
+  add(key: string, spec: ProbeSpec): void {
+    if (this.targets.has(key)) this.remove(key);
+    const t: TargetState = {
+      key,
+      spec,
+      active: true,
+      seq: 0,
+      deliveredSeq: 0,
+      lastStartAt: this.clock.now(),
+      unsettled: false,
+      inFlight: new Map(),
+    };
+    this.targets.set(key, t);
+    if (this.running) this.begin(t);
+  }
+
+  /** Remove a target: cancel its timers, abort its probes; nothing more is delivered for it. */
+  remove(key: string): void {
+    const t = this.targets.get(key);
+    if (!t) return;
+    this.targets.delete(key);
+    this.halt(t);
+    t.active = false;
+    this.liveness?.unwatch(key);
+  }
+
+  /** Probe `key` now unless a probe of it is in flight. Returns whether one started. */
+  probeNow(key: string): boolean {
+    const t = this.targets.get(key);
+    if (!this.running || !t || t.inFlight.size > 0) return false;
+    this.launch(t);
+    return true;
+  }
+
+  /** Start probing: every target's first probe runs at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const t of this.targets.values()) this.begin(t);
+  }
+
+  /** Cancel timers, abort in-flight probes, and resolve once they settled (bounded by stopTimeoutMs). */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.targets.values()) this.halt(t);
+    this.liveness?.stop();
+    if (this.settling.size === 0) return;
+    let bound: TimerHandle | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.settling]),
+      new Promise<void>((resolve) => {
+        bound = this.clock.setTimer(this.stopTimeoutMs, resolve);
+      }),
+    ]);
+    bound?.cancel();
+  }
+
+  /** In-flight probe count of a target (for tests and diagnostics). */
+  inFlight(key: string): number {
+    return this.targets.get(key)?.inFlight.size ?? 0;
+  }
+
+  private begin(t: TargetState): void {
+    this.launch(t);
+    const { address, check } = t.spec;
+    if (this.liveness && check.watch) {
+      this.liveness.watch(t.key, address, check.port, { connectTimeoutMs: check.timeout, reconnectGapMs: check.interval });
+    }
+  }
+
+  private halt(t: TargetState): void {
+    t.next?.cancel();
+    t.next = undefined;
+    for (const p of t.inFlight.values()) {
+      p.cancelled = true;
+      for (const timer of p.timers) timer.cancel();
+      p.abort.abort();
+    }
+    t.inFlight.clear();
+  }
+
+  private launch(t: TargetState): void {
+    if (!this.running || !t.active || t.inFlight.size >= MAX_IN_FLIGHT) return;
+    t.next?.cancel();
+    t.next = undefined;
+    const { check } = t.spec;
+    const p: InFlight = {
+      seq: ++t.seq,
+      abort: new AbortController(),
+      suspect: false,
+      followedUp: false,
+      cancelled: false,
+      timers: [],
+    };
+    t.inFlight.set(p.seq, p);
+    t.lastStartAt = this.clock.now();
+    p.timers.push(
+      this.clock.setTimer(check.fastInterval, () => {
+        if (!t.inFlight.has(p.seq)) return;
+        p.suspect = true;
+        this.followUp(t);
+      }),
+      this.clock.setTimer(check.timeout + this.watchdogGraceMs, () => {
+        this.complete(t, p, this.failure(`timeout after ${check.timeout}ms (probe did not settle)`, check.timeout));
+        p.abort.abort();
+      }),
+    );
+    let pending: Promise<ProbeResult>;
+    try {
+      pending = this.probeFor(check.type)(t.spec, p.abort.signal);
+    } catch (err) {
+      pending = Promise.resolve(this.failure(errorReason(err), 0));
+    }
+    const settled = pending.then(
+      (result) => this.complete(t, p, result),
+      (err: unknown) => this.complete(t, p, this.failure(errorReason(err), 0)),
+    );
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
+  }
+
+  /** Start the follow-up of a suspect probe if a slot is free (each probe gets one). */
+  private followUp(t: TargetState): void {
+    if (t.inFlight.size >= MAX_IN_FLIGHT) return;
+    for (const p of t.inFlight.values()) {
+      if (p.suspect && !p.followedUp) {
+        p.followedUp = true;
+        this.launch(t);
+        return;
+      }
+    }
+  }
+
+  private complete(t: TargetState, p: InFlight, result: ProbeResult): void {
+    if (p.cancelled || !t.inFlight.delete(p.seq)) return;
+    for (const timer of p.timers) timer.cancel();
+    if (!this.running || !t.active) return;
+    if (p.seq < t.deliveredSeq) {
+      this.onStale?.(t.key, result);
+    } else {
+      t.deliveredSeq = p.seq;
+      t.unsettled = this.deliver(t.key, result);
+      if (result.ok) this.liveness?.noteSuccess(t.key);
+    }
+    // deliver() may have removed the target or stopped the scheduler.
+    if (!this.running || !t.active) return;
+    if (t.inFlight.size > 0) {
+      this.followUp(t);
+      return;
+    }
+    if (t.next) return;
+    const { check } = t.spec;
+    const period = t.unsettled ? check.fastInterval : this.jittered(check.interval);
+    const delay = Math.max(0, t.lastStartAt + period - this.clock.now());
+    t.next = this.clock.setTimer(delay, () => {
+      t.next = undefined;
+      this.launch(t);
+    });
+  }
+
+  private deliver(key: string, result: ProbeResult): boolean {
+    try {
+      return this.onResult(key, result)?.unsettled === true;
+    } catch (err) {
+      this.onError(key, err);
+      return false;
+    }
+  }
+
+  private jittered(interval: number): number {
+    return Math.round(interval * (1 - JITTER + 2 * JITTER * this.random()));
+  }
+
+  private failure(reason: string, latencyMs: number): ProbeResult {
+    return { ok: false, reason, latencyMs, at: this.clock.now() };
+  }
+}
