@@ -1,0 +1,175 @@
+/**
+ * Loads failoverd.yaml and the zone files it names, validates both, and
+ * resolves them into a Config. Every problem is collected and reported at
+ * once (ProblemsError, code CONFIG_INVALID) with file, line and field path.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
+import { dirname, resolve, join } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ProblemsError, type Problem } from '../errors.ts';
+import { canonicalName, isInZone } from '../records/names.ts';
+import type { ZoneFile } from '../records/types.ts';
+import { loadZoneFile } from '../zones/load.ts';
+import { configSchema, type RawConfig } from './schema.ts';
+import type { Config, RecordSetConfig, Target } from './types.ts';
+import { lineOfKey, lineOfPath } from './yaml-locate.ts';
+
+export interface LoadedConfig {
+  config: Config;
+  zones: ZoneFile[];
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : (out ? '.' : '') + String(seg);
+  return out;
+}
+
+export async function loadConfig(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ProblemsError('CONFIG_INVALID', [{ file, message: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+  return parseConfigText(text, file);
+}
+
+export async function parseConfigText(text: string, file: string): Promise<LoadedConfig> {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
+  if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
+
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          problems.push({ file, line: lineOfKey(doc, lc, issue.path, key), path: formatPath([...issue.path, key]), message: `unknown key "${key}"` });
+        }
+      } else {
+        problems.push({ file, line: lineOfPath(doc, lc, issue.path), path: formatPath(issue.path), message: issue.message });
+      }
+    }
+    throw new ProblemsError('CONFIG_INVALID', problems);
+  }
+  const raw = parsed.data;
+  const at = (path: PropertyKey[]): Omit<Problem, 'message'> => ({ file, line: lineOfPath(doc, lc, path), path: formatPath(path) });
+
+  const zoneFiles = await resolveZoneFiles(raw.zones, dirname(resolve(file)), problems, at(['zones']));
+  const zones: ZoneFile[] = [];
+  for (const zf of zoneFiles) {
+    try {
+      zones.push(await loadZoneFile(zf));
+    } catch (err) {
+      if (err instanceof ProblemsError) problems.push(...err.problems);
+      else problems.push({ ...at(['zones']), message: `cannot load zone file ${zf}: ${String(err)}` });
+    }
+  }
+  const origins = new Map<string, string>();
+  for (const z of zones) {
+    const other = origins.get(z.origin);
+    if (other) problems.push({ file: z.file, message: `zone ${z.origin || '.'} is also served from ${other}` });
+    origins.set(z.origin, z.file);
+  }
+
+  const records = resolveRecordSets(raw, zones, problems, at);
+  if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
+  return {
+    config: {
+      file,
+      dns: raw.dns,
+      zoneFiles,
+      log: raw.log,
+      startupTimeout: raw.startupTimeout,
+      checks: raw.checks,
+      records,
+    },
+    zones,
+  };
+}
+
+async function resolveZoneFiles(spec: string | string[], baseDir: string, problems: Problem[], where: Omit<Problem, 'message'>): Promise<string[]> {
+  const entries = typeof spec === 'string' ? [spec] : spec;
+  const out: string[] = [];
+  for (const entry of entries) {
+    const p = resolve(baseDir, entry);
+    try {
+      const s = await stat(p);
+      if (s.isDirectory()) {
+        const names = (await readdir(p)).filter((n) => n.endsWith('.zone')).sort();
+        if (names.length === 0) problems.push({ ...where, message: `no *.zone files in ${entry}` });
+        out.push(...names.map((n) => join(p, n)));
+      } else out.push(p);
+    } catch {
+      problems.push({ ...where, message: `zone path not found: ${entry}` });
+    }
+  }
+  return out;
+}
+
+function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): RecordSetConfig[] {
+  const out: RecordSetConfig[] = [];
+  const seen = new Map<string, number>();
+  const targetIds = new Set<string>();
+  raw.records.forEach((r, i) => {
+    const name = canonicalName(r.name);
+    const zone = zones.filter((z) => isInZone(name, z.origin)).sort((a, b) => b.origin.length - a.origin.length)[0];
+    if (!zone) {
+      problems.push({ ...at(['records', i, 'name']), message: `${name} is outside every served zone (${zones.map((z) => z.origin).join(', ') || 'none'})` });
+    } else {
+      for (const rec of zone.records) {
+        if (rec.data.type === 'NS' && rec.name !== zone.origin && isInZone(name, rec.name)) {
+          problems.push({ ...at(['records', i, 'name']), message: `${name} is below the delegation ${rec.name} (${rec.file}:${rec.line})` });
+          break;
+        }
+        if (rec.name !== name) continue;
+        if (rec.data.type === r.type || rec.data.type === 'CNAME' || r.type === 'CNAME') {
+          problems.push({ ...at(['records', i, 'name']), message: `${name} ${r.type} is also defined statically at ${rec.file}:${rec.line} (${rec.data.type})` });
+          break;
+        }
+      }
+    }
+    const key = `${name}/${r.type === 'CNAME' ? '*' : r.type}`;
+    const clash = seen.get(key) ?? (r.type === 'CNAME' ? (seen.get(`${name}/A`) ?? seen.get(`${name}/AAAA`)) : seen.get(`${name}/*`));
+    if (clash !== undefined) problems.push({ ...at(['records', i, 'name']), message: `${name} ${r.type} clashes with records[${clash}]` });
+    seen.set(key, i);
+
+    const targets: Target[] = [];
+    r.targets.forEach((t, j) => {
+      const check = raw.checks[t.check];
+      if (!check) problems.push({ ...at(['records', i, 'targets', j, 'check']), message: `unknown check "${t.check}" (defined: ${Object.keys(raw.checks).join(', ') || 'none'})` });
+      const okAddress = r.type === 'A' ? isIPv4(t.address) : r.type === 'AAAA' ? isIPv6(t.address) : isHostName(t.address);
+      if (!okAddress) problems.push({ ...at(['records', i, 'targets', j, 'address']), message: `"${t.address}" is not ${r.type === 'A' ? 'an IPv4 address' : r.type === 'AAAA' ? 'an IPv6 address' : 'a host name'} for a ${r.type} record` });
+      const address = r.type === 'CNAME' ? canonicalName(t.address) : t.address;
+      const id = t.id ?? `${name}/${r.type}/${address}`;
+      if (targetIds.has(id)) problems.push({ ...at(['records', i, 'targets', j]), message: `duplicate target id "${id}"` });
+      targetIds.add(id);
+      if (check) targets.push({ id, address, checkName: t.check, check, weight: t.weight, probeKey: `${t.check}@${address}` });
+    });
+    if (r.policy === 'weighted' && r.targets.every((t) => t.weight === 0)) problems.push({ ...at(['records', i, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
+    if (r.type === 'CNAME' && r.policy !== 'failover' && r.policy !== 'weighted') problems.push({ ...at(['records', i, 'policy']), message: 'a CNAME record set answers one target: use policy failover or weighted' });
+    if (r.type === 'CNAME' && r.whenAllDown === 'all') problems.push({ ...at(['records', i, 'whenAllDown']), message: 'a CNAME record set cannot answer all targets' });
+    out.push({
+      name,
+      type: r.type,
+      zone: zone?.origin ?? '',
+      ttl: r.ttl,
+      degradedTtl: r.degradedTtl,
+      policy: r.policy,
+      failback: r.failback,
+      whenAllDown: r.whenAllDown ?? (r.policy === 'failover' || r.type === 'CNAME' ? 'primary' : 'all'),
+      maxAnswers: r.maxAnswers,
+      targets,
+    });
+  });
+  return out;
+}
+
+function isHostName(s: string): boolean {
+  const n = s.endsWith('.') ? s.slice(0, -1) : s;
+  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l));
+}

@@ -1,0 +1,63 @@
+/**
+ * Reads what failoverd needs from a query that dns2 has parsed, and decides
+ * the protocol-level outcome (FORMERR, NOTIMP, BADVERS, REFUSED) before any
+ * zone data is looked at.
+ */
+import type { DnsRequest } from './dns2.ts';
+import { RCODE } from './resolve.ts';
+
+export const EDNS_UDP_SIZE = 1232;
+export const OPCODE_QUERY = 0;
+const TYPE_OPT = 41;
+const CLASS_IN = 1;
+
+export interface EdnsInfo {
+  udpSize: number;
+  version: number;
+  do: boolean;
+}
+
+export interface QueryInfo {
+  id: number;
+  opcode: number;
+  rd: boolean;
+  cd: boolean;
+  /** The single question, when one could be read. */
+  question?: { name: string; type: number; class: number };
+  edns?: EdnsInfo;
+}
+
+/** The verdict on a query: answer it from zone data, or reply with this rcode. */
+export type QueryVerdict = { kind: 'answer' } | { kind: 'error'; rcode: number; withQuestion: boolean } | { kind: 'drop' };
+
+export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVerdict } {
+  const h = req.header;
+  const info: QueryInfo = { id: h.id, opcode: h.opcode, rd: !!h.rd, cd: !!h.cd };
+  // Never answer a response: that is how reflection loops start.
+  if (h.qr) return { info, verdict: { kind: 'drop' } };
+  const opts = req.additionals.filter((r) => r && r.type === TYPE_OPT);
+  const opt = opts[0] as { name?: string; class: number; version?: number; doFlag?: boolean } | undefined;
+  if (opt) info.edns = { udpSize: opt.class, version: opt.version ?? 0, do: !!opt.doFlag };
+  if (req.questions.length === 1) {
+    const q = req.questions[0]!;
+    info.question = { name: stripDot(q.name), type: q.type, class: q.class };
+  }
+  const malformed = (req.errors?.length ?? 0) > 0 || opts.length > 1 || (opt !== undefined && opt.name !== '' && opt.name !== undefined);
+  if (malformed || h.qdcount !== 1 || req.questions.length !== 1) {
+    return { info, verdict: { kind: 'error', rcode: RCODE.FORMERR, withQuestion: false } };
+  }
+  if (h.opcode !== OPCODE_QUERY) return { info, verdict: { kind: 'error', rcode: RCODE.NOTIMP, withQuestion: true } };
+  if (info.edns && info.edns.version > 0) return { info, verdict: { kind: 'error', rcode: RCODE.BADVERS, withQuestion: true } };
+  if (info.question!.class !== CLASS_IN) return { info, verdict: { kind: 'error', rcode: RCODE.REFUSED, withQuestion: true } };
+  return { info, verdict: { kind: 'answer' } };
+}
+
+/** The largest UDP reply the client accepts, within what we offer. */
+export function udpLimit(info: QueryInfo): number {
+  if (!info.edns) return 512;
+  return Math.min(Math.max(info.edns.udpSize, 512), EDNS_UDP_SIZE);
+}
+
+function stripDot(name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}

@@ -1,0 +1,154 @@
+/**
+ * The authoritative answer to one question from one snapshot (RFC 1034
+ * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY). Pure: no sockets.
+ */
+import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
+import { isInZone, parentName } from '../records/names.ts';
+import { RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
+
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
+export const QTYPE_ANY = 255;
+export const QTYPE_AXFR = 252;
+export const QTYPE_IXFR = 251;
+
+export interface AnswerRR {
+  owner: string;
+  ttl: number;
+  data: RData;
+}
+
+export interface Resolution {
+  rcode: number;
+  aa: boolean;
+  answer: AnswerRR[];
+  authority: AnswerRR[];
+  additional: AnswerRR[];
+}
+
+/** Picks the index of one record of a weighted RRset. */
+export type WeightedPicker = (weights: readonly number[]) => number;
+
+const MAX_CNAME_CHAIN = 8;
+/** RFC 8482 §4.1: answer ANY with one RRset, in this order of preference. */
+const ANY_ORDER: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'];
+
+/**
+ * @param qname the question name as asked (case kept, no trailing dot);
+ *              answers are owned by it so the question's case is echoed.
+ */
+export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker): Resolution {
+  const res: Resolution = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
+  const zone = findZone(snap, qname.toLowerCase());
+  if (!zone) return { ...res, rcode: RCODE.REFUSED, aa: false };
+
+  let owner = qname;
+  const visited = new Set<string>();
+  for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+    const lower = owner.toLowerCase();
+    visited.add(lower);
+    const cut = findCut(zone, lower);
+    if (cut) {
+      const ns = zone.nodes.get(cut)!.rrsets.get('NS')!;
+      if (res.answer.length === 0) res.aa = false;
+      pushSet(res.authority, ns, ns.name, pick);
+      addAddresses(zone, res, ns.rdata, pick);
+      return res;
+    }
+    let node = zone.nodes.get(lower);
+    if (!node) {
+      node = wildcardFor(zone, lower);
+      if (!node) {
+        res.rcode = RCODE.NXDOMAIN;
+        res.authority.push(negativeSoa(zone));
+        return res;
+      }
+    }
+    const type = RR_TYPE_BY_CODE.get(qtype);
+    if (node.servfail && (node.servfail === type || node.servfail === 'CNAME' || qtype === QTYPE_ANY)) {
+      return { rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] };
+    }
+    if (type === 'SOA' && lower === zone.origin) {
+      res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
+      return res;
+    }
+    const set = type ? node.rrsets.get(type) : undefined;
+    if (set) {
+      pushSet(res.answer, set, owner, pick);
+      if (type === 'MX' || type === 'SRV' || type === 'NS') addAddresses(zone, res, set.rdata, pick);
+      return res;
+    }
+    const cname = node.rrsets.get('CNAME');
+    if (cname) {
+      pushSet(res.answer, cname, owner, pick);
+      const target = (res.answer[res.answer.length - 1]!.data as { target: string }).target;
+      const tl = target.toLowerCase();
+      // Followed only inside this zone, and never in a loop.
+      if (!isInZone(tl, zone.origin) || visited.has(tl)) return res;
+      owner = target;
+      continue;
+    }
+    if (qtype === QTYPE_ANY) {
+      const first = lower === zone.origin && node.rrsets.size === 0 ? undefined : ANY_ORDER.map((t) => node!.rrsets.get(t)).find(Boolean);
+      if (first) {
+        pushSet(res.answer, first, owner, pick);
+        return res;
+      }
+      if (lower === zone.origin) {
+        res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
+        return res;
+      }
+    }
+    res.authority.push(negativeSoa(zone));
+    return res;
+  }
+  return res;
+}
+
+/** The SOA for negative answers: TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §3). */
+export function negativeSoa(zone: ZoneView): AnswerRR {
+  return { owner: zone.origin, ttl: Math.min(zone.soaTtl, zone.soa.minimum), data: { type: 'SOA', ...zone.soa } };
+}
+
+/** The highest delegation point at or above `name` (below the apex), if any. */
+function findCut(zone: ZoneView, name: string): string | undefined {
+  if (zone.cuts.size === 0) return undefined;
+  let found: string | undefined;
+  for (let n = name; n !== zone.origin && n !== ''; n = parentName(n)) if (zone.cuts.has(n)) found = n;
+  return found;
+}
+
+/** RFC 4592: the wildcard at the closest encloser, if there is one. */
+function wildcardFor(zone: ZoneView, name: string): ZoneNode | undefined {
+  let ce = parentName(name);
+  for (let guard = 0; guard < 128 && !zone.nodes.has(ce); guard++) {
+    if (ce === zone.origin || ce === '') break;
+    ce = parentName(ce);
+  }
+  return zone.nodes.get(ce === '' ? '*' : `*.${ce}`);
+}
+
+function pushSet(out: AnswerRR[], set: RRset, owner: string, pick: WeightedPicker): void {
+  if (set.weights && set.rdata.length > 1) {
+    out.push({ owner, ttl: set.ttl, data: set.rdata[pick(set.weights)] ?? set.rdata[0]! });
+    return;
+  }
+  for (const data of set.rdata) out.push({ owner, ttl: set.ttl, data });
+}
+
+/** Additional-section addresses for NS/MX/SRV targets inside the zone. */
+function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: WeightedPicker): void {
+  const seen = new Set<string>();
+  for (const d of rdata) {
+    const host = d.type === 'NS' ? d.host : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : undefined;
+    if (!host) continue;
+    const h = host.toLowerCase();
+    if (seen.has(h) || !isInZone(h, zone.origin)) continue;
+    seen.add(h);
+    const node = zone.nodes.get(h);
+    if (!node) continue;
+    for (const t of ['A', 'AAAA'] as const) {
+      const set = node.rrsets.get(t);
+      if (set) pushSet(res.additional, set, set.name, pick);
+    }
+  }
+}

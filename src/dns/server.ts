@@ -1,0 +1,183 @@
+/**
+ * The embedded authoritative DNS server: dns2's UDP and TCP servers on each
+ * listen address, answering from the current snapshot (swapped whole).
+ * It never crashes on a packet: anything that goes wrong inside the handler
+ * becomes SERVFAIL, logged rate-limited.
+ */
+import { isIPv6, type Socket } from 'node:net';
+import type { HostPort } from '../config/types.ts';
+import { FailoverdError } from '../errors.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
+import type { Snapshot } from '../records/snapshot.ts';
+import { TCPServer, UDPServer, type DnsRequest } from './dns2.ts';
+import { readQuery, udpLimit, type QueryInfo } from './query.ts';
+import { encodeReply, errorSections, TCP_LIMIT } from './response.ts';
+import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
+
+export type Transport = 'udp' | 'tcp';
+
+export interface DnsServerOptions {
+  listen: HostPort[];
+  logger: Logger;
+  /** Picks one record of a weighted RRset per query. */
+  pick?: WeightedPicker;
+  /** Called once per reply sent (for metrics). */
+  onReply?: (rcode: number, transport: Transport) => void;
+}
+
+type Send = (reply: Buffer) => unknown;
+
+export function randomWeightedPick(weights: readonly number[]): number {
+  let total = 0;
+  for (const w of weights) total += w;
+  if (total <= 0) return Math.floor(Math.random() * weights.length);
+  let r = Math.random() * total;
+  for (let i = 0; i < weights.length; i++) if ((r -= weights[i]!) < 0) return i;
+  return weights.length - 1;
+}
+
+export class DnsServer {
+  private snapshot: Snapshot | undefined;
+  private readonly udp: InstanceType<typeof UDPServer>[] = [];
+  private readonly tcp: InstanceType<typeof TCPServer>[] = [];
+  private readonly errors: RateLimitedLog;
+  private readonly pick: WeightedPicker;
+  private readonly connections = new Set<Socket>();
+
+  constructor(private readonly opts: DnsServerOptions) {
+    this.errors = new RateLimitedLog(opts.logger);
+    this.pick = opts.pick ?? randomWeightedPick;
+  }
+
+  /** Swaps in a new snapshot; queries from now on see only it. */
+  setSnapshot(s: Snapshot): void {
+    this.snapshot = s;
+  }
+
+  currentSnapshot(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** Opens UDP and TCP on every listen address (the same port for both). */
+  async start(): Promise<Array<{ host: string; port: number }>> {
+    const bound: Array<{ host: string; port: number }> = [];
+    try {
+      for (const l of this.opts.listen) bound.push(await this.listenOn(l.host, l.port));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    return bound;
+  }
+
+  private async listenOn(host: string, port: number): Promise<{ host: string; port: number }> {
+    // With port 0, UDP picks the port and TCP must get the same one; retry a few times.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const udp = new UDPServer({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+      udp.on('request', (req: DnsRequest, send: Send) => this.handle(req, send, 'udp'));
+      udp.on('requestError', (err: Error) => this.errors.warn('udp-parse', { err: err.message }, 'dropped an unreadable UDP packet'));
+      udp.on('error', (err: Error) => this.errors.warn('udp-error', { err: err.message }, 'UDP socket error'));
+      try {
+        await bindUdp(udp, host, port);
+      } catch (err) {
+        throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on udp ${host}:${port}: ${(err as Error).message}`, { cause: err });
+      }
+      const actual = udp.address().port;
+      const tcp = new TCPServer();
+      tcp.on('request', (req: DnsRequest, send: Send) => this.handle(req, send, 'tcp'));
+      tcp.on('requestError', (err: Error) => this.errors.warn('tcp-parse', { err: err.message }, 'closed a TCP connection with an unreadable message'));
+      tcp.on('connection', (sock) => {
+        this.connections.add(sock);
+        sock.on('error', () => sock.destroy());
+        sock.on('close', () => this.connections.delete(sock));
+      });
+      try {
+        await listenTcp(tcp, host, actual);
+      } catch (err) {
+        udp.close();
+        if (port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+        throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on tcp ${host}:${actual}: ${(err as Error).message}`, { cause: err });
+      }
+      tcp.on('error', (err: Error) => this.errors.warn('tcp-error', { err: err.message }, 'TCP server error'));
+      this.udp.push(udp);
+      this.tcp.push(tcp);
+      return { host, port: actual };
+    }
+    throw new FailoverdError('DNS_LISTEN_FAILED', `cannot find a port free on both UDP and TCP at ${host}`);
+  }
+
+  async stop(): Promise<void> {
+    const closing: Promise<unknown>[] = [];
+    for (const u of this.udp.splice(0)) closing.push(new Promise((r) => u.close(() => r(undefined))));
+    for (const t of this.tcp.splice(0)) {
+      closing.push(new Promise((r) => t.close(() => r(undefined))));
+    }
+    for (const sock of this.connections) sock.destroy();
+    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+
+  /** The reply to one parsed query, as bytes (exported for tests and the fast path). */
+  answer(req: DnsRequest, transport: Transport): Buffer | undefined {
+    const { info, verdict } = readQuery(req);
+    if (verdict.kind === 'drop') return undefined;
+    const limit = transport === 'udp' ? udpLimit(info) : TCP_LIMIT;
+    if (verdict.kind === 'error') return encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion);
+    return this.answerQuestion(info, limit);
+  }
+
+  private answerQuestion(info: QueryInfo, limit: number): Buffer {
+    const q = info.question!;
+    const snap = this.snapshot;
+    if (!snap) return encodeReply(info, errorSections(RCODE.SERVFAIL), limit);
+    // Zone transfers come with secondaries support; until then, refused.
+    if (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR) return encodeReply(info, errorSections(RCODE.REFUSED), limit);
+    return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick), limit);
+  }
+
+  private handle(req: DnsRequest, send: Send, transport: Transport): void {
+    let reply: Buffer | undefined;
+    try {
+      reply = this.answer(req, transport);
+    } catch (err) {
+      this.errors.warn('handler', { err: (err as Error).message, transport }, 'failure while answering; replied SERVFAIL');
+      try {
+        reply = encodeReply(
+          { id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd, cd: false },
+          errorSections(RCODE.SERVFAIL),
+          512,
+          false,
+        );
+      } catch {
+        return;
+      }
+    }
+    if (!reply) return;
+    try {
+      this.opts.onReply?.(reply[3]! & 0xf, transport);
+      const sent = send(reply);
+      if (sent instanceof Promise) sent.catch((err: Error) => this.errors.warn('send', { err: err.message, transport }, 'could not send a reply'));
+    } catch (err) {
+      this.errors.warn('send', { err: (err as Error).message, transport }, 'could not send a reply');
+    }
+  }
+}
+
+function bindUdp(udp: InstanceType<typeof UDPServer>, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function listenTcp(tcp: InstanceType<typeof TCPServer>, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+}
