@@ -1,0 +1,73 @@
+/** `failoverd run` and `failoverd validate`. */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import { Daemon } from '../daemon.ts';
+import { createLogger } from '../log.ts';
+import { reportProblems } from './problems.ts';
+
+export function registerDaemonCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon in the foreground: probe targets, serve DNS')
+    .requiredOption('-c, --config <file>', 'config file (failoverd.yaml)')
+    .action(async (opts: { config: string }) => {
+      let loaded;
+      try {
+        loaded = await loadConfig(opts.config);
+      } catch (err) {
+        process.exitCode = reportProblems(err) ?? fail(err);
+        return;
+      }
+      const logger = createLogger(loaded.config.log.level);
+      const daemon = new Daemon(loaded, { logger });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'stopping');
+        const force = setTimeout(() => process.exit(1), 5000);
+        force.unref();
+        daemon.stop().then(
+          () => {
+            logger.info('stopped');
+            logger.flush();
+            process.exitCode = 0;
+            setImmediate(() => process.exit(0));
+          },
+          (err) => {
+            logger.error({ err: String(err) }, 'error while stopping');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      try {
+        await daemon.start();
+      } catch (err) {
+        logger.fatal({ err: String(err), code: (err as { code?: string }).code }, 'cannot start');
+        logger.flush();
+        await daemon.stop();
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('validate')
+    .description('check a config and its zone files; exit 0, or 2 with every problem listed')
+    .requiredOption('-c, --config <file>', 'config file (failoverd.yaml)')
+    .action(async (opts: { config: string }) => {
+      try {
+        const { config, zones } = await loadConfig(opts.config);
+        const records = zones.reduce((n, z) => n + z.records.length, 0);
+        process.stdout.write(`${opts.config}: OK (${zones.length} zone${zones.length === 1 ? '' : 's'}, ${records} static records, ${config.records.length} record sets, ${Object.keys(config.checks).length} checks)\n`);
+      } catch (err) {
+        process.exitCode = reportProblems(err) ?? fail(err);
+      }
+    });
+}
+
+function fail(err: unknown): number {
+  process.stderr.write(`failoverd: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}

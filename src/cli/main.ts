@@ -1,0 +1,21 @@
+/** The failoverd command line (commander). One file per command group. */
+import { Command } from 'commander';
+import { FAILOVERD_VERSION } from '../probes/version.ts';
+import { registerDaemonCommands } from './daemon-commands.ts';
+
+const program = new Command();
+program
+  .name('failoverd')
+  .description('DNS failover controller: health probes drive the answers of an embedded authoritative DNS server and Route 53')
+  .version(FAILOVERD_VERSION, '-V, --version')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Examples:
+  failoverd validate --config failoverd.yaml
+  failoverd run --config failoverd.yaml
+  dig @127.0.0.1 -p 5353 www.example.test`,
+  );
+registerDaemonCommands(program);
+await program.parseAsync(process.argv);
