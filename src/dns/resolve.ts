@@ -30,7 +30,7 @@ export type WeightedPicker = (weights: readonly number[]) => number;
 
 const MAX_CNAME_CHAIN = 8;
 /** RFC 8482 §4.1: answer ANY with one RRset, in this order of preference. */
-const ANY_ORDER: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS', 'SOA'];
+const ANY_ORDER: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS'];
 
 /**
  * @param qname the question name as asked (case kept, no trailing dot);
@@ -67,14 +67,17 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     if (node.servfail && (node.servfail === type || node.servfail === 'CNAME' || qtype === QTYPE_ANY)) {
       return { rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] };
     }
-    if (type === 'SOA' && lower === zone.origin) {
+    if (lower === zone.origin && (type === 'SOA' || qtype === QTYPE_ANY)) {
+      // RFC 8482: ANY at the apex answers the SOA alone.
       res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
+      addApexNs(zone, res, pick);
       return res;
     }
     const set = type ? node.rrsets.get(type) : undefined;
     if (set) {
       pushSet(res.answer, set, owner, pick);
       if (type === 'MX' || type === 'SRV' || type === 'NS') addAddresses(zone, res, set.rdata, pick);
+      if (!(type === 'NS' && lower === zone.origin)) addApexNs(zone, res, pick);
       return res;
     }
     const cname = node.rrsets.get('CNAME');
@@ -88,13 +91,10 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
       continue;
     }
     if (qtype === QTYPE_ANY) {
-      const first = lower === zone.origin && node.rrsets.size === 0 ? undefined : ANY_ORDER.map((t) => node!.rrsets.get(t)).find(Boolean);
+      const first = ANY_ORDER.map((t) => node!.rrsets.get(t)).find(Boolean);
       if (first) {
         pushSet(res.answer, first, owner, pick);
-        return res;
-      }
-      if (lower === zone.origin) {
-        res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
+        addApexNs(zone, res, pick);
         return res;
       }
     }
@@ -135,9 +135,17 @@ function pushSet(out: AnswerRR[], set: RRset, owner: string, pick: WeightedPicke
   for (const data of set.rdata) out.push({ owner, ttl: set.ttl, data });
 }
 
+/** As NSD does: a positive answer carries the apex NS in authority, their addresses in additional. */
+function addApexNs(zone: ZoneView, res: Resolution, pick: WeightedPicker): void {
+  const ns = zone.nodes.get(zone.origin)?.rrsets.get('NS');
+  if (!ns) return;
+  pushSet(res.authority, ns, zone.origin, pick);
+  addAddresses(zone, res, ns.rdata, pick);
+}
+
 /** Additional-section addresses for NS/MX/SRV targets inside the zone. */
 function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: WeightedPicker): void {
-  const seen = new Set<string>();
+  const seen = new Set<string>(res.additional.map((r) => r.owner.toLowerCase()));
   for (const d of rdata) {
     const host = d.type === 'NS' ? d.host : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : undefined;
     if (!host) continue;

@@ -1,0 +1,39 @@
+/** The embedded DNS server on an ephemeral loopback port, serving a zone text. */
+import { readFileSync } from 'node:fs';
+import { DnsServer } from '../../src/dns/server.ts';
+import { silentLogger } from '../../src/log.ts';
+import { buildSnapshot, type DynamicRRset } from '../../src/records/snapshot.ts';
+import type { ZoneFile } from '../../src/records/types.ts';
+import { parseZoneText } from '../../src/zones/parse.ts';
+
+export const EXAMPLE_ZONE_FILE = new URL('../../zones/example.test.zone', import.meta.url);
+
+export function exampleZone(): ZoneFile {
+  return parseZoneText(readFileSync(EXAMPLE_ZONE_FILE, 'utf8'), { file: 'zones/example.test.zone' });
+}
+
+export interface RunningDns {
+  server: DnsServer;
+  port: number;
+  zones: ZoneFile[];
+  /** Swaps in a snapshot with these dynamic answers. */
+  publish(dynamic: DynamicRRset[]): void;
+  stop(): Promise<void>;
+}
+
+export async function startDns(zones: ZoneFile[] = [exampleZone()], dynamic: DynamicRRset[] = []): Promise<RunningDns> {
+  const server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, pick: () => 0 });
+  let snap = buildSnapshot(zones, dynamic);
+  server.setSnapshot(snap);
+  const [bound] = await server.start();
+  return {
+    server,
+    port: bound!.port,
+    zones,
+    publish(d) {
+      snap = buildSnapshot(zones, d, snap);
+      server.setSnapshot(snap);
+    },
+    stop: () => server.stop(),
+  };
+}
