@@ -1,0 +1,393 @@
+/**
+ * Desired vs current → a Plan value (pure; JSON-printable).
+ *
+ * Mapping of failoverd's answers onto Route 53:
+ *  - records mode (and non-failover policies in failover mode): one simple
+ *    record set per record set, values = what the embedded server answers.
+ *    NODATA (no values) → the owned record set is deleted (the ownership
+ *    marker stays). SERVFAIL → nothing is changed: the last published values
+ *    stay, and the plan lists the record set under `skipped`. weighted and
+ *    multivalue → one simple record with every value answered now (Route 53
+ *    answers all of them; weights are not expressed).
+ *  - failover mode, policy failover: a PRIMARY record (first target, tied to a
+ *    failoverd-owned health check) and a SECONDARY record (the second target;
+ *    while the primary is down and failoverd answers something else, e.g. a
+ *    third target, SECONDARY carries what failoverd answers). The health check
+ *    is CALCULATED, Disabled (Route 53 treats a disabled check as healthy), and
+ *    Inverted while failoverd says the primary is down (disabled + inverted =
+ *    always unhealthy), so Route 53 serves the switch from its edge.
+ *
+ * Ownership: a TXT record "_failoverd.<name>" holds one value per owned type,
+ * "heritage=failoverd,owner=<ownerId>,type=<type>". A record set is changed or
+ * deleted only if its name/type is owned by this ownerId, or does not exist
+ * yet, or its name is listed in `adopt`.
+ */
+import type { DesiredRecordSet } from './desired.ts';
+import { recordKey } from './desired.ts';
+import {
+  canonicalValue,
+  isMarkerName,
+  markerName,
+  markerValue,
+  parseMarkerValue,
+  setIdentifierFor,
+  type ChangeAction,
+  type R53RecordSet,
+} from './model.ts';
+
+export type Mode = 'records' | 'failover';
+
+/** A health check of this owner, as found in Route 53 (tags read). */
+export interface OwnedHealthCheck {
+  id: string;
+  /** "<name>/<type>" from the failoverd:record tag; absent if untagged. */
+  record?: string;
+  inverted: boolean;
+  disabled: boolean;
+}
+
+export interface PlanInput {
+  zoneId: string;
+  zone: string;
+  ownerId: string;
+  mode: Mode;
+  desired: DesiredRecordSet[];
+  /** Record sets read from Route 53: the whole zone (full scope) or the names in scope and their markers. */
+  current: R53RecordSet[];
+  healthChecks: OwnedHealthCheck[];
+  /** 'full': every desired and every owned name; or only these names (a transition). */
+  scope: 'full' | { names: string[] };
+  adopt?: string[];
+  force?: boolean;
+  guard?: { maxChangeRatio: number; minOwned: number };
+  markerTtl?: number;
+}
+
+export interface PlanChange {
+  /** Changes of one group (one owner name with its marker) are applied together. */
+  group: string;
+  action: ChangeAction;
+  recordSet: R53RecordSet;
+  why: string;
+  /** Counted by the guard (a change not explained by a failover transition). */
+  counted: boolean;
+}
+
+export interface PlanHealthCheckChange {
+  action: 'CREATE' | 'UPDATE' | 'DELETE';
+  /** The health check id, or "new:<name>/<type>" for one this plan creates. */
+  ref: string;
+  record?: string;
+  inverted?: boolean;
+  disabled?: boolean;
+  why: string;
+}
+
+export interface Refusal {
+  name: string;
+  type: string;
+  reason: string;
+}
+
+export interface GuardResult {
+  owned: number;
+  changing: number;
+  maxChangeRatio: number;
+  minOwned: number;
+  blocked: boolean;
+  forced: boolean;
+  reason?: string;
+}
+
+export interface Plan {
+  zoneId: string;
+  zone: string;
+  ownerId: string;
+  mode: Mode;
+  scope: 'full' | 'partial';
+  names: string[];
+  changes: PlanChange[];
+  healthChecks: PlanHealthCheckChange[];
+  refused: Refusal[];
+  skipped: { record: string; reason: string }[];
+  guard: GuardResult;
+}
+
+export const NEW_HC_PREFIX = 'new:';
+
+const ACTION_ORDER: Record<ChangeAction, number> = { DELETE: 0, CREATE: 1, UPSERT: 2 };
+
+function sortedValues(type: string, values: string[]): string[] {
+  return values.map((v) => canonicalValue(type, v)).sort();
+}
+
+function sameRecord(a: R53RecordSet, b: R53RecordSet): boolean {
+  return (
+    a.ttl === b.ttl &&
+    (a.failover ?? '') === (b.failover ?? '') &&
+    (a.healthCheckId ?? '') === (b.healthCheckId ?? '') &&
+    !a.other === !b.other &&
+    JSON.stringify(sortedValues(a.type, a.values)) === JSON.stringify(sortedValues(b.type, b.values))
+  );
+}
+
+/** What Route 53 should hold for one desired record set; undefined = leave as is. */
+export function wantedRecordSets(d: DesiredRecordSet, mode: Mode, healthCheckRef: string | undefined): R53RecordSet[] | undefined {
+  if (mode === 'failover' && d.policy === 'failover' && d.targets.length >= 2) {
+    const primary = d.targets[0]!.address;
+    const fallback = d.targets[1]!.address;
+    const answered = d.values.map((v) => canonicalValue(d.type, v));
+    const secondaryValues =
+      !d.primaryHealthy && !d.servfail && d.values.length > 0 && !answered.includes(canonicalValue(d.type, primary))
+        ? d.type === 'CNAME'
+          ? [d.values[0]!]
+          : [...d.values]
+        : [fallback];
+    return [
+      {
+        name: d.name,
+        type: d.type,
+        ttl: d.ttl,
+        values: [primary],
+        setIdentifier: setIdentifierFor('PRIMARY', d.name, d.type),
+        failover: 'PRIMARY',
+        ...(healthCheckRef ? { healthCheckId: healthCheckRef } : {}),
+      },
+      { name: d.name, type: d.type, ttl: d.ttl, values: secondaryValues, setIdentifier: setIdentifierFor('SECONDARY', d.name, d.type), failover: 'SECONDARY' },
+    ];
+  }
+  if (d.servfail) return undefined;
+  if (d.values.length === 0) return [];
+  return [{ name: d.name, type: d.type, ttl: d.ttl, values: d.type === 'CNAME' ? [d.values[0]!] : [...d.values] }];
+}
+
+/** True when `d` is published with a failoverd health check. */
+export function usesHealthCheck(d: DesiredRecordSet, mode: Mode): boolean {
+  return mode === 'failover' && d.policy === 'failover' && d.targets.length >= 2;
+}
+
+export function healthCheckState(d: DesiredRecordSet): { inverted: boolean; disabled: boolean } {
+  return { disabled: true, inverted: !d.primaryHealthy };
+}
+
+export function computePlan(input: PlanInput): Plan {
+  const { zone, ownerId, mode } = input;
+  const guardCfg = input.guard ?? { maxChangeRatio: 0.3, minOwned: 10 };
+  const adopt = new Set(input.adopt ?? []);
+  const full = input.scope === 'full';
+  const inZone = (n: string) => n === zone || n.endsWith('.' + zone);
+  const desired = input.desired.filter((d) => inZone(d.name));
+  const desiredByKey = new Map(desired.map((d) => [recordKey(d), d]));
+
+  // Index what Route 53 has.
+  const byName = new Map<string, R53RecordSet[]>();
+  const markers = new Map<string, R53RecordSet>();
+  for (const r of input.current) {
+    if (r.type === 'TXT' && isMarkerName(r.name)) markers.set(r.name.slice('_failoverd.'.length), r);
+    else (byName.get(r.name) ?? byName.set(r.name, []).get(r.name)!).push(r);
+  }
+  const markerEntries = (name: string) => (markers.get(name)?.values ?? []).map((v) => ({ raw: v, entry: parseMarkerValue(v) }));
+
+  // Names in scope.
+  const names = new Set<string>();
+  if (full) {
+    for (const d of desired) names.add(d.name);
+    for (const [n] of markers) if (inZone(n) && markerEntries(n).some((e) => e.entry?.owner === ownerId)) names.add(n);
+  } else {
+    for (const n of (input.scope as { names: string[] }).names) if (inZone(n)) names.add(n);
+  }
+
+  // Health checks of this owner, by record key.
+  const hcByRecord = new Map<string, OwnedHealthCheck>();
+  const currentPrimaryHc = new Map<string, string>();
+  for (const rs of input.current) if (rs.failover === 'PRIMARY' && rs.healthCheckId) currentPrimaryHc.set(recordKey(rs), rs.healthCheckId);
+  for (const hc of input.healthChecks) {
+    if (!hc.record) continue;
+    const prev = hcByRecord.get(hc.record);
+    if (!prev || currentPrimaryHc.get(hc.record) === hc.id) hcByRecord.set(hc.record, hc);
+  }
+
+  const changes: PlanChange[] = [];
+  const hcChanges: PlanHealthCheckChange[] = [];
+  const refused: Refusal[] = [];
+  const skipped: { record: string; reason: string }[] = [];
+  let ownedCount = 0;
+  const countedKeys = new Set<string>();
+
+  for (const name of [...names].sort()) {
+    const cur = byName.get(name) ?? [];
+    const entries = markerEntries(name);
+    const ownedTypes = new Set(entries.filter((e) => e.entry?.owner === ownerId).map((e) => e.entry!.type));
+    const foreign = new Map(entries.filter((e) => e.entry && e.entry.owner !== ownerId).map((e) => [e.entry!.type, e.entry!.owner]));
+    ownedCount += ownedTypes.size;
+    const desiredTypes = desired.filter((d) => d.name === name).map((d) => d.type as string);
+    const types = [...new Set([...desiredTypes, ...ownedTypes])].sort();
+    const claimed = new Set<string>();
+    const groupChanges: PlanChange[] = [];
+
+    for (const type of types) {
+      const key = `${name}/${type}`;
+      const d = desiredByKey.get(key);
+      const curSets = cur.filter((r) => r.type === type);
+      let why: string;
+      if (ownedTypes.has(type)) why = 'owned';
+      else if (foreign.has(type)) {
+        if (d) refused.push({ name, type, reason: `owned by another failoverd (owner=${foreign.get(type)}); not touched` });
+        continue;
+      } else if (curSets.length === 0) why = 'new';
+      else if (adopt.has(name)) why = 'adopted';
+      else {
+        if (d)
+          refused.push({
+            name,
+            type,
+            reason: `exists in Route 53 without a failoverd ownership marker (created by someone else); not touched. List it under route53.adopt to take it over`,
+          });
+        continue;
+      }
+
+      if (!d) {
+        // Owned but no longer desired: delete what we published, release the name.
+        for (const r of curSets) groupChanges.push({ group: name, action: 'DELETE', recordSet: r, why: `${key} left the config`, counted: true });
+        if (curSets.length) countedKeys.add(key);
+        continue;
+      }
+      claimed.add(type);
+
+      let hcRef: string | undefined;
+      if (usesHealthCheck(d, mode)) {
+        const want = healthCheckState(d);
+        const hc = hcByRecord.get(key);
+        if (hc) {
+          hcRef = hc.id;
+          if (hc.inverted !== want.inverted || hc.disabled !== want.disabled)
+            hcChanges.push({
+              action: 'UPDATE',
+              ref: hc.id,
+              record: key,
+              ...want,
+              why: d.primaryHealthy ? `primary ${d.targets[0]!.address} is up: health check disabled (healthy)` : `primary ${d.targets[0]!.address} is down: health check disabled + inverted (unhealthy)`,
+            });
+        } else {
+          hcRef = NEW_HC_PREFIX + key;
+          hcChanges.push({ action: 'CREATE', ref: hcRef, record: key, ...want, why: `health check for the PRIMARY record of ${key}` });
+        }
+      }
+
+      const want = wantedRecordSets(d, mode, hcRef);
+      if (want === undefined) {
+        skipped.push({ record: key, reason: 'the embedded server answers SERVFAIL: last published values are left in place' });
+        continue;
+      }
+      const targets = new Set(d.targets.map((t) => canonicalValue(type, t.address)));
+      const explained = (r: R53RecordSet) => r.values.every((v) => targets.has(canonicalValue(type, v)));
+      const curSids = curSets.map((r) => r.setIdentifier ?? '').sort().join('|');
+      const wantSids = want.map((r) => r.setIdentifier ?? '').sort().join('|');
+      const shapeSame = curSets.length === 0 || want.length === 0 || curSids === wantSids;
+      const counted = why !== 'new' && !(shapeSame && curSets.every(explained) && want.every(explained) && curSets.every((r) => !r.other));
+
+      const bySid = new Map(curSets.map((r) => [r.setIdentifier ?? '', r]));
+      const keyChanges: PlanChange[] = [];
+      for (const w of want) {
+        const c = bySid.get(w.setIdentifier ?? '');
+        bySid.delete(w.setIdentifier ?? '');
+        if (!c) keyChanges.push({ group: name, action: 'CREATE', recordSet: w, why: describe(d, w, why, 'create'), counted });
+        else if (!sameRecord(c, w)) keyChanges.push({ group: name, action: 'UPSERT', recordSet: w, why: describe(d, w, why, 'update', c), counted });
+      }
+      for (const [, c] of bySid)
+        keyChanges.push({
+          group: name,
+          action: 'DELETE',
+          recordSet: c,
+          why: want.length === 0 ? `${key}: the embedded server answers NODATA` : `${key}: ${c.setIdentifier ? `routing record ${c.setIdentifier}` : 'simple record'} no longer wanted (mode ${mode})`,
+          counted,
+        });
+      if (keyChanges.length && counted) countedKeys.add(key);
+      groupChanges.push(...keyChanges);
+    }
+
+    // The ownership marker: our entries for the claimed types, everyone else's kept.
+    const marker = markers.get(name);
+    const keep = entries.filter((e) => !(e.entry && e.entry.owner === ownerId)).map((e) => e.raw);
+    const ours = [...claimed].sort().map((t) => markerValue(ownerId, t));
+    const newValues = [...keep, ...ours];
+    const mName = markerName(name);
+    if (!marker && ours.length) {
+      groupChanges.push({ group: name, action: 'CREATE', recordSet: { name: mName, type: 'TXT', ttl: input.markerTtl ?? 300, values: newValues }, why: `ownership marker: ${ownerId} owns ${[...claimed].join(', ')}`, counted: false });
+    } else if (marker && newValues.length === 0) {
+      groupChanges.push({ group: name, action: 'DELETE', recordSet: marker, why: `ownership marker: ${ownerId} releases ${name}`, counted: false });
+    } else if (marker && JSON.stringify([...marker.values].sort()) !== JSON.stringify([...newValues].sort())) {
+      groupChanges.push({ group: name, action: 'UPSERT', recordSet: { ...marker, values: newValues }, why: `ownership marker: ${ownerId} owns ${[...claimed].join(', ') || 'nothing'}`, counted: false });
+    }
+    groupChanges.sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action]);
+    changes.push(...groupChanges);
+  }
+
+  // Health checks no longer referenced (full scope only): deleted after the records.
+  if (full) {
+    const removed = new Set(changes.filter((c) => c.action !== 'CREATE').map((c) => `${recordKey(c.recordSet)}#${c.recordSet.setIdentifier ?? ''}`));
+    const refs = new Set<string>();
+    for (const r of input.current) if (r.healthCheckId && !removed.has(`${recordKey(r)}#${r.setIdentifier ?? ''}`)) refs.add(r.healthCheckId);
+    for (const c of changes) if (c.action !== 'DELETE' && c.recordSet.healthCheckId) refs.add(c.recordSet.healthCheckId);
+    for (const hc of input.healthChecks) {
+      if (refs.has(hc.id)) continue;
+      const d = hc.record ? desiredByKey.get(hc.record) : undefined;
+      const inUse = d && usesHealthCheck(d, mode) && hcByRecord.get(hc.record!)?.id === hc.id && !refused.some((r) => recordKey(r) === hc.record);
+      if (inUse) continue;
+      hcChanges.push({ action: 'DELETE', ref: hc.id, ...(hc.record ? { record: hc.record } : {}), why: hc.record ? `no failover record set ${hc.record} needs it any more` : 'untagged failoverd health check no record uses' });
+    }
+  }
+
+  const changing = countedKeys.size;
+  const ratio = ownedCount ? changing / ownedCount : 0;
+  const over = ownedCount >= guardCfg.minOwned && ratio > guardCfg.maxChangeRatio;
+  const guard: GuardResult = {
+    owned: ownedCount,
+    changing,
+    maxChangeRatio: guardCfg.maxChangeRatio,
+    minOwned: guardCfg.minOwned,
+    blocked: over && !input.force,
+    forced: over && !!input.force,
+  };
+  if (over)
+    guard.reason = `the plan changes or deletes ${changing} of ${ownedCount} owned record sets (${Math.round(ratio * 100)}% > ${Math.round(guardCfg.maxChangeRatio * 100)}%)${input.force ? '; forced' : '; use --force to apply anyway'}`;
+
+  return {
+    zoneId: input.zoneId,
+    zone,
+    ownerId,
+    mode,
+    scope: full ? 'full' : 'partial',
+    names: [...names].sort(),
+    changes,
+    healthChecks: hcChanges,
+    refused,
+    skipped,
+    guard,
+  };
+}
+
+function describe(d: DesiredRecordSet, w: R53RecordSet, why: string, verb: string, cur?: R53RecordSet): string {
+  const role = w.failover ? ` ${w.failover}` : '';
+  const from = cur ? ` (was ${cur.values.join(' ') || '-'}${cur.ttl !== w.ttl ? ` ttl ${cur.ttl}` : ''})` : '';
+  const adopted = why === 'adopted' ? ' [adopting an unowned record]' : '';
+  return `${verb} ${recordKey(d)}${role} → ${w.values.join(' ')} ttl ${w.ttl}${from}${adopted}`;
+}
+
+export function planIsEmpty(p: Plan): boolean {
+  return p.changes.length === 0 && p.healthChecks.length === 0;
+}
+
+/** One line per change, for the CLI and logs. */
+export function formatPlan(p: Plan): string {
+  const lines: string[] = [];
+  lines.push(`Route 53 plan for ${p.zone} (${p.zoneId}), mode ${p.mode}, owner ${p.ownerId}, scope ${p.scope}`);
+  for (const h of p.healthChecks.filter((h) => h.action !== 'DELETE')) lines.push(`  HEALTHCHECK ${h.action} ${h.ref}${h.record ? ` (${h.record})` : ''}: ${h.why}`);
+  for (const c of p.changes) lines.push(`  ${c.action.padEnd(6)} ${c.recordSet.name} ${c.recordSet.type}${c.recordSet.setIdentifier ? ` [${c.recordSet.failover}]` : ''} ${c.recordSet.values.join(' ')}: ${c.why}`);
+  for (const h of p.healthChecks.filter((h) => h.action === 'DELETE')) lines.push(`  HEALTHCHECK DELETE ${h.ref}${h.record ? ` (${h.record})` : ''}: ${h.why}`);
+  for (const r of p.refused) lines.push(`  REFUSED ${r.name} ${r.type}: ${r.reason}`);
+  for (const s of p.skipped) lines.push(`  SKIPPED ${s.record}: ${s.reason}`);
+  if (p.guard.reason) lines.push(`  GUARD ${p.guard.blocked ? 'BLOCKED' : 'overridden'}: ${p.guard.reason}`);
+  if (planIsEmpty(p)) lines.push('  no changes');
+  return lines.join('\n');
+}

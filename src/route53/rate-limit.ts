@@ -1,0 +1,50 @@
+/**
+ * One token bucket for every Route 53 request of a process (Route 53 allows
+ * 5 requests per second per account). Waiters are served in order.
+ */
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimer(ms, resolve));
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private tail: Promise<void> = Promise.resolve();
+  readonly capacity: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    private readonly clock: Clock = systemClock,
+    capacity?: number,
+  ) {
+    if (!(ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
+    this.capacity = capacity ?? Math.max(1, Math.floor(ratePerSecond));
+    this.tokens = this.capacity;
+    this.last = clock.now();
+  }
+
+  /** Resolves when the caller may make one request. */
+  take(): Promise<void> {
+    const p = this.tail.then(() => this.acquire());
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
+    this.last = now;
+  }
+
+  private async acquire(): Promise<void> {
+    this.refill();
+    if (this.tokens < 1) {
+      await sleep(this.clock, Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000));
+      this.refill();
+    }
+    this.tokens = Math.max(0, this.tokens - 1);
+  }
+}

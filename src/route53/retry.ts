@@ -1,0 +1,51 @@
+/**
+ * Exponential backoff with full jitter for Route 53 requests: Throttling,
+ * PriorRequestNotComplete, 5xx and network errors are retried, with bounded
+ * attempts and bounded total time; everything else fails at once.
+ * Time goes through a Clock.
+ */
+import type { Clock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { classify, toRoute53Error } from './errors.ts';
+import { sleep } from './rate-limit.ts';
+
+export interface RetryOptions {
+  /** Total attempts, first included (default 6). */
+  maxAttempts?: number;
+  /** Give up when the next wait would end later than this after the first attempt (default 30 s). */
+  maxElapsedMs?: number;
+  /** First backoff ceiling (default 200 ms); doubles per attempt. */
+  baseMs?: number;
+  /** Backoff ceiling (default 10 s). */
+  maxDelayMs?: number;
+  clock?: Clock;
+  random?: () => number;
+  /** Called before each wait, for logs and metrics. */
+  onRetry?: (info: { op: string; attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+export function backoffDelay(attempt: number, o: { baseMs: number; maxDelayMs: number; random: () => number }, busy = false): number {
+  const ceiling = Math.min(o.maxDelayMs, o.baseMs * 2 ** (attempt - 1) * (busy ? 2 : 1));
+  // Full jitter, but never less than a quarter of the ceiling.
+  return Math.round(ceiling * (0.25 + 0.75 * o.random()));
+}
+
+export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const clock = opts.clock ?? systemClock;
+  const maxAttempts = opts.maxAttempts ?? 6;
+  const maxElapsedMs = opts.maxElapsedMs ?? 30_000;
+  const b = { baseMs: opts.baseMs ?? 200, maxDelayMs: opts.maxDelayMs ?? 10_000, random: opts.random ?? Math.random };
+  const started = clock.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const cls = classify(err);
+      if (cls === 'rejected' || attempt >= maxAttempts) throw toRoute53Error(err, attempt);
+      const delayMs = backoffDelay(attempt, b, cls === 'busy');
+      if (clock.now() + delayMs - started > maxElapsedMs) throw toRoute53Error(err, attempt);
+      opts.onRetry?.({ op, attempt, delayMs, error: err });
+      await sleep(clock, delayMs);
+    }
+  }
+}

@@ -1,0 +1,454 @@
+/**
+ * Route53Sink: keeps Route 53 in sync with failoverd's desired record sets.
+ *
+ *  - update(desired) never blocks. Updates that arrive while a change is in
+ *    flight are coalesced: the next cycle publishes the latest desired state.
+ *  - A transition (only values or health changed) reads and plans only the
+ *    names that changed; a config change, a failure or the reconcile schedule
+ *    re-reads the whole zone and this owner's health checks (drift repair:
+ *    every change to a record set believed published is logged as drift).
+ *  - While Route 53 is unreachable the desired state is retried until it
+ *    lands, with capped exponential backoff (forever, at a bounded rate);
+ *    status() shows it pending.
+ */
+import { schedule, type ScheduledTask } from 'node-cron';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { systemClock } from '../clock.ts';
+import { FailoverdError } from '../errors.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
+import { applyPlan, waitInsync, type ApplyResult, type RejectedGroup } from './apply.ts';
+import type { Route53Config } from './config-schema.ts';
+import { fingerprint, recordKey, shapeFingerprint, type DesiredRecordSet } from './desired.ts';
+import { guardPort, type RequestStats } from './guarded-port.ts';
+import { markerName } from './model.ts';
+import { computePlan, formatPlan, planIsEmpty, type OwnedHealthCheck, type Plan, type Refusal } from './plan.ts';
+import type { Route53Port } from './port.ts';
+import { TokenBucket } from './rate-limit.ts';
+import { readNames, readOwnedHealthChecks, readZone } from './read.ts';
+import type { RetryOptions } from './retry.ts';
+import { SdkRoute53Port } from './sdk-port.ts';
+
+export interface Route53SinkOptions {
+  config: Route53Config;
+  logger: Logger;
+  /** A raw port (no limits of its own); the sink wraps it with its token bucket and retries. Default: the SDK. */
+  port?: Route53Port;
+  clock?: Clock;
+  /** Only for tests and emulators; otherwise the SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Per-request retries (see retry.ts). */
+  retry?: RetryOptions;
+  /** Backoff between attempts to land the whole desired state (default 1 s … 60 s). */
+  backoff?: { minMs: number; maxMs: number };
+  /** GetChange polling (default 1 s doubling to 10 s, bounded by config.insyncTimeout). */
+  insyncPoll?: { pollMs: number; maxPollMs: number };
+  random?: () => number;
+}
+
+export interface Route53SinkStatus {
+  mode: 'records' | 'failover';
+  dryRun: boolean;
+  /** The latest desired state is not (known to be) published yet. */
+  pending: boolean;
+  inFlight: boolean;
+  lastAppliedAt?: string;
+  lastError?: { code: string; message: string; at: string };
+  consecutiveFailures: number;
+  nextRetryAt?: string;
+  /** From the update() carrying a change to Route 53 accepting it. */
+  lastSubmitMs?: number;
+  /** From submission to INSYNC, for the last change polled. */
+  lastInsyncMs?: number;
+  lastPlan?: { scope: 'full' | 'partial'; changes: number; healthChecks: number; refused: number; skipped: number; guardBlocked: boolean };
+  refused: Refusal[];
+  rejected: RejectedGroup[];
+  requests: number;
+  retries: number;
+}
+
+export class Route53Sink {
+  private readonly cfg: Route53Config;
+  private readonly log: Logger;
+  private readonly warnOnce: RateLimitedLog;
+  private readonly clock: Clock;
+  private readonly port: Route53Port;
+  private readonly ownPort?: SdkRoute53Port;
+  private readonly stats: RequestStats = { requests: 0, retries: 0 };
+  private readonly backoff: { minMs: number; maxMs: number };
+  private readonly random: () => number;
+  private readonly insyncPoll: { pollMs: number; maxPollMs: number };
+
+  private desired: DesiredRecordSet[] | undefined;
+  private desiredAt = 0;
+  /** Fingerprint of what we believe Route 53 holds, per record key. */
+  private published = new Map<string, string>();
+  private shapes = new Map<string, string>();
+  private healthChecks: OwnedHealthCheck[] | undefined;
+  private needFull = true;
+  private again = false;
+  private running: Promise<void> | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private nextRetryAt: number | undefined;
+  private cron: ScheduledTask | undefined;
+  private stopped = false;
+  private background = new Set<Promise<void>>();
+
+  private pendingFlag = false;
+  private failures = 0;
+  private lastAppliedAt?: number;
+  private lastError?: { code: string; message: string; at: number };
+  private lastSubmitMs?: number;
+  private lastInsyncMs?: number;
+  private lastPlan?: Plan;
+  private lastRejected: RejectedGroup[] = [];
+
+  constructor(opts: Route53SinkOptions) {
+    this.cfg = opts.config;
+    this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
+    this.warnOnce = new RateLimitedLog(this.log, 30_000);
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 };
+    this.insyncPoll = opts.insyncPoll ?? { pollMs: 1000, maxPollMs: 10_000 };
+    let raw = opts.port;
+    if (!raw) {
+      this.ownPort = new SdkRoute53Port({
+        region: opts.config.region,
+        ...(opts.config.endpoint ? { endpoint: opts.config.endpoint } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      });
+      raw = this.ownPort;
+    }
+    const bucket = new TokenBucket(opts.config.maxRequestsPerSecond, this.clock);
+    this.port = guardPort(
+      raw,
+      bucket,
+      {
+        clock: this.clock,
+        random: this.random,
+        ...opts.retry,
+        onRetry: (i) => {
+          this.warnOnce.warn(`retry:${i.op}`, { op: i.op, attempt: i.attempt, delayMs: i.delayMs, err: (i.error as Error)?.message }, 'route53 request failed; retrying', this.clock.now());
+          opts.retry?.onRetry?.(i);
+        },
+      },
+      this.stats,
+    );
+  }
+
+  /** Non-blocking: publish this desired state as soon as possible (the latest always wins). */
+  update(desired: DesiredRecordSet[]): void {
+    if (this.stopped) return;
+    const zone = this.cfg.zone;
+    this.desired = desired.filter((d) => d.name === zone || d.name.endsWith('.' + zone));
+    this.desiredAt = this.clock.now();
+    this.kick();
+  }
+
+  /** Starts the reconcile schedule and runs a first full reconcile. */
+  start(): void {
+    if (this.cron || this.stopped) return;
+    this.cron = schedule(
+      this.cfg.reconcile,
+      () => {
+        this.reconcile().catch(() => undefined);
+      },
+      { name: `failoverd-route53-${this.cfg.hostedZoneId}`, noOverlap: true },
+    );
+    if (this.desired) this.reconcile().catch(() => undefined);
+  }
+
+  /** Re-reads the whole zone and repairs any drift; resolves when the cycle is done. */
+  reconcile(): Promise<void> {
+    this.needFull = true;
+    this.kick();
+    return this.running ?? Promise.resolve();
+  }
+
+  /** Resolves when nothing is in flight (for tests and the CLI). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    if (this.cron) {
+      await this.cron.destroy();
+      this.cron = undefined;
+    }
+    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    if (this.running) await bounded(this.running);
+    await bounded(Promise.all([...this.background]));
+    this.ownPort?.destroy();
+  }
+
+  status(): Route53SinkStatus {
+    const s: Route53SinkStatus = {
+      mode: this.cfg.mode,
+      dryRun: this.cfg.dryRun,
+      pending: this.pendingFlag || (!!this.desired && this.changedKeys(this.desired).size > 0),
+      inFlight: !!this.running,
+      consecutiveFailures: this.failures,
+      refused: this.lastPlan?.refused ?? [],
+      rejected: this.lastRejected,
+      requests: this.stats.requests,
+      retries: this.stats.retries,
+    };
+    if (this.lastAppliedAt !== undefined) s.lastAppliedAt = new Date(this.lastAppliedAt).toISOString();
+    if (this.lastError) s.lastError = { code: this.lastError.code, message: this.lastError.message, at: new Date(this.lastError.at).toISOString() };
+    if (this.nextRetryAt !== undefined) s.nextRetryAt = new Date(this.nextRetryAt).toISOString();
+    if (this.lastSubmitMs !== undefined) s.lastSubmitMs = this.lastSubmitMs;
+    if (this.lastInsyncMs !== undefined) s.lastInsyncMs = this.lastInsyncMs;
+    if (this.lastPlan)
+      s.lastPlan = {
+        scope: this.lastPlan.scope,
+        changes: this.lastPlan.changes.length,
+        healthChecks: this.lastPlan.healthChecks.length,
+        refused: this.lastPlan.refused.length,
+        skipped: this.lastPlan.skipped.length,
+        guardBlocked: this.lastPlan.guard.blocked,
+      };
+    return s;
+  }
+
+  /** A full plan for `desired` (default: the last update) without changing anything. */
+  async plan(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<Plan> {
+    const desired = opts.desired ?? this.desired ?? [];
+    return this.buildPlan(desired, 'full', !!opts.force);
+  }
+
+  /** Plan and apply once, waiting for INSYNC (the `apply` command). Throws PLAN_UNSAFE when the guard refuses. */
+  async applyOnce(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<{ plan: Plan; result: ApplyResult }> {
+    const plan = await this.plan(opts);
+    const result = await applyPlan(plan, this.port, {
+      clock: this.clock,
+      logger: this.log,
+      waitInsync: true,
+      insyncTimeoutMs: this.cfg.insyncTimeout,
+      ...this.insyncPoll,
+    });
+    return { plan, result };
+  }
+
+  // ---- the loop ----
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.retryTimer) return; // backing off: the timer will run the latest desired state
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private changedKeys(desired: DesiredRecordSet[]): Set<string> {
+    const changed = new Set<string>();
+    for (const d of desired) if (this.published.get(recordKey(d)) !== fingerprint(d)) changed.add(recordKey(d));
+    return changed;
+  }
+
+  private shapeChanged(desired: DesiredRecordSet[]): boolean {
+    if (desired.length !== this.shapes.size) return true;
+    return desired.some((d) => this.shapes.get(recordKey(d)) !== shapeFingerprint(d));
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      const desired = this.desired;
+      if (!desired) return;
+      const receivedAt = this.desiredAt;
+      const full = this.needFull || this.shapeChanged(desired) || !this.healthChecks;
+      const changed = this.changedKeys(desired);
+      if (!full && changed.size === 0) {
+        this.pendingFlag = false;
+        continue;
+      }
+      this.pendingFlag = true;
+      const believed = new Map(this.published);
+      try {
+        const names = [...new Set([...changed].map((k) => desired.find((d) => recordKey(d) === k)!.name))];
+        const plan = await this.buildPlan(desired, full ? 'full' : names, false);
+        this.lastPlan = plan;
+        if (full) this.needFull = false;
+        this.logPlanFindings(plan, believed, desired);
+        if (plan.guard.blocked) {
+          throw new FailoverdError('PLAN_UNSAFE', `Route 53 plan refused by the guard: ${plan.guard.reason}`);
+        }
+        if (this.cfg.dryRun) {
+          if (!planIsEmpty(plan)) this.log.info({ plan: summarize(plan) }, 'route53 dry run: plan not applied');
+          this.markPublished(desired, new Set());
+          this.pendingFlag = false;
+          this.succeeded();
+          continue;
+        }
+        let firstSubmit: number | undefined;
+        const result = await applyPlan(plan, this.port, {
+          clock: this.clock,
+          logger: this.log,
+          waitInsync: false,
+          insyncTimeoutMs: this.cfg.insyncTimeout,
+          ...this.insyncPoll,
+          onSubmitted: (at) => {
+            firstSubmit ??= at;
+          },
+        });
+        if (firstSubmit !== undefined) {
+          this.lastSubmitMs = firstSubmit - receivedAt;
+          this.log.info({ submitMs: this.lastSubmitMs, changes: plan.changes.length, healthChecks: plan.healthChecks.length }, 'route53 changes submitted');
+        }
+        this.noteHealthChecks(result);
+        this.lastRejected = result.rejected;
+        const rejectedGroups = new Set(result.rejected.map((r) => r.group));
+        this.markPublished(desired, rejectedGroups);
+        if (result.rejected.length || result.healthChecks.failed.length) this.needFull = true; // retried at the next reconcile, not in a hot loop
+        this.pollInsync(result);
+        this.pendingFlag = result.rejected.length > 0;
+        this.succeeded();
+      } catch (err) {
+        this.failed(err);
+        return;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.lastAppliedAt = this.clock.now();
+    this.lastError = undefined;
+    this.nextRetryAt = undefined;
+  }
+
+  private failed(err: unknown): void {
+    this.failures++;
+    this.needFull = true;
+    const code = err instanceof FailoverdError ? err.code : 'INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    this.lastError = { code, message, at: this.clock.now() };
+    if (code === 'PLAN_UNSAFE') {
+      // Needs an operator (`failoverd apply --force`) or a config fix; retried at the next reconcile or update.
+      this.log.error({ code, err: message }, 'route53 plan refused; nothing applied');
+      return;
+    }
+    const ceiling = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(30, this.failures - 1));
+    const delay = Math.round(ceiling * (0.5 + 0.5 * this.random()));
+    this.nextRetryAt = this.clock.now() + delay;
+    this.warnOnce.warn('apply-failed', { code, err: message, failures: this.failures, retryInMs: delay }, 'route53 unreachable or failing; desired state kept pending and retried', this.clock.now());
+    this.retryTimer = this.clock.setTimer(delay, () => {
+      this.retryTimer = undefined;
+      this.nextRetryAt = undefined;
+      this.kick();
+    });
+  }
+
+  private markPublished(desired: DesiredRecordSet[], rejectedGroups: Set<string>): void {
+    const next = new Map<string, string>();
+    this.shapes = new Map(desired.map((d) => [recordKey(d), shapeFingerprint(d)]));
+    for (const d of desired) if (!rejectedGroups.has(d.name)) next.set(recordKey(d), fingerprint(d));
+    this.published = next;
+  }
+
+  private logPlanFindings(plan: Plan, believed: Map<string, string>, desired: DesiredRecordSet[]): void {
+    const byKey = new Map(desired.map((d) => [recordKey(d), d]));
+    if (plan.scope === 'full') {
+      for (const c of plan.changes) {
+        const key = recordKey(c.recordSet);
+        const d = byKey.get(key);
+        if (d && believed.get(key) === fingerprint(d))
+          this.log.warn({ drift: true, action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, values: c.recordSet.values, why: c.why }, 'route53 drift repaired');
+      }
+      for (const h of plan.healthChecks) {
+        const d = h.record ? byKey.get(h.record) : undefined;
+        if (h.action === 'UPDATE' && d && believed.get(h.record!) === fingerprint(d))
+          this.log.warn({ drift: true, healthCheckId: h.ref, record: h.record, inverted: h.inverted }, 'route53 health check drift repaired');
+      }
+    }
+    for (const r of plan.refused) this.warnOnce.warn(`refused:${r.name}/${r.type}`, { name: r.name, type: r.type, reason: r.reason }, 'route53 record set refused', this.clock.now());
+    for (const s of plan.skipped) this.warnOnce.warn(`skipped:${s.record}`, { record: s.record, reason: s.reason }, 'route53 record set left unchanged', this.clock.now());
+  }
+
+  private async buildPlan(desired: DesiredRecordSet[], scope: 'full' | string[], force: boolean): Promise<Plan> {
+    const zoneId = this.cfg.hostedZoneId;
+    let current;
+    let healthChecks: OwnedHealthCheck[];
+    if (scope === 'full') {
+      current = await readZone(this.port, zoneId);
+      healthChecks = await readOwnedHealthChecks(this.port, this.cfg.ownerId);
+      this.healthChecks = healthChecks;
+    } else {
+      current = await readNames(this.port, zoneId, scope.flatMap((n) => [n, markerName(n)]));
+      healthChecks = this.healthChecks ?? [];
+    }
+    return computePlan({
+      zoneId,
+      zone: this.cfg.zone,
+      ownerId: this.cfg.ownerId,
+      mode: this.cfg.mode,
+      desired,
+      current,
+      healthChecks,
+      scope: scope === 'full' ? 'full' : { names: scope },
+      adopt: this.cfg.adopt,
+      force,
+      guard: this.cfg.guard,
+    });
+  }
+
+  private noteHealthChecks(r: ApplyResult): void {
+    if (!this.healthChecks) return;
+    const deleted = new Set(r.healthChecks.deleted);
+    const hcs = this.healthChecks.filter((h) => !deleted.has(h.id));
+    for (const u of r.healthChecks.updated) {
+      const h = hcs.find((x) => x.id === u.id);
+      if (h) {
+        h.inverted = u.inverted;
+        h.disabled = true;
+      }
+    }
+    for (const c of r.healthChecks.created) {
+      const plan = this.lastPlan?.healthChecks.find((h) => h.action === 'CREATE' && h.record === c.record);
+      hcs.push({ id: c.id, record: c.record, inverted: !!plan?.inverted, disabled: plan?.disabled ?? true });
+    }
+    this.healthChecks = hcs;
+  }
+
+  private pollInsync(r: ApplyResult): void {
+    const pending = r.submitted.filter((s) => s.status === 'PENDING');
+    if (!pending.length) {
+      const last = r.submitted.at(-1);
+      if (last?.insyncMs !== undefined) this.lastInsyncMs = last.insyncMs;
+      return;
+    }
+    const p = waitInsync(this.port, pending, {
+      clock: this.clock,
+      timeoutMs: this.cfg.insyncTimeout,
+      ...this.insyncPoll,
+      log: this.log,
+      cancelled: () => this.stopped,
+    })
+      .then(() => {
+        const done = pending.filter((s) => s.insyncMs !== undefined).at(-1);
+        if (done) this.lastInsyncMs = done.insyncMs;
+      })
+      .catch((err) => this.log.warn({ err: (err as Error).message }, 'route53 GetChange polling failed'))
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+  }
+}
+
+export function summarize(plan: Plan): unknown {
+  return {
+    scope: plan.scope,
+    changes: plan.changes.map((c) => ({ action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, values: c.recordSet.values, why: c.why })),
+    healthChecks: plan.healthChecks,
+    refused: plan.refused,
+    guard: plan.guard,
+  };
+}
+
+export { formatPlan };
