@@ -291,7 +291,8 @@ export function computePlan(input: PlanInput): Plan {
       for (const w of want) {
         const c = bySid.get(w.setIdentifier ?? '');
         bySid.delete(w.setIdentifier ?? '');
-        if (!c) keyChanges.push({ group: name, action: 'CREATE', recordSet: w, why: describe(d, w, why, 'create'), counted });
+        // CREATE (fails if someone else created it meanwhile) for names we take now; UPSERT on names we own.
+        if (!c) keyChanges.push({ group: name, action: why === 'owned' ? 'UPSERT' : 'CREATE', recordSet: w, why: describe(d, w, why, 'create'), counted });
         else if (!sameRecord(c, w)) keyChanges.push({ group: name, action: 'UPSERT', recordSet: w, why: describe(d, w, why, 'update', c), counted });
       }
       for (const [, c] of bySid)

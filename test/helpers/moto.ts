@@ -1,0 +1,77 @@
+/**
+ * Starts moto_server (Python moto, a Route 53 API emulator) on a free
+ * loopback port and stops it by pid. Tests call needMoto(t) first: without
+ * moto_server the test is skipped with the reason printed (failed when CI=true).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { TestContext } from 'node:test';
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { needTool } from './tools.ts';
+
+export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Moto {
+  endpoint: string;
+  port: number;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function needMoto(t: TestContext): boolean {
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  return needTool(t, 'moto_server', 'python3 moto[server] (pip)');
+}
+
+export async function startMoto(timeoutMs = 20_000): Promise<Moto> {
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const port = await freePort();
+  const proc = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-4000);
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(t);
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`moto_server exited (${proc.exitCode}): ${stderr}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { endpoint, port, proc, stop };
+}
+
+/** A fresh hosted zone in moto; returns its id without the /hostedzone/ prefix. */
+export async function createZone(endpoint: string, name: string): Promise<{ id: string; client: Route53Client }> {
+  const client = new Route53Client({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const res = await client.send(new CreateHostedZoneCommand({ Name: name, CallerReference: `test-${name}-${Date.now()}-${Math.random()}` }));
+  return { id: (res.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, ''), client };
+}
