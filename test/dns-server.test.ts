@@ -295,3 +295,11 @@ describe('snapshots', () => {
     assert.equal(await serial(), s1, 'same data, same serial');
   });
 });
+
+test('a label holding a "." byte cannot be echoed faithfully → FORMERR, not SERVFAIL', async () => {
+  const q = buildQuery('static.example.test', 1);
+  q[13] = 0x2e; // the "s" of "static" becomes "."
+  const reply = await udpExchange(dns.port, q);
+  assert.ok(reply);
+  assert.equal(rcodeOf(reply), 1);
+});

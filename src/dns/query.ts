@@ -21,7 +21,6 @@ export interface QueryInfo {
   id: number;
   opcode: number;
   rd: boolean;
-  cd: boolean;
   /** The single question, when one could be read. */
   question?: { name: string; type: number; class: number };
   edns?: EdnsInfo;
@@ -32,7 +31,7 @@ export type QueryVerdict = { kind: 'answer' } | { kind: 'error'; rcode: number; 
 
 export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVerdict } {
   const h = req.header;
-  const info: QueryInfo = { id: h.id, opcode: h.opcode, rd: !!h.rd, cd: !!h.cd };
+  const info: QueryInfo = { id: h.id, opcode: h.opcode, rd: !!h.rd };
   // Never answer a response: that is how reflection loops start.
   if (h.qr) return { info, verdict: { kind: 'drop' } };
   const opts = req.additionals.filter((r) => r && r.type === TYPE_OPT);
@@ -42,7 +41,13 @@ export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVer
     const q = req.questions[0]!;
     info.question = { name: stripDot(q.name), type: q.type, class: q.class };
   }
-  const malformed = (req.errors?.length ?? 0) > 0 || opts.length > 1 || (opt !== undefined && opt.name !== '' && opt.name !== undefined);
+  const malformed =
+    (req.errors?.length ?? 0) > 0 ||
+    opts.length > 1 ||
+    (opt !== undefined && opt.name !== '' && opt.name !== undefined) ||
+    // dns2 joins labels with ".", so a label holding a "." byte cannot be
+    // echoed faithfully: refuse to guess (FORMERR without the question).
+    (info.question !== undefined && !encodable(info.question.name));
   if (malformed || h.qdcount !== 1 || req.questions.length !== 1) {
     return { info, verdict: { kind: 'error', rcode: RCODE.FORMERR, withQuestion: false } };
   }
@@ -60,4 +65,11 @@ export function udpLimit(info: QueryInfo): number {
 
 function stripDot(name: string): string {
   return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+function encodable(name: string): boolean {
+  if (name === '') return true;
+  if (name.length > 253) return false;
+  for (const label of name.split('.')) if (label.length === 0 || label.length > 63) return false;
+  return true;
 }

@@ -1,6 +1,7 @@
 /**
  * The authoritative answer to one question from one snapshot (RFC 1034
- * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY). Pure: no sockets.
+ * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY), shaped like NSD's
+ * answers. Pure: no sockets.
  */
 import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { isInZone, parentName } from '../records/names.ts';
@@ -70,7 +71,7 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     if (lower === zone.origin && (type === 'SOA' || qtype === QTYPE_ANY)) {
       // RFC 8482: ANY at the apex answers the SOA alone.
       res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
-      addApexNs(zone, res, pick);
+      if (type === 'SOA') addApexNs(zone, res, pick);
       return res;
     }
     const set = type ? node.rrsets.get(type) : undefined;
@@ -94,7 +95,6 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
       const first = ANY_ORDER.map((t) => node!.rrsets.get(t)).find(Boolean);
       if (first) {
         pushSet(res.answer, first, owner, pick);
-        addApexNs(zone, res, pick);
         return res;
       }
     }
@@ -145,7 +145,10 @@ function addApexNs(zone: ZoneView, res: Resolution, pick: WeightedPicker): void 
 
 /** Additional-section addresses for NS/MX/SRV targets inside the zone. */
 function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: WeightedPicker): void {
-  const seen = new Set<string>(res.additional.map((r) => r.owner.toLowerCase()));
+  // Addresses already in the answer or additional section are not repeated.
+  const seen = new Set<string>();
+  for (const r of res.answer) if (r.data.type === 'A' || r.data.type === 'AAAA') seen.add(r.owner.toLowerCase());
+  for (const r of res.additional) seen.add(r.owner.toLowerCase());
   for (const d of rdata) {
     const host = d.type === 'NS' ? d.host : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : undefined;
     if (!host) continue;

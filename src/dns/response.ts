@@ -45,7 +45,6 @@ function encode(q: QueryInfo, s: Sections, withQuestion: boolean, tc: boolean, a
   if (s.aa) flags |= 0x0400;
   if (tc) flags |= 0x0200;
   if (q.rd) flags |= 0x0100;
-  if (q.cd) flags |= 0x0010;
   flags |= s.rcode & 0xf;
   w.u16(flags);
   w.u16(question ? 1 : 0);

@@ -142,7 +142,7 @@ export class DnsServer {
       this.errors.warn('handler', { err: (err as Error).message, transport }, 'failure while answering; replied SERVFAIL');
       try {
         reply = encodeReply(
-          { id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd, cd: false },
+          { id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd },
           errorSections(RCODE.SERVFAIL),
           512,
           false,
