@@ -168,7 +168,8 @@ function toChanges(batch: PlanChange[]): R53Change[] {
 }
 
 function isBatchRejection(e: Route53Error): boolean {
-  return e.code === 'ROUTE53_REJECTED' && (e.awsCode === 'InvalidChangeBatch' || e.awsCode === 'InvalidInput' || e.awsCode === 'NoSuchHealthCheck');
+  // InvalidChangeBatch, InvalidInput, NoSuchHealthCheck, ...: anything Route 53 refuses as a bad request.
+  return e.code === 'ROUTE53_REJECTED' && (e.httpStatus === 400 || e.awsCode === 'InvalidChangeBatch' || e.awsCode === 'InvalidInput');
 }
 
 async function submitBatch(plan: Plan, port: Route53Port, batch: PlanChange[], result: ApplyResult, clock: Clock, log: Logger, opts: ApplyOptions): Promise<void> {
