@@ -1,0 +1,89 @@
+/** Runs the failoverd CLI (bin/failoverd.js) as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/failoverd.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`failoverd ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A daemon started from the CLI; its stdout log lines are parsed as JSON as they come. */
+export class DaemonProcess {
+  readonly child: ChildProcess;
+  readonly logs: Array<Record<string, unknown>> = [];
+  stderr = '';
+  private waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.child.stdout!.on('data', (d) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const obj = JSON.parse(line) as Record<string, unknown>;
+          this.logs.push(obj);
+          this.waiters = this.waiters.filter((w) => {
+            if (!w.match(obj)) return true;
+            w.resolve(obj);
+            return false;
+          });
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  /** Resolves with the first log line (past or future) that matches, or rejects after timeoutMs. */
+  waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const seen = this.logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${this.stderr}; logs: ${JSON.stringify(this.logs.slice(-5))}`)), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 6000): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill(signal);
+    const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
