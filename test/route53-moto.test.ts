@@ -384,3 +384,30 @@ test('nothing lost: while Route 53 is unreachable the latest desired state stays
   const logged = JSON.stringify(sink.lines);
   assert.ok(!/accessKeyId|secretAccessKey|AWS4-HMAC|Credential=/i.test(logged), 'no credentials in logs');
 });
+
+test('cli: plan --json prints the plan and changes nothing; apply applies; plan then shows no changes', async (t) => {
+  const e = await env(t);
+  if (!e) return;
+  const { Command } = await import('commander');
+  const { registerRoute53Commands } = await import('../src/route53/cli.ts');
+  const config = route53Schema.parse({ hostedZoneId: e.zoneId, zone: e.zone, ownerId: 'failoverd-cli', endpoint: e.endpoint, maxRequestsPerSecond: 50, insyncTimeout: '5s' });
+  const desired = [fo(`cli.${e.zone}`, 'A', ['10.0.8.1', '10.0.8.2'])];
+  let output = '';
+  const run = async (...args: string[]) => {
+    output = '';
+    const program = new Command().exitOverride();
+    registerRoute53Commands(program, async () => ({ route53: config, desired }), { out: (s) => (output += s), credentials: TEST_CREDENTIALS, logger: pino({ level: 'silent' }) });
+    await program.parseAsync(['node', 'failoverd', ...args]);
+  };
+  const before = await e.records();
+  await run('plan', '--config', 'failoverd.yaml', '--json');
+  const plan = JSON.parse(output);
+  assert.equal(plan.changes.length, 2);
+  assert.deepEqual(await e.records(), before);
+  await run('apply', '--config', 'failoverd.yaml');
+  assert.match(output, /submitted .*INSYNC/);
+  assert.deepEqual(find(await e.records(), `cli.${e.zone}`, 'A')[0]?.values, ['10.0.8.1']);
+  await run('plan', '--config', 'failoverd.yaml');
+  assert.match(output, /no changes/);
+  assert.equal(process.exitCode ?? 0, 0);
+});
