@@ -338,6 +338,23 @@ test('drift: a record changed behind failoverd is repaired at reconcile and logg
   const drift = sink.lines.find((l) => l.msg === 'route53 drift repaired');
   assert.ok(drift, 'drift logged');
   assert.equal(drift.name, www);
+
+  // The node-cron schedule does the same on its own.
+  const scheduled = e.sink({ reconcile: '* * * * * *' });
+  scheduled.update([fo(www, 'A', ['10.0.6.1', '10.0.6.2'])]);
+  await scheduled.idle();
+  scheduled.start();
+  await e.client.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: e.zoneId,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: www, Type: 'A', TTL: 30, ResourceRecords: [{ Value: '203.0.113.67' }] } }] },
+    }),
+  );
+  const deadline = Date.now() + 5000;
+  while (!scheduled.lines.some((l) => l.msg === 'route53 drift repaired') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await scheduled.idle();
+  assert.deepEqual(find(await e.records(), www, 'A')[0]?.values, ['10.0.6.1']);
+  await scheduled.stop();
 });
 
 test('nothing lost: while Route 53 is unreachable the latest desired state stays pending and lands when it is back', async (t) => {
