@@ -31,7 +31,7 @@ export interface Moto {
 
 export function needMoto(t: TestContext): boolean {
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  return needTool(t, 'moto_server', 'python3 moto[server] (pip)');
+  return needTool(t, 'moto_server', 'python3-moto; or pip install "moto[server]"');
 }
 
 export async function startMoto(timeoutMs = 20_000): Promise<Moto> {
