@@ -1,0 +1,199 @@
+/**
+ * The product, end to end: the daemon started from the CLI with a generated
+ * config, real HTTP/HTTPS/TCP backends on 127.0.0.x that the test kills,
+ * hangs and breaks, and the answers read through Node's dns.Resolver.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { httpBackendsOnOnePort, httpsBackend, tcpBackend, type Backend } from './helpers/backends.ts';
+import { DaemonProcess } from './helpers/cli.ts';
+import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
+import { selfSignedCert } from './helpers/tls.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'failoverd-it-'));
+let http: Backend[] = [];
+const extra: Backend[] = [];
+let daemon: DaemonProcess;
+let resolver: Resolver;
+
+const CHECK = 'interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 2, fall: 2';
+
+before(async () => {
+  // .1-.9: HTTP backends on one port.
+  http = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8', '127.0.0.9']);
+  const port = http[0]!.port;
+  extra.push(await tcpBackend('127.0.0.10', port), await tcpBackend('127.0.0.11', port), await tcpBackend('127.0.0.13', port));
+  mkdirSync(join(dir, 'zones'));
+  copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
+  writeFileSync(
+    join(dir, 'failoverd.yaml'),
+    `dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+log: { level: info }
+startupTimeout: 5s
+checks:
+  web:   { type: http, port: ${port}, path: /healthz, expect: { status: ["200-299"], body: ok }, ${CHECK} }
+  plain: { type: tcp, port: ${port}, ${CHECK} }
+  tlsStrict:  { type: https, port: ${port}, ${CHECK} }
+  tlsRelaxed: { type: https, port: ${port}, tlsVerify: false, ${CHECK} }
+records:
+  - name: www.example.test
+    type: A
+    ttl: 30
+    degradedTtl: 5
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+  - name: hung.example.test
+    type: A
+    targets: [{ address: 127.0.0.3, check: web }, { address: 127.0.0.4, check: web }]
+  - name: status.example.test
+    type: A
+    targets: [{ address: 127.0.0.5, check: web }, { address: 127.0.0.6, check: web }]
+  - name: three.example.test
+    type: A
+    targets: [{ address: 127.0.0.7, check: web }, { address: 127.0.0.8, check: web }, { address: 127.0.0.9, check: web }]
+  - name: tcp.example.test
+    type: A
+    targets: [{ address: 127.0.0.10, check: plain }, { address: 127.0.0.11, check: plain }]
+  - name: strict.example.test
+    type: A
+    targets: [{ address: 127.0.0.12, check: tlsStrict }, { address: 127.0.0.13, check: plain }]
+  - name: relaxed.example.test
+    type: A
+    targets: [{ address: 127.0.0.12, check: tlsRelaxed }, { address: 127.0.0.13, check: plain }]
+`,
+  );
+});
+
+after(async () => {
+  await daemon?.stop();
+  for (const b of [...http, ...extra]) await b.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function answer(name: string): Promise<string[]> {
+  try {
+    return (await resolver.resolve4(name)).sort();
+  } catch (err) {
+    return [(err as { code: string }).code];
+  }
+}
+
+/** Polls every 20 ms until `name` answers `want`; returns the time it took. */
+async function waitForAnswer(name: string, want: string[], timeoutMs = 6000): Promise<number> {
+  const start = Date.now();
+  let last: string[] = [];
+  while (Date.now() - start < timeoutMs) {
+    last = await answer(name);
+    if (JSON.stringify(last) === JSON.stringify(want)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${name} still answers ${last.join(',')} after ${timeoutMs}ms, wanted ${want.join(',')}`);
+}
+
+test('the daemon starts, waits for verdicts, and serves the primaries', async (t) => {
+  const tls = selfSignedCert(t);
+  if (tls) extra.push(await httpsBackend('127.0.0.12', tls, http[0]!.port));
+  daemon = new DaemonProcess(['run', '--config', join(dir, 'failoverd.yaml')]);
+  const serving = await daemon.waitForLog((l) => l.msg === 'serving DNS', 10_000);
+  const port = (serving.listen as Array<{ port: number }>)[0]!.port;
+  assert.ok(port > 0);
+  resolver = new Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${port}`]);
+  assert.deepEqual(await answer('www.example.test'), ['127.0.0.1']);
+  assert.deepEqual(await answer('three.example.test'), ['127.0.0.7']);
+  assert.deepEqual(await answer('tcp.example.test'), ['127.0.0.10']);
+  const ttl = (await resolver.resolve4('www.example.test', { ttl: true }))[0]!.ttl;
+  assert.equal(ttl, 30, 'full TTL while answering the first choice');
+  // The health of every target was known before DNS opened: no UNKNOWN guess was served.
+  const verdicts = daemon.logs.filter((l) => l.msg === 'target health changed' && l.from === 'UNKNOWN');
+  assert.ok(verdicts.length >= 10, `verdicts before serving: ${verdicts.length}`);
+  assert.ok(daemon.logs.indexOf(serving) > daemon.logs.indexOf(verdicts[verdicts.length - 1]!));
+});
+
+test('HTTPS: a self-signed backend fails with tlsVerify, passes without', async (t) => {
+  if (!extra.some((b) => b.host === '127.0.0.12')) {
+    t.skip('no HTTPS backend (openssl missing)');
+    return;
+  }
+  await waitForAnswer('strict.example.test', ['127.0.0.13']);
+  await waitForAnswer('relaxed.example.test', ['127.0.0.12']);
+  const down = daemon.logs.find((l) => l.msg === 'target health changed' && l.target === 'tlsStrict@127.0.0.12');
+  assert.equal(down?.to, 'DOWN');
+  assert.equal(down?.reason, 'TLS error DEPTH_ZERO_SELF_SIGNED_CERT');
+});
+
+test('killed primary: the answer becomes the secondary with degradedTtl; revived: it returns after rise', async () => {
+  const primary = http[0]!;
+  await primary.kill();
+  const took = await waitForAnswer('www.example.test', ['127.0.0.2']);
+  assert.ok(took < 3000, `failover took ${took}ms`);
+  const ttl = (await resolver.resolve4('www.example.test', { ttl: true }))[0]!.ttl;
+  assert.equal(ttl, 5, 'degradedTtl while not answering the first choice');
+  const transition = await daemon.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === '127.0.0.2');
+  assert.equal(transition.from, '127.0.0.1');
+  assert.match(String(transition.reason), /DOWN/);
+  await primary.revive();
+  await waitForAnswer('www.example.test', ['127.0.0.1'], 8000);
+  const back = await daemon.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === '127.0.0.1');
+  assert.equal(back.from, '127.0.0.2');
+  // Back up only after `rise` (2) successes in a row.
+  const up = daemon.logs.filter((l) => l.target === 'web@127.0.0.1' && l.to === 'UP');
+  assert.ok(up.length >= 2, 'UP at start and UP again after the revival');
+});
+
+test('hung primary (accepts, never replies): failover after the timeouts', async () => {
+  const primary = http[2]!;
+  primary.mode = 'hang';
+  const took = await waitForAnswer('hung.example.test', ['127.0.0.4'], 6000);
+  assert.ok(took < 4000, `failover took ${took}ms`);
+  const down = await daemon.waitForLog((l) => l.target === 'web@127.0.0.3' && l.to === 'DOWN');
+  assert.match(String(down.reason), /timeout after 500ms/);
+  primary.mode = 'ok';
+  await waitForAnswer('hung.example.test', ['127.0.0.3'], 8000);
+});
+
+test('wrong status, then wrong body: the primary is DOWN for each, UP again when fixed', async () => {
+  const primary = http[4]!;
+  primary.mode = 'status503';
+  await waitForAnswer('status.example.test', ['127.0.0.6']);
+  const s = await daemon.waitForLog((l) => l.target === 'web@127.0.0.5' && l.to === 'DOWN');
+  assert.equal(s.reason, 'status 503');
+  primary.mode = 'ok';
+  await waitForAnswer('status.example.test', ['127.0.0.5'], 8000);
+  primary.mode = 'wrongBody';
+  await waitForAnswer('status.example.test', ['127.0.0.6']);
+  const b = await daemon.waitForLog((l) => l.target === 'web@127.0.0.5' && l.to === 'DOWN' && l.reason === 'body mismatch');
+  assert.ok(b);
+  primary.mode = 'ok';
+  await waitForAnswer('status.example.test', ['127.0.0.5'], 8000);
+});
+
+test('three targets fail over in order and come back to the first', async () => {
+  const [first, second] = [http[6]!, http[7]!];
+  await first.kill();
+  await waitForAnswer('three.example.test', ['127.0.0.8']);
+  await second.kill();
+  await waitForAnswer('three.example.test', ['127.0.0.9']);
+  await first.revive();
+  await waitForAnswer('three.example.test', ['127.0.0.7'], 8000);
+  await second.revive();
+});
+
+test('TCP probe: a closed listener fails over', async () => {
+  await extra[0]!.kill();
+  await waitForAnswer('tcp.example.test', ['127.0.0.11']);
+  const down = await daemon.waitForLog((l) => l.target === 'plain@127.0.0.10' && l.to === 'DOWN');
+  assert.match(String(down.reason), /refused|reset/);
+  await extra[0]!.revive();
+  await waitForAnswer('tcp.example.test', ['127.0.0.10'], 8000);
+});
+
+test('SIGTERM closes the listeners and exits 0', async () => {
+  const code = await daemon.stop('SIGTERM');
+  assert.equal(code, 0);
+  assert.ok(daemon.logs.some((l) => l.msg === 'stopped'));
+});
