@@ -16,7 +16,8 @@ import {
   ListTagsForResourceCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { createZone, freePort, needMoto, startMoto, TEST_CREDENTIALS, type Moto } from './helpers/moto.ts';
+import { createZone, needMoto, startMoto, TEST_CREDENTIALS, type Moto } from './helpers/moto.ts';
+import { freePort } from './helpers/ports.ts';
 import { hasTool } from './helpers/tools.ts';
 import { route53Schema, type Route53ConfigInput } from '../src/route53/config-schema.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';

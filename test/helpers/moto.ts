@@ -4,23 +4,12 @@
  * moto_server the test is skipped with the reason printed (failed when CI=true).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { freePort } from './ports.ts';
 import { needTool } from './tools.ts';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Moto {
   endpoint: string;
