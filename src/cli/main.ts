@@ -1,6 +1,8 @@
 /** The failoverd command line (commander). One file per command group. */
 import { Command } from 'commander';
 import { FAILOVERD_VERSION } from '../probes/version.ts';
+import { registerRoute53Commands } from '../route53/cli.ts';
+import { loadDesiredForRoute53 } from './current-answers.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
 
 const program = new Command();
@@ -15,7 +17,10 @@ program
 Examples:
   failoverd validate --config failoverd.yaml
   failoverd run --config failoverd.yaml
+  failoverd plan --config failoverd.yaml --json     (Route 53: what would change)
+  failoverd apply --config failoverd.yaml           (Route 53: apply it)
   dig @127.0.0.1 -p 5353 www.example.test`,
   );
 registerDaemonCommands(program);
+registerRoute53Commands(program, loadDesiredForRoute53);
 await program.parseAsync(process.argv);

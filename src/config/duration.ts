@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Durations in config: "250ms", "1s", "1.5s", "5m" (or a number of milliseconds). */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -13,3 +15,13 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+/** A config duration ("500ms", "1s", "5m" or milliseconds), parsed to milliseconds. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 1s, 5m)` });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -10,6 +10,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ProblemsError, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
+import { validateRoute53 } from '../route53/config-schema.ts';
 import { loadZoneFile } from '../zones/load.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 import type { Config, RecordSetConfig, Target } from './types.ts';
@@ -23,6 +24,13 @@ export interface LoadedConfig {
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : (out ? '.' : '') + String(seg);
+  return out;
+}
+
+/** "route53.adopt[0]" → ["route53", "adopt", 0] */
+function parsePath(path: string): PropertyKey[] {
+  const out: PropertyKey[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
   return out;
 }
 
@@ -77,6 +85,9 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   }
 
   const records = resolveRecordSets(raw, zones, problems, at);
+  if (raw.route53 && problems.length === 0) {
+    for (const p of validateRoute53(raw.route53, records, zones.map((z) => z.origin))) problems.push({ ...at(parsePath(p.path)), message: p.message });
+  }
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
   return {
     config: {
@@ -87,6 +98,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       startupTimeout: raw.startupTimeout,
       checks: raw.checks,
       records,
+      route53: raw.route53,
     },
     zones,
   };

@@ -5,18 +5,10 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { route53Schema } from '../route53/config-schema.ts';
+import { durationSchema } from './duration.ts';
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 1s, 5m)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = durationSchema;
 
 const hostPort = z.string().transform((v, ctx) => {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(v);
@@ -99,6 +91,7 @@ export const configSchema = z.strictObject({
   startupTimeout: duration.default(5000),
   checks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'check names use letters, digits, _ . -'), checkSchema).default({}),
   records: z.array(recordSetSchema).default([]),
+  route53: route53Schema.optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

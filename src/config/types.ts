@@ -2,6 +2,7 @@
  * The resolved configuration that the rest of failoverd reads: defaults
  * filled in, names canonical, targets with ids and their check attached.
  */
+import type { Route53Config } from '../route53/config-schema.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
 
 export type { CheckConfig, Failback, HostPort };
@@ -49,4 +50,5 @@ export interface Config {
   startupTimeout: number;
   checks: Record<string, CheckConfig>;
   records: RecordSetConfig[];
+  route53?: Route53Config;
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
+import { reportProblems } from '../cli/problems.ts';
 import { FailoverdError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import type { Route53Config } from './config-schema.ts';
@@ -38,8 +39,13 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
     return { sink, desired: cfg.desired };
   };
   const fail = (err: unknown) => {
+    const listed = reportProblems(err);
+    if (listed !== undefined) {
+      process.exitCode = listed;
+      return;
+    }
     const code = err instanceof FailoverdError ? err.code : 'INTERNAL';
-    out(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`failoverd: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = code === 'CONFIG_INVALID' ? 2 : 1;
   };
 

@@ -10,18 +10,11 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.ts';
+import { durationSchema } from '../config/duration.ts';
 import type { RecordSetConfig } from '../config/types.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 1s, 5m)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = durationSchema;
 
 const dnsName = z
   .string()
