@@ -8,6 +8,7 @@ import { RCODE } from './resolve.ts';
 
 export const EDNS_UDP_SIZE = 1232;
 export const OPCODE_QUERY = 0;
+export const OPCODE_NOTIFY = 4;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
 

@@ -9,8 +9,8 @@ import type { HostPort } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
-import { TCPServer, UDPServer, type DnsRequest } from './dns2.ts';
-import { readQuery, udpLimit, type QueryInfo } from './query.ts';
+import { TCPServer, UDPServer, type DnsClient, type DnsRequest } from './dns2.ts';
+import { OPCODE_NOTIFY, OPCODE_QUERY, readQuery, udpLimit, type QueryInfo } from './query.ts';
 import { encodeReply, errorSections, TCP_LIMIT } from './response.ts';
 import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
 
@@ -26,6 +26,12 @@ export interface DnsServerOptions {
 }
 
 type Send = (reply: Buffer) => unknown;
+
+/** Zone transfers and NOTIFY (secondaries support) plug in here. */
+export interface TransferHandler {
+  /** The reply messages, or undefined to let the server answer as usual. */
+  handle(req: DnsRequest, info: QueryInfo, ctx: { transport: Transport; client: DnsClient; snapshot: Snapshot | undefined; limit: number }): Buffer[] | undefined;
+}
 
 export function randomWeightedPick(weights: readonly number[]): number {
   let total = 0;
@@ -43,6 +49,7 @@ export class DnsServer {
   private readonly errors: RateLimitedLog;
   private readonly pick: WeightedPicker;
   private readonly connections = new Set<Socket>();
+  private transfers: TransferHandler | undefined;
 
   constructor(private readonly opts: DnsServerOptions) {
     this.errors = new RateLimitedLog(opts.logger);
@@ -74,7 +81,7 @@ export class DnsServer {
     // With port 0, UDP picks the port and TCP must get the same one; retry a few times.
     for (let attempt = 0; attempt < 10; attempt++) {
       const udp = new UDPServer({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-      udp.on('request', (req: DnsRequest, send: Send) => this.handle(req, send, 'udp'));
+      udp.on('request', (req: DnsRequest, send: Send, rinfo: { address: string; port: number }) => this.handle(req, send, 'udp', { address: rinfo.address, port: rinfo.port }));
       udp.on('requestError', (err: Error) => this.errors.warn('udp-parse', { err: err.message }, 'dropped an unreadable UDP packet'));
       udp.on('error', (err: Error) => this.errors.warn('udp-error', { err: err.message }, 'UDP socket error'));
       try {
@@ -84,7 +91,7 @@ export class DnsServer {
       }
       const actual = udp.address().port;
       const tcp = new TCPServer();
-      tcp.on('request', (req: DnsRequest, send: Send) => this.handle(req, send, 'tcp'));
+      tcp.on('request', (req: DnsRequest, send: Send, sock: Socket) => this.handle(req, send, 'tcp', { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }));
       tcp.on('requestError', (err: Error) => this.errors.warn('tcp-parse', { err: err.message }, 'closed a TCP connection with an unreadable message'));
       tcp.on('connection', (sock) => {
         this.connections.add(sock);
@@ -116,48 +123,54 @@ export class DnsServer {
     await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
-  /** The reply to one parsed query, as bytes (exported for tests and the fast path). */
-  answer(req: DnsRequest, transport: Transport): Buffer | undefined {
+  /** Takes over zone transfers (AXFR/IXFR) and NOTIFY; without one they are refused / not implemented. */
+  setTransferHandler(handler: TransferHandler | undefined): void {
+    this.transfers = handler;
+  }
+
+  /** The replies to one parsed query, as bytes (several only for zone transfers over TCP). */
+  answer(req: DnsRequest, transport: Transport, client: DnsClient = { address: '', port: 0 }): Buffer[] {
     const { info, verdict } = readQuery(req);
-    if (verdict.kind === 'drop') return undefined;
+    if (verdict.kind === 'drop') return [];
     const limit = transport === 'udp' ? udpLimit(info) : TCP_LIMIT;
-    if (verdict.kind === 'error') return encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion);
-    return this.answerQuestion(info, limit);
+    const q = info.question;
+    if (this.transfers && q && (info.opcode === OPCODE_NOTIFY || (info.opcode === OPCODE_QUERY && (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR)))) {
+      const handled = this.transfers.handle(req, info, { transport, client, snapshot: this.snapshot, limit });
+      if (handled) return handled;
+    }
+    if (verdict.kind === 'error') return [encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion)];
+    return [this.answerQuestion(info, limit)];
   }
 
   private answerQuestion(info: QueryInfo, limit: number): Buffer {
     const q = info.question!;
     const snap = this.snapshot;
     if (!snap) return encodeReply(info, errorSections(RCODE.SERVFAIL), limit);
-    // Zone transfers come with secondaries support; until then, refused.
+    // Zone transfers only through a transfer handler (and its ACL).
     if (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR) return encodeReply(info, errorSections(RCODE.REFUSED), limit);
     return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick), limit);
   }
 
-  private handle(req: DnsRequest, send: Send, transport: Transport): void {
-    let reply: Buffer | undefined;
+  private handle(req: DnsRequest, send: Send, transport: Transport, client: DnsClient): void {
+    let replies: Buffer[];
     try {
-      reply = this.answer(req, transport);
+      replies = this.answer(req, transport, client);
     } catch (err) {
       this.errors.warn('handler', { err: (err as Error).message, transport }, 'failure while answering; replied SERVFAIL');
       try {
-        reply = encodeReply(
-          { id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd },
-          errorSections(RCODE.SERVFAIL),
-          512,
-          false,
-        );
+        replies = [encodeReply({ id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd }, errorSections(RCODE.SERVFAIL), 512, false)];
       } catch {
         return;
       }
     }
-    if (!reply) return;
-    try {
-      this.opts.onReply?.(reply[3]! & 0xf, transport);
-      const sent = send(reply);
-      if (sent instanceof Promise) sent.catch((err: Error) => this.errors.warn('send', { err: err.message, transport }, 'could not send a reply'));
-    } catch (err) {
-      this.errors.warn('send', { err: (err as Error).message, transport }, 'could not send a reply');
+    for (const reply of replies) {
+      try {
+        this.opts.onReply?.(reply[3]! & 0xf, transport);
+        const sent = send(reply);
+        if (sent instanceof Promise) sent.catch((err: Error) => this.errors.warn('send', { err: err.message, transport }, 'could not send a reply'));
+      } catch (err) {
+        this.errors.warn('send', { err: (err as Error).message, transport }, 'could not send a reply');
+      }
     }
   }
 }
