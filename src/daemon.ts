@@ -11,6 +11,7 @@ import type { Logger } from './log.ts';
 import { toDesiredRecordSet, toDynamicRRset } from './published-answers.ts';
 import { buildSnapshot, type Snapshot } from './records/snapshot.ts';
 import { Route53Sink } from './route53/sink.ts';
+import { createTransfers, type Transfers } from './transfer/index.ts';
 
 export interface DaemonOptions {
   logger: Logger;
@@ -24,6 +25,7 @@ export class Daemon {
   private readonly log: Logger;
   private readonly dns: DnsServer;
   private readonly route53: Route53Sink | undefined;
+  private readonly transfers: Transfers | undefined;
   private snapshot: Snapshot | undefined;
 
   constructor(
@@ -35,6 +37,7 @@ export class Daemon {
     this.controller = new Controller(config, { logger: this.log, clock: opts.clock });
     this.dns = new DnsServer({ listen: config.dns.listen, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick });
     this.route53 = config.route53 ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock }) : undefined;
+    this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns });
     this.controller.changeListeners.push(() => this.publish());
   }
 
@@ -52,7 +55,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.controller.stop(), this.dns.stop(), this.route53?.stop()]);
+    await Promise.all([this.controller.stop(), this.dns.stop(), this.route53?.stop(), this.transfers?.stop()]);
   }
 
   /** The snapshot being served. */
@@ -65,6 +68,7 @@ export class Daemon {
     const answers = this.controller.answers();
     this.snapshot = buildSnapshot(this.loaded.zones, answers.map(toDynamicRRset), this.snapshot);
     this.dns.setSnapshot(this.snapshot);
+    this.transfers?.onSnapshot(this.snapshot);
     this.route53?.update(answers.map((a) => toDesiredRecordSet(a, (k) => this.controller.tracker(k))));
   }
 }
