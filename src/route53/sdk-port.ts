@@ -78,6 +78,10 @@ export class SdkRoute53Port implements Route53Port {
   readonly client: Route53Client;
 
   constructor(opts: SdkPortOptions) {
+    // The SDK prints a multi-line NodeVersionSupportWarning on stderr under
+    // Node 20 (its releases after January 2027 need Node 22). The pinned
+    // version works on Node 20; keep stderr for failoverd's own messages.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new Route53Client({
       region: opts.region,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
