@@ -88,6 +88,24 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   if (raw.route53 && problems.length === 0) {
     for (const p of validateRoute53(raw.route53, records, zones.map((z) => z.origin))) problems.push({ ...at(parsePath(p.path)), message: p.message });
   }
+  const ids = new Set(records.flatMap((r) => r.targets.map((t) => t.id)));
+  raw.maintenance.forEach((m, i) => {
+    m.targets.forEach((id, j) => {
+      if (!ids.has(id)) problems.push({ ...at(['maintenance', i, 'targets', j]), message: `unknown target id "${id}" (target ids look like www.example.test/A/192.0.2.1, or an explicit id:)` });
+    });
+    if (m.timezone && !validTimezone(m.timezone)) problems.push({ ...at(['maintenance', i, 'timezone']), message: `unknown time zone "${m.timezone}"` });
+  });
+  const names = new Set<string>();
+  const maintenance = raw.maintenance.map((m, i) => {
+    const name = m.name ?? `maintenance[${i}]`;
+    if (names.has(name)) problems.push({ ...at(['maintenance', i, 'name']), message: `duplicate maintenance name "${name}"` });
+    names.add(name);
+    return { ...m, name };
+  });
+  const token = raw.admin.token ?? (process.env.FAILOVERD_ADMIN_TOKEN || undefined);
+  if (!token && !isLoopback(raw.admin.listen.host)) {
+    problems.push({ ...at(['admin', 'listen']), message: `admin.listen ${raw.admin.listen.host} is not a loopback address: set admin.token (or FAILOVERD_ADMIN_TOKEN) so that changes need a token` });
+  }
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
   return {
     config: {
@@ -99,6 +117,10 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       checks: raw.checks,
       records,
       route53: raw.route53,
+      admin: { listen: raw.admin.listen, ...(token ? { token } : {}) },
+      state: { file: resolve(dirname(resolve(file)), raw.state.file) },
+      notify: raw.notify,
+      maintenance,
     },
     zones,
   };
@@ -179,6 +201,19 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[
     });
   });
   return out;
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === '::1';
+}
+
+function validTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isHostName(s: string): boolean {

@@ -4,6 +4,7 @@
  * live in config/load.ts.
  */
 import { isIP } from 'node:net';
+import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { route53Schema } from '../route53/config-schema.ts';
 import { durationSchema } from './duration.ts';
@@ -78,6 +79,42 @@ export const recordSetSchema = z.strictObject({
   targets: z.array(targetSchema).min(1),
 });
 
+/** The admin HTTP API (src/admin/). The token may also come from FAILOVERD_ADMIN_TOKEN. */
+export const adminSchema = z
+  .strictObject({
+    listen: hostPort.default({ host: '127.0.0.1', port: 8053 }),
+    token: z.string().min(1).optional(),
+  })
+  .default({ listen: { host: '127.0.0.1', port: 8053 } });
+
+/** The persisted state file (src/state/); relative paths are from the config file's folder. */
+export const stateSchema = z
+  .strictObject({
+    file: z.string().min(1).default('./state/failoverd.json'),
+  })
+  .default({ file: './state/failoverd.json' });
+
+/** Webhooks told about every transition and override (src/notify/). */
+export const notifySchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
+  format: z.enum(['json', 'slack']).default('json'),
+  headers: z.record(z.string(), z.string()).default({}),
+  timeout: duration.default(5000),
+  retries: z.number().int().min(0).max(20).default(5),
+  backoff: duration.default(1000),
+  queue: z.number().int().min(1).max(100_000).default(1000),
+});
+
+/** Scheduled drains (src/maintenance/): the targets are drained for `duration` at each `cron` time. */
+export const maintenanceSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'names use letters, digits, _ . -').optional(),
+  targets: z.array(z.string().min(1)).min(1),
+  cron: z.string().refine((v) => validateCron(v), { message: 'not a valid cron expression (node-cron syntax, e.g. "0 3 * * 0"; 6 fields for seconds)' }),
+  timezone: z.string().min(1).optional(),
+  duration: duration.refine((ms) => ms >= 1000, { message: 'duration must be at least 1s' }),
+  reason: z.string().min(1).max(500),
+});
+
 export const configSchema = z.strictObject({
   dns: z
     .strictObject({
@@ -92,6 +129,10 @@ export const configSchema = z.strictObject({
   checks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'check names use letters, digits, _ . -'), checkSchema).default({}),
   records: z.array(recordSetSchema).default([]),
   route53: route53Schema.optional(),
+  admin: adminSchema,
+  state: stateSchema,
+  notify: z.array(notifySchema).default([]),
+  maintenance: z.array(maintenanceSchema).default([]),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -51,4 +51,30 @@ export interface Config {
   checks: Record<string, CheckConfig>;
   records: RecordSetConfig[];
   route53?: Route53Config;
+  /** Admin HTTP API; `token` already falls back to FAILOVERD_ADMIN_TOKEN. */
+  admin: { listen: HostPort; token?: string };
+  /** `file` resolved against the config file's folder. */
+  state: { file: string };
+  notify: NotifyConfig[];
+  maintenance: MaintenanceConfig[];
+}
+
+export interface NotifyConfig {
+  url: string;
+  format: 'json' | 'slack';
+  headers: Record<string, string>;
+  timeout: number;
+  retries: number;
+  backoff: number;
+  queue: number;
+}
+
+export interface MaintenanceConfig {
+  /** Given, or "maintenance[<index>]". */
+  name: string;
+  targets: string[];
+  cron: string;
+  timezone?: string;
+  duration: number;
+  reason: string;
 }
