@@ -1,6 +1,35 @@
 #!/usr/bin/env node
-// The failoverd command: runs the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
+// The failoverd command. One rule: run the built dist/ when it is current
+// (dist/.build-stamp, written by `npm run build` after tsc succeeded, is
+// newer than every file under src/), else run the TypeScript sources through
+// tsx. A tree without src/ (the container image) always runs dist/.
+// FAILOVERD_RUNTIME=dist or =tsx forces one.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const root = new URL('../', import.meta.url);
+const stamp = new URL('dist/.build-stamp', root);
+const src = new URL('src/', root);
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = new URL(e.name + (e.isDirectory() ? '/' : ''), dir);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function distIsCurrent() {
+  if (!existsSync(stamp)) return false;
+  if (!existsSync(src)) return true;
+  return statSync(stamp).mtimeMs >= newestMtime(src);
+}
+
+const forced = process.env.FAILOVERD_RUNTIME;
+if (forced === 'dist' || (forced !== 'tsx' && distIsCurrent())) {
+  await import('../dist/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}
