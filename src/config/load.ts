@@ -11,6 +11,7 @@ import { ProblemsError, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { validateRoute53 } from '../route53/config-schema.ts';
+import { resolveTransferConfig } from '../transfer/config-schema.ts';
 import { loadZoneFile } from '../zones/load.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 import type { Config, RecordSetConfig, Target } from './types.ts';
@@ -106,6 +107,8 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   if (!token && !isLoopback(raw.admin.listen.host)) {
     problems.push({ ...at(['admin', 'listen']), message: `admin.listen ${raw.admin.listen.host} is not a loopback address: set admin.token (or FAILOVERD_ADMIN_TOKEN) so that changes need a token` });
   }
+  const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zones.map((z) => z.origin));
+  for (const p of xfer.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
   return {
     config: {
@@ -121,6 +124,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       state: { file: resolve(dirname(resolve(file)), raw.state.file) },
       notify: raw.notify,
       maintenance,
+      ...xfer.settings,
     },
     zones,
   };

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
 import { route53Schema } from '../route53/config-schema.ts';
+import { secondariesSchema, transferSchema, tsigSchema } from '../transfer/config-schema.ts';
 import { durationSchema } from './duration.ts';
 
 const duration = durationSchema;
@@ -133,6 +134,9 @@ export const configSchema = z.strictObject({
   state: stateSchema,
   notify: z.array(notifySchema).default([]),
   maintenance: z.array(maintenanceSchema).default([]),
+  secondaries: secondariesSchema,
+  transfer: transferSchema,
+  tsig: tsigSchema,
 });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -3,6 +3,7 @@
  * filled in, names canonical, targets with ids and their check attached.
  */
 import type { Route53Config } from '../route53/config-schema.ts';
+import type { SecondaryConfig, TransferConfig, TsigKey } from '../transfer/config-schema.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
 
 export type { CheckConfig, Failback, HostPort };
@@ -57,6 +58,10 @@ export interface Config {
   state: { file: string };
   notify: NotifyConfig[];
   maintenance: MaintenanceConfig[];
+  /** Secondaries support (transfer/): where NOTIFY goes, who may transfer, TSIG keys. */
+  secondaries?: SecondaryConfig[];
+  transfer?: TransferConfig;
+  tsig?: TsigKey[];
 }
 
 export interface NotifyConfig {
