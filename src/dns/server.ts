@@ -27,7 +27,7 @@ export interface DnsServerOptions {
 
 type Send = (reply: Buffer) => unknown;
 
-/** Zone transfers and NOTIFY (secondaries support) plug in here. */
+/** Zone transfers, NOTIFY and TSIG-signed queries (secondaries support) plug in here. */
 export interface TransferHandler {
   /** The reply messages, or undefined to let the server answer as usual. */
   handle(req: DnsRequest, info: QueryInfo, ctx: { transport: Transport; client: DnsClient; snapshot: Snapshot | undefined; limit: number }): Buffer[] | undefined;
@@ -134,7 +134,8 @@ export class DnsServer {
     if (verdict.kind === 'drop') return [];
     const limit = transport === 'udp' ? udpLimit(info) : TCP_LIMIT;
     const q = info.question;
-    if (this.transfers && q && (info.opcode === OPCODE_NOTIFY || (info.opcode === OPCODE_QUERY && (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR)))) {
+    // Signed queries (a TSIG record, type 250) go there too: their replies must be signed.
+    if (this.transfers && q && (info.opcode === OPCODE_NOTIFY || (info.opcode === OPCODE_QUERY && (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR)) || req.additionals.some((r) => r?.type === 250))) {
       const handled = this.transfers.handle(req, info, { transport, client, snapshot: this.snapshot, limit });
       if (handled) return handled;
     }
