@@ -4,6 +4,7 @@
  * It never crashes on a packet: anything that goes wrong inside the handler
  * becomes SERVFAIL, logged rate-limited.
  */
+import type { RemoteInfo } from 'node:dgram';
 import { isIPv6, type Socket } from 'node:net';
 import type { HostPort } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
@@ -12,6 +13,8 @@ import type { Snapshot } from '../records/snapshot.ts';
 import { TCPServer, UDPServer, type DnsClient, type DnsRequest } from './dns2.ts';
 import { OPCODE_NOTIFY, OPCODE_QUERY, readQuery, udpLimit, type QueryInfo } from './query.ts';
 import { encodeReply, errorSections, TCP_LIMIT } from './response.ts';
+import { fastAnswer, newPlainQuery } from './fast-path.ts';
+import { ReplyTemplates } from './reply-templates.ts';
 import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
 
 export type Transport = 'udp' | 'tcp';
@@ -44,6 +47,10 @@ export function randomWeightedPick(weights: readonly number[]): number {
 
 export class DnsServer {
   private snapshot: Snapshot | undefined;
+  private templates: ReplyTemplates | undefined;
+  private readonly scratch = newPlainQuery();
+  /** Replies sent by the fast path (for tests and benchmarks). */
+  fastReplies = 0;
   private readonly udp: InstanceType<typeof UDPServer>[] = [];
   private readonly tcp: InstanceType<typeof TCPServer>[] = [];
   private readonly errors: RateLimitedLog;
@@ -59,6 +66,13 @@ export class DnsServer {
   /** Swaps in a new snapshot; queries from now on see only it. */
   setSnapshot(s: Snapshot): void {
     this.snapshot = s;
+    this.templates = new ReplyTemplates(s);
+  }
+
+  /** The fast path's reply to raw UDP query bytes, or undefined when the full path must answer. */
+  fastAnswer(msg: Buffer): Buffer | undefined {
+    const t = this.templates;
+    return t ? fastAnswer(msg, t, this.scratch) : undefined;
   }
 
   currentSnapshot(): Snapshot | undefined {
@@ -82,6 +96,7 @@ export class DnsServer {
     for (let attempt = 0; attempt < 10; attempt++) {
       const udp = new UDPServer({ type: isIPv6(host) ? 'udp6' : 'udp4' });
       udp.on('request', (req: DnsRequest, send: Send, rinfo: { address: string; port: number }) => this.handle(req, send, 'udp', { address: rinfo.address, port: rinfo.port }));
+      this.interceptUdp(udp);
       udp.on('requestError', (err: Error) => this.errors.warn('udp-parse', { err: err.message }, 'dropped an unreadable UDP packet'));
       udp.on('error', (err: Error) => this.errors.warn('udp-error', { err: err.message }, 'UDP socket error'));
       try {
@@ -112,6 +127,31 @@ export class DnsServer {
     }
     throw new FailoverdError('DNS_LISTEN_FAILED', `cannot find a port free on both UDP and TCP at ${host}`);
   }
+
+  /**
+   * Puts the fast path in front of dns2: plain queries are answered from
+   * the raw bytes; the rest go on to dns2's parser and the full path.
+   */
+  private interceptUdp(udp: InstanceType<typeof UDPServer>): void {
+    const dns2Handle = (udp as unknown as { handle(msg: Buffer, rinfo: RemoteInfo): void }).handle.bind(udp);
+    udp.removeAllListeners('message');
+    udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
+      let reply: Buffer | undefined;
+      try {
+        reply = this.fastAnswer(msg);
+      } catch (err) {
+        this.errors.warn('fast-path', { err: (err as Error).message }, 'fast path failed; answering on the full path');
+      }
+      if (reply === undefined) return dns2Handle(msg, rinfo);
+      this.fastReplies++;
+      this.opts.onReply?.(reply[3]! & 0xf, 'udp');
+      udp.send(reply, rinfo.port, rinfo.address, this.onSent);
+    });
+  }
+
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.errors.warn('send', { err: err.message, transport: 'udp' }, 'could not send a reply');
+  };
 
   async stop(): Promise<void> {
     const closing: Promise<unknown>[] = [];

@@ -1,0 +1,95 @@
+/**
+ * Ready-encoded replies of one snapshot, for the fast path (fast-path.ts).
+ *
+ * A template is the full path's own reply (resolveQuestion + encodeReply)
+ * to a canonical query: ID 0, RD clear, lower-case name, DO clear, and an
+ * OPT or none. Everything the fast path patches afterwards (ID, RD, the
+ * question's case, DO) changes only those bytes in the full path's output
+ * too: names compress case-insensitively, so the answer's owner is a
+ * pointer to the question whatever its case. That is why both paths give
+ * the same bytes (test/dns-fast-path.test.ts checks it over the example zone).
+ *
+ * Not templated (null: the full path answers every time): weighted RRsets
+ * (one record chosen per query), SERVFAIL, REFUSED (outside every zone), and
+ * replies that would not fit untruncated in 512 bytes (no EDNS) or 1232 (EDNS).
+ *
+ * Built lazily, once per (name, type, shape) per snapshot, on its first
+ * query: a snapshot swap stays O(1) however many record sets there are (a
+ * failover among 10,000 record sets must not re-encode 40,000 replies before
+ * it is visible), and only names that are asked cost memory. The first query
+ * of a key costs what the full path costs (minus dns2's parser). At most
+ * `maxEntries` keys are kept; when full, the table starts over, so a flood of
+ * random names costs memory bounded by that and the hot names come back at
+ * once.
+ */
+import type { Snapshot } from '../records/snapshot.ts';
+import type { QueryInfo } from './query.ts';
+import { RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { encodeReply, TCP_LIMIT } from './response.ts';
+
+export const DEFAULT_MAX_TEMPLATES = 20_000;
+
+type Table = Map<number, Map<string, Buffer | null>>;
+
+export class ReplyTemplates {
+  private plain: Table = new Map();
+  private edns: Table = new Map();
+  private entries = 0;
+  /** Counters for tests and benchmarks. */
+  built = 0;
+  resets = 0;
+
+  constructor(
+    readonly snapshot: Snapshot,
+    private readonly maxEntries = DEFAULT_MAX_TEMPLATES,
+  ) {}
+
+  /** The template for (name, qtype, shape), or undefined when the full path must answer. */
+  get(name: string, qtype: number, edns: boolean): Buffer | undefined {
+    const table = edns ? this.edns : this.plain;
+    let byName = table.get(qtype);
+    if (byName === undefined) {
+      byName = new Map();
+      table.set(qtype, byName);
+    }
+    let t = byName.get(name);
+    if (t === undefined) {
+      if (this.entries >= this.maxEntries) {
+        this.plain = new Map();
+        this.edns = new Map();
+        this.entries = 0;
+        this.resets++;
+        return this.get(name, qtype, edns);
+      }
+      t = buildTemplate(this.snapshot, name, qtype, edns);
+      byName.set(name, t);
+      this.entries++;
+      this.built++;
+    }
+    return t ?? undefined;
+  }
+
+  get size(): number {
+    return this.entries;
+  }
+}
+
+/** The full path's reply to the canonical query, or null when it is not templated. */
+export function buildTemplate(snap: Snapshot, name: string, qtype: number, edns: boolean): Buffer | null {
+  let picked = false;
+  const pick: WeightedPicker = () => {
+    picked = true;
+    return 0;
+  };
+  const res = resolveQuestion(snap, name, qtype, pick);
+  if (picked || res.rcode === RCODE.SERVFAIL || res.rcode === RCODE.REFUSED) return null;
+  const info: QueryInfo = {
+    id: 0,
+    opcode: 0,
+    rd: false,
+    question: { name, type: qtype, class: 1 },
+    edns: edns ? { udpSize: 1232, version: 0, do: false } : undefined,
+  };
+  const reply = encodeReply(info, res, TCP_LIMIT);
+  return reply.length > (edns ? 1232 : 512) ? null : reply;
+}
