@@ -4,6 +4,7 @@ import { FAILOVERD_VERSION } from '../probes/version.ts';
 import { registerRoute53Commands } from '../route53/cli.ts';
 import { loadDesiredForRoute53 } from './current-answers.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
+import { registerDemoCommand } from './demo.ts';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
     'after',
     `
 Examples:
+  failoverd demo                                    (watch a failover on this machine)
   failoverd validate --config failoverd.yaml
   failoverd run --config failoverd.yaml
   failoverd plan --config failoverd.yaml --json     (Route 53: what would change)
@@ -22,5 +24,6 @@ Examples:
   dig @127.0.0.1 -p 5353 www.example.test`,
   );
 registerDaemonCommands(program);
+registerDemoCommand(program);
 registerRoute53Commands(program, loadDesiredForRoute53);
 await program.parseAsync(process.argv);
