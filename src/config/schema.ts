@@ -120,8 +120,10 @@ export const configSchema = z.strictObject({
   dns: z
     .strictObject({
       listen: z.array(hostPort).min(1).default([{ host: '127.0.0.1', port: 5353 }]),
+      /** Processes serving UDP (sharing the port); "auto" = one per core. TCP stays in the main process. */
+      workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
     })
-    .default({ listen: [{ host: '127.0.0.1', port: 5353 }] }),
+    .default({ listen: [{ host: '127.0.0.1', port: 5353 }], workers: 1 }),
   zones: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('zones'),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -44,7 +44,7 @@ export interface RecordSetConfig {
 export interface Config {
   /** The config file as given, for messages. */
   file: string;
-  dns: { listen: HostPort[] };
+  dns: { listen: HostPort[]; workers: number | 'auto' };
   /** Resolved zone file paths. */
   zoneFiles: string[];
   log: { level: string };
