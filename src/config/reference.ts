@@ -1,0 +1,158 @@
+/**
+ * What each key of failoverd.yaml means, keyed by its path in the schema
+ * ("records[].targets[].address", "checks.<name>.port"). Kept apart from
+ * schema.ts so the schema stays clean; docs/configuration.md is generated
+ * from both by `npm run docs`, and test/config-reference.test.ts fails when
+ * a key has no entry here.
+ */
+export interface KeyDoc {
+  description: string;
+  /** A value as written in YAML. */
+  example?: string;
+  /** Overrides the type derived from the schema (e.g. "address:port"). */
+  type?: string;
+}
+
+export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
+  // dns
+  dns: { description: 'The embedded authoritative DNS server (UDP and TCP on the same port).' },
+  'dns.listen': {
+    description: 'Addresses to serve DNS on, UDP and TCP each. Port 53 needs root or CAP_NET_BIND_SERVICE; port 0 picks a free port (tests).',
+    type: 'list of address:port',
+    example: '["127.0.0.1:5353", "[::1]:5353"]',
+  },
+  'dns.workers': {
+    description: 'Processes that serve UDP, sharing the port; "auto" is one per CPU core. TCP stays in the main process.',
+    example: 'auto',
+  },
+  zones: {
+    description: 'Zone files (RFC 1035 master files) or folders of them (every *.zone inside), relative to the config file. They hold the static records; record sets add the failover answers.',
+    example: '[zones/example.test.zone]',
+  },
+
+  // log
+  log: { description: 'Logging: pino JSON lines on standard output, one line per transition.' },
+  'log.level': { description: 'The least severe level written.', example: 'debug' },
+  startupTimeout: {
+    description: 'How long the daemon waits for every target\'s first verdict before it opens the DNS listeners anyway; targets still without one rank as UP.',
+    example: '10s',
+  },
+
+  // checks
+  checks: { description: 'Named health checks; targets refer to one by name. Targets with the same check and address share one probe.' },
+  'checks.<name>.type': { description: 'The probe: an HTTP(S) request, or a TCP connect.', example: 'https' },
+  'checks.<name>.port': { description: 'The port probed on each target\'s address.', example: '8080' },
+  'checks.<name>.path': { description: 'HTTP(S): the request path.', example: '/healthz' },
+  'checks.<name>.host': { description: 'HTTP(S): the Host header and TLS server name (SNI); the target address when not set (no SNI for an IP address).', example: 'www.example.test' },
+  'checks.<name>.headers': { description: 'HTTP(S): extra request headers.', example: '{ X-Probe: failoverd }' },
+  'checks.<name>.expect': { description: 'HTTP(S): what counts as healthy.' },
+  'checks.<name>.expect.status': { description: 'Healthy status codes: single codes or ranges.', example: '["200", "204-299"]' },
+  'checks.<name>.expect.body': { description: 'HTTP(S): a substring the response body must contain.', example: 'ok' },
+  'checks.<name>.tlsVerify': { description: 'HTTPS: verify the certificate chain and name. false accepts self-signed certificates.', example: 'false' },
+  'checks.<name>.interval': { description: 'Time between probe starts for a settled target (±10% jitter).', example: '5s' },
+  'checks.<name>.fastInterval': {
+    description: 'Time between probes while a target\'s health is unsettled (a result disagrees with its health and `rise`/`fall` is not reached yet); also, a probe unanswered this long makes the target suspect and starts the next probe. At most `interval`.',
+    example: '200ms',
+  },
+  'checks.<name>.timeout': { description: 'How long one probe may take. Below `interval`.', example: '2s' },
+  'checks.<name>.rise': { description: 'Consecutive successes before a DOWN target is UP again.', example: '3' },
+  'checks.<name>.fall': { description: 'Consecutive failures before an UP target is DOWN.', example: '3' },
+  'checks.<name>.watch': {
+    description: 'Keep an idle TCP connection to each target and probe at once when it closes (FIN or RST), so a killed process is seen without waiting for the next interval.',
+    example: 'false',
+  },
+
+  // records
+  records: { description: 'The record sets failoverd decides: each is a name, a type and a TTL whose values a policy picks from its targets.' },
+  'records[].name': { description: 'The owner name, inside a served zone.', example: 'www.example.test' },
+  'records[].type': { description: 'The record type answered; targets are addresses (A, AAAA) or host names (CNAME).', example: 'A' },
+  'records[].ttl': { description: 'TTL of the answer, in seconds.', example: '60' },
+  'records[].degradedTtl': { description: 'TTL while the answer is not the all-healthy one (failed over, or some targets down), so resolvers come back sooner. `ttl` when not set.', example: '5' },
+  'records[].policy': {
+    description: '`failover`: the first healthy target in order (primary, secondary, ...). `multivalue`: every healthy target, up to `maxAnswers`. `weighted`: one healthy target per query, picked by weight.',
+    example: 'multivalue',
+  },
+  'records[].failback': {
+    description: 'When a recovered earlier target takes over again: `auto` (as soon as it is UP), `manual` (on `failoverd failback NAME` or the admin API), or `{ after: duration }` (once it has stayed UP that long).',
+    example: '{ after: 5m }',
+  },
+  'records[].failback.after': { description: 'How long a recovered target must stay UP before failback.', example: '5m' },
+  'records[].whenAllDown': {
+    description: 'The answer when no target is healthy: `primary` (the first target), `all` (every target), `none` (NODATA) or `servfail`. Default: `primary` for policy failover and for CNAME, `all` otherwise.',
+    example: 'servfail',
+  },
+  'records[].maxAnswers': { description: 'At most this many values in one answer.', example: '2' },
+  'records[].targets': { description: 'The endpoints that can answer for the name, in order: the first is the primary.' },
+  'records[].targets[].id': { description: 'A stable id for drains, status and logs. Default: "NAME/TYPE/ADDRESS".', example: 'web-eu-1' },
+  'records[].targets[].address': { description: 'The value answered (an IP address for A/AAAA, a host name for CNAME) and the address probed.', example: '192.0.2.10' },
+  'records[].targets[].check': { description: 'The name of a check under `checks:`.', example: 'web' },
+  'records[].targets[].weight': { description: 'Policy weighted: relative share of answers. Targets with weight 0 are picked (evenly) only when no healthy target has a weight above 0.', example: '3' },
+
+  // route53
+  route53: { description: 'Keep Amazon Route 53 in sync with failoverd\'s answers. Credentials come from the AWS SDK\'s default provider chain and are never logged.' },
+  'route53.hostedZoneId': { description: 'The hosted zone written to.', example: 'Z0123456789ABC' },
+  'route53.zone': { description: 'The served zone that maps to the hosted zone; its record sets are published.', example: 'example.test' },
+  'route53.mode': {
+    description: '`records`: each record set becomes a simple record holding what failoverd answers now. `failover`: native PRIMARY/SECONDARY failover records, the PRIMARY tied to a Route 53 health check that failoverd drives.',
+    example: 'failover',
+  },
+  'route53.ownerId': { description: 'Written into the ownership TXT markers and health check tags; failoverd changes only what this owner id owns.', example: 'failoverd-prod-1' },
+  'route53.reconcile': { description: 'node-cron schedule on which Route 53 is read back and any drift repaired.', example: '"*/5 * * * *"' },
+  'route53.maxRequestsPerSecond': { description: 'One token bucket for every Route 53 call (Route 53 allows 5 per second per account).', example: '2' },
+  'route53.endpoint': { description: 'Another Route 53 API endpoint, e.g. a moto server for trying it out.', example: 'http://127.0.0.1:5055' },
+  'route53.region': { description: 'The SDK region (Route 53 is global; us-east-1 signs its requests).', example: 'us-east-1' },
+  'route53.dryRun': { description: 'Plan and log every change but apply none.', example: 'true' },
+  'route53.adopt': { description: 'Names whose existing records with no owner failoverd may take over.', example: '[www.example.test]' },
+  'route53.guard': { description: 'Refuse a plan that would change too much of what failoverd owns (override with `failoverd apply --force`).' },
+  'route53.guard.maxChangeRatio': { description: 'The largest share of owned record sets one plan may change or delete.', example: '0.5' },
+  'route53.guard.minOwned': { description: 'The guard applies only when at least this many record sets are owned.', example: '20' },
+  'route53.insyncTimeout': { description: 'How long to poll GetChange for INSYNC after a change.', example: '2m' },
+
+  // admin
+  admin: { description: 'The admin HTTP API: /healthz, /readyz, /v1/status, overrides (drains), reload and /metrics.' },
+  'admin.listen': {
+    description: 'Where the admin API listens. A non-loopback address needs a token.',
+    type: 'address:port',
+    example: '0.0.0.0:8053',
+  },
+  'admin.token': {
+    description: 'Bearer token required for changes (drain, undrain, failback, reload). Prefer the FAILOVERD_ADMIN_TOKEN environment variable to keep it out of the file.',
+    example: 'a-long-random-string',
+  },
+
+  // state
+  state: { description: 'The persisted state: overrides, last known health, failback holds and zone serials, so a restart neither flaps nor forgets a drain.' },
+  'state.file': { description: 'The state file, written atomically on every change; relative to the config file\'s folder.', example: '/var/lib/failoverd/state.json' },
+
+  // notify
+  notify: { description: 'Webhooks told about every transition and override (a JSON body each), retried with backoff from a bounded queue.' },
+  'notify[].url': { description: 'Where to POST.', example: 'https://hooks.example.test/failoverd' },
+  'notify[].format': { description: '`json`: failoverd\'s event object. `slack`: a Slack incoming-webhook message.', example: 'slack' },
+  'notify[].headers': { description: 'Extra request headers (e.g. authorization).', example: '{ Authorization: "Bearer abc" }' },
+  'notify[].timeout': { description: 'How long one delivery may take.', example: '2s' },
+  'notify[].retries': { description: 'Retries of a failed delivery before it is given up.', example: '10' },
+  'notify[].backoff': { description: 'The base delay of the retry backoff.', example: '500ms' },
+  'notify[].queue': { description: 'The most deliveries waiting at once (a bounded queue: notifications never block probes or DNS).', example: '100' },
+
+  // maintenance
+  maintenance: { description: 'Scheduled drains: the targets are drained for `duration` at each `cron` time, visibly in status, metrics and logs, then released.' },
+  'maintenance[].name': { description: 'A name for status and logs.', example: 'weekly-patching' },
+  'maintenance[].targets': { description: 'Target ids to drain.', example: '[www.example.test/A/192.0.2.10]' },
+  'maintenance[].cron': { description: 'When each window starts (node-cron syntax; 6 fields for seconds).', example: '"0 3 * * 0"' },
+  'maintenance[].timezone': { description: 'Time zone of the cron expression (IANA name); the system\'s when not set.', example: 'Europe/Berlin' },
+  'maintenance[].duration': { description: 'How long each window lasts (at least 1s).', example: '30m' },
+  'maintenance[].reason': { description: 'Shown with the drain in status, logs and notifications.', example: 'kernel patching' },
+
+  // secondaries, transfer, tsig
+  secondaries: { description: 'Secondary name servers told of every zone change by NOTIFY; they then transfer the zone (AXFR/IXFR).' },
+  'secondaries[].address': { description: 'Where NOTIFY is sent; port 53 when not given.', type: 'address[:port]', example: '192.0.2.53:53' },
+  'secondaries[].zones': { description: 'The served zones this secondary carries.', example: '[example.test]' },
+  'secondaries[].tsig': { description: 'The name of a key under `tsig:` that signs NOTIFY to this secondary.', example: 'transfer-key' },
+  transfer: { description: 'Zone transfers (AXFR, IXFR) out of the embedded server.' },
+  'transfer.allow': { description: 'Addresses or CIDR blocks that may transfer without a key; nobody by default. A request signed with a configured TSIG key is always allowed.', example: '[192.0.2.53/32]' },
+  'transfer.journal': { description: 'How many serial changes per zone the IXFR journal keeps.', example: '500' },
+  tsig: { description: 'TSIG keys, by key name, for transfers and NOTIFY.' },
+  'tsig.<name>.algorithm': { description: 'The HMAC algorithm.', example: 'hmac-sha512' },
+  'tsig.<name>.secret': { description: 'The base64 secret (as `tsig-keygen` prints it). Give this or `secretFile`; never logged.', example: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=' },
+  'tsig.<name>.secretFile': { description: 'A file holding the base64 secret, alone or as a BIND key clause or Knot key entry; relative to the config file.', example: '/etc/failoverd/transfer.key' },
+};
