@@ -1,16 +1,29 @@
 /**
  * Wires the stages together: the controller (probes → health → failover)
  * feeds the records snapshot of the embedded DNS server and, when
- * configured, the Route 53 sink. The only place that knows them all.
+ * configured, the Route 53 sink; around them the admin API and metrics, the
+ * state file, notifications and maintenance windows. The only place that
+ * knows them all.
  */
-import type { Clock } from './clock.ts';
-import type { LoadedConfig } from './config/load.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { AdminServer } from './admin/server.ts';
+import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
+import { Metrics } from './admin/metrics.ts';
+import { loadConfig, type LoadedConfig } from './config/load.ts';
+import type { Config } from './config/types.ts';
 import { Controller } from './controller.ts';
 import { DnsServer, type DnsServerOptions } from './dns/server.ts';
+import { formatProblem, ProblemsError, type Problem } from './errors.ts';
+import { recordSetKey } from './failover/describe.ts';
 import type { Logger } from './log.ts';
+import { MaintenanceWindows } from './maintenance/windows.ts';
+import { overrideEvent, transitionEvent } from './notify/events.ts';
+import { Notifier } from './notify/webhook.ts';
+import { FAILOVERD_VERSION } from './probes/version.ts';
 import { toDesiredRecordSet, toDynamicRRset } from './published-answers.ts';
 import { buildSnapshot, type Snapshot } from './records/snapshot.ts';
 import { Route53Sink } from './route53/sink.ts';
+import { readStateFileSync, StateWriter, STATE_VERSION, type PersistedState } from './state/store.ts';
 import { createTransfers, type Transfers } from './transfer/index.ts';
 
 export interface DaemonOptions {
@@ -22,40 +35,97 @@ export interface DaemonOptions {
 
 export class Daemon {
   readonly controller: Controller;
+  readonly metrics: Metrics;
   private readonly log: Logger;
+  private readonly clock: Clock;
+  private loaded: LoadedConfig;
   private readonly dns: DnsServer;
   private readonly route53: Route53Sink | undefined;
   private readonly transfers: Transfers | undefined;
+  private readonly admin: AdminServer;
+  private readonly state: StateWriter;
+  private readonly notifier: Notifier;
+  private readonly maintenance: MaintenanceWindows;
+  /** Serials from the state file: the first snapshot starts above them. */
+  private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
+  private serving = false;
+  private stopping = false;
+  private reloading: Promise<ReloadOutcome> | undefined;
+  private readonly startedAt: number;
+  private configLoadedAt: number;
+  private adminBound: { host: string; port: number } | undefined;
 
-  constructor(
-    private readonly loaded: LoadedConfig,
-    opts: DaemonOptions,
-  ) {
+  constructor(loaded: LoadedConfig, opts: DaemonOptions) {
     this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.loaded = loaded;
+    this.startedAt = this.configLoadedAt = this.clock.now();
     const { config } = loaded;
-    this.controller = new Controller(config, { logger: this.log, clock: opts.clock });
-    this.dns = new DnsServer({ listen: config.dns.listen, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick });
+    const saved = readStateFileSync(config.state.file, this.log.child({ component: 'state' }));
+    if (saved) this.log.info({ component: 'state', file: config.state.file, savedAt: saved.savedAt, overrides: Object.keys(saved.overrides).length, serials: saved.serials }, 'restored state');
+    this.floorSerials = new Map(Object.entries(saved?.serials ?? {}));
+    this.controller = new Controller(config, { logger: this.log, clock: opts.clock, restore: saved });
+    this.metrics = new Metrics({
+      controller: () => this.controller,
+      snapshot: () => this.snapshot,
+      maintenance: () => this.maintenance.status(),
+      notifyQueue: () => this.notifier.queued,
+    });
+    this.dns = new DnsServer({ listen: config.dns.listen, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53 ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock }) : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns });
+    this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
+    this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }));
+    this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
+    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
+
     this.controller.changeListeners.push(() => this.publish());
+    this.controller.transitionListeners.push((t) => {
+      this.metrics.transition(t);
+      this.notifier.send(transitionEvent(t));
+      this.state.markDirty();
+    });
+    this.controller.probeListeners.push((key, r) => this.metrics.probe(key, r));
+    this.controller.healthListeners.push(() => this.state.markDirty());
+    this.controller.overrideListeners.push((e) => {
+      this.notifier.send(overrideEvent(e, this.clock.now()));
+      this.state.markDirty();
+      if (e.action === 'expired' && e.override.source.startsWith('maintenance:')) {
+        this.log.info({ component: 'maintenance', window: e.override.source.slice('maintenance:'.length), target: e.targetId }, 'maintenance window ended: target released');
+      }
+    });
   }
 
   /**
-   * Waits for every target's first verdict (or startupTimeout), then opens
-   * the DNS listeners: no answer is served before it is a verdict.
+   * Opens the admin API (so /readyz can say 503), waits for the first probe
+   * round (or startupTimeout), then opens the DNS listeners: no answer is
+   * served before it is a verdict.
    */
   async start(): Promise<Array<{ host: string; port: number }>> {
+    this.adminBound = await this.admin.start();
+    this.log.info({ component: 'admin', listen: this.adminBound, auth: this.loaded.config.admin.token ? 'token' : 'none (loopback only)' }, 'admin API listening');
     await this.controller.start();
     this.publish();
     const bound = await this.dns.start();
     this.route53?.start();
-    this.log.info({ listen: bound, zones: this.loaded.zones.map((z) => z.origin), recordSets: this.loaded.config.records.length, route53: this.route53 ? this.loaded.config.route53!.mode : 'off' }, 'serving DNS');
+    this.maintenance.configure(this.loaded.config.maintenance);
+    this.serving = true;
+    await this.state.flush();
+    this.log.info({ listen: bound, zones: this.loaded.zones.map((z) => z.origin), serials: Object.fromEntries(this.snapshot!.zones.map((z) => [z.origin, z.serial])), recordSets: this.loaded.config.records.length, route53: this.route53 ? this.loaded.config.route53!.mode : 'off' }, 'serving DNS');
     return bound;
   }
 
+  /**
+   * Stops probes and schedules, writes the state file, then closes the DNS
+   * listeners (answering until then), the admin API and the sinks.
+   */
   async stop(): Promise<void> {
-    await Promise.all([this.controller.stop(), this.dns.stop(), this.route53?.stop(), this.transfers?.stop()]);
+    this.stopping = true;
+    this.maintenance.stop();
+    await this.controller.stop();
+    await this.state.close();
+    await Promise.all([this.dns.stop(), this.admin.stop(), this.route53?.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
   }
 
   /** The snapshot being served. */
@@ -63,12 +133,104 @@ export class Daemon {
     return this.snapshot;
   }
 
+  /** Where the admin API listens (after start). */
+  adminAddress(): { host: string; port: number } | undefined {
+    return this.adminBound;
+  }
+
+  /**
+   * Re-reads the config file and its zones. Invalid: every problem logged
+   * and returned, the running config stays. Valid: applied; probes whose
+   * settings did not change keep their health. Listen addresses, the state
+   * file and Route 53 settings need a restart (a warning says so).
+   */
+  reload(): Promise<ReloadOutcome> {
+    if (this.reloading) return this.reloading;
+    this.reloading = this.doReload().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadOutcome> {
+    const log = this.log.child({ component: 'reload' });
+    const file = this.loaded.config.file;
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(file);
+    } catch (err) {
+      const problems: Problem[] = err instanceof ProblemsError ? err.problems : [{ file, message: String(err) }];
+      for (const p of problems) log.error({ file: p.file, line: p.line, path: p.path, problem: p.message }, `config problem: ${formatProblem(p)}`);
+      log.error({ file, problems: problems.length }, 'reload refused: still serving the previous config');
+      this.metrics.reload(false);
+      return { ok: false, problems };
+    }
+    const old = this.loaded.config;
+    const warnings: string[] = [];
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(old.dns.listen, next.config.dns.listen)) warnings.push('dns.listen changed: takes effect after a restart');
+    if (!same(old.admin.listen, next.config.admin.listen)) warnings.push('admin.listen changed: takes effect after a restart');
+    if (old.state.file !== next.config.state.file) warnings.push('state.file changed: takes effect after a restart');
+    if (!same(old.route53, next.config.route53)) warnings.push('route53 changed: takes effect after a restart');
+    const applied: Config = { ...next.config, dns: old.dns, admin: { listen: old.admin.listen, ...(next.config.admin.token ? { token: next.config.admin.token } : {}) }, state: old.state, route53: old.route53 };
+    this.loaded = { config: applied, zones: next.zones };
+    this.configLoadedAt = this.clock.now();
+    if (this.log.level !== applied.log.level) this.log.level = applied.log.level;
+    const summary = this.controller.reload(applied);
+    this.notifier.configure(applied.notify);
+    if (this.serving) this.maintenance.configure(applied.maintenance);
+    for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
+    for (const w of warnings) log.warn(w);
+    this.metrics.reload(true);
+    this.state.markDirty();
+    log.info({ file, ...summary, probesKept: summary.probesKept.length, recordSets: applied.records.length, zones: next.zones.map((z) => z.origin) }, 'config reloaded');
+    return { ok: true, summary, warnings };
+  }
+
   /** Builds the snapshot of static data plus every current answer, swaps it in, and tells Route 53. */
   private publish(): void {
     const answers = this.controller.answers();
-    this.snapshot = buildSnapshot(this.loaded.zones, answers.map(toDynamicRRset), this.snapshot);
+    this.snapshot = buildSnapshot(this.loaded.zones, answers.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
     this.route53?.update(answers.map((a) => toDesiredRecordSet(a, (k) => this.controller.tracker(k))));
+    this.state.markDirty();
+  }
+
+  private buildState(): PersistedState {
+    const c = this.controller;
+    const health: PersistedState['health'] = {};
+    for (const rs of c.config.records) {
+      for (const t of rs.targets) {
+        const tr = c.tracker(t.probeKey);
+        const check = c.checkHashOf(t.probeKey);
+        if (tr && check && tr.health !== 'UNKNOWN') health[t.probeKey] = { health: tr.health, since: tr.since, check };
+      }
+    }
+    const serials: Record<string, number> = Object.fromEntries(this.floorSerials);
+    for (const z of this.snapshot?.zones ?? []) serials[z.origin] = z.serial;
+    return {
+      version: STATE_VERSION,
+      savedAt: '',
+      overrides: Object.fromEntries(c.overrides.all()),
+      health,
+      recordSets: Object.fromEntries(c.answers().map((a) => [recordSetKey(a.config), a.state])),
+      serials,
+    };
+  }
+
+  private adminDeps(): AdminDeps {
+    return {
+      controller: () => this.controller,
+      snapshot: () => this.snapshot,
+      readiness: () => {
+        if (this.stopping) return { ready: false, reason: 'stopping' };
+        if (!this.serving) return { ready: false, reason: 'starting: zones are loaded; waiting for the first probe round' };
+        return { ready: true };
+      },
+      reload: () => this.reload(),
+      maintenance: () => this.maintenance.status(),
+      metrics: this.metrics,
+      persistNow: () => this.state.flush(),
+      info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
+    };
   }
 }

@@ -1,0 +1,21 @@
+/** What the admin API reads and steers: the daemon, through this narrow interface. */
+import type { Controller, ReloadSummary } from '../controller.ts';
+import type { Problem } from '../errors.ts';
+import type { WindowStatus } from '../maintenance/windows.ts';
+import type { Snapshot } from '../records/snapshot.ts';
+import type { Metrics } from './metrics.ts';
+
+export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[] } | { ok: false; problems: Problem[] };
+
+export interface AdminDeps {
+  controller(): Controller;
+  snapshot(): Snapshot | undefined;
+  /** Ready once zones are loaded and the first probe round is done; not while stopping. */
+  readiness(): { ready: boolean; reason?: string };
+  reload(): Promise<ReloadOutcome>;
+  maintenance(): WindowStatus[];
+  metrics: Metrics;
+  /** Writes the state file now (after an operator action). */
+  persistNow(): Promise<void>;
+  info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
+}

@@ -1,0 +1,192 @@
+/**
+ * Prometheus metrics: one prom-client Registry per daemon, every name
+ * prefixed failoverd_. Counters and histograms are fed by events; gauges
+ * read the controller's state when scraped, so they can never drift from it
+ * (nor keep series of targets a reload removed).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Controller } from '../controller.ts';
+import { recordSetKey } from '../failover/describe.ts';
+import type { Transition } from '../failover/types.ts';
+import type { ProbeResult } from '../probes/types.ts';
+import type { Snapshot } from '../records/snapshot.ts';
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
+
+export interface MetricsSources {
+  controller: () => Controller;
+  snapshot: () => Snapshot | undefined;
+  /** Maintenance window name → active now. */
+  maintenance: () => Array<{ name: string; active: boolean }>;
+  notifyQueue: () => number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly probes: Counter<'target' | 'outcome'>;
+  private readonly probeSeconds: Histogram<'target'>;
+  private readonly transitionsTotal: Counter<'record_set'>;
+  private readonly dnsQueries: Counter<'rcode' | 'transport'>;
+  private readonly reloads: Counter<'outcome'>;
+  private readonly reloadLastSuccess: Gauge;
+  private readonly reloadLastOk: Gauge;
+  private readonly stateWrites: Counter<'outcome'>;
+  private readonly stateWriteSeconds: Histogram;
+  readonly notifications: Counter<'outcome'>;
+
+  constructor(src: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'failoverd_' });
+    this.probes = new Counter({ name: 'failoverd_probes_total', help: 'Probe results by probed target ("<check>@<address>") and outcome (ok, fail).', labelNames: ['target', 'outcome'], registers });
+    this.probeSeconds = new Histogram({
+      name: 'failoverd_probe_duration_seconds',
+      help: 'Probe latency by probed target.',
+      labelNames: ['target'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    new Gauge({
+      name: 'failoverd_target_health',
+      help: 'Health of each target id, one series per state set to 1: view="real" (probes after rise/fall) or "effective" (override on top).',
+      labelNames: ['target', 'record_set', 'view', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        const c = src.controller();
+        for (const rs of c.config.records) {
+          for (const t of rs.targets) {
+            const real = c.tracker(t.probeKey)?.health ?? 'UNKNOWN';
+            const eff = c.effectiveOf(t).health;
+            for (const s of HEALTH_STATES) {
+              this.set({ target: t.id, record_set: recordSetKey(rs), view: 'real', state: s }, real === s ? 1 : 0);
+              this.set({ target: t.id, record_set: recordSetKey(rs), view: 'effective', state: s }, eff === s ? 1 : 0);
+            }
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'failoverd_target_override',
+      help: 'Active operator override per target: 1 for its state (UP pin or DOWN drain).',
+      labelNames: ['target', 'state', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [id, o] of src.controller().overrides.all()) this.set({ target: id, state: o.state, source: o.source }, 1);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_record_set_answer',
+      help: 'Whether each target is in its record set\'s current answer (1) or not (0).',
+      labelNames: ['record_set', 'target', 'address'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { config, state } of src.controller().answers()) {
+          const answered = state.answer.kind === 'targets' ? new Set(state.answer.targetIds) : new Set<string>();
+          for (const t of config.targets) this.set({ record_set: recordSetKey(config), target: t.id, address: t.address }, answered.has(t.id) ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'failoverd_record_set_state',
+      help: 'Per record set: kind of answer (targets, nodata, servfail) set to 1, and degraded / all_down flags.',
+      labelNames: ['record_set', 'flag'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { config, state } of src.controller().answers()) {
+          const rs = recordSetKey(config);
+          for (const k of ['targets', 'nodata', 'servfail']) this.set({ record_set: rs, flag: k }, state.answer.kind === k ? 1 : 0);
+          this.set({ record_set: rs, flag: 'degraded' }, state.degraded ? 1 : 0);
+          this.set({ record_set: rs, flag: 'all_down' }, state.allDown ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'failoverd_record_set_answer_since_seconds',
+      help: 'Unix time when each record set\'s answer last changed.',
+      labelNames: ['record_set'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { config, state } of src.controller().answers()) this.set({ record_set: recordSetKey(config) }, state.since / 1000);
+      },
+    });
+    this.transitionsTotal = new Counter({ name: 'failoverd_transitions_total', help: 'Answer changes (transitions) per record set.', labelNames: ['record_set'], registers });
+    this.dnsQueries = new Counter({ name: 'failoverd_dns_queries_total', help: 'DNS replies sent by the embedded server, by rcode and transport.', labelNames: ['rcode', 'transport'], registers });
+    new Gauge({
+      name: 'failoverd_zone_serial',
+      help: 'SOA serial of each served zone.',
+      labelNames: ['zone'],
+      registers,
+      collect() {
+        this.reset();
+        for (const z of src.snapshot()?.zones ?? []) this.set({ zone: z.origin || '.' }, z.serial);
+      },
+    });
+    this.reloads = new Counter({ name: 'failoverd_config_reloads_total', help: 'Config reloads by outcome (success, failure).', labelNames: ['outcome'], registers });
+    this.reloadLastOk = new Gauge({ name: 'failoverd_config_last_reload_successful', help: '1 when the last reload succeeded (or none was tried), 0 when it was refused.', registers });
+    this.reloadLastSuccess = new Gauge({ name: 'failoverd_config_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful config load (start or reload).', registers });
+    this.reloadLastOk.set(1);
+    this.reloadLastSuccess.set(Date.now() / 1000);
+    new Gauge({
+      name: 'failoverd_maintenance_active',
+      help: '1 while a maintenance window drains its targets.',
+      labelNames: ['window'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of src.maintenance()) this.set({ window: m.name }, m.active ? 1 : 0);
+      },
+    });
+    this.stateWrites = new Counter({ name: 'failoverd_state_writes_total', help: 'State file writes by outcome (ok, error).', labelNames: ['outcome'], registers });
+    this.stateWriteSeconds = new Histogram({ name: 'failoverd_state_write_duration_seconds', help: 'Time to write the state file (temp, fsync, rename).', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    this.notifications = new Counter({ name: 'failoverd_notifications_total', help: 'Webhook notifications by outcome (sent, retried, failed, dropped).', labelNames: ['outcome'], registers });
+    new Gauge({
+      name: 'failoverd_notify_queue_length',
+      help: 'Notifications waiting to be sent, over every webhook.',
+      registers,
+      collect() {
+        this.set(src.notifyQueue());
+      },
+    });
+    new Gauge({
+      name: 'failoverd_ready',
+      help: '1 once zones are loaded and the first probe round is done.',
+      registers,
+      collect() {
+        this.set(src.controller().isReady ? 1 : 0);
+      },
+    });
+  }
+
+  probe(target: string, r: ProbeResult): void {
+    this.probes.inc({ target, outcome: r.ok ? 'ok' : 'fail' });
+    this.probeSeconds.observe({ target }, r.latencyMs / 1000);
+  }
+
+  transition(t: Transition): void {
+    this.transitionsTotal.inc({ record_set: t.recordSet });
+  }
+
+  dnsReply(rcode: number, transport: string): void {
+    this.dnsQueries.inc({ rcode: RCODE_NAMES[rcode] ?? String(rcode), transport });
+  }
+
+  reload(ok: boolean): void {
+    this.reloads.inc({ outcome: ok ? 'success' : 'failure' });
+    this.reloadLastOk.set(ok ? 1 : 0);
+    if (ok) this.reloadLastSuccess.set(Date.now() / 1000);
+  }
+
+  stateWrite(ok: boolean, ms: number): void {
+    this.stateWrites.inc({ outcome: ok ? 'ok' : 'error' });
+    if (ok) this.stateWriteSeconds.observe(ms / 1000);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,76 @@
+/** GET /v1/status, GET /v1/explain?name=&type=, GET /v1/transitions?limit=. */
+
+import { canonicalName } from '../../records/names.ts';
+import { findZone } from '../../records/snapshot.ts';
+import type { AdminDeps } from '../deps.ts';
+import { ApiError, sendJson } from '../http.ts';
+import type { Route } from '../router.ts';
+import { explainParagraph, iso, recordSetView } from '../views.ts';
+
+const TYPES = new Set(['A', 'AAAA', 'CNAME']);
+
+export function statusRoutes(d: AdminDeps): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/status',
+      handler: ({ res }) => {
+        const c = d.controller();
+        const answers = new Map(c.answers().map((a) => [a.config, a.state]));
+        const recordSets = c.config.records.map((rs) => recordSetView(c, rs, answers.get(rs)));
+        const info = d.info();
+        sendJson(res, 200, {
+          ready: d.readiness().ready,
+          version: info.version,
+          startedAt: iso(info.startedAt),
+          config: { file: info.configFile, loadedAt: iso(info.configLoadedAt) },
+          zones: (d.snapshot()?.zones ?? []).map((z) => ({ origin: z.origin, serial: z.serial })),
+          recordSets: recordSets.map(({ targets, ...rs }) => ({ ...rs, targets: targets.map((t) => t.id) })),
+          targets: recordSets.flatMap((rs) => rs.targets),
+          overrides: c.overrides.all().map(([id, o]) => ({ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) })),
+          maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/explain',
+      handler: ({ res, query }) => {
+        const rawName = query.get('name');
+        if (!rawName) throw new ApiError(400, 'BAD_REQUEST', 'name is required: /v1/explain?name=www.example.test[&type=A]');
+        const type = query.get('type')?.toUpperCase();
+        if (type !== undefined && !TYPES.has(type)) throw new ApiError(400, 'BAD_REQUEST', `type must be A, AAAA or CNAME, not ${JSON.stringify(query.get('type'))}`);
+        const name = canonicalName(rawName);
+        const c = d.controller();
+        const answers = new Map(c.answers().map((a) => [a.config, a.state]));
+        const sets = c.config.records.filter((rs) => rs.name === name && (type === undefined || rs.type === type));
+        if (sets.length === 0) {
+          const zone = d.snapshot() ? findZone(d.snapshot()!, name) : undefined;
+          const why = zone
+            ? zone.nodes.has(name)
+              ? `${name} is static data of zone ${zone.origin} (serial ${zone.serial}); failoverd does not manage it`
+              : `${name} does not exist in zone ${zone.origin}: it answers NXDOMAIN`
+            : `${name} is outside every zone failoverd serves: it answers REFUSED`;
+          throw new ApiError(404, 'NOT_FOUND', `no record set ${name}${type ? `/${type}` : ''}: ${why}`);
+        }
+        const now = Date.now();
+        const explained = sets.map((rs) => ({ ...recordSetView(c, rs, answers.get(rs)), explanation: explainParagraph(c, rs, answers.get(rs), now) }));
+        sendJson(res, 200, { name, explanation: explained.map((e) => e.explanation).join('\n\n'), recordSets: explained });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/transitions',
+      handler: ({ res, query }) => {
+        const raw = query.get('limit');
+        const limit = raw === null ? 50 : Number(raw);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 500');
+        const recordSet = query.get('recordSet');
+        const c = d.controller();
+        const list = c.transitions().filter((t) => !recordSet || t.recordSet === recordSet).slice(0, limit);
+        sendJson(res, 200, { transitions: list.map((t) => ({ ...t, at: iso(t.at) })) });
+      },
+    },
+  ];
+}
+

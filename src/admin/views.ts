@@ -1,0 +1,81 @@
+/** The JSON shapes of record sets and targets in the API, and the readable explanation of an answer. */
+import type { RecordSetConfig, Target } from '../config/types.ts';
+import type { Controller } from '../controller.ts';
+import { answerAddresses, describeAnswer, formatMs, recordSetKey, targetRole } from '../failover/describe.ts';
+import type { RecordSetState } from '../failover/types.ts';
+
+export const iso = (ms: number | undefined): string | undefined => (ms === undefined || ms <= 0 ? undefined : new Date(ms).toISOString());
+
+export function recordSetView(c: Controller, rs: RecordSetConfig, state: RecordSetState | undefined) {
+  return {
+    key: recordSetKey(rs),
+    name: rs.name,
+    type: rs.type,
+    zone: rs.zone,
+    policy: rs.policy,
+    failback: rs.failback,
+    whenAllDown: rs.whenAllDown,
+    answer: state ? describeAnswer(rs, state.answer) : 'NONE',
+    addresses: state ? answerAddresses(rs, state.answer) : [],
+    ttl: state && state.answer.kind !== 'servfail' ? state.answer.ttl : undefined,
+    activeTarget: state?.activeId,
+    degraded: state?.degraded ?? false,
+    allDown: state?.allDown ?? false,
+    since: iso(state?.since),
+    reason: state?.reason,
+    pending: state?.pending,
+    targets: rs.targets.map((t) => targetView(c, rs, t, state)),
+  };
+}
+
+export function targetView(c: Controller, rs: RecordSetConfig, t: Target, state?: RecordSetState) {
+  const tracker = c.tracker(t.probeKey);
+  const eff = c.effectiveOf(t);
+  const o = c.overrides.get(t.id);
+  const answered = state?.answer.kind === 'targets' && state.answer.targetIds.includes(t.id);
+  return {
+    id: t.id,
+    recordSet: recordSetKey(rs),
+    role: targetRole(rs, t.id),
+    address: t.address,
+    check: t.checkName,
+    probe: t.probeKey,
+    weight: t.weight,
+    answered,
+    real: { health: tracker?.health ?? 'UNKNOWN', since: iso(tracker?.since), streak: tracker?.streak },
+    effective: { health: eff.health, since: iso(eff.since), overridden: eff.overridden },
+    override: o ? { state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) } : null,
+    history: (tracker?.history() ?? []).reverse().map((h) => ({ at: iso(h.at), ok: h.ok, latencyMs: Math.round(h.latencyMs * 10) / 10, reason: h.reason })),
+  };
+}
+
+function ago(ms: number, now: number): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 120) return `${s}s ago`;
+  if (s < 7200) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+/** One readable paragraph: what a record set answers, since when, why, and the state of each target. */
+export function explainParagraph(c: Controller, rs: RecordSetConfig, state: RecordSetState | undefined, now = Date.now()): string {
+  const key = recordSetKey(rs);
+  if (!state) return `${key} has no answer yet: failoverd is waiting for the first probe round.`;
+  const parts: string[] = [];
+  const ttl = state.answer.kind === 'servfail' ? '' : ` with TTL ${state.answer.ttl}${state.degraded && rs.degradedTtl !== undefined ? ' (degradedTtl)' : ''}`;
+  parts.push(`${key} (policy ${rs.policy}) answers ${describeAnswer(rs, state.answer)}${ttl} since ${iso(state.since)} (${ago(state.since, now)}) because ${state.reason.replace(/^initial answer: /, 'at start ')}.`);
+  for (const t of rs.targets) {
+    const tr = c.tracker(t.probeKey);
+    const eff = c.effectiveOf(t);
+    const o = c.overrides.get(t.id);
+    const last = tr?.last;
+    const lastText = last ? `last probe ${last.ok ? 'ok' : 'failed'} (${last.reason}, ${Math.round(last.latencyMs)}ms) ${ago(last.at, now)}` : 'not probed yet';
+    const ov = o ? `, ${o.state === 'DOWN' ? 'drained' : 'pinned UP'} by ${o.source} (${o.reason})${o.expiresAt ? ` until ${iso(o.expiresAt)}` : ''}, real health ${tr?.health ?? 'UNKNOWN'}` : '';
+    parts.push(`The ${targetRole(rs, t.id)} ${t.id} is ${eff.health}${ov} since ${ago(eff.since, now)}; ${lastText}.`);
+  }
+  if (state.pending) parts.push(`Waiting: ${state.pending}.`);
+  if (rs.policy === 'failover') {
+    const fb = rs.failback;
+    parts.push(fb === 'auto' ? 'Failback is automatic.' : fb === 'manual' ? 'Failback is manual: it needs `failoverd failback` (POST /v1/records/{name}/failback).' : `Failback happens once a better target has been UP for ${formatMs(fb.after)}.`);
+  }
+  return parts.join(' ');
+}

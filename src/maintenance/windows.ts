@@ -1,0 +1,104 @@
+/**
+ * Maintenance windows (node-cron): at each `cron` time the window's targets
+ * are drained (a DOWN override, source "maintenance:<name>", expiring after
+ * `duration`), which shows in status, metrics and the log; when it expires
+ * they are released. An operator override already on a target is left
+ * alone. A restart during a window keeps the drain: it is a persisted
+ * override with its expiry.
+ */
+import { schedule, type ScheduledTask } from 'node-cron';
+import type { MaintenanceConfig } from '../config/types.ts';
+import type { Controller } from '../controller.ts';
+import type { Logger } from '../log.ts';
+
+export interface WindowStatus {
+  name: string;
+  cron: string;
+  timezone?: string;
+  duration: number;
+  reason: string;
+  targets: string[];
+  active: boolean;
+  /** Epoch ms when the current window ends. */
+  until?: number;
+  /** Epoch ms of the next start. */
+  next?: number;
+}
+
+export class MaintenanceWindows {
+  private tasks: Array<{ cfg: MaintenanceConfig; task: ScheduledTask }> = [];
+
+  constructor(
+    private readonly controller: () => Controller,
+    private readonly log: Logger,
+  ) {}
+
+  /** (Re)schedules every window. */
+  configure(windows: MaintenanceConfig[]): void {
+    this.stop();
+    this.tasks = windows.map((cfg) => ({
+      cfg,
+      task: schedule(cfg.cron, () => this.begin(cfg), { name: `failoverd-maintenance-${cfg.name}`, timezone: cfg.timezone, noOverlap: true }),
+    }));
+  }
+
+  /** Starts a window now (also what the cron does). */
+  begin(cfg: MaintenanceConfig): void {
+    const c = this.controller();
+    const source = `maintenance:${cfg.name}`;
+    const expiresAt = Date.now() + cfg.duration;
+    const drained: string[] = [];
+    const skipped: string[] = [];
+    for (const id of cfg.targets) {
+      const existing = c.overrides.get(id);
+      if (existing && existing.source !== source) {
+        skipped.push(id);
+        continue;
+      }
+      try {
+        c.setOverride(id, { state: 'DOWN', reason: `maintenance ${cfg.name}: ${cfg.reason}`, expiresAt, source });
+        drained.push(id);
+      } catch (err) {
+        skipped.push(id);
+        this.log.warn({ window: cfg.name, target: id, err: String(err) }, 'maintenance window: cannot drain target');
+      }
+    }
+    this.log.info({ window: cfg.name, drained, skippedWithOperatorOverride: skipped, until: new Date(expiresAt).toISOString(), reason: cfg.reason }, 'maintenance window started');
+  }
+
+  status(): WindowStatus[] {
+    const c = this.controller();
+    return this.tasks.map(({ cfg, task }) => {
+      const source = `maintenance:${cfg.name}`;
+      const until = cfg.targets.map((id) => c.overrides.get(id)).filter((o) => o?.source === source).map((o) => o!.expiresAt ?? 0);
+      let next: number | undefined;
+      try {
+        next = task.getNextRun()?.getTime();
+      } catch {
+        next = undefined;
+      }
+      return {
+        name: cfg.name,
+        cron: cfg.cron,
+        ...(cfg.timezone ? { timezone: cfg.timezone } : {}),
+        duration: cfg.duration,
+        reason: cfg.reason,
+        targets: cfg.targets,
+        active: until.length > 0,
+        ...(until.length > 0 ? { until: Math.max(...until) } : {}),
+        ...(next !== undefined ? { next } : {}),
+      };
+    });
+  }
+
+  stop(): void {
+    for (const { task } of this.tasks) {
+      try {
+        void task.destroy();
+      } catch {
+        // already gone
+      }
+    }
+    this.tasks = [];
+  }
+}

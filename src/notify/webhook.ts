@@ -1,0 +1,169 @@
+/**
+ * Webhook notifications. Each webhook has its own bounded queue and one
+ * sender, so events arrive in order and a slow or dead receiver never
+ * blocks probes, DNS or the other webhooks. Failures (network, timeout, 5xx,
+ * 408, 429) are retried with exponential backoff (backoff × 2^n, ±20 %,
+ * capped at 60 s) up to `retries` times; other 4xx give up at once. A full
+ * queue drops its oldest event (counted, logged rate-limited).
+ */
+import { hostname } from 'node:os';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { NotifyConfig } from '../config/types.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
+import { webhookBody, type NotifyEvent } from './events.ts';
+
+const MAX_BACKOFF_MS = 60_000;
+
+export type NotifyOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
+
+export interface NotifierOptions {
+  webhooks: NotifyConfig[];
+  logger: Logger;
+  clock?: Clock;
+  onOutcome?: (o: NotifyOutcome) => void;
+}
+
+/** Where a webhook goes, for logs: scheme, host and path, never query strings or credentials. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid url)';
+  }
+}
+
+class WebhookQueue {
+  private readonly queue: NotifyEvent[] = [];
+  private busy = false;
+  private timer: TimerHandle | undefined;
+  private inflight: AbortController | undefined;
+  private stopped = false;
+  private readonly where: string;
+  private readonly limited: RateLimitedLog;
+
+  constructor(
+    private readonly cfg: NotifyConfig,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    private readonly outcome: (o: NotifyOutcome) => void,
+    private readonly host: string,
+  ) {
+    this.where = safeUrl(cfg.url);
+    this.limited = new RateLimitedLog(log);
+  }
+
+  get length(): number {
+    return this.queue.length + (this.busy ? 1 : 0);
+  }
+
+  push(e: NotifyEvent): void {
+    if (this.stopped) return;
+    if (this.queue.length >= this.cfg.queue) {
+      this.queue.shift();
+      this.outcome('dropped');
+      this.limited.warn(`drop:${this.where}`, { webhook: this.where, queue: this.cfg.queue }, 'notification queue full: dropped the oldest event');
+    }
+    this.queue.push(e);
+    if (!this.busy) void this.run();
+  }
+
+  /** Waits (at most `ms`) for the queue to empty, then stops; what is left is dropped. */
+  async drain(ms: number): Promise<number> {
+    const end = Date.now() + ms;
+    while (this.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    this.stopped = true;
+    this.timer?.cancel();
+    this.inflight?.abort();
+    const left = this.queue.length;
+    this.queue.length = 0;
+    return left;
+  }
+
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      while (!this.stopped && this.queue.length > 0) {
+        const e = this.queue.shift()!;
+        await this.deliver(e);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async deliver(e: NotifyEvent): Promise<void> {
+    const body = JSON.stringify(webhookBody(e, this.cfg.format, this.host));
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const verdict = await this.post(body);
+      if (verdict.ok) {
+        this.outcome('sent');
+        return;
+      }
+      if (!verdict.retry || attempt >= this.cfg.retries) {
+        this.outcome('failed');
+        this.log.warn({ webhook: this.where, event: e.event, attempts: attempt + 1, err: verdict.why }, 'notification failed; giving up on it');
+        return;
+      }
+      this.outcome('retried');
+      const base = Math.min(MAX_BACKOFF_MS, this.cfg.backoff * 2 ** attempt);
+      const wait = Math.round(base * (0.8 + 0.4 * Math.random()));
+      this.log.debug({ webhook: this.where, attempt: attempt + 1, retryInMs: wait, err: verdict.why }, 'notification failed; will retry');
+      await new Promise<void>((resolve) => {
+        this.timer = this.clock.setTimer(wait, resolve);
+      });
+    }
+  }
+
+  private async post(body: string): Promise<{ ok: boolean; retry: boolean; why: string }> {
+    const abort = new AbortController();
+    this.inflight = abort;
+    const timer = this.clock.setTimer(this.cfg.timeout, () => abort.abort());
+    try {
+      const res = await fetch(this.cfg.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'failoverd', ...this.cfg.headers }, body, signal: abort.signal });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { ok: true, retry: false, why: '' };
+      const retry = res.status >= 500 || res.status === 408 || res.status === 429;
+      return { ok: false, retry, why: `status ${res.status}` };
+    } catch (err) {
+      return { ok: false, retry: true, why: abort.signal.aborted ? `timeout after ${this.cfg.timeout}ms` : String((err as Error).cause ?? err) };
+    } finally {
+      timer.cancel();
+      this.inflight = undefined;
+    }
+  }
+}
+
+export class Notifier {
+  private queues: WebhookQueue[] = [];
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly host = hostname();
+
+  constructor(private readonly opts: NotifierOptions) {
+    this.log = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.configure(opts.webhooks);
+  }
+
+  /** Replaces the webhook list (reload); queued events of removed webhooks are dropped. */
+  configure(webhooks: NotifyConfig[]): void {
+    for (const q of this.queues) void q.drain(0);
+    this.queues = webhooks.map((w) => new WebhookQueue(w, this.log, this.clock, (o) => this.opts.onOutcome?.(o), this.host));
+  }
+
+  /** Queues an event for every webhook; returns at once. */
+  send(e: NotifyEvent): void {
+    for (const q of this.queues) q.push(e);
+  }
+
+  get queued(): number {
+    return this.queues.reduce((n, q) => n + q.length, 0);
+  }
+
+  /** Gives queued events up to `ms` to go out, then stops. */
+  async stop(ms = 1000): Promise<void> {
+    const left = (await Promise.all(this.queues.map((q) => q.drain(ms)))).reduce((a, b) => a + b, 0);
+    if (left > 0) this.log.warn({ dropped: left }, 'stopping: dropped notifications that were not sent');
+  }
+}
