@@ -1,0 +1,171 @@
+/**
+ * The persisted state file (state.file): overrides, last health per probe,
+ * record set states (manual-failback holds) and zone serials.
+ *
+ * Writes are atomic (temp file, fsync, rename, fsync of the folder) and
+ * serialized; changes are debounced (DEBOUNCE_MS) but never held longer than
+ * MAX_DELAY_MS, and flush() writes at once (operator actions, shutdown).
+ * A file that cannot be parsed is moved aside with a warning and failoverd
+ * starts clean.
+ */
+import { readFileSync, renameSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Logger } from '../log.ts';
+
+export const STATE_VERSION = 1;
+export const DEBOUNCE_MS = 100;
+export const MAX_DELAY_MS = 1000;
+
+const health = z.enum(['UP', 'DOWN', 'UNKNOWN']);
+const answer = z.union([
+  z.object({ kind: z.literal('targets'), targetIds: z.array(z.string()), ttl: z.number(), weighted: z.boolean(), weights: z.array(z.number()).optional() }),
+  z.object({ kind: z.literal('nodata'), ttl: z.number() }),
+  z.object({ kind: z.literal('servfail') }),
+]);
+
+export const persistedStateSchema = z.object({
+  version: z.literal(STATE_VERSION),
+  savedAt: z.string(),
+  overrides: z.record(
+    z.string(),
+    z.object({ state: z.enum(['UP', 'DOWN']), reason: z.string(), expiresAt: z.number().optional(), createdAt: z.number(), source: z.string() }),
+  ),
+  health: z.record(z.string(), z.object({ health, since: z.number(), check: z.string() })),
+  recordSets: z.record(
+    z.string(),
+    z.object({
+      answer,
+      activeId: z.string().optional(),
+      since: z.number(),
+      reason: z.string(),
+      degraded: z.boolean(),
+      allDown: z.boolean(),
+      pending: z.string().optional(),
+    }),
+  ),
+  serials: z.record(z.string(), z.number().int().min(0).max(0xffffffff)),
+});
+export type PersistedState = z.output<typeof persistedStateSchema>;
+
+export function emptyState(): PersistedState {
+  return { version: STATE_VERSION, savedAt: new Date(0).toISOString(), overrides: {}, health: {}, recordSets: {}, serials: {} };
+}
+
+/** Writes `text` to `file` atomically: a reader sees the old file or the new one, never a mix. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  try {
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // Some file systems cannot fsync a folder; the rename is still atomic.
+  }
+}
+
+export interface StateWriterOptions {
+  file: string;
+  logger: Logger;
+  /** Builds the state to write, at write time. */
+  build: () => PersistedState;
+  clock?: Clock;
+  /** After each write attempt (metrics). */
+  onWrite?: (ok: boolean, durationMs: number) => void;
+}
+
+export class StateWriter {
+  private readonly clock: Clock;
+  private timer: TimerHandle | undefined;
+  private firstDirtyAt: number | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Duration of the last successful write, in ms. */
+  lastWriteMs = 0;
+
+  constructor(private readonly opts: StateWriterOptions) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Something changed: write soon (debounced, bounded by MAX_DELAY_MS). */
+  markDirty(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    this.firstDirtyAt ??= now;
+    this.timer?.cancel();
+    const delay = Math.max(0, Math.min(DEBOUNCE_MS, this.firstDirtyAt + MAX_DELAY_MS - now));
+    this.timer = this.clock.setTimer(delay, () => void this.flush());
+  }
+
+  /** Writes now (after any write in progress); resolves when it is on disk. Never rejects. */
+  flush(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.firstDirtyAt = undefined;
+    const next = this.chain.then(() => this.writeOnce());
+    this.chain = next;
+    return next;
+  }
+
+  /** Final flush; later changes are not written. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private async writeOnce(): Promise<void> {
+    const started = performance.now();
+    try {
+      const state = { ...this.opts.build(), savedAt: new Date(this.clock.now()).toISOString() };
+      await writeFileAtomic(this.opts.file, JSON.stringify(state, null, 1) + '\n');
+      this.lastWriteMs = performance.now() - started;
+      this.opts.onWrite?.(true, this.lastWriteMs);
+    } catch (err) {
+      this.opts.onWrite?.(false, performance.now() - started);
+      this.opts.logger.error({ file: this.opts.file, err: String(err) }, 'cannot write the state file');
+    }
+  }
+}
+
+/** readStateFile for start-up, synchronously (the daemon builds its controller in its constructor). */
+export function readStateFileSync(file: string, log: Logger): PersistedState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') log.warn({ file, err: code ?? String(err) }, 'cannot read the state file; starting clean');
+    return undefined;
+  }
+  let problem: string;
+  try {
+    const parsed = persistedStateSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+    problem = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  } catch (err) {
+    problem = `not JSON: ${(err as Error).message}`;
+  }
+  const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  try {
+    renameSync(file, aside);
+    log.warn({ file, movedTo: aside, problem }, 'state file is corrupt: moved it aside and starting clean');
+  } catch (err) {
+    log.warn({ file, problem, err: String(err) }, 'state file is corrupt and could not be moved aside; starting clean');
+  }
+  return undefined;
+}
