@@ -42,6 +42,11 @@ export function registerDaemonCommands(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        logger.info({ signal: 'SIGHUP' }, 'reloading config');
+        void daemon.reload();
+      });
       try {
         await daemon.start();
       } catch (err) {
