@@ -1,0 +1,161 @@
+/**
+ * Commands that talk to a running daemon over its admin API: status,
+ * explain, drain, undrain, failback, reload. `--admin URL` (or
+ * FAILOVERD_ADMIN) picks the daemon, `--token` (or FAILOVERD_ADMIN_TOKEN)
+ * authorizes changes. On an API error: the API's message on stderr, exit 1
+ * (exit 2 for a refused config on reload).
+ */
+import { Command, Option } from 'commander';
+import { EXIT_CONFIG } from './problems.ts';
+
+const DEFAULT_ADMIN = 'http://127.0.0.1:8053';
+
+interface AdminOpts {
+  admin?: string;
+  token?: string;
+  json?: boolean;
+}
+
+class CliApiError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+async function call(opts: AdminOpts, method: string, path: string, body?: unknown): Promise<any> {
+  const base = (opts.admin ?? process.env.FAILOVERD_ADMIN ?? DEFAULT_ADMIN).replace(/\/+$/, '');
+  const token = opts.token ?? process.env.FAILOVERD_ADMIN_TOKEN;
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new CliApiError(`cannot reach the admin API at ${base}: ${cause} (is failoverd running? set --admin URL or FAILOVERD_ADMIN)`, 1);
+  }
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CliApiError(`${method} ${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, 1);
+  }
+  if (!res.ok) {
+    const e = json?.error ?? {};
+    const details = Array.isArray(e.details) ? '\n' + e.details.map((d: any) => `  ${typeof d === 'string' ? d : (d.text ?? JSON.stringify(d))}`).join('\n') : '';
+    throw new CliApiError(`${e.message ?? `HTTP ${res.status}`} (${e.code ?? res.status})${details}`, e.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1);
+  }
+  return json;
+}
+
+/** A plain text table: columns padded to their widest cell, the last column free. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  const abs = Math.abs(s);
+  const text = abs < 120 ? `${abs}s` : abs < 7200 ? `${Math.round(abs / 60)}m` : abs < 172800 ? `${Math.round(abs / 3600)}h` : `${Math.round(abs / 86400)}d`;
+  return s >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+function formatStatus(s: any): string {
+  const sets = table(
+    ['RECORD SET', 'POLICY', 'ANSWER', 'SINCE', 'WHY'],
+    s.recordSets.map((r: any) => [r.key, r.policy, r.answer + (r.degraded ? ' (degraded)' : ''), ago(r.since), r.reason + (r.pending ? ` [waiting: ${r.pending}]` : '')]),
+  );
+  const targets = table(
+    ['TARGET', 'REAL', 'EFFECTIVE', 'ANSWERED', 'OVERRIDE', 'LAST PROBE'],
+    s.targets.map((t: any) => {
+      const o = t.override;
+      const ov = o ? `${o.state === 'DOWN' ? 'drain' : 'pin UP'} by ${o.source}: ${o.reason}${o.expiresAt ? ` (until ${o.expiresAt}, ${ago(o.expiresAt)})` : ''}` : '-';
+      const last = t.history[0];
+      return [t.id, t.real.health, t.effective.health, t.answered ? 'yes' : 'no', ov, last ? `${last.ok ? 'ok' : 'FAIL'} ${last.reason} ${last.latencyMs}ms ${ago(last.at)}` : '-'];
+    }),
+  );
+  const windows = s.maintenance.length
+    ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
+    : '';
+  const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n\n${sets}\n${targets}${windows}`;
+}
+
+export function registerAdminCommands(program: Command): void {
+  const withApi = (c: Command) =>
+    c
+      .addOption(new Option('--admin <url>', `admin API of the daemon (env FAILOVERD_ADMIN, default ${DEFAULT_ADMIN})`))
+      .addOption(new Option('--token <token>', 'bearer token for changes (env FAILOVERD_ADMIN_TOKEN)'))
+      .option('--json', 'print the API\'s JSON answer');
+  const run = (fn: (...args: any[]) => Promise<void>) => async (...args: any[]) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      if (!(err instanceof CliApiError)) throw err;
+      process.stderr.write(`failoverd: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+  const out = (opts: AdminOpts, json: unknown, text: string) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text);
+
+  withApi(program.command('status').description('record sets, targets (real and effective health, overrides, last probe) and maintenance windows of a running daemon')).action(
+    run(async (opts: AdminOpts) => {
+      const s = await call(opts, 'GET', '/v1/status');
+      out(opts, s, formatStatus(s));
+    }),
+  );
+
+  withApi(program.command('explain').argument('<name>', 'record set name').argument('[type]', 'A, AAAA or CNAME').description('why NAME answers what it answers now')).action(
+    run(async (name: string, type: string | undefined, opts: AdminOpts) => {
+      const q = new URLSearchParams({ name, ...(type ? { type } : {}) });
+      const r = await call(opts, 'GET', `/v1/explain?${q}`);
+      out(opts, r, r.explanation + '\n');
+    }),
+  );
+
+  withApi(
+    program
+      .command('drain')
+      .argument('<target>', 'target id, e.g. www.example.test/A/192.0.2.1')
+      .requiredOption('--reason <reason>', 'why (shown in status, logs, notifications)')
+      .option('--for <duration>', 'expire after this long, e.g. 30m, 2h')
+      .description('force a target DOWN (a drain) on top of its real health'),
+  ).action(
+    run(async (target: string, opts: AdminOpts & { reason: string; for?: string }) => {
+      const r = await call(opts, 'POST', `/v1/targets/${encodeURIComponent(target)}/override`, { state: 'down', reason: opts.reason, ...(opts.for ? { expires: opts.for } : {}) });
+      out(opts, r, `drained ${r.target}${r.override.expiresAt ? ` until ${r.override.expiresAt}` : ''} (real health ${r.real}); ${r.recordSet ? `${r.recordSet.key}: ${r.recordSet.reason}` : ''}\n`);
+    }),
+  );
+
+  withApi(program.command('undrain').argument('<target>', 'target id').description('remove the override of a target: back to its real health')).action(
+    run(async (target: string, opts: AdminOpts) => {
+      const r = await call(opts, 'DELETE', `/v1/targets/${encodeURIComponent(target)}/override`);
+      out(opts, r, `removed the override of ${r.target} (was ${r.removed.state}: ${r.removed.reason}); effective health now ${r.effective}\n`);
+    }),
+  );
+
+  withApi(program.command('failback').argument('<name>', 'record set name').option('--type <type>', 'A, AAAA or CNAME (default: every failover record set of the name)').description('move a record set back to its first UP target (for failback: manual)')).action(
+    run(async (name: string, opts: AdminOpts & { type?: string }) => {
+      const r = await call(opts, 'POST', `/v1/records/${encodeURIComponent(name)}/failback${opts.type ? `?type=${encodeURIComponent(opts.type)}` : ''}`);
+      out(opts, r, r.results.map((x: any) => (x.changed ? `${x.recordSet}: ${x.from} → ${x.to} (${x.reason})` : `${x.recordSet}: unchanged (${x.reason})`)).join('\n') + '\n');
+    }),
+  );
+
+  withApi(program.command('reload').description('re-read the config and zone files of a running daemon; a bad config is refused and the old one keeps serving')).action(
+    run(async (opts: AdminOpts) => {
+      const r = await call(opts, 'POST', '/v1/reload');
+      const lines = [`reloaded: ${r.probesKept.length} probes kept, ${r.probesAdded.length} added, ${r.probesChanged.length} changed, ${r.probesRemoved.length} removed; record sets +${r.recordSetsAdded.length} -${r.recordSetsRemoved.length}`, ...r.warnings.map((w: string) => `warning: ${w}`)];
+      out(opts, r, lines.join('\n') + '\n');
+    }),
+  );
+}
