@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { FAILOVERD_VERSION } from '../probes/version.ts';
 import { registerRoute53Commands } from '../route53/cli.ts';
+import { registerAdminCommands } from './admin-commands.ts';
 import { loadDesiredForRoute53 } from './current-answers.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
 import { registerDemoCommand } from './demo.ts';
@@ -21,9 +22,12 @@ Examples:
   failoverd run --config failoverd.yaml
   failoverd plan --config failoverd.yaml --json     (Route 53: what would change)
   failoverd apply --config failoverd.yaml           (Route 53: apply it)
+  failoverd status                                  (a running daemon, over its admin API)
+  failoverd drain www.example.test/A/127.0.0.1 --reason "kernel update" --for 30m
   dig @127.0.0.1 -p 5353 www.example.test`,
   );
 registerDaemonCommands(program);
+registerAdminCommands(program);
 registerDemoCommand(program);
 registerRoute53Commands(program, loadDesiredForRoute53);
 await program.parseAsync(process.argv);
