@@ -1,12 +1,25 @@
 /**
  * Secondaries support (zone transfers, NOTIFY, TSIG): built from the config
  * and attached to the DNS server by the daemon. Undefined when no
- * secondaries or transfers are configured.
+ * secondaries, transfer ACL or TSIG keys are configured: then AXFR/IXFR
+ * stay REFUSED and NOTIFY NOTIMP, as the server answers on its own.
+ *
+ * Files: config-schema.ts (config sections), responder.ts (the server's
+ * TransferHandler), axfr.ts, ixfr.ts + journal.ts, notify.ts, tsig.ts,
+ * acl.ts, messages.ts (encoding), message-reader.ts (raw bytes).
  */
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
-import type { DnsServer } from '../dns/server.ts';
+import { randomWeightedPick, type DnsServer } from '../dns/server.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import { AddressAcl } from './acl.ts';
+import { Journal } from './journal.ts';
+import { NotifySender, type NotifyOptions, type NotifyTarget } from './notify.ts';
+import { TransferResponder, type TransferEvent } from './responder.ts';
+import { TsigKeyring } from './tsig.ts';
+
+export type { TransferEvent };
 
 export interface Transfers {
   /** Every new snapshot (serial changes → journal, NOTIFY). */
@@ -14,6 +27,45 @@ export interface Transfers {
   stop(): Promise<void>;
 }
 
-export function createTransfers(_config: Config, _deps: { logger: Logger; dns: DnsServer }): Transfers | undefined {
-  return undefined;
+export interface TransferDeps {
+  logger: Logger;
+  dns: DnsServer;
+  clock?: Clock;
+  notify?: Pick<NotifyOptions, 'timeoutMs' | 'maxAttempts' | 'onAck'>;
+  onTransfer?: (e: TransferEvent) => void;
+}
+
+export function createTransfers(config: Config, deps: TransferDeps): Transfers | undefined {
+  const secondaries = config.secondaries ?? [];
+  const allow = config.transfer?.allow ?? [];
+  const keys = config.tsig ?? [];
+  if (secondaries.length === 0 && allow.length === 0 && keys.length === 0) return undefined;
+
+  const keyring = new TsigKeyring(keys, deps.clock ? () => deps.clock!.now() : Date.now);
+  const journal = new Journal(config.transfer?.journal ?? 100);
+  const responder = new TransferResponder({ keyring, acl: new AddressAcl(allow), journal, logger: deps.logger, pick: randomWeightedPick, nowMs: deps.clock ? () => deps.clock!.now() : undefined, onTransfer: deps.onTransfer });
+  deps.dns.setTransferHandler(responder);
+  const sender = new NotifySender({ logger: deps.logger, clock: deps.clock, ...deps.notify });
+  const targets = secondaries.map((s) => ({ zones: new Set(s.zones), target: { host: s.address.host, port: s.address.port, key: s.tsig ? keyring.get(s.tsig) : undefined } satisfies NotifyTarget }));
+  let first = true;
+  deps.logger.info(
+    { secondaries: secondaries.map((s) => ({ address: `${s.address.host}:${s.address.port}`, zones: s.zones, tsig: s.tsig })), allow, keys: keys.map((k) => ({ name: k.name, algorithm: k.algorithm })), journal: config.transfer?.journal ?? 100 },
+    'zone transfers and NOTIFY enabled',
+  );
+
+  return {
+    onSnapshot(snapshot) {
+      const changed = journal.record(snapshot);
+      // At start, every zone: a secondary may hold an older serial from before a restart.
+      const zones = first ? snapshot.zones : [...changed.values()];
+      first = false;
+      for (const zone of zones) {
+        for (const t of targets) if (t.zones.has(zone.origin)) sender.notify(t.target, zone);
+      }
+    },
+    async stop() {
+      deps.dns.setTransferHandler(undefined);
+      await sender.stop();
+    },
+  };
 }

@@ -1,0 +1,100 @@
+/**
+ * The IXFR journal: for each zone, the most recent serial changes as diffs
+ * (records deleted, records added), built by comparing each new snapshot's
+ * zone with the one before. Bounded: at most `maxChanges` per zone, and at
+ * most `maxRecords` records over all of a zone's diffs (oldest dropped first).
+ */
+import type { AnswerRR } from '../dns/resolve.ts';
+import type { Snapshot, ZoneView } from '../records/snapshot.ts';
+import { serialGreater } from '../records/serial.ts';
+import type { SoaData } from '../records/types.ts';
+import { recordKey, zoneRecords } from './zone-records.ts';
+
+export interface JournalEntry {
+  from: number;
+  to: number;
+  fromSoa: SoaData;
+  toSoa: SoaData;
+  soaTtlFrom: number;
+  soaTtlTo: number;
+  deleted: AnswerRR[];
+  added: AnswerRR[];
+}
+
+interface ZoneJournal {
+  last: ZoneView;
+  /** Oldest first; entries[i].to === entries[i+1].from. */
+  entries: JournalEntry[];
+  records: number;
+}
+
+export class Journal {
+  private readonly zones = new Map<string, ZoneJournal>();
+
+  constructor(
+    private readonly maxChanges = 100,
+    private readonly maxRecords = 200_000,
+  ) {}
+
+  /** Takes in a new snapshot; returns the zones whose serial moved (origin → new serial). */
+  record(snapshot: Snapshot): Map<string, ZoneView> {
+    const changed = new Map<string, ZoneView>();
+    for (const zone of snapshot.zones) {
+      const j = this.zones.get(zone.origin);
+      if (!j) {
+        this.zones.set(zone.origin, { last: zone, entries: [], records: 0 });
+        continue;
+      }
+      if (j.last.serial === zone.serial) {
+        j.last = zone;
+        continue;
+      }
+      changed.set(zone.origin, zone);
+      if (!serialGreater(zone.serial, j.last.serial)) {
+        // Backwards (cannot happen through buildSnapshot): no diff can bridge it.
+        this.zones.set(zone.origin, { last: zone, entries: [], records: 0 });
+        continue;
+      }
+      const entry = diff(j.last, zone);
+      j.last = zone;
+      if (this.maxChanges === 0) continue;
+      j.entries.push(entry);
+      j.records += entry.added.length + entry.deleted.length;
+      while (j.entries.length > this.maxChanges || (j.records > this.maxRecords && j.entries.length > 0)) {
+        const dropped = j.entries.shift()!;
+        j.records -= dropped.added.length + dropped.deleted.length;
+      }
+    }
+    for (const origin of [...this.zones.keys()]) if (!snapshot.zones.some((z) => z.origin === origin)) this.zones.delete(origin);
+    return changed;
+  }
+
+  /** The diffs that take a zone from serial `from` to exactly `to`, or undefined when the journal does not reach back that far. */
+  changes(origin: string, from: number, to: number): JournalEntry[] | undefined {
+    const j = this.zones.get(origin);
+    if (!j) return undefined;
+    const i = j.entries.findIndex((e) => e.from === from);
+    if (i < 0) return undefined;
+    const out: JournalEntry[] = [];
+    for (let k = i; k < j.entries.length; k++) {
+      out.push(j.entries[k]!);
+      if (j.entries[k]!.to === to) return out;
+    }
+    return undefined;
+  }
+
+  /** The serials a client can start an IXFR from (oldest first), for status and tests. */
+  serials(origin: string): number[] {
+    return this.zones.get(origin)?.entries.map((e) => e.from) ?? [];
+  }
+}
+
+function diff(before: ZoneView, after: ZoneView): JournalEntry {
+  const old = new Map(zoneRecords(before).map((r) => [recordKey(r), r]));
+  const now = new Map(zoneRecords(after).map((r) => [recordKey(r), r]));
+  const deleted: AnswerRR[] = [];
+  const added: AnswerRR[] = [];
+  for (const [k, r] of old) if (!now.has(k)) deleted.push(r);
+  for (const [k, r] of now) if (!old.has(k)) added.push(r);
+  return { from: before.serial, to: after.serial, fromSoa: before.soa, toSoa: after.soa, soaTtlFrom: before.soaTtl, soaTtlTo: after.soaTtl, deleted, added };
+}

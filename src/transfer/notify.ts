@@ -1,0 +1,191 @@
+/**
+ * NOTIFY (RFC 1996) to secondaries: at each serial change, one NOTIFY per
+ * (secondary, zone), retried with doubling timeouts until acknowledged or
+ * `maxAttempts` is reached. Bursts coalesce: while a NOTIFY is waiting for
+ * its answer, newer serials only update what is wanted; when the answer
+ * comes and the secondary was told an older serial, one more NOTIFY follows.
+ * Signed with the secondary's TSIG key when it has one; a signed NOTIFY's
+ * answer must carry a valid signature to count.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { RCODE } from '../dns/resolve.ts';
+import { CLASS_IN, WireWriter } from '../dns/wire-writer.ts';
+import type { Logger } from '../log.ts';
+import type { ZoneView } from '../records/snapshot.ts';
+import type { TsigKey } from './config-schema.ts';
+import { TYPE_SOA } from './message-reader.ts';
+import { signRequest, verifyResponse } from './tsig.ts';
+
+export const OPCODE_NOTIFY = 4;
+const RCODE_NAME: Record<number, string> = Object.fromEntries(Object.entries(RCODE).map(([k, v]) => [v, k]));
+
+export interface NotifyTarget {
+  host: string;
+  port: number;
+  key?: TsigKey;
+}
+
+export interface NotifyOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** The first attempt's wait for an answer; each retry waits twice as long. */
+  timeoutMs?: number;
+  maxAttempts?: number;
+  /** Called when a NOTIFY is acknowledged (for metrics and tests). */
+  onAck?: (e: { secondary: string; zone: string; serial: number; ms: number; attempts: number }) => void;
+}
+
+interface InFlight {
+  id: number;
+  serial: number;
+  attempt: number;
+  firstSentAt: number;
+  timer: TimerHandle;
+  mac?: Buffer;
+}
+
+interface Pending {
+  target: NotifyTarget;
+  label: string;
+  zone: ZoneView;
+  inflight?: InFlight;
+}
+
+export class NotifySender {
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly pending = new Map<string, Pending>();
+  private readonly byId = new Map<number, Pending>();
+  private readonly sockets: { udp4?: Socket; udp6?: Socket } = {};
+  private stopped = false;
+
+  constructor(private readonly opts: NotifyOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.maxAttempts = opts.maxAttempts ?? 5;
+  }
+
+  /** Tells `target` that `zone` is at its serial now. */
+  notify(target: NotifyTarget, zone: ZoneView): void {
+    if (this.stopped) return;
+    const label = `${isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
+    const k = `${label}/${zone.origin}`;
+    let p = this.pending.get(k);
+    if (!p) {
+      p = { target, label, zone };
+      this.pending.set(k, p);
+    }
+    p.zone = zone;
+    p.target = target;
+    if (!p.inflight) this.send(p, 1, this.clock.now());
+    else this.opts.logger.debug({ secondary: label, zone: zone.origin, serial: zone.serial, waitingFor: p.inflight.serial }, 'NOTIFY coalesced: one is already waiting for an answer');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const p of this.pending.values()) p.inflight?.timer.cancel();
+    this.pending.clear();
+    this.byId.clear();
+    const closing: Promise<void>[] = [];
+    for (const s of [this.sockets.udp4, this.sockets.udp6]) if (s) closing.push(new Promise((r) => s.close(() => r())));
+    await Promise.all(closing);
+  }
+
+  private send(p: Pending, attempt: number, firstSentAt: number): void {
+    const zone = p.zone;
+    let id: number;
+    do id = Math.floor(Math.random() * 0x10000);
+    while (this.byId.has(id));
+    let msg = notifyMessage(id, zone);
+    let mac: Buffer | undefined;
+    if (p.target.key) ({ signed: msg, mac } = signRequest(msg, p.target.key, this.clock.now()));
+    const wait = this.timeoutMs * 2 ** (attempt - 1);
+    const timer = this.clock.setTimer(wait, () => this.timedOut(p, id));
+    p.inflight = { id, serial: zone.serial, attempt, firstSentAt, timer, mac };
+    this.byId.set(id, p);
+    this.socket(p.target.host).send(msg, p.target.port, p.target.host, (err) => {
+      if (err) this.opts.logger.warn({ secondary: p.label, zone: zone.origin, err: err.message }, 'could not send NOTIFY');
+    });
+    this.opts.logger.debug({ secondary: p.label, zone: zone.origin, serial: zone.serial, attempt, signed: !!p.target.key }, 'NOTIFY sent');
+  }
+
+  private timedOut(p: Pending, id: number): void {
+    const f = p.inflight;
+    if (!f || f.id !== id || this.stopped) return;
+    this.byId.delete(id);
+    p.inflight = undefined;
+    if (f.attempt < this.maxAttempts) {
+      this.send(p, f.attempt + 1, f.firstSentAt);
+      return;
+    }
+    this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, serial: f.serial, attempts: f.attempt }, 'NOTIFY not acknowledged; giving up until the next change');
+  }
+
+  private received(msg: Buffer, from: { address: string; port: number }): void {
+    if (msg.length < 12) return;
+    const p = this.byId.get(msg.readUInt16BE(0));
+    const flags = msg.readUInt16BE(2);
+    if (!p || !p.inflight || !(flags & 0x8000) || ((flags >> 11) & 0xf) !== OPCODE_NOTIFY) return;
+    if (from.port !== p.target.port || !sameHost(from.address, p.target.host)) return;
+    const f = p.inflight;
+    const rcode = flags & 0xf;
+    if (p.target.key) {
+      const check = verifyResponse(msg, p.target.key, f.mac!, this.clock.now());
+      if (check !== 'ok') {
+        // Not a valid answer: keep waiting (the timer retries).
+        this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, rcode: RCODE_NAME[rcode] ?? rcode, tsig: check, key: p.target.key.name }, 'NOTIFY answer failed TSIG verification');
+        return;
+      }
+    }
+    f.timer.cancel();
+    this.byId.delete(f.id);
+    p.inflight = undefined;
+    const ms = this.clock.now() - f.firstSentAt;
+    if (rcode !== RCODE.NOERROR) {
+      this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, serial: f.serial, rcode: RCODE_NAME[rcode] ?? rcode }, 'NOTIFY refused by the secondary; not retried');
+      return;
+    }
+    this.opts.logger.info({ secondary: p.label, zone: p.zone.origin, serial: f.serial, attempts: f.attempt, ms }, 'NOTIFY acknowledged');
+    this.opts.onAck?.({ secondary: p.label, zone: p.zone.origin, serial: f.serial, ms, attempts: f.attempt });
+    // Changes that came while waiting: tell the newest serial.
+    if (p.zone.serial !== f.serial && !this.stopped) this.send(p, 1, this.clock.now());
+  }
+
+  private socket(host: string): Socket {
+    const family = isIPv6(host) ? 'udp6' : 'udp4';
+    let s = this.sockets[family];
+    if (!s) {
+      s = createSocket(family);
+      s.on('message', (msg, rinfo) => this.received(msg, rinfo));
+      s.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'NOTIFY socket error'));
+      s.bind(0);
+      s.unref();
+      this.sockets[family] = s;
+    }
+    return s;
+  }
+}
+
+/** A NOTIFY request: AA set, the zone's SOA question, and its SOA in the answer (RFC 1996 §3.7). */
+export function notifyMessage(id: number, zone: ZoneView): Buffer {
+  const w = new WireWriter(256);
+  w.u16(id);
+  w.u16((OPCODE_NOTIFY << 11) | 0x0400);
+  w.u16(1);
+  w.u16(1);
+  w.u16(0);
+  w.u16(0);
+  w.name(zone.origin);
+  w.u16(TYPE_SOA);
+  w.u16(CLASS_IN);
+  w.rr(zone.origin, zone.soaTtl, { type: 'SOA', ...zone.soa });
+  return w.toBuffer();
+}
+
+function sameHost(a: string, b: string): boolean {
+  const strip = (s: string) => s.replace(/^::ffff:/i, '').toLowerCase();
+  return strip(a) === strip(b);
+}
