@@ -1,0 +1,65 @@
+/**
+ * A UDP worker process (dns.workers > 1): binds the listen addresses through
+ * the cluster module, which shares the main process's UDP handle between
+ * all workers (one port, the kernel hands each datagram to one of them),
+ * and answers from the snapshots the main process pushes. Probes, health
+ * and failover run once, in the main process; so do TCP and everything the
+ * transfer handler takes (forwarded back there).
+ */
+import cluster from 'node:cluster';
+import { createLogger } from '../log.ts';
+import { DnsServer } from './server.ts';
+import type { FromWorker, ToWorker } from './worker-protocol.ts';
+
+if (cluster.isPrimary) throw new Error('udp-worker.ts runs in a cluster worker only');
+
+const send = (m: FromWorker): void => {
+  if (process.connected) process.send!(m);
+};
+
+const logger = createLogger(process.env.FAILOVERD_LOG_LEVEL ?? 'info').child({ component: 'dns', worker: cluster.worker?.id });
+const byRcode: Record<number, number> = {};
+let pending = 0;
+const server = new DnsServer({
+  listen: [],
+  logger,
+  onReply: (rcode) => {
+    byRcode[rcode] = (byRcode[rcode] ?? 0) + 1;
+    pending++;
+  },
+});
+server.forwardToMain = (socket, client, raw) => send({ type: 'forward', socket, client, raw });
+
+// Reply counts go to the main process once a second (its onReply, metrics).
+const report = setInterval(() => {
+  if (pending === 0) return;
+  send({ type: 'replies-sent', byRcode: { ...byRcode } });
+  for (const k of Object.keys(byRcode)) delete byRcode[Number(k)];
+  pending = 0;
+}, 1000);
+report.unref();
+
+process.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'snapshot':
+      server.setSnapshot(m.snapshot);
+      send({ type: 'applied', seq: m.seq });
+      return;
+    case 'listen':
+      server.bindUdp(m.host, m.port).then(
+        (socket) => send({ type: 'listening', id: m.id, socket }),
+        (err: NodeJS.ErrnoException) => send({ type: 'listening', id: m.id, socket: -1, error: err.message, code: (err.cause as NodeJS.ErrnoException | undefined)?.code ?? err.code }),
+      );
+      return;
+    case 'replies':
+      server.sendUdp(m.socket, m.client, m.replies);
+      return;
+    case 'stop':
+      clearInterval(report);
+      void server.stop().then(() => process.exit(0));
+      return;
+  }
+});
+// The main process went away: nothing more to serve from.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

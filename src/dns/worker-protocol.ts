@@ -1,0 +1,33 @@
+/**
+ * Messages between the main process and its UDP workers (dns.workers > 1),
+ * over the cluster IPC channel with 'advanced' serialization (structured
+ * clone: Maps and Buffers of a Snapshot arrive as Maps and Buffers).
+ */
+import type { Snapshot } from '../records/snapshot.ts';
+
+export interface Client {
+  address: string;
+  port: number;
+}
+
+/** Main process → worker. */
+export type ToWorker =
+  | { type: 'listen'; id: number; host: string; port: number }
+  | { type: 'snapshot'; seq: number; snapshot: Snapshot }
+  /** The replies to a forwarded query, to send from socket `socket`. */
+  | { type: 'replies'; socket: number; client: Client; replies: Buffer[] }
+  | { type: 'stop' };
+
+/** Worker → main process. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'listening'; id: number; socket: number; error?: string; code?: string }
+  /** The snapshot `seq` is the one answering now. */
+  | { type: 'applied'; seq: number }
+  /**
+   * A query only the main process can answer (zone transfers, NOTIFY,
+   * TSIG-signed: the transfer handler lives there), as received.
+   */
+  | { type: 'forward'; socket: number; client: Client; raw: Buffer }
+  /** Replies sent since the last report, per rcode (for onReply). */
+  | { type: 'replies-sent'; byRcode: Record<number, number> };

@@ -1,0 +1,105 @@
+/**
+ * dns.workers > 1: UDP served by worker processes sharing the port, fed
+ * with every snapshot by the main process; TCP and the transfer handler stay
+ * in the main process. Timing bounds here are generous (design.md): the
+ * benchmark reports the real push time.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Packet } from '../src/dns/dns2.ts';
+import { DnsServer, type TransferHandler } from '../src/dns/server.ts';
+import { resolveWorkers } from '../src/dns/worker-pool.ts';
+import { silentLogger } from '../src/log.ts';
+import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
+import { exampleZone } from './helpers/dns-fixture.ts';
+import { buildQuery, tcpExchange, udpExchange } from './helpers/raw-dns.ts';
+
+const zones = [exampleZone()];
+const www = (address: string): DynamicRRset[] => [{ name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: [address] }];
+let server: DnsServer;
+let port: number;
+let snap: Snapshot;
+
+before(async () => {
+  server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, workers: 2, pick: () => 0 });
+  snap = buildSnapshot(zones, www('127.0.0.1'));
+  server.setSnapshot(snap);
+  [{ port }] = (await server.start()) as [{ host: string; port: number }];
+});
+after(() => server.stop());
+
+function addressOf(reply: Buffer | undefined): string | undefined {
+  if (!reply) return undefined;
+  return (Packet.parse(reply) as unknown as { answers: Array<{ address?: string }> }).answers[0]?.address;
+}
+
+/** `n` queries, each from its own socket (own source port), all at once. */
+async function askMany(n: number, opts: { edns?: boolean } = {}): Promise<Array<string | undefined>> {
+  const q = buildQuery('www.example.test', 1, { opt: opts.edns ? { size: 1232 } : undefined });
+  return Promise.all(Array.from({ length: n }, () => udpExchange(port, q, 2000).then(addressOf)));
+}
+
+test('"auto" means one worker per core; default 1', () => {
+  assert.ok(resolveWorkers('auto') >= 1);
+  assert.equal(resolveWorkers(undefined), 1);
+  assert.equal(resolveWorkers(3), 3);
+});
+
+test('two worker processes serve UDP on the port; TCP is served on the same port', async () => {
+  const pids = server.workerPool!.pids();
+  assert.equal(pids.length, 2);
+  assert.ok(!pids.includes(process.pid));
+  assert.deepEqual(new Set(await askMany(40)), new Set(['127.0.0.1']));
+  const [tcp] = await tcpExchange(port, [buildQuery('www.example.test', 1)], 1);
+  assert.equal(addressOf(tcp), '127.0.0.1');
+});
+
+test('worker replies are the bytes the main process would send', async () => {
+  for (const [name, type, opt] of [['www.example.test', 1, undefined], ['STATIC.example.test', 1, { size: 1232, do: true }], ['nx.example.test', 28, undefined], ['weighted-free.example.test', 1, { size: 1232 }], ['big.example.test', 1, undefined]] as const) {
+    const raw = buildQuery(name, type, { id: 0x4242, flags: 0x0100, opt });
+    const got = await udpExchange(port, raw);
+    assert.deepEqual(got, server.answer(Packet.parse(raw) as never, 'udp')[0], `${name}/${type}`);
+  }
+});
+
+test('a new snapshot reaches every worker: every reply after the push is the new answer', async () => {
+  snap = buildSnapshot(zones, www('127.0.0.2'), snap);
+  server.setSnapshot(snap);
+  assert.ok(await server.workerPool!.settled(5000), 'workers did not acknowledge the snapshot');
+  const ms = server.workerPool!.lastPush!.ms;
+  assert.ok(ms < 1000, `push took ${ms} ms`);
+  assert.deepEqual(new Set(await askMany(40)), new Set(['127.0.0.2']));
+  assert.deepEqual(new Set(await askMany(20, { edns: true })), new Set(['127.0.0.2']));
+});
+
+test('NOTIFY and transfers arriving at a worker are answered by the transfer handler in the main process', async () => {
+  const seen: string[] = [];
+  const handler: TransferHandler = {
+    handle(_req, info, ctx) {
+      seen.push(`${info.opcode}/${ctx.transport}/${ctx.client.address}`);
+      return [Buffer.from([0x12, 0x34, 0xa0, 0x00, 0, 0, 0, 0, 0, 0, 0, 0])];
+    },
+  };
+  server.setTransferHandler(handler);
+  try {
+    const reply = await udpExchange(port, buildQuery('example.test', 6, { id: 0x1234, flags: 4 << 11 }));
+    assert.deepEqual(reply, Buffer.from([0x12, 0x34, 0xa0, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]));
+    assert.deepEqual(seen, ['4/udp/127.0.0.1']);
+  } finally {
+    server.setTransferHandler(undefined);
+  }
+});
+
+test('a worker that dies is replaced and given the current snapshot; the port keeps answering', async () => {
+  const [victim] = server.workerPool!.pids();
+  process.kill(victim!, 'SIGKILL');
+  // The survivor answers meanwhile.
+  const during = await askMany(10);
+  assert.ok(during.every((a) => a === '127.0.0.2'), JSON.stringify(during));
+  for (let i = 0; i < 100 && !(server.workerPool!.pids().length === 2 && !server.workerPool!.pids().includes(victim!)); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  const pids = server.workerPool!.pids();
+  assert.equal(pids.length, 2);
+  assert.ok(!pids.includes(victim!));
+  assert.deepEqual(new Set(await askMany(40)), new Set(['127.0.0.2']));
+});
