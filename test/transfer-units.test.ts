@@ -1,0 +1,367 @@
+/**
+ * Secondaries support, part by part: TSIG sign/verify (BADKEY, BADSIG,
+ * BADTIME on a FakeClock), the ACL, the IXFR journal's bounds, AXFR split
+ * into 64 KiB messages from the snapshot of the query, the NOTIFY sender's
+ * retries and coalescing against a UDP socket on loopback, and the config
+ * sections (secrets never printed).
+ */
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdirSync, mkdtempSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { after, test } from 'node:test';
+import { FakeClock } from '../src/clock.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { Packet, type DnsRequest } from '../src/dns/dns2.ts';
+import { DnsServer } from '../src/dns/server.ts';
+import { ProblemsError } from '../src/errors.ts';
+import { createLogger, silentLogger, type Logger } from '../src/log.ts';
+import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
+import type { ZoneFile } from '../src/records/types.ts';
+import { AddressAcl } from '../src/transfer/acl.ts';
+import { TsigSecret, type TsigKey } from '../src/transfer/config-schema.ts';
+import { planIxfr } from '../src/transfer/ixfr.ts';
+import { Journal } from '../src/transfer/journal.ts';
+import { readMessage, readTsig } from '../src/transfer/message-reader.ts';
+import { NotifySender } from '../src/transfer/notify.ts';
+import { TransferResponder } from '../src/transfer/responder.ts';
+import { signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
+import { parseZoneText } from '../src/zones/parse.ts';
+import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
+import { buildQuery } from './helpers/raw-dns.ts';
+
+const KEY: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('0123456789abcdef0123456789abcdef')) };
+const OTHER: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('fedcba9876543210fedcba9876543210')) };
+const T0 = 1_800_000_000_000;
+
+function www(address: string): DynamicRRset[] {
+  return [{ name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: [address] }];
+}
+
+function parse(buf: Buffer): DnsRequest {
+  return Packet.parse(buf) as unknown as DnsRequest;
+}
+
+/** The messages a DnsServer with a responder answers to `query` over TCP. */
+function serve(snapshot: Snapshot, query: Buffer, opts: { client?: string; journal?: Journal; keys?: TsigKey[]; allow?: string[]; clock?: FakeClock } = {}): Buffer[] {
+  const server = new DnsServer({ listen: [], logger: silentLogger });
+  const clock = opts.clock ?? new FakeClock(T0);
+  server.setTransferHandler(
+    new TransferResponder({ keyring: new TsigKeyring(opts.keys ?? [KEY], () => clock.now()), acl: new AddressAcl(opts.allow ?? ['127.0.0.0/8']), journal: opts.journal ?? new Journal(), logger: silentLogger, pick: () => 0, nowMs: () => clock.now() }),
+  );
+  server.setSnapshot(snapshot);
+  return server.answer(parse(query), 'tcp', { address: opts.client ?? '127.0.0.1', port: 5353 });
+}
+
+/** Answer records of a message as "owner type" plus the SOA serial, read with dns2. */
+function answers(buf: Buffer): Array<{ name: string; type: number; serial?: number }> {
+  return (Packet.parse(buf) as unknown as { answers: Array<{ name: string; type: number; serial?: number }> }).answers.map((a) => ({ name: a.name, type: a.type, serial: a.serial }));
+}
+
+test('TSIG: a signed request verifies; a changed byte is BADSIG, an unknown key BADKEY, a skewed clock BADTIME', () => {
+  const clock = new FakeClock(T0);
+  const ring = new TsigKeyring([KEY], () => clock.now());
+  const { signed } = signRequest(buildQuery('example.test', 252, { id: 77 }), KEY, T0);
+  const verify = (buf: Buffer) => {
+    const msg = readMessage(buf)!;
+    const t = readTsig(msg);
+    assert.equal(t.kind, 'tsig');
+    return ring.verify(msg, (t as { tsig: Parameters<TsigKeyring['verify']>[1] }).tsig);
+  };
+  assert.equal(verify(signed).kind, 'ok');
+  const tampered = Buffer.from(signed);
+  tampered[13] = tampered[13]! ^ 0x20; // a letter of the question changes case
+  assert.deepEqual([verify(tampered).kind, (verify(tampered) as { error: number }).error], ['error', TSIG_ERROR.BADSIG]);
+  const wrongSecret = signRequest(buildQuery('example.test', 252), OTHER, T0).signed;
+  assert.equal((verify(wrongSecret) as { error: number }).error, TSIG_ERROR.BADSIG);
+  const unknown = signRequest(buildQuery('example.test', 252), { ...KEY, name: 'nobody' }, T0).signed;
+  assert.equal((verify(unknown) as { error: number }).error, TSIG_ERROR.BADKEY);
+  const otherAlg = signRequest(buildQuery('example.test', 252), { ...KEY, algorithm: 'hmac-sha512' }, T0).signed;
+  assert.equal((verify(otherAlg) as { error: number }).error, TSIG_ERROR.BADKEY);
+  clock.advance(299_000);
+  assert.equal(verify(signed).kind, 'ok', 'inside the 300 s fudge');
+  clock.advance(2_000);
+  const late = verify(signed) as { kind: string; error: number; key?: TsigKey };
+  assert.deepEqual([late.kind, late.error, late.key?.name], ['error', TSIG_ERROR.BADTIME, 'transfer-key']);
+});
+
+test('TSIG: a response signed with TsigSigner verifies against the request MAC; with another secret it does not', () => {
+  const { mac } = signRequest(buildQuery('example.test', 6, { id: 9 }), KEY, T0);
+  const reply = buildQuery('example.test', 6, { id: 9, flags: 0xa400 });
+  assert.equal(verifyResponse(new TsigSigner(KEY, mac, { nowMs: T0 }).sign(reply), KEY, mac, T0), 'ok');
+  assert.equal(verifyResponse(new TsigSigner(OTHER, mac, { nowMs: T0 }).sign(reply), KEY, mac, T0), 'BADSIG');
+  assert.equal(verifyResponse(reply, KEY, mac, T0), 'unsigned');
+  assert.equal(verifyResponse(new TsigSigner(KEY, mac, { nowMs: T0 }).sign(reply), KEY, mac, T0 + 3_600_000), 'BADTIME');
+});
+
+test('ACL: CIDR blocks, single addresses, IPv6 and IPv4-mapped clients; nobody when empty', () => {
+  const acl = new AddressAcl(['10.1.0.0/16', '192.0.2.7', '2001:db8::/33', '172.16.0.0/12']);
+  assert.equal(acl.allows('10.1.200.3'), true);
+  assert.equal(acl.allows('10.2.0.1'), false);
+  assert.equal(acl.allows('192.0.2.7'), true);
+  assert.equal(acl.allows('192.0.2.8'), false);
+  assert.equal(acl.allows('::ffff:10.1.0.1'), true);
+  assert.equal(acl.allows('2001:db8:7fff::1'), true);
+  assert.equal(acl.allows('2001:db8:8000::1'), false);
+  assert.equal(acl.allows('172.31.255.255'), true);
+  assert.equal(acl.allows('172.32.0.0'), false);
+  assert.equal(acl.allows('not-an-ip'), false);
+  assert.equal(new AddressAcl([]).allows('127.0.0.1'), false);
+  assert.equal(new AddressAcl(['0.0.0.0/0']).allows('203.0.113.1'), true);
+});
+
+test('journal: diffs chain from any kept serial; bounded to the last N changes, then IXFR falls back to the whole zone', () => {
+  const zones = [exampleZone()];
+  const journal = new Journal(3);
+  let snap = buildSnapshot(zones, www('127.0.0.1'));
+  journal.record(snap);
+  const serials = [snap.zones[0]!.serial];
+  for (let i = 2; i <= 6; i++) {
+    snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
+    const changed = journal.record(snap);
+    assert.deepEqual([...changed.keys()], ['example.test']);
+    serials.push(snap.zones[0]!.serial);
+  }
+  // An unchanged snapshot changes nothing.
+  const same = buildSnapshot(zones, www('127.0.0.6'), snap);
+  assert.equal(journal.record(same).size, 0);
+  assert.deepEqual(journal.serials('example.test'), serials.slice(2, 5));
+  const zone = snap.zones[0]!;
+  const plan = planIxfr(zone, serials[3]!, journal);
+  assert.equal(plan.kind, 'incremental');
+  assert.deepEqual(
+    plan.records.map((r) => (r.data.type === 'SOA' ? `SOA ${r.data.serial}` : `${r.owner} ${(r.data as { address: string }).address}`)),
+    [`SOA ${serials[5]}`, `SOA ${serials[3]}`, 'www.example.test 127.0.0.4', `SOA ${serials[4]}`, 'www.example.test 127.0.0.5', `SOA ${serials[4]}`, 'www.example.test 127.0.0.5', `SOA ${serials[5]}`, 'www.example.test 127.0.0.6', `SOA ${serials[5]}`],
+  );
+  assert.equal(planIxfr(zone, serials[1]!, journal).kind, 'full', 'dropped from the journal');
+  assert.equal(planIxfr(zone, serials[5]!, journal).kind, 'current');
+  assert.equal(planIxfr(zone, (serials[5]! + 10) >>> 0, journal).kind, 'current', 'a client ahead of us gets the SOA alone');
+});
+
+test('AXFR of a zone over 64 KiB: several messages within 65535 bytes, SOA first and last, the question only in the first, each signed', () => {
+  const lines = ['$ORIGIN big.test.', '$TTL 300', '@ SOA ns hostmaster 7 3600 600 86400 300', '@ NS ns', 'ns A 192.0.2.1'];
+  for (let i = 0; i < 1500; i++) lines.push(`t${i} TXT "${'x'.repeat(200)}"`);
+  const zone: ZoneFile = parseZoneText(lines.join('\n') + '\n', { file: 'big.test.zone' });
+  const snap = buildSnapshot([zone], []);
+  const { signed } = signRequest(buildQuery('big.test', 252, { id: 4242 }), KEY, T0);
+  const msgs = serve(snap, signed, { client: '198.51.100.1', allow: [] });
+  assert.ok(msgs.length >= 5, `${msgs.length} messages`);
+  let total = 0;
+  msgs.forEach((m, i) => {
+    assert.ok(m.length <= 65535, `message ${i}: ${m.length} bytes`);
+    assert.equal(m.readUInt16BE(0), 4242);
+    assert.equal(m.readUInt16BE(4), i === 0 ? 1 : 0, 'QDCOUNT');
+    const t = readTsig(readMessage(m)!);
+    assert.equal(t.kind, 'tsig', `message ${i} signed`);
+    total += m.readUInt16BE(6);
+  });
+  assert.equal(total, 1500 + 4);
+  const first = answers(msgs[0]!);
+  const last = answers(msgs.at(-1)!);
+  assert.deepEqual([first[0]!.type, first[0]!.serial], [6, 7]);
+  assert.deepEqual([last.at(-1)!.type, last.at(-1)!.serial], [6, 7]);
+});
+
+test('a transfer reads only the snapshot it was asked against, even when the journal already holds a newer one', () => {
+  const zones = [exampleZone()];
+  const journal = new Journal();
+  const old = buildSnapshot(zones, www('127.0.0.1'));
+  journal.record(old);
+  const next = buildSnapshot(zones, www('127.0.0.2'), old);
+  journal.record(next);
+  const msgs = serve(old, buildQuery('example.test', 252), { journal });
+  const recs = msgs.flatMap(answers);
+  assert.equal(recs[0]!.serial, old.zones[0]!.serial);
+  assert.equal(recs.at(-1)!.serial, old.zones[0]!.serial);
+  const wwwRec = (Packet.parse(msgs[0]!) as unknown as { answers: Array<{ name: string; address?: string }> }).answers.find((a) => a.name === 'www.example.test');
+  assert.equal(wwwRec?.address, '127.0.0.1');
+});
+
+test('ACL and TSIG at the responder: REFUSED outside transfer.allow, allowed with a key, NOTAUTH/BADTIME signed with our time', () => {
+  const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
+  const rcode = (m: Buffer) => m[3]! & 0xf;
+  assert.equal(rcode(serve(snap, buildQuery('example.test', 252), { client: '10.0.0.9', allow: ['127.0.0.1/32'] })[0]!), 5);
+  assert.equal(rcode(serve(snap, buildQuery('example.test', 252), { client: '127.0.0.1', allow: ['127.0.0.1/32'] })[0]!), 0);
+  assert.equal(rcode(serve(snap, signRequest(buildQuery('example.test', 252), KEY, T0).signed, { client: '10.0.0.9', allow: [] })[0]!), 0);
+  const clock = new FakeClock(T0 + 600_000);
+  const [late] = serve(snap, signRequest(buildQuery('example.test', 252), KEY, T0).signed, { client: '10.0.0.9', allow: [], clock });
+  assert.equal(rcode(late!), 9);
+  const t = readTsig(readMessage(late!)!);
+  assert.equal(t.kind, 'tsig');
+  if (t.kind !== 'tsig') return;
+  assert.equal(t.tsig.error, TSIG_ERROR.BADTIME);
+  assert.equal(t.tsig.timeSigned, T0 / 1000, "the client's time signed");
+  assert.equal(t.tsig.other.readUIntBE(0, 6), (T0 + 600_000) / 1000, 'our time in other data');
+  assert.equal(t.tsig.mac.length, 32, 'signed');
+  const [bad] = serve(snap, signRequest(buildQuery('example.test', 252), OTHER, T0).signed, { client: '127.0.0.1' });
+  const tb = readTsig(readMessage(bad!)!);
+  assert.equal(rcode(bad!), 9);
+  assert.deepEqual(tb.kind === 'tsig' ? [tb.tsig.error, tb.tsig.mac.length] : [], [TSIG_ERROR.BADSIG, 0], 'BADSIG is unsigned');
+  assert.equal(answers(bad!).length, 0);
+});
+
+/** A UDP socket standing in for a secondary: collects NOTIFYs, answers when told. */
+async function fakeSecondary(): Promise<{ sock: Socket; port: number; got: Array<{ msg: Buffer; from: { port: number; address: string } }> }> {
+  const sock = createSocket('udp4');
+  const got: Array<{ msg: Buffer; from: { port: number; address: string } }> = [];
+  sock.on('message', (msg, from) => got.push({ msg, from }));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  return { sock, port: sock.address().port, got };
+}
+
+const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger('debug', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+function ack(msg: Buffer): Buffer {
+  const a = Buffer.from(msg);
+  a.writeUInt16BE(msg.readUInt16BE(2) | 0x8000, 2);
+  return a;
+}
+
+test('NOTIFY: retried with doubling waits until the bound, then given up', async () => {
+  const sec = await fakeSecondary();
+  const clock = new FakeClock(T0);
+  const { logger, lines } = capture();
+  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 4 });
+  const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
+  try {
+    sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
+    await settle();
+    assert.equal(sec.got.length, 1);
+    const m = sec.got[0]!.msg;
+    assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
+    assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
+    assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
+    for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
+      clock.advance(advance);
+      await settle();
+      assert.equal(sec.got.length, expected, `after +${advance} ms`);
+    }
+    assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
+  } finally {
+    await sender.stop();
+    sec.sock.close();
+  }
+});
+
+test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async () => {
+  const sec = await fakeSecondary();
+  const clock = new FakeClock(T0);
+  const { logger, lines } = capture();
+  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+  const zones = [exampleZone()];
+  let snap = buildSnapshot(zones, www('127.0.0.1'));
+  try {
+    const target = { host: '127.0.0.1', port: sec.port };
+    sender.notify(target, snap.zones[0]!);
+    const s1 = snap.zones[0]!.serial;
+    for (let i = 2; i <= 5; i++) {
+      snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
+      sender.notify(target, snap.zones[0]!);
+    }
+    await settle();
+    assert.equal(sec.got.length, 1, 'one NOTIFY in flight');
+    sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
+    await settle();
+    assert.equal(sec.got.length, 2);
+    assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
+    assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1));
+    sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
+    await settle();
+    clock.advance(60_000);
+    await settle();
+    assert.equal(sec.got.length, 2, 'nothing more once the newest serial is acknowledged');
+  } finally {
+    await sender.stop();
+    sec.sock.close();
+  }
+});
+
+test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a good one does', async () => {
+  const sec = await fakeSecondary();
+  const clock = new FakeClock(Date.now());
+  const { logger, lines } = capture();
+  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+  const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
+  const ring = new TsigKeyring([KEY], () => clock.now());
+  try {
+    sender.notify({ host: '127.0.0.1', port: sec.port, key: KEY }, snap.zones[0]!);
+    await settle();
+    const req = sec.got[0]!.msg;
+    const msg = readMessage(req)!;
+    const t = readTsig(msg);
+    assert.equal(t.kind, 'tsig');
+    if (t.kind !== 'tsig') return;
+    assert.equal(ring.verify(msg, t.tsig).kind, 'ok');
+    const unsignedAck = ack(req.subarray(0, t.tsig.start));
+    unsignedAck.writeUInt16BE(0, 10);
+    sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
+    await settle();
+    assert.ok(lines.some((l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG'));
+    assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
+    sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
+    await settle();
+    assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged'));
+  } finally {
+    await sender.stop();
+    sec.sock.close();
+  }
+});
+
+test('config: secondaries, transfer and tsig sections; secrets from a file, never printed; every problem listed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-xfrcfg-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'zones'));
+  copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
+  const secret = 'dHJhbnNmZXIta2V5LXNlY3JldC1mb3ItdGVzdHMtMzI=';
+  writeFileSync(join(dir, 'key.conf'), `key "file-key" {\n\talgorithm hmac-sha256;\n\tsecret "${secret}";\n};\n`);
+  writeFileSync(
+    join(dir, 'good.yaml'),
+    `secondaries:\n  - { address: "192.0.2.53", zones: [Example.Test.], tsig: file-key }\n  - { address: "[2001:db8::53]:5300", zones: [example.test] }\ntransfer:\n  allow: ["10.0.0.0/8", "::1"]\ntsig:\n  file-key: { secretFile: key.conf }\n  inline: { algorithm: hmac-sha512, secret: "${secret}" }\n`,
+  );
+  const { config } = await loadConfig(join(dir, 'good.yaml'));
+  assert.deepEqual(config.secondaries, [
+    { address: { host: '192.0.2.53', port: 53 }, zones: ['example.test'], tsig: 'file-key' },
+    { address: { host: '2001:db8::53', port: 5300 }, zones: ['example.test'], tsig: undefined },
+  ]);
+  assert.deepEqual(config.transfer, { allow: ['10.0.0.0/8', '::1'], journal: 100 });
+  assert.deepEqual(config.tsig!.map((k) => [k.name, k.algorithm, k.secret.bytes().toString('base64')]), [
+    ['file-key', 'hmac-sha256', secret],
+    ['inline', 'hmac-sha512', secret],
+  ]);
+  assert.ok(!JSON.stringify(config).includes(secret));
+  assert.ok(!inspect(config, { depth: 10 }).includes(secret));
+  assert.ok(!String(config.tsig![0]!.secret).includes(secret));
+
+  writeFileSync(
+    join(dir, 'bad.yaml'),
+    `secondaries:\n  - { address: "192.0.2.53:99999", zones: [example.test] }\n  - { address: "192.0.2.54", zones: [other.test], tsig: nokey }\ntransfer:\n  allow: ["10.0.0.0/33", "example.com"]\ntsig:\n  short: { secret: "c2hvcnQ=" }\n  both: { secret: "${secret}", secretFile: key.conf }\n  missing: { secretFile: nowhere.key }\n`,
+  );
+  await assert.rejects(loadConfig(join(dir, 'bad.yaml')), (err: unknown) => {
+    assert.ok(err instanceof ProblemsError);
+    const got = err.problems.map((p) => `${p.path}: ${p.message}`);
+    const want = ['secondaries[0].address', 'transfer.allow[0]', 'transfer.allow[1]', 'tsig.short.secret', 'tsig.both'];
+    for (const w of want) assert.ok(got.some((g) => g.startsWith(w + ':')), `${w} in ${got.join('\n')}`);
+    assert.ok(err.problems.every((p) => p.line !== undefined), 'every problem has a line');
+    assert.ok(!err.message.includes(secret), 'the secret is not echoed in problems');
+    return true;
+  });
+  writeFileSync(join(dir, 'refs.yaml'), `secondaries:\n  - { address: "192.0.2.54", zones: [other.test], tsig: nokey }\ntsig:\n  missing: { secretFile: nowhere.key }\n`);
+  await assert.rejects(loadConfig(join(dir, 'refs.yaml')), (err: unknown) => {
+    assert.ok(err instanceof ProblemsError);
+    const got = err.problems.map((p) => `${p.path}: ${p.message}`).sort();
+    assert.deepEqual(got, [
+      'secondaries[0].tsig: unknown key "nokey" (defined in tsig: missing)',
+      'secondaries[0].zones[0]: other.test is not a served zone (served: example.test)',
+      'tsig.missing.secretFile: cannot read nowhere.key: ENOENT',
+    ]);
+    return true;
+  });
+});
