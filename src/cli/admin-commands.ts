@@ -37,7 +37,8 @@ async function call(opts: AdminOpts, method: string, path: string, body?: unknow
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
     throw new CliApiError(`cannot reach the admin API at ${base}: ${cause} (is failoverd running? set --admin URL or FAILOVERD_ADMIN)`, 1);
   }
   const text = await res.text();

@@ -1,0 +1,166 @@
+/**
+ * A daemon started from the CLI in a temp folder (config, zones, state file),
+ * with its admin API and DNS on ephemeral loopback ports: call the API,
+ * resolve through node:dns, restart it, and clean it all up.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DaemonProcess } from './cli.ts';
+import { EXAMPLE_ZONE_FILE } from './dns-fixture.ts';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export interface ApiReply {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+export class TestDir {
+  readonly dir = mkdtempSync(join(tmpdir(), 'failoverd-admin-'));
+  constructor() {
+    mkdirSync(join(this.dir, 'zones'));
+    copyFileSync(EXAMPLE_ZONE_FILE, join(this.dir, 'zones', 'example.test.zone'));
+  }
+  get config(): string {
+    return join(this.dir, 'failoverd.yaml');
+  }
+  get stateFile(): string {
+    return join(this.dir, 'state', 'failoverd.json');
+  }
+  write(yaml: string): void {
+    writeFileSync(this.config, yaml);
+  }
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Check settings that make tests quick: 200 ms probes, 2 to rise or fall. */
+export const FAST = 'interval: 200ms, fastInterval: 50ms, timeout: 150ms, rise: 2, fall: 2, watch: false';
+
+export class AdminDaemon {
+  readonly proc: DaemonProcess;
+  adminUrl = '';
+  dnsPort = 0;
+  resolver = new Resolver({ timeout: 1000, tries: 1 });
+
+  constructor(readonly dir: TestDir, env: NodeJS.ProcessEnv = {}) {
+    this.proc = new DaemonProcess(['run', '--config', dir.config], { env });
+  }
+
+  /** Starts a daemon and waits until it serves DNS. */
+  static async start(dir: TestDir, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<AdminDaemon> {
+    const d = new AdminDaemon(dir, env);
+    await d.waitAdmin(timeoutMs);
+    const serving = await d.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
+    d.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
+    d.resolver.setServers([`127.0.0.1:${d.dnsPort}`]);
+    return d;
+  }
+
+  async waitAdmin(timeoutMs = 10_000): Promise<void> {
+    const l = await this.proc.waitForLog((x) => x.msg === 'admin API listening', timeoutMs);
+    this.adminUrl = `http://127.0.0.1:${(l.listen as { port: number }).port}`;
+  }
+
+  async api(method: string, path: string, opts: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {}): Promise<ApiReply> {
+    const token = opts.token === undefined ? TOKEN : opts.token;
+    const res = await fetch(this.adminUrl + path, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await res.text();
+    let body: any;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body, text, headers: res.headers };
+  }
+
+  async answer(name: string): Promise<string[]> {
+    try {
+      return (await this.resolver.resolve4(name)).sort();
+    } catch (err) {
+      return [(err as { code: string }).code];
+    }
+  }
+
+  /** Polls every 20 ms until `name` answers `want`; returns how long it took. */
+  async waitForAnswer(name: string, want: string[], timeoutMs = 5000): Promise<number> {
+    const start = Date.now();
+    let last: string[] = [];
+    while (Date.now() - start < timeoutMs) {
+      last = await this.answer(name);
+      if (JSON.stringify(last) === JSON.stringify(want)) return Date.now() - start;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`${name} still answers ${last.join(',')} after ${timeoutMs}ms, wanted ${want.join(',')}`);
+  }
+
+  /** The SOA serial served for a zone. */
+  async serial(zone = 'example.test'): Promise<number> {
+    return (await this.resolver.resolveSoa(zone)).serial;
+  }
+
+  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    return this.proc.stop(signal);
+  }
+}
+
+/** Polls `fn` every 20 ms until it returns a truthy value or `timeoutMs` passes. */
+export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+  const start = Date.now();
+  let last: T | undefined;
+  while (Date.now() - start < timeoutMs) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+/** Parses Prometheus text format strictly: every non-comment line must be `name{labels} value`. */
+export function parsePrometheus(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+  const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+  const typed = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# HELP ')) continue;
+    if (line.startsWith('# TYPE ')) {
+      const m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+      if (!m) throw new Error(`bad TYPE line: ${line}`);
+      typed.add(m[1]!);
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))(?: \d+)?$/.exec(line);
+    if (!m) throw new Error(`not Prometheus text: ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    if (m[2]) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
+      let lm: RegExpExecArray | null;
+      let consumed = 0;
+      while ((lm = re.exec(m[2])) !== null) {
+        labels[lm[1]!] = lm[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+        consumed = re.lastIndex;
+      }
+      if (consumed !== m[2].length) throw new Error(`bad labels: ${line}`);
+    }
+    const base = m[1]!.replace(/_(bucket|sum|count)$/, '');
+    if (!typed.has(m[1]!) && !typed.has(base)) throw new Error(`sample without a TYPE line: ${line}`);
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** The value of one series (labels must all match), or undefined. */
+export function metric(samples: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}

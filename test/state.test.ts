@@ -1,0 +1,180 @@
+/**
+ * The state file: SIGKILL and restart keep a drain and the zone serial (and
+ * answer the drained state from the first query on), a corrupt file is
+ * moved aside, writes are atomic and debounced but bounded.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FakeClock } from '../src/clock.ts';
+import { silentLogger } from '../src/log.ts';
+import { emptyState, MAX_DELAY_MS, persistedStateSchema, StateWriter, readStateFileSync } from '../src/state/store.ts';
+import { AdminDaemon, FAST, TestDir } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
+
+let backends: Backend[] = [];
+const dirs: TestDir[] = [];
+
+before(async () => {
+  backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+});
+after(async () => {
+  for (const b of backends) await b.kill();
+  for (const d of dirs) d.remove();
+});
+
+function newDir(): TestDir {
+  const dir = new TestDir();
+  dirs.push(dir);
+  dir.write(`dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0" }
+checks:
+  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
+records:
+  - name: www.example.test
+    type: A
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+`);
+  return dir;
+}
+
+const PRIMARY = encodeURIComponent('www.example.test/A/127.0.0.1');
+
+test('SIGKILL, then start again: the drain and the serial survive; the first answer is already the drained one', async (t) => {
+  const dir = newDir();
+  const first = await AdminDaemon.start(dir);
+  let serialBefore: number;
+  try {
+    const zoneSerial = await first.serial();
+    const r = await first.api('POST', `/v1/targets/${PRIMARY}/override`, { body: { state: 'down', reason: 'disk replacement' } });
+    assert.equal(r.status, 200);
+    await first.waitForAnswer('www.example.test', ['127.0.0.2']);
+    serialBefore = await first.serial();
+    assert.equal(serialBefore, zoneSerial + 1, 'the drain moved the serial');
+    // The drain was on disk before the API answered.
+    const saved = persistedStateSchema.parse(JSON.parse(readFileSync(dir.stateFile, 'utf8')));
+    assert.equal(saved.overrides['www.example.test/A/127.0.0.1']?.reason, 'disk replacement');
+  } finally {
+    assert.equal(await first.stop('SIGKILL'), null);
+  }
+
+  const second = await AdminDaemon.start(dir);
+  try {
+    // The very first answer served is the secondary: no flap to the primary.
+    assert.deepEqual(await second.answer('www.example.test'), ['127.0.0.2']);
+    const serialAfter = await second.serial();
+    assert.ok(serialAfter >= serialBefore, `serial went back: ${serialAfter} < ${serialBefore}`);
+    assert.equal(serialAfter, serialBefore + 1, 'a restart moves the serial forward by one');
+    const s = (await second.api('GET', '/v1/status')).body;
+    assert.deepEqual(s.overrides.map((o: any) => [o.target, o.state, o.reason, o.source]), [['www.example.test/A/127.0.0.1', 'DOWN', 'disk replacement', 'api']]);
+    assert.equal(s.targets[0].effective.health, 'DOWN');
+    assert.equal(s.targets[0].real.health, 'UP');
+    const restored = await second.proc.waitForLog((l) => l.msg === 'restored state');
+    assert.equal(restored.overrides, 1);
+    assert.ok(!second.proc.logs.some((l) => l.msg === 'transition'), 'no transition at start');
+    // Undrain, stop cleanly: the state file says so, and the serial moved on.
+    assert.equal((await second.api('DELETE', `/v1/targets/${PRIMARY}/override`)).status, 200);
+    await second.waitForAnswer('www.example.test', ['127.0.0.1']);
+    const last = await second.serial();
+    assert.equal(last, serialAfter + 1);
+    const t0 = Date.now();
+    assert.equal(await second.stop('SIGTERM'), 0);
+    const stopMs = Date.now() - t0;
+    assert.ok(stopMs < 5000, `SIGTERM took ${stopMs} ms`);
+    t.diagnostic(`SIGTERM to exit: ${stopMs} ms`);
+    const saved = persistedStateSchema.parse(JSON.parse(readFileSync(dir.stateFile, 'utf8')));
+    assert.deepEqual(saved.overrides, {});
+    assert.equal(saved.serials['example.test'], last);
+    assert.equal(saved.health['web@127.0.0.1']?.health, 'UP');
+    assert.equal(saved.recordSets['www.example.test/A']?.activeId, 'www.example.test/A/127.0.0.1');
+  } finally {
+    await second.stop('SIGKILL');
+  }
+});
+
+test('a corrupt state file is moved aside with a warning, and the daemon starts clean', async () => {
+  const dir = newDir();
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir.dir, 'state'));
+  writeFileSync(dir.stateFile, '{"version": 1, "overrides": {"x": ');
+  const d = await AdminDaemon.start(dir);
+  try {
+    const warn = await d.proc.waitForLog((l) => l.msg === 'state file is corrupt: moved it aside and starting clean');
+    assert.equal(warn.level, 40);
+    assert.match(String(warn.problem), /^not JSON/);
+    const aside = readdirSync(join(dir.dir, 'state')).filter((n) => n.startsWith('failoverd.json.corrupt-'));
+    assert.equal(aside.length, 1);
+    assert.equal(readFileSync(join(dir.dir, 'state', aside[0]!), 'utf8'), '{"version": 1, "overrides": {"x": ');
+    assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
+    // A fresh, valid file replaced it.
+    const fresh = persistedStateSchema.parse(JSON.parse(readFileSync(dir.stateFile, 'utf8')));
+    assert.deepEqual(fresh.overrides, {});
+  } finally {
+    assert.equal(await d.stop(), 0);
+  }
+});
+
+test('a file of the wrong shape is refused (moved aside) too', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
+  try {
+    const file = join(dir, 's.json');
+    writeFileSync(file, JSON.stringify({ ...emptyState(), serials: { 'example.test': -4 } }));
+    const logs: any[] = [];
+    const log = { warn: (o: any, m: string) => logs.push({ ...o, msg: m }) } as any;
+    assert.equal(readStateFileSync(file, log), undefined);
+    assert.equal(logs.length, 1);
+    assert.match(logs[0].problem, /^serials\.example\.test: /);
+    assert.ok(!existsSync(file));
+    assert.equal(readStateFileSync(join(dir, 'missing.json'), log), undefined, 'a missing file is a clean start, no warning');
+    assert.equal(logs.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('StateWriter: atomic writes, debounced but never held longer than MAX_DELAY_MS', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
+  try {
+    const clock = new FakeClock();
+    const file = join(dir, 'sub', 'state.json');
+    let n = 0;
+    const writes: number[] = [];
+    const w = new StateWriter({
+      file,
+      logger: silentLogger,
+      clock,
+      build: () => ({ ...emptyState(), serials: { z: ++n } }),
+      onWrite: (ok, ms) => {
+        assert.ok(ok);
+        writes.push(ms);
+      },
+    });
+    // A change every 50 ms keeps postponing the write, but not past MAX_DELAY_MS.
+    for (let t = 0; t < MAX_DELAY_MS - 50; t += 50) {
+      w.markDirty();
+      clock.advance(50);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(writes.length, 0);
+    w.markDirty();
+    clock.advance(50);
+    await w.flush();
+    assert.ok(writes.length >= 1);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).serials.z, n);
+    assert.deepEqual(readdirSync(join(dir, 'sub')), ['state.json'], 'no temp file left behind');
+    // Write latency (temp file, fsync, rename, fsync of the folder).
+    const lat: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await w.flush();
+      lat.push(w.lastWriteMs);
+    }
+    lat.sort((a, b) => a - b);
+    t.diagnostic(`state write latency: median ${lat[15]!.toFixed(2)} ms, max ${lat[29]!.toFixed(2)} ms`);
+    await w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
