@@ -4,7 +4,14 @@
 // newer than every file under src/), else run the TypeScript sources through
 // tsx. A tree without src/ (the container image) always runs dist/.
 // FAILOVERD_RUNTIME=dist or =tsx forces one.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+
+// `failoverd --version` alone needs no module of failoverd: answer it at once.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.exit(0);
+}
 
 const root = new URL('../', import.meta.url);
 const stamp = new URL('dist/.build-stamp', root);
