@@ -1,0 +1,150 @@
+/**
+ * Reload (POST /v1/reload and SIGHUP): a broken config is refused with every
+ * problem and the old one keeps serving; a good one is applied without
+ * dropping the health (or the drains) of targets whose probes did not change.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AdminDaemon, FAST, metric, parsePrometheus, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
+
+const dir = new TestDir();
+let backends: Backend[] = [];
+let d: AdminDaemon;
+
+const config = (records: string, extra = '') => `dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
+checks:
+  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
+  api: { type: http, port: ${backends[0]!.port}, path: /api, ${FAST} }
+${extra}records:
+${records}`;
+
+const WWW = (ttl: number) => `  - name: www.example.test
+    type: A
+    ttl: ${ttl}
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+`;
+
+before(async () => {
+  backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+  dir.write(config(WWW(30)));
+  d = await AdminDaemon.start(dir);
+});
+
+after(async () => {
+  await d?.stop();
+  for (const b of backends) await b.kill();
+  dir.remove();
+});
+
+async function reloadMetrics() {
+  const m = parsePrometheus((await d.api('GET', '/metrics')).text);
+  return {
+    ok: metric(m, 'failoverd_config_reloads_total', { outcome: 'success' }) ?? 0,
+    failed: metric(m, 'failoverd_config_reloads_total', { outcome: 'failure' }) ?? 0,
+    last: metric(m, 'failoverd_config_last_reload_successful'),
+    at: metric(m, 'failoverd_config_last_reload_success_timestamp_seconds')!,
+  };
+}
+
+test('a broken config is refused with every problem (API and SIGHUP), and the old one keeps serving', async () => {
+  assert.equal((await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'down', reason: 'kept across reloads' } })).status, 200);
+  const before = (await d.api('GET', '/v1/status')).body;
+  dir.write(
+    config(
+      WWW(30) +
+        `  - name: api.example.test
+    type: A
+    targets: [{ address: 300.1.1.1, check: nope }]
+    colour: blue
+`,
+    ),
+  );
+  const r = await d.api('POST', '/v1/reload');
+  assert.equal(r.status, 422);
+  assert.equal(r.body.error.code, 'CONFIG_INVALID');
+  assert.match(r.body.error.message, /^config refused, still serving the previous one: 1 problem$/);
+  // Schema problems come first (unknown key); fix it to see the cross-checks, all of them at once.
+  assert.deepEqual(r.body.error.details.map((p: any) => [p.line, p.path, p.message]), [[15, 'records[1].colour', 'unknown key "colour"']]);
+  dir.write(config(WWW(30) + `  - name: api.example.test\n    type: A\n    targets: [{ address: 300.1.1.1, check: nope }]\n`));
+  const r2 = await d.api('POST', '/v1/reload');
+  assert.equal(r2.status, 422);
+  assert.deepEqual(r2.body.error.details.map((p: any) => [p.line, p.path, p.message]), [
+    [14, 'records[1].targets[0].check', 'unknown check "nope" (defined: web, api)'],
+    [14, 'records[1].targets[0].address', '"300.1.1.1" is not an IPv4 address for a A record'],
+  ]);
+  assert.match(r2.body.error.details[0].text, /failoverd\.yaml:14 records\[1\]\.targets\[0\]\.check: unknown check "nope"/);
+  // Every problem is logged (1 + 2 lines), with its place.
+  await until('3 problem log lines', () => d.proc.logs.filter((l) => String(l.msg).startsWith('config problem:')).length === 3);
+  const line = d.proc.logs.find((l) => l.path === 'records[1].targets[0].check')!;
+  assert.equal(line.level, 50);
+  assert.equal(line.line, 14);
+
+  // SIGHUP with the same broken file: refused, the process goes on.
+  const refusedBefore = d.proc.logs.filter((l) => l.msg === 'reload refused: still serving the previous config').length;
+  d.proc.child.kill('SIGHUP');
+  await until('SIGHUP refused', () => d.proc.logs.filter((l) => l.msg === 'reload refused: still serving the previous config').length === refusedBefore + 1);
+  assert.equal(d.proc.child.exitCode, null);
+
+  assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
+  assert.deepEqual(await d.answer('api.example.test'), ['ENOTFOUND']);
+  const after = (await d.api('GET', '/v1/status')).body;
+  assert.equal(after.config.loadedAt, before.config.loadedAt);
+  assert.deepEqual(after.overrides, before.overrides);
+  const m = await reloadMetrics();
+  assert.deepEqual([m.ok, m.failed, m.last], [0, 3, 0]);
+});
+
+test('a good config is applied: unchanged probes keep their health and drains; new record sets answer', async () => {
+  const before = (await d.api('GET', '/v1/status')).body;
+  const t0 = Date.now();
+  const serial0 = await d.serial();
+  dir.write(config(WWW(60) + `  - name: api.example.test\n    type: A\n    targets: [{ address: 127.0.0.3, check: api }]\n`));
+  const r = await d.api('POST', '/v1/reload');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.reloaded, true);
+  assert.deepEqual(r.body.probesKept.sort(), ['web@127.0.0.1', 'web@127.0.0.2']);
+  assert.deepEqual(r.body.probesAdded, ['api@127.0.0.3']);
+  assert.deepEqual([r.body.probesChanged, r.body.probesRemoved, r.body.recordSetsRemoved, r.body.overridesDropped], [[], [], [], []]);
+  assert.deepEqual(r.body.recordSetsAdded, ['api.example.test/A']);
+  assert.deepEqual(r.body.warnings, []);
+
+  await d.waitForAnswer('api.example.test', ['127.0.0.3'], 3000);
+  assert.equal((await d.resolver.resolve4('www.example.test', { ttl: true }))[0]!.ttl, 60, 'the new TTL is served');
+  assert.ok((await d.serial()) > serial0);
+  const after = (await d.api('GET', '/v1/status')).body;
+  for (const id of ['www.example.test/A/127.0.0.1', 'www.example.test/A/127.0.0.2']) {
+    const b = before.targets.find((t: any) => t.id === id);
+    const a = after.targets.find((t: any) => t.id === id);
+    assert.equal(a.real.health, 'UP');
+    assert.equal(a.real.since, b.real.since, `${id}: health kept, not restarted`);
+    assert.equal(a.effective.since, b.effective.since);
+  }
+  assert.deepEqual(after.overrides.map((o: any) => [o.target, o.reason]), [['www.example.test/A/127.0.0.2', 'kept across reloads']]);
+  assert.ok(Date.parse(after.config.loadedAt) >= t0);
+  // No kept probe went back to UNKNOWN: its only verdict is the one from start.
+  const verdicts = d.proc.logs.filter((l) => l.msg === 'target health changed' && l.target === 'web@127.0.0.1');
+  assert.deepEqual(verdicts.map((l) => [l.from, l.to]), [['UNKNOWN', 'UP']]);
+  const m = await reloadMetrics();
+  assert.deepEqual([m.ok, m.failed, m.last], [1, 3, 1]);
+  assert.ok(m.at * 1000 >= t0 - 1000);
+});
+
+test('SIGHUP applies a good config too; a removed target loses its drain (logged); listen changes need a restart', async () => {
+  dir.write(config(`  - name: www.example.test\n    type: A\n    targets: [{ address: 127.0.0.1, check: web }]\n`).replace('admin: { listen: "127.0.0.1:0"', 'admin: { listen: "127.0.0.1:1"'));
+  d.proc.child.kill('SIGHUP');
+  const done = await d.proc.waitForLog((l) => l.msg === 'config reloaded' && Array.isArray(l.recordSetsRemoved) && (l.recordSetsRemoved as string[]).includes('api.example.test/A'), 5000);
+  assert.deepEqual(done.overridesDropped, ['www.example.test/A/127.0.0.2']);
+  assert.deepEqual(done.probesRemoved, ['web@127.0.0.2', 'api@127.0.0.3']);
+  await d.proc.waitForLog((l) => l.msg === 'dropped the override of a target that is no longer configured' && l.target === 'www.example.test/A/127.0.0.2');
+  await d.proc.waitForLog((l) => l.msg === 'admin.listen changed: takes effect after a restart');
+  await d.waitForAnswer('api.example.test', ['ENOTFOUND'], 2000);
+  assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
+  const s = (await d.api('GET', '/v1/status')).body;
+  assert.deepEqual(s.overrides, []);
+  assert.deepEqual(s.targets.map((t: any) => t.id), ['www.example.test/A/127.0.0.1']);
+  // The admin API still listens where it did.
+  assert.equal((await d.api('GET', '/healthz')).status, 200);
+});
