@@ -1,0 +1,110 @@
+/**
+ * /metrics parses as Prometheus text, and its figures follow a failover:
+ * probes, health (real and effective), the active answer, transitions,
+ * DNS queries by rcode and transport, the zone serial.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AdminDaemon, FAST, metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
+
+const dir = new TestDir();
+let backends: Backend[] = [];
+let d: AdminDaemon;
+const RS = 'www.example.test/A';
+const P = 'www.example.test/A/127.0.0.1';
+const S = 'www.example.test/A/127.0.0.2';
+
+before(async () => {
+  backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  dir.write(`dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0" }
+checks:
+  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
+records:
+  - name: www.example.test
+    type: A
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+`);
+  d = await AdminDaemon.start(dir);
+});
+
+after(async () => {
+  await d?.stop();
+  for (const b of backends) await b.kill();
+  dir.remove();
+});
+
+async function scrape() {
+  const r = await d.api('GET', '/metrics');
+  assert.equal(r.status, 200);
+  return parsePrometheus(r.text);
+}
+
+test('every line parses; every name is prefixed failoverd_; the figures describe the running daemon', async () => {
+  const m = await scrape();
+  assert.ok(m.length > 50);
+  for (const s of m) assert.ok(s.name.startsWith('failoverd_'), s.name);
+  assert.ok(metric(m, 'failoverd_process_cpu_user_seconds_total')! >= 0, 'default process metrics');
+  assert.equal(metric(m, 'failoverd_ready'), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'real', state: 'UP' }), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'effective', state: 'UP' }), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'real', state: 'DOWN' }), 0);
+  assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: P, address: '127.0.0.1' }), 1);
+  assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: S }), 0);
+  assert.equal(metric(m, 'failoverd_record_set_state', { record_set: RS, flag: 'degraded' }), 0);
+  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), undefined, 'no transition yet');
+  assert.equal(metric(m, 'failoverd_zone_serial', { zone: 'example.test' }), await d.serial());
+  assert.ok(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'ok' })! >= 2);
+  assert.equal(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' }), undefined);
+  assert.ok(metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' })! >= 2);
+  assert.equal(metric(m, 'failoverd_probe_duration_seconds_bucket', { target: 'web@127.0.0.1', le: '+Inf' }), metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' }));
+  assert.ok(metric(m, 'failoverd_state_writes_total', { outcome: 'ok' })! >= 1);
+});
+
+test('DNS queries are counted by rcode and transport', async () => {
+  const q = async () => {
+    const m = await scrape();
+    return { ok: metric(m, 'failoverd_dns_queries_total', { rcode: 'NOERROR', transport: 'udp' }) ?? 0, nx: metric(m, 'failoverd_dns_queries_total', { rcode: 'NXDOMAIN', transport: 'udp' }) ?? 0 };
+  };
+  const before = await q();
+  for (let i = 0; i < 5; i++) assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
+  assert.deepEqual(await d.answer('nope.example.test'), ['ENOTFOUND']);
+  const after = await q();
+  assert.equal(after.ok - before.ok, 5);
+  assert.equal(after.nx - before.nx, 1);
+});
+
+test('the figures follow a failover and the way back', async () => {
+  const serial0 = await d.serial();
+  await backends[0]!.kill();
+  await d.waitForAnswer('www.example.test', ['127.0.0.2'], 3000);
+  let m = await scrape();
+  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), 1);
+  assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: P }), 0);
+  assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: S }), 1);
+  assert.equal(metric(m, 'failoverd_record_set_state', { record_set: RS, flag: 'degraded' }), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'real', state: 'DOWN' }), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'effective', state: 'DOWN' }), 1);
+  assert.ok(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' })! >= 2);
+  assert.equal(metric(m, 'failoverd_zone_serial', { zone: 'example.test' }), serial0 + 1);
+  const since = metric(m, 'failoverd_record_set_answer_since_seconds', { record_set: RS })!;
+  assert.ok(Math.abs(since - Date.now() / 1000) < 5);
+
+  await backends[0]!.revive();
+  await d.waitForAnswer('www.example.test', ['127.0.0.1'], 3000);
+  m = await scrape();
+  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), 2);
+  assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: P }), 1);
+  assert.equal(metric(m, 'failoverd_record_set_state', { record_set: RS, flag: 'degraded' }), 0);
+  assert.equal(metric(m, 'failoverd_target_health', { target: P, view: 'real', state: 'UP' }), 1);
+
+  // An override shows in effective health and the override gauge, not in real health.
+  assert.equal((await d.api('POST', `/v1/targets/${encodeURIComponent(S)}/override`, { body: { state: 'down', reason: 'metrics' } })).status, 200);
+  m = await scrape();
+  assert.equal(metric(m, 'failoverd_target_health', { target: S, view: 'real', state: 'UP' }), 1);
+  assert.equal(metric(m, 'failoverd_target_health', { target: S, view: 'effective', state: 'DOWN' }), 1);
+  assert.equal(metric(m, 'failoverd_target_override', { target: S, state: 'DOWN', source: 'api' }), 1);
+  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), 2, 'draining the secondary changes no answer');
+});
