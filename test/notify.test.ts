@@ -76,7 +76,7 @@ test('each transition and each override reaches the webhook, in order, after a r
   await d.waitForAnswer('www.example.test', ['127.0.0.1'], 3000);
   assert.ok(Date.now() - t0 < 8000, 'a webhook that never answers did not slow failover down');
 
-  const events = await until('6 events', () => (json().length >= 6 ? json() : undefined), 5000);
+  const events = (await until('6 events', () => (json().length >= 6 ? json() : undefined), 5000))!;
   assert.deepEqual(
     events.map((e: any) => (e.event === 'transition' ? [e.event, e.recordSet, e.from, e.to] : [e.event, e.action, e.target, e.state, e.reason, e.source])),
     [
@@ -96,10 +96,10 @@ test('each transition and each override reaches the webhook, in order, after a r
   assert.ok(received.filter((r) => r.path === '/json').every((r) => r.auth === 'Bearer hook-secret'), 'configured headers are sent');
   assert.equal(fail500, 0, 'the first delivery got a 500 ...');
   // ... and was retried: one more request than events for /json.
-  const slack = await until('6 slack messages', () => {
+  const slack = (await until('6 slack messages', () => {
     const s = received.filter((r) => r.path === '/slack');
     return s.length >= 6 ? s : undefined;
-  });
+  }))!;
   assert.equal(requests, json().length + slack.length + 1);
   assert.deepEqual(Object.keys(slack[0]!.body), ['text']);
   assert.match(slack[0]!.body.text, /^failoverd on .+: \*www\.example\.test\/A\* now answers \*127\.0\.0\.2\* \(was 127\.0\.0\.1\)\. primary /);
