@@ -26,7 +26,7 @@ import type { Route53Port } from './port.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readNames, readOwnedHealthChecks, readZone } from './read.ts';
 import type { RetryOptions } from './retry.ts';
-import { SdkRoute53Port } from './sdk-port.ts';
+import { LazySdkRoute53Port } from './lazy-sdk-port.ts';
 
 export interface Route53SinkOptions {
   config: Route53Config;
@@ -72,7 +72,7 @@ export class Route53Sink {
   private readonly warnOnce: RateLimitedLog;
   private readonly clock: Clock;
   private readonly port: Route53Port;
-  private readonly ownPort?: SdkRoute53Port;
+  private readonly ownPort?: LazySdkRoute53Port;
   private readonly stats: RequestStats = { requests: 0, retries: 0 };
   private readonly backoff: { minMs: number; maxMs: number };
   private readonly random: () => number;
@@ -112,7 +112,7 @@ export class Route53Sink {
     this.insyncPoll = opts.insyncPoll ?? { pollMs: 1000, maxPollMs: 10_000 };
     let raw = opts.port;
     if (!raw) {
-      this.ownPort = new SdkRoute53Port({
+      this.ownPort = new LazySdkRoute53Port({
         region: opts.config.region,
         ...(opts.config.endpoint ? { endpoint: opts.config.endpoint } : {}),
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
