@@ -213,6 +213,19 @@ async function fakeSecondary(): Promise<{ sock: Socket; port: number; got: Array
 
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (bounded) until `n` packets arrived, then a little more to see that no other comes. */
+async function packets(got: unknown[], n: number): Promise<number> {
+  for (let i = 0; i < 100 && got.length < n; i++) await settle(20);
+  await settle(30);
+  return got.length;
+}
+
+/** Waits (bounded) for a log line. */
+async function logged(lines: Array<Record<string, unknown>>, match: (l: Record<string, unknown>) => boolean): Promise<boolean> {
+  for (let i = 0; i < 100 && !lines.some(match); i++) await settle(20);
+  return lines.some(match);
+}
+
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
   const logger = createLogger('debug', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
@@ -233,16 +246,14 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
   try {
     sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
-    await settle();
-    assert.equal(sec.got.length, 1);
+    assert.equal(await packets(sec.got, 1), 1);
     const m = sec.got[0]!.msg;
     assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
     assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
     assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
     for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
       clock.advance(advance);
-      await settle();
-      assert.equal(sec.got.length, expected, `after +${advance} ms`);
+      assert.equal(await packets(sec.got, expected), expected, `after +${advance} ms`);
     }
     assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
   } finally {
@@ -266,18 +277,15 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
       snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
       sender.notify(target, snap.zones[0]!);
     }
-    await settle();
-    assert.equal(sec.got.length, 1, 'one NOTIFY in flight');
+    assert.equal(await packets(sec.got, 1), 1, 'one NOTIFY in flight');
     sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
-    await settle();
-    assert.equal(sec.got.length, 2);
+    assert.equal(await packets(sec.got, 2), 2);
     assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
     assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1));
     sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
-    await settle();
+    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial));
     clock.advance(60_000);
-    await settle();
-    assert.equal(sec.got.length, 2, 'nothing more once the newest serial is acknowledged');
+    assert.equal(await packets(sec.got, 3), 2, 'nothing more once the newest serial is acknowledged');
   } finally {
     await sender.stop();
     sec.sock.close();
@@ -293,7 +301,7 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
   const ring = new TsigKeyring([KEY], () => clock.now());
   try {
     sender.notify({ host: '127.0.0.1', port: sec.port, key: KEY }, snap.zones[0]!);
-    await settle();
+    assert.equal(await packets(sec.got, 1), 1);
     const req = sec.got[0]!.msg;
     const msg = readMessage(req)!;
     const t = readTsig(msg);
@@ -303,12 +311,10 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
     const unsignedAck = ack(req.subarray(0, t.tsig.start));
     unsignedAck.writeUInt16BE(0, 10);
     sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await settle();
-    assert.ok(lines.some((l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG'));
+    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG'));
     assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
     sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await settle();
-    assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged'));
+    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged'));
   } finally {
     await sender.stop();
     sec.sock.close();
