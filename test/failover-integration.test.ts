@@ -32,6 +32,7 @@ before(async () => {
   writeFileSync(
     join(dir, 'failoverd.yaml'),
     `dns: { listen: ["127.0.0.1:0"] }
+admin: { listen: "127.0.0.1:0" }
 zones: zones
 log: { level: info }
 startupTimeout: 5s

@@ -45,6 +45,7 @@ async function setup(t: TestContext, mode: 'records' | 'failover'): Promise<Setu
   writeFileSync(
     config,
     `dns: { listen: ["127.0.0.1:0"] }
+admin: { listen: "127.0.0.1:0" }
 zones: zones
 checks:
   web: { type: http, port: ${backends[0]!.port}, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }
