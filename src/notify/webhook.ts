@@ -41,6 +41,8 @@ class WebhookQueue {
   private stopped = false;
   private readonly where: string;
   private readonly limited: RateLimitedLog;
+  /** Identity across reloads: the webhook's whole config. */
+  readonly key: string;
 
   constructor(
     private readonly cfg: NotifyConfig,
@@ -50,6 +52,7 @@ class WebhookQueue {
     private readonly host: string,
   ) {
     this.where = safeUrl(cfg.url);
+    this.key = JSON.stringify(cfg);
     this.limited = new RateLimitedLog(log);
   }
 
@@ -146,10 +149,16 @@ export class Notifier {
     this.configure(opts.webhooks);
   }
 
-  /** Replaces the webhook list (reload); queued events of removed webhooks are dropped. */
+  /** Replaces the webhook list (reload): unchanged webhooks keep their queue; queued events of removed or changed ones are dropped. */
   configure(webhooks: NotifyConfig[]): void {
-    for (const q of this.queues) void q.drain(0);
-    this.queues = webhooks.map((w) => new WebhookQueue(w, this.log, this.clock, (o) => this.opts.onOutcome?.(o), this.host));
+    const old = new Map(this.queues.map((q) => [q.key, q]));
+    this.queues = webhooks.map((w) => {
+      const key = JSON.stringify(w);
+      const kept = old.get(key);
+      old.delete(key);
+      return kept ?? new WebhookQueue(w, this.log, this.clock, (o) => this.opts.onOutcome?.(o), this.host);
+    });
+    for (const q of old.values()) void q.drain(0);
   }
 
   /** Queues an event for every webhook; returns at once. */
