@@ -84,7 +84,7 @@ test('GET /v1/status: record sets with answer, policy, since and why; targets wi
   assert.ok(Date.parse(p.history[0].at) >= Date.parse(p.history[p.history.length - 1].at), 'newest first');
   assert.deepEqual(body.overrides, []);
   // The ring keeps 10.
-  await until('10 results in the history', async () => (await d.api('GET', '/v1/status')).body.targets[0].history.length === 10, 5000);
+  await until('10 results in the history', async () => (await d.api('GET', '/v1/status')).body.targets[0].history.length === 10, 8000);
 });
 
 test('GET /v1/explain: a paragraph and JSON; 400 without a name, 404 for names failoverd does not manage', async () => {
