@@ -249,6 +249,8 @@ export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream
     const ctl = `http://127.0.0.1:${(control.address() as net.AddressInfo).port}`;
 
     const id = (addr: string) => `${NAME}/A/${addr}`;
+    // Started through npx (npm sets npm_command=exec): the commands to type need it too.
+    const cli = process.env.npm_command === 'exec' ? 'npx failoverd' : 'failoverd';
     const adminUrl = admin && (await answers(`http://${admin.listen}/healthz`)) ? `http://${admin.listen}` : undefined;
     say('failoverd demo: a DNS failover you can watch');
     say();
@@ -265,9 +267,9 @@ export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream
     say(`  curl -X POST ${ctl}/primary/restore    # bring it back: failback`);
     if (adminUrl) {
       say(`  export FAILOVERD_ADMIN_TOKEN=${admin!.token}   # the demo's admin token, for the commands below`);
-      say(`  failoverd drain ${id(primary.host)} --reason "demo" --admin ${adminUrl}`);
-      say(`  failoverd undrain ${id(primary.host)} --admin ${adminUrl}`);
-      say(`  failoverd status --admin ${adminUrl}`);
+      say(`  ${cli} drain ${id(primary.host)} --reason "demo" --admin ${adminUrl}`);
+      say(`  ${cli} undrain ${id(primary.host)} --admin ${adminUrl}`);
+      say(`  ${cli} status --admin ${adminUrl}`);
       say(`  curl ${adminUrl}/v1/status`);
       say(`  curl -X POST -H "Authorization: Bearer $FAILOVERD_ADMIN_TOKEN" -H 'content-type: application/json' -d '{"state":"down","reason":"demo"}' ${adminUrl}/v1/targets/${encodeURIComponent(id(primary.host))}/override`);
     } else {
