@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log.ts';
-import { emptyState, MAX_DELAY_MS, persistedStateSchema, StateWriter, readStateFileSync } from '../src/state/store.ts';
+import { emptyState, MAX_DELAY_MS, persistedStateSchema, readStateFileSync, RETRY_MS, StateWriter } from '../src/state/store.ts';
 import { AdminDaemon, FAST, TestDir, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
@@ -202,6 +202,30 @@ test('StateWriter: atomic writes, debounced but never held longer than MAX_DELAY
     }
     lat.sort((a, b) => a - b);
     t.diagnostic(`state write latency: median ${lat[15]!.toFixed(2)} ms, max ${lat[29]!.toFixed(2)} ms`);
+    await w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('StateWriter: a failed write is logged and retried later without further changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
+  try {
+    const clock = new FakeClock();
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'a file where the state folder should be');
+    const outcomes: boolean[] = [];
+    const warnings: string[] = [];
+    const logger = { warn: (_o: unknown, m: string) => warnings.push(m) } as any;
+    const w = new StateWriter({ file: join(blocker, 'state.json'), logger, clock, build: emptyState, onWrite: (ok) => outcomes.push(ok) });
+    await w.flush();
+    assert.deepEqual(outcomes, [false]);
+    assert.deepEqual(warnings, ['cannot write the state file; will retry']);
+    rmSync(blocker);
+    clock.advance(RETRY_MS);
+    await until('the retry', () => outcomes.length === 2);
+    assert.deepEqual(outcomes, [false, true]);
+    assert.equal(persistedStateSchema.parse(JSON.parse(readFileSync(join(blocker, 'state.json'), 'utf8'))).version, 1);
     await w.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -13,11 +13,13 @@ import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import type { Logger } from '../log.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
 
 export const STATE_VERSION = 1;
 export const DEBOUNCE_MS = 100;
 export const MAX_DELAY_MS = 1000;
+/** After a failed write, the next try (even without further changes). */
+export const RETRY_MS = 5000;
 
 const health = z.enum(['UP', 'DOWN', 'UNKNOWN']);
 const answer = z.union([
@@ -95,11 +97,13 @@ export class StateWriter {
   private firstDirtyAt: number | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly errors: RateLimitedLog;
   /** Duration of the last successful write, in ms. */
   lastWriteMs = 0;
 
   constructor(private readonly opts: StateWriterOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.errors = new RateLimitedLog(opts.logger, 60_000);
   }
 
   /** Something changed: write soon (debounced, bounded by MAX_DELAY_MS). */
@@ -137,7 +141,9 @@ export class StateWriter {
       this.opts.onWrite?.(true, this.lastWriteMs);
     } catch (err) {
       this.opts.onWrite?.(false, performance.now() - started);
-      this.opts.logger.error({ file: this.opts.file, err: String(err) }, 'cannot write the state file');
+      this.errors.warn('write', { file: this.opts.file, err: String(err), retryInMs: RETRY_MS }, 'cannot write the state file; will retry');
+      // Try again later even if nothing else changes (disk full, permissions fixed).
+      if (!this.closed && !this.timer) this.timer = this.clock.setTimer(RETRY_MS, () => void this.flush());
     }
   }
 }
