@@ -146,6 +146,7 @@ export class Controller {
       this.onFirstRound = resolve;
     });
     this.scheduler.start();
+    if (this.firstRoundDone()) this.onFirstRound?.(); // nothing to probe
     let timer: TimerHandle | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = this.clock.setTimer(this.cfg.startupTimeout, () => resolve(true));

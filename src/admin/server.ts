@@ -36,7 +36,13 @@ export class AdminServer {
   constructor(private readonly opts: AdminServerOptions) {
     const d = opts.deps;
     this.router = new Router().add(...probeRoutes(d), ...statusRoutes(d), ...overrideRoutes(d), ...recordRoutes(d), ...reloadRoutes(d), ...metricsRoutes(d));
-    this.server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // Last line of defence: a bad request must never take the daemon down.
+        opts.logger.error({ err: String(err) }, 'admin API request failed');
+        res.destroy();
+      });
+    });
     this.server.keepAliveTimeout = 5000;
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -77,9 +83,14 @@ export class AdminServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const method = req.method ?? 'GET';
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    let url = new URL('http://admin.invalid/');
     let status = 500;
     try {
+      try {
+        url = new URL(req.url ?? '/', 'http://admin.invalid');
+      } catch {
+        throw new ApiError(400, 'BAD_REQUEST', 'malformed request target');
+      }
       const { route, params } = this.router.match(method, url.pathname);
       if (route.mutation) this.authorize(req);
       await route.handler({ req, res, params, query: url.searchParams });
@@ -90,7 +101,7 @@ export class AdminServer {
           ? err
           : (this.opts.logger.error({ method, path: url.pathname, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'admin API handler failed'), new ApiError(500, 'INTERNAL', 'internal error (logged)'));
       status = api.status;
-      if (res.headersSent) {
+      if (res.headersSent || res.destroyed) {
         res.destroy();
       } else {
         const headers: Record<string, string> = {};
