@@ -93,14 +93,15 @@ records:
   const failedOverAt = Date.now();
   // Right after the failover Unbound may still serve the cached primary, never for longer than its TTL.
   let seen: string[] = [];
+  // (A query lost on a loaded machine is asked again; the bound has a few seconds of slack for that.)
   for (;;) {
-    const a = await ask(port);
-    seen = a.map((x) => x.address);
-    if (seen[0] === '127.0.0.2') {
+    const a = await ask(port).catch(() => undefined);
+    if (a) seen = a.map((x) => x.address);
+    if (a && seen[0] === '127.0.0.2') {
       assert.ok(a[0]!.ttl <= 1, `degradedTtl: ${a[0]!.ttl}`);
       break;
     }
-    assert.ok(Date.now() - failedOverAt < (TTL + 2) * 1000, `Unbound still answers ${seen.join(',')} ${Date.now() - failedOverAt} ms after the failover`);
+    assert.ok(Date.now() - failedOverAt < (TTL + 4) * 1000, `Unbound still answers ${seen.join(',')} ${Date.now() - failedOverAt} ms after the failover`);
     await new Promise((r) => setTimeout(r, 200));
   }
   t.diagnostic(`Unbound answered the secondary ${Date.now() - failedOverAt} ms after failoverd's transition (TTL ${TTL} s)`);
