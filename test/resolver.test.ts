@@ -91,7 +91,8 @@ records:
   await primary!.kill();
   await daemon.waitForLog((l) => l.msg === 'transition' && l.to === '127.0.0.2', 10_000);
   const failedOverAt = Date.now();
-  // Right after the failover Unbound may still serve the cached primary, never for longer than its TTL.
+  // Right after the failover Unbound may still serve the cached primary, for up to its TTL (plus up to
+  // 1 s: Unbound keeps time in whole seconds).
   let seen: string[] = [];
   // (A query lost on a loaded machine is asked again; the bound has a few seconds of slack for that.)
   for (;;) {
