@@ -32,7 +32,8 @@ USER node
 VOLUME ["/var/lib/failoverd"]
 # DNS (UDP and TCP) and the admin API; ports above 1023 so no capability is needed.
 EXPOSE 5353/udp 5353/tcp 8053/tcp
-# Ready = zones loaded and the first probe round done (GET /readyz on the admin API).
+# Ready = zones loaded and the first probe round done (GET /readyz on the admin API;
+# set FAILOVERD_ADMIN_PORT when admin.listen uses another port than 8053).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FAILOVERD_ADMIN_PORT || '8053') + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
