@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Packet } from '../src/dns/dns2.ts';
 import { DnsServer, type TransferHandler } from '../src/dns/server.ts';
+import { applyDelta, snapshotDelta } from '../src/dns/snapshot-delta.ts';
 import { resolveWorkers } from '../src/dns/worker-pool.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
@@ -43,6 +44,18 @@ test('"auto" means one worker per core; default 1', () => {
   assert.ok(resolveWorkers('auto') >= 1);
   assert.equal(resolveWorkers(undefined), 1);
   assert.equal(resolveWorkers(3), 3);
+});
+
+test('a snapshot delta carries only the changed nodes and rebuilds the same snapshot', () => {
+  const base = buildSnapshot(zones, [...www('127.0.0.1'), { name: 'gone.example.test', type: 'A', ttl: 5, kind: 'values', values: ['127.0.0.9'] }]);
+  const next = buildSnapshot(zones, [...www('127.0.0.2'), { name: 'new.sub2.example.test', type: 'AAAA', ttl: 5, kind: 'values', values: ['::2'] }, { name: 'sf.example.test', type: 'A', ttl: 5, kind: 'servfail', values: [] }], base);
+  const delta = snapshotDelta(base, next)!;
+  const names = delta.zones[0]!.changed.map(([n, node]) => `${n}${node ? '' : ' (deleted)'}`).sort();
+  assert.deepEqual(names, ['gone.example.test (deleted)', 'new.sub2.example.test', 'sf.example.test', 'sub2.example.test', 'www.example.test']);
+  assert.deepEqual(applyDelta(base, delta), { ...next, zones: next.zones.map((z) => ({ ...z, fingerprint: '' })) });
+  // Nothing changed: no node sent.
+  const same = buildSnapshot(zones, [...www('127.0.0.2'), { name: 'new.sub2.example.test', type: 'AAAA', ttl: 5, kind: 'values', values: ['::2'] }, { name: 'sf.example.test', type: 'A', ttl: 5, kind: 'servfail', values: [] }], next);
+  assert.equal(snapshotDelta(next, same)!.zones[0]!.changed.length, 0);
 });
 
 test('two worker processes serve UDP on the port; TCP is served on the same port', async () => {

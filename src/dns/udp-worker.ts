@@ -8,7 +8,9 @@
  */
 import cluster from 'node:cluster';
 import { createLogger } from '../log.ts';
+import type { Snapshot } from '../records/snapshot.ts';
 import { DnsServer } from './server.ts';
+import { applyDelta } from './snapshot-delta.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 if (cluster.isPrimary) throw new Error('udp-worker.ts runs in a cluster worker only');
@@ -39,10 +41,21 @@ const report = setInterval(() => {
 }, 1000);
 report.unref();
 
+let current: Snapshot | undefined;
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'snapshot':
-      server.setSnapshot(m.snapshot);
+      current = m.snapshot;
+      server.setSnapshot(current);
+      send({ type: 'applied', seq: m.seq });
+      return;
+    case 'delta':
+      if (!current || current.version !== m.delta.from) {
+        send({ type: 'resync' });
+        return;
+      }
+      current = applyDelta(current, m.delta, true);
+      server.setSnapshot(current);
       send({ type: 'applied', seq: m.seq });
       return;
     case 'listen':

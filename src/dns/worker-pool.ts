@@ -8,9 +8,11 @@
  * socket and the kernel gives each datagram to one of them. The main
  * process never reads it.
  *
- * Every snapshot is pushed whole to every worker over the IPC channel
- * ('advanced' serialization: structured clone keeps Maps and Buffers); a
- * worker swaps it in as soon as it arrives and acknowledges it, so
+ * Every snapshot goes to every worker over the IPC channel ('advanced'
+ * serialization: structured clone keeps Maps and Buffers): whole the first
+ * time, then as a delta from the previous one (snapshot-delta.ts: only the
+ * nodes that changed); a worker swaps it in as soon as it arrives and
+ * acknowledges it, so
  * `lastPush` tells how long an answer change took to reach every worker.
  * A worker that dies is forked again (at most once a second) and given the
  * listen addresses and the current snapshot before it serves.
@@ -21,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import { snapshotDelta } from './snapshot-delta.ts';
 import type { Client, FromWorker, ToWorker } from './worker-protocol.ts';
 
 export function resolveWorkers(w: number | 'auto' | undefined): number {
@@ -48,6 +51,8 @@ interface Member {
   /** Listen requests waiting for this worker's answer. */
   waiting: Map<number, (m: Extract<FromWorker, { type: 'listening' }>) => void>;
   appliedSeq: number;
+  /** The snapshot last sent to this worker (deltas apply to it). */
+  has: Snapshot | undefined;
 }
 
 let primaryConfigured = false;
@@ -100,12 +105,21 @@ export class UdpWorkerPool {
     this.listens.push({ host, port });
   }
 
-  /** Sends `snapshot` to every worker; each swaps it in on arrival. */
+  /**
+   * Sends `snapshot` to every worker (only what changed since the one it
+   * has, when it has the previous one); each swaps it in on arrival.
+   */
   push(snapshot: Snapshot): void {
+    const prev = this.snapshot;
     this.snapshot = snapshot;
     const seq = ++this.seq;
     this.pushedAt.set(seq, performance.now());
-    for (const m of this.members) this.send(m.worker, { type: 'snapshot', seq, snapshot });
+    const delta = prev && prev.version !== snapshot.version ? snapshotDelta(prev, snapshot) : undefined;
+    for (const m of this.members) {
+      if (delta && m.has === prev) this.send(m.worker, { type: 'delta', seq, delta });
+      else this.send(m.worker, { type: 'snapshot', seq, snapshot });
+      m.has = snapshot;
+    }
   }
 
   /** Resolves once every worker has applied the latest push (or after timeoutMs). */
@@ -162,7 +176,7 @@ export class UdpWorkerPool {
     this.lastFork = Date.now();
     const worker = cluster.fork({ FAILOVERD_LOG_LEVEL: this.opts.logger.level });
     let readyResolve!: () => void;
-    const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0 };
+    const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0, has: undefined };
     this.members.add(member);
     worker.on('message', (m: FromWorker) => this.onMessage(member, m, readyResolve));
     worker.on('error', (err) => this.opts.logger.warn({ err: err.message, pid: worker.process.pid }, 'DNS worker IPC error'));
@@ -182,7 +196,10 @@ export class UdpWorkerPool {
     if (this.stopping) return;
     const m = this.fork();
     await m.ready;
-    if (this.snapshot) this.send(m.worker, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot });
+    if (this.snapshot) {
+      this.send(m.worker, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot });
+      m.has = this.snapshot;
+    }
     for (const l of this.listens) {
       const r = await this.listenIn(m, l.host, l.port);
       if (r.error) this.opts.logger.error({ host: l.host, port: l.port, err: r.error }, 'restarted DNS worker cannot listen');
@@ -223,6 +240,12 @@ export class UdpWorkerPool {
         for (const l of [...this.pushListeners]) l(t);
         return;
       }
+      case 'resync':
+        if (this.snapshot) {
+          this.send(m.worker, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot });
+          m.has = this.snapshot;
+        }
+        return;
       case 'forward': {
         let replies: Buffer[] = [];
         try {

@@ -4,6 +4,7 @@
  * clone: Maps and Buffers of a Snapshot arrive as Maps and Buffers).
  */
 import type { Snapshot } from '../records/snapshot.ts';
+import type { SnapshotDelta } from './snapshot-delta.ts';
 
 export interface Client {
   address: string;
@@ -14,6 +15,8 @@ export interface Client {
 export type ToWorker =
   | { type: 'listen'; id: number; host: string; port: number }
   | { type: 'snapshot'; seq: number; snapshot: Snapshot }
+  /** The changes from the snapshot sent before (version delta.from). */
+  | { type: 'delta'; seq: number; delta: SnapshotDelta }
   /** The replies to a forwarded query, to send from socket `socket`. */
   | { type: 'replies'; socket: number; client: Client; replies: Buffer[] }
   | { type: 'stop' };
@@ -24,6 +27,8 @@ export type FromWorker =
   | { type: 'listening'; id: number; socket: number; error?: string; code?: string }
   /** The snapshot `seq` is the one answering now. */
   | { type: 'applied'; seq: number }
+  /** A delta did not fit the worker's snapshot: send the whole one. */
+  | { type: 'resync' }
   /**
    * A query only the main process can answer (zone transfers, NOTIFY,
    * TSIG-signed: the transfer handler lives there), as received.

@@ -1,0 +1,43 @@
+/**
+ * npm run bench: every benchmark in turn, each printing a table and one
+ * JSON line ("BENCH {...}"). Runs on loopback only (127.0.0.x). Nothing here
+ * runs in CI; dnsperf and nsd are optional (skipped with the reason printed).
+ *
+ * Usage: npm run bench [-- name ...]   names: dns-qps failover-under-load
+ *        failover-time snapshot-swap probe-cpu memory (default: all)
+ */
+import { cpus, loadavg } from 'node:os';
+import { CORES } from './lib/cpu.ts';
+import { runtime } from './lib/runtime.ts';
+
+const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
+  'dns-qps': () => import('./dns-qps.ts'),
+  'failover-under-load': () => import('./failover-under-load.ts'),
+  'failover-time': () => import('./failover-time.ts'),
+  'snapshot-swap': () => import('./snapshot-swap.ts'),
+  'probe-cpu': () => import('./probe-cpu.ts'),
+  memory: () => import('./memory.ts'),
+};
+
+const wanted = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = wanted.filter((w) => !benches[w]);
+if (unknown.length) {
+  process.stderr.write(`unknown bench: ${unknown.join(', ')} (known: ${Object.keys(benches).join(', ')})\n`);
+  process.exit(2);
+}
+const machine = { cores: CORES, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), daemon: runtime().note };
+process.stdout.write(`# failoverd benchmarks: ${machine.cores} cores, ${machine.cpu}, node ${machine.node}, load average ${machine.loadavg.join(' ')}; daemon: ${machine.daemon}\n`);
+process.stdout.write(`BENCH ${JSON.stringify({ bench: 'machine', ...machine })}\n`);
+let failed = 0;
+for (const name of wanted.length ? wanted : Object.keys(benches)) {
+  const started = Date.now();
+  process.stdout.write(`\n# --- ${name} ---\n`);
+  try {
+    await (await benches[name]!()).run();
+  } catch (err) {
+    failed++;
+    process.stdout.write(`# ${name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.stdout.write(`# ${name}: ${Math.round((Date.now() - started) / 1000)} s, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+}
+process.exitCode = failed ? 1 : 0;
