@@ -214,9 +214,9 @@ export class Controller {
   }
 
   /** Sets an override on a target id and re-evaluates its record set; throws RangeError for an unknown id. */
-  setOverride(targetId: string, o: Omit<TargetOverride, 'createdAt'>): TargetOverride {
+  setOverride(targetId: string, o: Omit<TargetOverride, 'createdAt'> & { createdAt?: number }): TargetOverride {
     if (!this.findTarget(targetId)) throw new RangeError(`unknown target ${targetId}`);
-    const full: TargetOverride = { ...o, createdAt: this.clock.now() };
+    const full: TargetOverride = { ...o, createdAt: o.createdAt ?? this.clock.now() };
     this.overrides.set(targetId, full);
     return full;
   }

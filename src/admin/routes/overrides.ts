@@ -49,9 +49,10 @@ export function overrideRoutes(d: AdminDeps): Route[] {
       handler: async ({ req, res, params }) => {
         known(params.id!);
         const body = await readJson(req, overrideBody);
-        const expiresAt = resolveExpiry(body.expires, Date.now());
+        const now = Date.now();
+        const expiresAt = resolveExpiry(body.expires, now);
         const c = d.controller();
-        const o = c.setOverride(params.id!, { state: body.state, reason: body.reason, source: 'api', ...(expiresAt !== undefined ? { expiresAt } : {}) });
+        const o = c.setOverride(params.id!, { state: body.state, reason: body.reason, source: 'api', createdAt: now, ...(expiresAt !== undefined ? { expiresAt } : {}) });
         await d.persistNow();
         const found = c.findTarget(params.id!)!;
         const rs = c.answers().find((a) => a.config === found.recordSet);
