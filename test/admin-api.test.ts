@@ -211,6 +211,12 @@ test('a drain moves the DNS answer to the secondary; undrain moves it back; both
   assert.equal(www.answer, '127.0.0.2');
   assert.equal(www.reason, 'primary www.example.test/A/127.0.0.1 is DOWN (drained by override (api): kernel update); failed over to: secondary www.example.test/A/127.0.0.2 is UP (check web: status 200)');
 
+  // Draining the last UP target too: the API warns that whenAllDown now decides.
+  const both = await d.api('POST', `/v1/targets/${enc('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'down', reason: 'both' } });
+  assert.equal(both.body.warning, 'every target of www.example.test/A is now DOWN: whenAllDown (primary) decides the answer (127.0.0.1)');
+  assert.equal((await d.api('DELETE', `/v1/targets/${enc('www.example.test/A/127.0.0.2')}/override`)).status, 200);
+  assert.equal(r.body.warning, undefined);
+
   // Undrain through the unencoded path form.
   const u = await d.api('DELETE', `/v1/targets/${PRIMARY}/override`);
   assert.equal(u.status, 200);
@@ -300,7 +306,8 @@ test('CLI: status, explain, drain, undrain, failback over the API; errors exit n
 
   const drain = await runCli(['drain', PRIMARY, '--reason', 'cli drain', '--for', '30m', ...admin, '--token', TOKEN]);
   assert.equal(drain.code, 0, drain.stderr);
-  assert.match(drain.stdout, /^drained www\.example\.test\/A\/127\.0\.0\.1 until \d{4}-.*\(real health UP\); www\.example\.test\/A: primary .* is DOWN \(drained by override \(api\): cli drain\)/);
+  assert.match(drain.stdout, /^drained www\.example\.test\/A\/127\.0\.0\.1 until \d{4}-.*\(real health UP\); www\.example\.test\/A answers 127\.0\.0\.2: primary .* is DOWN \(drained by override \(api\): cli drain\)/);
+  assert.equal(drain.stderr, '');
   await d.waitForAnswer('www.example.test', ['127.0.0.2'], 2000);
   const ex = await runCli(['explain', 'www.example.test', 'A', ...admin]);
   assert.equal(ex.code, 0);

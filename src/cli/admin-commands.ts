@@ -134,7 +134,8 @@ export function registerAdminCommands(program: Command): void {
   ).action(
     run(async (target: string, opts: AdminOpts & { reason: string; for?: string }) => {
       const r = await call(opts, 'POST', `/v1/targets/${encodeURIComponent(target)}/override`, { state: 'down', reason: opts.reason, ...(opts.for ? { expires: opts.for } : {}) });
-      out(opts, r, `drained ${r.target}${r.override.expiresAt ? ` until ${r.override.expiresAt}` : ''} (real health ${r.real}); ${r.recordSet ? `${r.recordSet.key}: ${r.recordSet.reason}` : ''}\n`);
+      out(opts, r, `drained ${r.target}${r.override.expiresAt ? ` until ${r.override.expiresAt}` : ''} (real health ${r.real}); ${r.recordSet ? `${r.recordSet.key} answers ${r.recordSet.answer}: ${r.recordSet.reason}` : ''}\n`);
+      if (r.warning) process.stderr.write(`failoverd: warning: ${r.warning}\n`);
     }),
   );
 

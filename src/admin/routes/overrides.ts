@@ -1,6 +1,7 @@
 /** POST /v1/targets/{id}/override {state, reason, expires?} and DELETE of it. */
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.ts';
+import { describeAnswer } from '../../failover/describe.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, readJson, sendJson } from '../http.ts';
 import type { Route } from '../router.ts';
@@ -61,7 +62,10 @@ export function overrideRoutes(d: AdminDeps): Route[] {
           override: { state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) },
           effective: c.effectiveOf(found.target).health,
           real: c.tracker(found.target.probeKey)?.health ?? 'UNKNOWN',
-          recordSet: rs ? { key: `${rs.config.name}/${rs.config.type}`, reason: rs.state.reason } : undefined,
+          recordSet: rs ? { key: `${rs.config.name}/${rs.config.type}`, answer: describeAnswer(rs.config, rs.state.answer), reason: rs.state.reason } : undefined,
+          ...(rs?.state.allDown
+            ? { warning: `every target of ${rs.config.name}/${rs.config.type} is now DOWN: whenAllDown (${rs.config.whenAllDown}) decides the answer (${describeAnswer(rs.config, rs.state.answer)})` }
+            : {}),
         });
       },
     },
