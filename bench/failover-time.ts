@@ -9,7 +9,7 @@
  * until the first reply with it again.
  * Targets: killed primary median < 150 ms; hung primary median < 1200 ms.
  *
- * Env: BENCH_FAILOVER_RUNS (7).
+ * Env: BENCH_FAILOVER_RUNS (11).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { AnswerPoller } from './lib/answer-poller.ts';
 import { startFailoverd } from './lib/servers.ts';
 import { printJson, printTable, round } from './lib/table.ts';
 
-const RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_FAILOVER_RUNS ?? 11);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function failoverConfig(port: number): string {
