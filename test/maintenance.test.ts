@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AdminDaemon, FAST, metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';
+import { AdminDaemon, metric, parsePrometheus, TestDir, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
 const dir = new TestDir();
@@ -18,23 +18,14 @@ before(async () => {
   const at = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000);
   startAt = at.getTime();
   const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
-  dir.write(`dns: { listen: ["127.0.0.1:0"] }
-zones: zones
-admin: { listen: "127.0.0.1:0" }
-checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
-records:
-  - name: www.example.test
-    type: A
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-maintenance:
+  dir.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
   - name: patch
     targets: [www.example.test/A/127.0.0.1]
     cron: "${cron}"
     timezone: UTC
     duration: 2s
     reason: kernel patching
-`);
+` }));
   d = await AdminDaemon.start(dir);
 });
 

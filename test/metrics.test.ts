@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AdminDaemon, FAST, metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';
+import { AdminDaemon, metric, parsePrometheus, TestDir, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
 const dir = new TestDir();
@@ -17,16 +17,7 @@ const S = 'www.example.test/A/127.0.0.2';
 
 before(async () => {
   backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
-  dir.write(`dns: { listen: ["127.0.0.1:0"] }
-zones: zones
-admin: { listen: "127.0.0.1:0" }
-checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
-records:
-  - name: www.example.test
-    type: A
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-`);
+  dir.write(wwwConfig(backends[0]!.port));
   d = await AdminDaemon.start(dir);
 });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { AdminDaemon, FAST, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
+import { AdminDaemon, TestDir, TOKEN, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, tcpBackend, type Backend } from './helpers/backends.ts';
 
 const dir = new TestDir();
@@ -37,20 +37,11 @@ before(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const port = (receiver.address() as { port: number }).port;
-  dir.write(`dns: { listen: ["127.0.0.1:0"] }
-zones: zones
-admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
-checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
-records:
-  - name: www.example.test
-    type: A
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-notify:
+  dir.write(wwwConfig(backends[0]!.port, { token: TOKEN, extra: `notify:
   - { url: "http://127.0.0.1:${hung.port}/never", timeout: 300ms, retries: 1, backoff: 50ms }
   - { url: "http://127.0.0.1:${port}/json", backoff: 50ms, headers: { Authorization: "Bearer hook-secret" } }
   - { url: "http://127.0.0.1:${port}/slack", format: slack, backoff: 50ms }
-`);
+` }));
   d = await AdminDaemon.start(dir);
 });
 

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log.ts';
 import { emptyState, MAX_DELAY_MS, persistedStateSchema, readStateFileSync, RETRY_MS, StateWriter } from '../src/state/store.ts';
-import { AdminDaemon, FAST, TestDir, until } from './helpers/admin-daemon.ts';
+import { AdminDaemon, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
 let backends: Backend[] = [];
@@ -28,20 +28,11 @@ after(async () => {
 function newDir(): TestDir {
   const dir = new TestDir();
   dirs.push(dir);
-  dir.write(`dns: { listen: ["127.0.0.1:0"] }
-zones: zones
-admin: { listen: "127.0.0.1:0" }
-checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
-records:
-  - name: www.example.test
-    type: A
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-  - name: hold.example.test
+  dir.write(wwwConfig(backends[0]!.port, { moreRecords: `  - name: hold.example.test
     type: A
     failback: manual
     targets: [{ address: 127.0.0.3, check: web }, { address: 127.0.0.4, check: web }]
-`);
+` }));
   return dir;
 }
 

@@ -164,3 +164,21 @@ export function parsePrometheus(text: string): Array<{ name: string; labels: Rec
 export function metric(samples: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
+
+/**
+ * The config most daemon tests start from: www.example.test failing over
+ * from 127.0.0.1 to 127.0.0.2 (HTTP check on `port`), with more record sets
+ * (YAML list items) and more top-level sections appended.
+ */
+export function wwwConfig(port: number, opts: { token?: string; moreRecords?: string; extra?: string } = {}): string {
+  return `dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0"${opts.token ? `, token: "${opts.token}"` : ''} }
+checks:
+  web: { type: http, port: ${port}, ${FAST} }
+records:
+  - name: www.example.test
+    type: A
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+${opts.moreRecords ?? ''}${opts.extra ?? ''}`;
+}
