@@ -140,7 +140,9 @@ export function parsePrometheus(text: string): Array<{ name: string; labels: Rec
       typed.add(m[1]!);
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))(?: \d+)?$/.exec(line);
+    // Values as Prometheus reads them (Go's ParseFloat): NaN and Inf in any case.
+    // prom-client prints "Nan" for an event-loop lag not yet sampled.
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|[Nn][Aa][Nn]|[+-]Inf))(?: \d+)?$/.exec(line);
     if (!m) throw new Error(`not Prometheus text: ${JSON.stringify(line)}`);
     const labels: Record<string, string> = {};
     if (m[2]) {
@@ -155,7 +157,8 @@ export function parsePrometheus(text: string): Array<{ name: string; labels: Rec
     }
     const base = m[1]!.replace(/_(bucket|sum|count)$/, '');
     if (!typed.has(m[1]!) && !typed.has(base)) throw new Error(`sample without a TYPE line: ${line}`);
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+    const v = m[3]!;
+    out.push({ name: m[1]!, labels, value: /inf$/i.test(v) ? (v.startsWith('-') ? -Infinity : Infinity) : Number(v) });
   }
   return out;
 }
