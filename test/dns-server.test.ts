@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, describe, test } from 'node:test';
+import { Packet } from '../src/dns/dns2.ts';
+import { randomWeightedPick } from '../src/dns/server.ts';
 import { dig } from './helpers/dig.ts';
 import { startDns, type RunningDns } from './helpers/dns-fixture.ts';
 import { buildQuery, flagsOf, rcodeOf, tcpExchange, udpExchange } from './helpers/raw-dns.ts';
@@ -302,4 +304,27 @@ test('a label holding a "." byte cannot be echoed faithfully → FORMERR, not SE
   const reply = await udpExchange(dns.port, q);
   assert.ok(reply);
   assert.equal(rcodeOf(reply), 1);
+});
+
+test('a weighted record set answers one target per query, in proportion to the weights', async () => {
+  const weighted = await startDns(undefined, [{ name: 'w.example.test', type: 'A', ttl: 30, kind: 'values', values: ['127.0.0.1', '127.0.0.2'], weights: [3, 1] }], randomWeightedPick);
+  try {
+    const counts = new Map<string, number>();
+    const N = 1200;
+    for (let i = 0; i < N; i += 50) {
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, k) => udpExchange(weighted.port, buildQuery('w.example.test', 1, { id: i + k }))));
+      for (const r of replies) {
+        assert.ok(r);
+        const parsed = Packet.parse(r) as unknown as { answers: Array<{ address: string }> };
+        assert.equal(parsed.answers.length, 1, 'exactly one answer');
+        const a = parsed.answers[0]!.address;
+        counts.set(a, (counts.get(a) ?? 0) + 1);
+      }
+    }
+    assert.deepEqual([...counts.keys()].sort(), ['127.0.0.1', '127.0.0.2']);
+    const share = counts.get('127.0.0.1')! / N;
+    assert.ok(share > 0.7 && share < 0.8, `127.0.0.1 answered ${(share * 100).toFixed(1)}% of queries, weight says 75%`);
+  } finally {
+    await weighted.stop();
+  }
 });

@@ -18,6 +18,7 @@ import { ReplyTemplates } from './reply-templates.ts';
 import { resolveWorkers, UdpWorkerPool } from './worker-pool.ts';
 import type { Client } from './worker-protocol.ts';
 import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { pickWeightedIndex } from '../failover/weighted-pick.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -45,13 +46,9 @@ export interface TransferHandler {
   handle(req: DnsRequest, info: QueryInfo, ctx: { transport: Transport; client: DnsClient; snapshot: Snapshot | undefined; limit: number }): Buffer[] | undefined;
 }
 
+/** One record of a weighted RRset per query, in proportion to its weight. */
 export function randomWeightedPick(weights: readonly number[]): number {
-  let total = 0;
-  for (const w of weights) total += w;
-  if (total <= 0) return Math.floor(Math.random() * weights.length);
-  let r = Math.random() * total;
-  for (let i = 0; i < weights.length; i++) if ((r -= weights[i]!) < 0) return i;
-  return weights.length - 1;
+  return pickWeightedIndex(weights, Math.random);
 }
 
 export class DnsServer {

@@ -21,8 +21,9 @@ export interface RunningDns {
   stop(): Promise<void>;
 }
 
-export async function startDns(zones: ZoneFile[] = [exampleZone()], dynamic: DynamicRRset[] = []): Promise<RunningDns> {
-  const server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, pick: () => 0 });
+/** `pick` defaults to the first record of a weighted RRset, so answers are predictable. */
+export async function startDns(zones: ZoneFile[] = [exampleZone()], dynamic: DynamicRRset[] = [], pick: (w: readonly number[]) => number = () => 0): Promise<RunningDns> {
+  const server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, pick });
   let snap = buildSnapshot(zones, dynamic);
   server.setSnapshot(snap);
   const [bound] = await server.start();
