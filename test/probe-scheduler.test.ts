@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { FakeClock } from '../src/clock.ts';
 import { checkSchema } from '../src/config/schema.ts';
-import { ProbeScheduler, MAX_IN_FLIGHT } from '../src/probes/scheduler.ts';
+import { ProbeScheduler, MAX_IN_FLIGHT, MAX_SUSPECT_SHARE, MIN_SUSPECTS } from '../src/probes/scheduler.ts';
 import { LivenessWatch } from '../src/probes/watch.ts';
 import type { ProbeFn, ProbeResult, ProbeSpec } from '../src/probes/types.ts';
 
@@ -167,6 +167,20 @@ test('scheduler: hung target — next probe at fastInterval while the first is i
     [600, false, 'timeout after 500ms'],
   ]);
   assert.ok(results.every((r) => r.result.reason !== 'aborted'));
+});
+
+test('scheduler: overload guard — when most targets look hung at once, follow-ups stop (no doubling of the load)', async () => {
+  const behaviour = (call: Call, clock: FakeClock): void => {
+    clock.setTimer(500, () => call.settle(false, 'timeout after 500ms'));
+  };
+  const { clock, probe, sched } = setup({ behaviour, unsettled: () => true });
+  for (let i = 0; i < 20; i++) sched.add(`t${i}`, spec({}, `127.0.0.${i + 1}`));
+  sched.start();
+  assert.equal(probe.calls.length, 20);
+  await run(clock, 150);
+  // 20 suspect probes; follow-ups only while at most max(MIN_SUSPECTS, 25% of 20) = 5 are suspect.
+  assert.equal(probe.calls.length, 20 + Math.max(MIN_SUSPECTS, 20 * MAX_SUSPECT_SHARE));
+  await sched.stop();
 });
 
 test('scheduler: a stale result (older probe finishing after a newer one) is dropped', async () => {
