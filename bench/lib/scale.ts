@@ -1,8 +1,9 @@
 /**
  * A failoverd config at scale: `targets` targets on loopback (127.0.0.1-250
  * times as many ports as needed, one check per port) and `recordSets`
- * failover record sets, set i answering targets i and i+1 (mod targets), so
- * every target is shared by two record sets and probed once.
+ * failover record sets, set i answering targets i*stride and i*stride+1 (mod
+ * targets; stride = targets / recordSets, at least 1), so every target is
+ * used and probed once.
  */
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
@@ -32,9 +33,13 @@ export function scaleBody(o: ScaleOptions, ports: number[]): string {
   ports.forEach((p, i) => lines.push(`  p${i}: { type: ${o.kind}, port: ${p}${o.kind === 'http' ? ', path: /healthz' : ''}, interval: ${o.interval}, fastInterval: 100ms, timeout: 500ms, rise: 2, fall: 2, watch: ${o.watch} }`));
   const target = (t: number): string => `{ address: 127.0.0.${(t % ADDRESSES) + 1}, check: p${Math.floor(t / ADDRESSES)} }`;
   lines.push('records:');
+  // Spread the record sets over every target: with fewer record sets than
+  // targets, set i starts at target i * stride (else targets past the first
+  // recordSets + 1 would never be probed).
+  const stride = Math.max(1, Math.floor(o.targets / o.recordSets));
   for (let i = 0; i < o.recordSets; i++) {
-    const a = i % o.targets;
-    const b = (i + 1) % o.targets;
+    const a = (i * stride) % o.targets;
+    const b = (a + 1) % o.targets;
     lines.push(`  - { name: r${i}.example.test, type: A, ttl: 30, targets: [${target(a)}, ${target(b)}] }`);
   }
   return lines.join('\n') + '\n';
