@@ -8,6 +8,7 @@ import { pinned } from './cpu.ts';
 
 import { EXAMPLE_ZONE, ROOT } from './paths.ts';
 import { daemonCommand } from './runtime.ts';
+import { nsdConfig } from '../../test/helpers/nsd.ts';
 
 export { EXAMPLE_ZONE, ROOT };
 
@@ -88,31 +89,7 @@ export async function startNsd(dir: string): Promise<RunningServer | string> {
   const d = join(dir, 'nsd');
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'zone.txt'), zoneWithWww());
-  writeFileSync(
-    join(d, 'nsd.conf'),
-    `server:
-  ip-address: 127.0.0.1@${port}
-  port: ${port}
-  username: ""
-  chroot: ""
-  database: ""
-  zonelistfile: "${d}/zone.list"
-  xfrdfile: "${d}/xfrd.state"
-  pidfile: "${d}/nsd.pid"
-  zonesdir: "${d}"
-  server-count: 1
-  hide-version: yes
-  hide-identity: yes
-  verbosity: 1
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: example.test
-  zonefile: zone.txt
-`,
-  );
+  writeFileSync(join(d, 'nsd.conf'), nsdConfig(d, port, 'example.test', { unlimited: true }));
   // NSD says nothing on stdout when ready; probe it with a UDP query instead.
   const s = await startProcess('nsd', ['nsd', '-d', '-c', join(d, 'nsd.conf')], () => port, { timeoutMs: 10_000 });
   await waitUdp(port);

@@ -18,11 +18,9 @@
  * EDNS size within [512, 1232] with it), else the full path truncates it.
  */
 import type { ReplyTemplates } from './reply-templates.ts';
+import { QTYPE_AXFR, QTYPE_IXFR } from './resolve.ts';
+import { CLASS_IN, TYPE_OPT } from './wire-writer.ts';
 
-export const QTYPE_IXFR = 251;
-export const QTYPE_AXFR = 252;
-const TYPE_OPT = 41;
-const CLASS_IN = 1;
 const MAX_NAME = 255;
 
 /** A plain query as read from its bytes (reused: one per server, not per query). */

@@ -5,12 +5,11 @@
  */
 import type { DnsRequest } from './dns2.ts';
 import { RCODE } from './resolve.ts';
+import { CLASS_IN, TYPE_OPT } from './wire-writer.ts';
 
 export const EDNS_UDP_SIZE = 1232;
 export const OPCODE_QUERY = 0;
 export const OPCODE_NOTIFY = 4;
-const TYPE_OPT = 41;
-const CLASS_IN = 1;
 
 export interface EdnsInfo {
   udpSize: number;

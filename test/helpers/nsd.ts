@@ -11,13 +11,13 @@ export interface RunningNsd {
   stop(): Promise<void>;
 }
 
-export async function startNsd(zone: string, zoneText: string): Promise<RunningNsd> {
-  const dir = mkdtempSync(join(tmpdir(), 'failoverd-nsd-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'zone.txt'), zoneText);
-  writeFileSync(
-    join(dir, 'nsd.conf'),
-    `server:
+/**
+ * An nsd.conf for one zone (file zone.txt in `dir`) on 127.0.0.1:port, run
+ * in the foreground as the current user. `unlimited` turns response rate
+ * limiting off (for benchmarks).
+ */
+export function nsdConfig(dir: string, port: number, zone: string, opts: { unlimited?: boolean } = {}): string {
+  return `server:
   ip-address: 127.0.0.1@${port}
   port: ${port}
   username: ""
@@ -31,13 +31,19 @@ export async function startNsd(zone: string, zoneText: string): Promise<RunningN
   hide-version: yes
   hide-identity: yes
   verbosity: 0
-remote-control:
+${opts.unlimited ? '  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n' : ''}remote-control:
   control-enable: no
 zone:
   name: ${zone}
   zonefile: zone.txt
-`,
-  );
+`;
+}
+
+export async function startNsd(zone: string, zoneText: string): Promise<RunningNsd> {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-nsd-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'zone.txt'), zoneText);
+  writeFileSync(join(dir, 'nsd.conf'), nsdConfig(dir, port, zone));
   const child: ChildProcess = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
