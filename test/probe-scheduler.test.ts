@@ -112,14 +112,14 @@ test('scheduler: first probe at once on start, then interval ± 10%', async () =
 
 test('scheduler: steady gaps stay within interval ± 10% and are not in lockstep', async () => {
   const { clock, probe, sched } = setup({ random: Math.random });
-  sched.add('a', spec({}, '192.0.2.1'));
-  sched.add('b', spec({}, '192.0.2.2'));
+  sched.add('a', spec({}, '127.0.0.31'));
+  sched.add('b', spec({}, '127.0.0.32'));
   sched.start();
   assert.equal(probe.calls.length, 2, 'both targets probe at once');
   await run(clock, 40_000, 10);
   await sched.stop();
   const gaps = new Set<number>();
-  for (const address of ['192.0.2.1', '192.0.2.2']) {
+  for (const address of ['127.0.0.31', '127.0.0.32']) {
     const starts = probe.calls.filter((c) => c.address === address).map((c) => c.at);
     assert.ok(starts.length >= 35, `${starts.length} probes of ${address}`);
     for (let i = 1; i < starts.length; i++) {
