@@ -5,9 +5,11 @@
  * targets; stride = targets / recordSets, at least 1), so every target is
  * used and probed once.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/ports.ts';
-import { nodeScript, startProcess, type RunningServer } from './servers.ts';
+import { nodeScript, startFailoverd, startProcess, type RunningServer } from './servers.ts';
 
 export const ADDRESSES = 250;
 
@@ -54,4 +56,27 @@ export function startFarm(kind: 'http' | 'tcp', ports: number[]): Promise<Runnin
 export function farmCount(farm: RunningServer): number {
   const all = [...farm.output().matchAll(/count (\d+)/g)];
   return all.length ? Number(all[all.length - 1]![1]) : 0;
+}
+
+/**
+ * A backend farm and a failoverd daemon configured at scale, for one
+ * measurement: `measure` runs while both are up; both stop, and the temp
+ * folder goes, whatever happens. `startMs` is the time until it served DNS.
+ */
+export async function withScaledDaemon(o: ScaleOptions, timeoutMs: number, measure: (fd: RunningServer, farm: RunningServer, startMs: number) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-bench-scale-'));
+  const ports = await scalePorts(o.targets);
+  const farm = await startFarm(o.kind, ports);
+  try {
+    const t0 = performance.now();
+    const fd = await startFailoverd(dir, { body: scaleBody(o, ports) }, { timeoutMs });
+    try {
+      await measure(fd, farm, performance.now() - t0);
+    } finally {
+      await fd.stop();
+    }
+  } finally {
+    await farm.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
