@@ -128,11 +128,6 @@ export class Daemon {
     await Promise.all([this.dns.stop(), this.admin.stop(), this.route53?.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
   }
 
-  /** The snapshot being served. */
-  currentSnapshot(): Snapshot | undefined {
-    return this.snapshot;
-  }
-
   /** Where the admin API listens (after start). */
   adminAddress(): { host: string; port: number } | undefined {
     return this.adminBound;

@@ -90,10 +90,6 @@ export class DnsServer {
     return t ? fastAnswer(msg, t, this.scratch) : undefined;
   }
 
-  currentSnapshot(): Snapshot | undefined {
-    return this.snapshot;
-  }
-
   /** Opens UDP and TCP on every listen address (the same port for both). */
   async start(): Promise<Array<{ host: string; port: number }>> {
     const bound: Array<{ host: string; port: number }> = [];

@@ -12,11 +12,6 @@ export function isInZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith('.' + zone);
 }
 
-/** The labels of a name, leftmost first ("" has none). */
-export function labels(name: string): string[] {
-  return name === '' ? [] : name.split('.');
-}
-
 /** The parent of a name ("a.b" → "b", "b" → ""). */
 export function parentName(name: string): string {
   const i = name.indexOf('.');
