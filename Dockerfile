@@ -8,7 +8,7 @@
 # test/image-build.test.ts runs these same steps as plain commands (no Docker engine there).
 
 # --- build: compile src/ to dist/ with the dev dependencies (TypeScript) ---
-FROM node:20-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,7 +18,7 @@ COPY src src
 RUN npm run build
 
 # --- runtime: production dependencies and dist/ only, as a non-root user ---
-FROM node:20-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     FAILOVERD_RUNTIME=dist
 WORKDIR /app

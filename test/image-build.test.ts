@@ -6,7 +6,7 @@
  * etc/failoverd, state in var/lib/failoverd), start the built code with plain
  * node, and check that it serves DNS, answers the Dockerfile's HEALTHCHECK
  * command, and stops on SIGTERM. What this does not run: `docker build` itself,
- * the node:20-slim base, the non-root user and the volume.
+ * the node:24-slim base, the non-root user and the volume.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -24,9 +24,9 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 
-test('Dockerfile: two node:20-slim stages, production install of a built dist/, non-root, HEALTHCHECK on /readyz, fixed paths', () => {
+test('Dockerfile: two node:24-slim stages, production install of a built dist/, non-root, HEALTHCHECK on /readyz, fixed paths', () => {
   const froms = [...DOCKERFILE.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
-  assert.deepEqual(froms, ['node:20-slim', 'node:20-slim']);
+  assert.deepEqual(froms, ['node:24-slim', 'node:24-slim']);
   assert.match(DOCKERFILE, /^RUN npm run build$/m);
   assert.match(DOCKERFILE, /^RUN npm ci --omit=dev\b/m);
   assert.match(DOCKERFILE, /^COPY --from=build \/app\/dist dist$/m);
