@@ -4,7 +4,9 @@
  * runs in CI; dnsperf and nsd are optional (skipped with the reason printed).
  *
  * Usage: npm run bench [-- name ...]   names: dns-qps failover-under-load
- *        failover-time snapshot-swap probe-cpu memory (default: all)
+ *        failover-time snapshot-swap probe-cpu memory (default: all of these)
+ *        node-versions (only when named: dns-qps and probe-cpu again on each
+ *        supported Node.js release, side by side)
  */
 import { cpus, loadavg } from 'node:os';
 import { CORES } from './lib/cpu.ts';
@@ -17,7 +19,10 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'snapshot-swap': () => import('./snapshot-swap.ts'),
   'probe-cpu': () => import('./probe-cpu.ts'),
   memory: () => import('./memory.ts'),
+  'node-versions': () => import('./node-versions.ts'),
 };
+/** Run only when named: it runs other benches again on each Node.js release. */
+const ON_REQUEST = new Set(['node-versions']);
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = wanted.filter((w) => !benches[w]);
@@ -29,7 +34,7 @@ const machine = { cores: CORES, cpu: cpus()[0]?.model ?? 'unknown', node: proces
 process.stdout.write(`# failoverd benchmarks: ${machine.cores} cores, ${machine.cpu}, node ${machine.node}, load average ${machine.loadavg.join(' ')}; daemon: ${machine.daemon}\n`);
 process.stdout.write(`BENCH ${JSON.stringify({ bench: 'machine', ...machine })}\n`);
 let failed = 0;
-for (const name of wanted.length ? wanted : Object.keys(benches)) {
+for (const name of wanted.length ? wanted : Object.keys(benches).filter((b) => !ON_REQUEST.has(b))) {
   const started = Date.now();
   process.stdout.write(`\n# --- ${name} ---\n`);
   try {
