@@ -429,6 +429,44 @@ test('watch: a refused connect reports once and does not retry by itself', async
   assert.equal(closed, 1);
 });
 
+test('watch: a backend that streams on connect is read only up to the limit, then closed and reported', async (t) => {
+  const chunk = Buffer.alloc(256 * 1024, 0x61);
+  let flushed = 0;
+  let streaming = 0;
+  const clientGone: number[] = [];
+  const backend = await startBackend(
+    t,
+    net.createServer((s) => {
+      streaming++;
+      const pump = (): void => {
+        while (!s.destroyed && s.write(chunk, (err) => (err ? undefined : (flushed += chunk.length)))) {
+          // fill until the kernel pushes back
+        }
+      };
+      s.on('drain', pump);
+      s.on('end', () => clientGone.push(flushed));
+      s.on('close', () => clientGone.push(flushed));
+      s.on('error', () => s.destroy());
+      pump();
+    }),
+  );
+  const closed: string[] = [];
+  const watch = new LivenessWatch({ onClosed: (key) => closed.push(key), reconnectGapMs: 60_000 });
+  t.after(() => watch.stop());
+  watch.watch('a', LOOPBACK, backend.port);
+  await waitFor('the watch closes the streaming connection', () => clientGone.length > 0, 5000);
+  assert.deepEqual(closed, ['a'], 'reported once, so the owner probes it');
+  assert.equal(watch.isConnected('a'), false);
+  // Gone after a few KiB: what the server flushed is the kernel's socket
+  // buffers, not what a read loop would swallow (gigabytes).
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.ok(flushed < 32 * 1024 * 1024, `server flushed ${flushed} bytes before the watch let go`);
+  assert.equal(streaming, 1, 'no reconnect by itself');
+  watch.noteSuccess('a'); // the gap (60 s) is not over: no reconnect yet
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(backend.connections, 1);
+});
+
 test('scheduler + watch + real http backend: killing it yields a failure long before the next interval', async (t) => {
   const backend = await startBackend(t, http.createServer((_req, res) => res.end('ok')));
   const results: { result: ProbeResult; at: number }[] = [];

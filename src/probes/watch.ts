@@ -9,9 +9,20 @@
  * connection attempt in flight per key, a connect timeout, and at most one
  * attempt per `reconnectGapMs` (a server that closes idle connections on its
  * own then costs one probe and one reconnect per gap, never a spin).
+ *
+ * The watch reads only to see the FIN: into one small shared buffer, and
+ * at most WATCH_READ_LIMIT bytes per connection. A server that says more
+ * (a stream on connect) is closed and reported like a close, so the owner
+ * probes it; it then costs one reconnect and a few KiB per gap, never a
+ * read of all it sends.
  */
 import { connect, type Socket } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+
+/** Bytes a watch connection may receive before it is closed (a banner fits). */
+export const WATCH_READ_LIMIT = 4096;
+/** Every watch socket reads into this one buffer (reads are synchronous; nothing is kept). */
+const READ_BUFFER = Buffer.allocUnsafe(1024);
 
 export interface LivenessWatchOptions {
   /** The watched connection was closed or failed (also: connect refused). */
@@ -42,6 +53,8 @@ interface Watched {
   lastAttemptAt: number;
   /** A reconnect deferred by the gap rule. */
   retry?: TimerHandle;
+  /** Bytes received on the current connection. */
+  received: number;
 }
 
 export class LivenessWatch {
@@ -73,6 +86,7 @@ export class LivenessWatch {
       reconnectGapMs: options.reconnectGapMs ?? this.reconnectGapMs,
       connected: false,
       lastAttemptAt: -Infinity,
+      received: 0,
     };
     this.watched.set(key, w);
     this.connect(w);
@@ -122,7 +136,21 @@ export class LivenessWatch {
   private connect(w: Watched): void {
     w.lastAttemptAt = this.clock.now();
     w.connected = false;
-    const s = connect({ host: w.host, port: w.port });
+    w.received = 0;
+    const s = connect({
+      host: w.host,
+      port: w.port,
+      onread: {
+        buffer: READ_BUFFER,
+        // Drop what arrives; past the limit, close and report (the owner re-probes).
+        callback: (n) => {
+          w.received += n;
+          if (w.received <= WATCH_READ_LIMIT) return true;
+          lost(true);
+          return false;
+        },
+      },
+    });
     w.socket = s;
     s.setNoDelay(true);
     const current = (): boolean => this.watched.get(w.key) === w && w.socket === s;
@@ -133,14 +161,14 @@ export class LivenessWatch {
         s.destroy();
       }
     });
-    const lost = (refused: boolean): void => {
+    const lost = (report: boolean): void => {
       connectTimer.cancel();
       if (!current()) return;
       const wasConnected = w.connected;
       w.socket = undefined;
       w.connected = false;
       s.destroy();
-      if (wasConnected || refused) this.onClosed(w.key);
+      if (wasConnected || report) this.onClosed(w.key);
     };
     s.once('connect', () => {
       connectTimer.cancel();
@@ -148,8 +176,6 @@ export class LivenessWatch {
       w.connected = true;
       s.setKeepAlive(true, this.keepAliveMs);
     });
-    // Read (and drop) anything the server sends, so a FIN surfaces as 'end'.
-    s.on('data', () => {});
     s.on('end', () => lost(false));
     s.on('error', (err: NodeJS.ErrnoException) => lost(err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET'));
     s.on('close', () => lost(false));
