@@ -49,6 +49,8 @@ export class Daemon {
   /** Serials from the state file: the first snapshot starts above them. */
   private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
+  /** A publish is queued for the end of this turn of the event loop (coalescing). */
+  private publishQueued: NodeJS.Immediate | undefined;
   private serving = false;
   private stopping = false;
   private reloading: Promise<ReloadOutcome> | undefined;
@@ -80,7 +82,7 @@ export class Daemon {
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
     this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
-    this.controller.changeListeners.push(() => this.publish());
+    this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {
       this.metrics.transition(t);
       this.notifier.send(transitionEvent(t));
@@ -124,6 +126,8 @@ export class Daemon {
     this.stopping = true;
     this.maintenance.stop();
     await this.controller.stop();
+    if (this.publishQueued) clearImmediate(this.publishQueued);
+    this.publishQueued = undefined;
     await this.state.close();
     await Promise.all([this.dns.stop(), this.admin.stop(), this.route53?.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
   }
@@ -170,6 +174,7 @@ export class Daemon {
     this.configLoadedAt = this.clock.now();
     if (this.log.level !== applied.log.level) this.log.level = applied.log.level;
     const summary = this.controller.reload(applied);
+    this.publishNowIfQueued();
     this.notifier.configure(applied.notify);
     if (this.serving) this.maintenance.configure(applied.maintenance);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
@@ -178,6 +183,27 @@ export class Daemon {
     this.state.markDirty();
     log.info({ file, ...summary, probesKept: summary.probesKept.length, recordSets: applied.records.length, zones: next.zones.map((z) => z.origin) }, 'config reloaded');
     return { ok: true, summary, warnings };
+  }
+
+  /**
+   * Answer changes of one moment become one snapshot and one serial step:
+   * every change during this turn of the event loop (a mass failure brings
+   * hundreds of probe results in one turn) is published together once the
+   * turn's I/O is handled, before any later query is read.
+   */
+  private queuePublish(): void {
+    if (this.publishQueued || this.stopping) return;
+    this.publishQueued = setImmediate(() => {
+      this.publishQueued = undefined;
+      this.publish();
+    });
+  }
+
+  private publishNowIfQueued(): void {
+    if (!this.publishQueued) return;
+    clearImmediate(this.publishQueued);
+    this.publishQueued = undefined;
+    this.publish();
   }
 
   /** Builds the snapshot of static data plus every current answer, swaps it in, and tells Route 53. */
