@@ -126,8 +126,7 @@ export class Daemon {
     this.stopping = true;
     this.maintenance.stop();
     await this.controller.stop();
-    if (this.publishQueued) clearImmediate(this.publishQueued);
-    this.publishQueued = undefined;
+    this.publishNowIfQueued(); // the state file keeps the serial that was served
     await this.state.close();
     await Promise.all([this.dns.stop(), this.admin.stop(), this.route53?.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
   }
@@ -192,7 +191,7 @@ export class Daemon {
    * turn's I/O is handled, before any later query is read.
    */
   private queuePublish(): void {
-    if (this.publishQueued || this.stopping) return;
+    if (this.publishQueued) return;
     this.publishQueued = setImmediate(() => {
       this.publishQueued = undefined;
       this.publish();
@@ -250,7 +249,11 @@ export class Daemon {
       reload: () => this.reload(),
       maintenance: () => this.maintenance.status(),
       metrics: this.metrics,
-      persistNow: () => this.state.flush(),
+      // An operator action's answer change is in the snapshot (and its serial on disk) before the API answers.
+      persistNow: () => {
+        this.publishNowIfQueued();
+        return this.state.flush();
+      },
       info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
     };
   }
