@@ -8,8 +8,11 @@
  * Nodes are compared cheaply: buildSnapshot reuses the zone file's RDATA
  * objects for static data, so most records are the same object; dynamic
  * records are compared field by field (their fields are primitives).
+ * When both snapshots share their static layer (LayeredNodes, the usual
+ * case: only answers changed), only the dynamic layers are compared, so a
+ * delta costs what the dynamic data costs, not what the zone costs.
  */
-import type { RRset, Snapshot, ZoneNode, ZoneView } from '../records/snapshot.ts';
+import { LayeredNodes, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 
 export interface ZoneDelta {
   origin: string;
@@ -38,11 +41,19 @@ export function snapshotDelta(prev: Snapshot, next: Snapshot): SnapshotDelta | u
     const b = next.zones[i]!;
     if (a.origin !== b.origin) return undefined;
     const changed: Array<[string, ZoneNode | null]> = [];
-    for (const [name, node] of b.nodes) {
-      const old = a.nodes.get(name);
-      if (!old || !sameNode(old, node)) changed.push([name, node]);
+    if (a.nodes instanceof LayeredNodes && b.nodes instanceof LayeredNodes && a.nodes.base === b.nodes.base) {
+      for (const [name, node] of b.nodes.top) {
+        const old = a.nodes.get(name);
+        if (!old || !sameNode(old, node)) changed.push([name, node]);
+      }
+      for (const name of a.nodes.top.keys()) if (!b.nodes.top.has(name)) changed.push([name, b.nodes.base.get(name) ?? null]);
+    } else {
+      for (const [name, node] of b.nodes) {
+        const old = a.nodes.get(name);
+        if (!old || !sameNode(old, node)) changed.push([name, node]);
+      }
+      for (const name of a.nodes.keys()) if (!b.nodes.has(name)) changed.push([name, null]);
     }
-    for (const name of a.nodes.keys()) if (!b.nodes.has(name)) changed.push([name, null]);
     zones.push({ origin: b.origin, serial: b.serial, soaTtl: b.soaTtl, soa: b.soa, cuts: [...b.cuts], changed });
   }
   return { from: prev.version, version: next.version, zones };
@@ -62,10 +73,23 @@ export function snapshotDelta(prev: Snapshot, next: Snapshot): SnapshotDelta | u
 export function applyDelta(prev: Snapshot, delta: SnapshotDelta, inPlace = false): Snapshot {
   const zones: ZoneView[] = delta.zones.map((d, i) => {
     const old = prev.zones[i]!;
-    const nodes = d.changed.length === 0 || inPlace ? old.nodes : new Map(old.nodes);
-    for (const [name, node] of d.changed) {
-      if (node) (nodes as Map<string, ZoneNode>).set(name, node);
-      else (nodes as Map<string, ZoneNode>).delete(name);
+    let nodes = old.nodes;
+    if (d.changed.length > 0 && nodes instanceof LayeredNodes) {
+      // Changes go to the dynamic layer; a node equal to the static one (the
+      // same object: a dynamic answer went away) uncovers it again.
+      const layered: LayeredNodes = inPlace ? nodes : new LayeredNodes(nodes.base, new Map(nodes.top));
+      for (const [name, node] of d.changed) {
+        if (node && node !== layered.base.get(name)) layered.top.set(name, node);
+        else layered.top.delete(name);
+      }
+      nodes = layered;
+    } else if (d.changed.length > 0) {
+      const plain = inPlace ? (nodes as Map<string, ZoneNode>) : new Map(nodes);
+      for (const [name, node] of d.changed) {
+        if (node) plain.set(name, node);
+        else plain.delete(name);
+      }
+      nodes = plain;
     }
     return { origin: d.origin, serial: d.serial, soaTtl: d.soaTtl, soa: d.soa, fingerprint: '', cuts: new Set(d.cuts), nodes };
   });
@@ -73,6 +97,7 @@ export function applyDelta(prev: Snapshot, delta: SnapshotDelta, inPlace = false
 }
 
 function sameNode(a: ZoneNode, b: ZoneNode): boolean {
+  if (a === b) return true;
   if (a.servfail !== b.servfail || a.rrsets.size !== b.rrsets.size) return false;
   for (const [type, set] of b.rrsets) {
     const old = a.rrsets.get(type);

@@ -8,7 +8,7 @@
  */
 import cluster from 'node:cluster';
 import { createLogger } from '../log.ts';
-import type { Snapshot } from '../records/snapshot.ts';
+import { LayeredNodes, type Snapshot } from '../records/snapshot.ts';
 import { DnsServer } from './server.ts';
 import { applyDelta } from './snapshot-delta.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
@@ -45,7 +45,7 @@ let current: Snapshot | undefined;
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'snapshot':
-      current = m.snapshot;
+      current = { ...m.snapshot, zones: m.snapshot.zones.map((z) => ({ ...z, nodes: LayeredNodes.revive(z.nodes) })) };
       server.setSnapshot(current);
       send({ type: 'applied', seq: m.seq });
       return;

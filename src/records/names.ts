@@ -9,7 +9,8 @@ export function canonicalName(name: string): string {
 /** True when `name` is `zone` or below it. */
 export function isInZone(name: string, zone: string): boolean {
   if (zone === '') return true;
-  return name === zone || name.endsWith('.' + zone);
+  const cut = name.length - zone.length - 1;
+  return name === zone || (cut >= 0 && name.charCodeAt(cut) === 46 && name.endsWith(zone));
 }
 
 /** The parent of a name ("a.b" → "b", "b" → ""). */

@@ -59,9 +59,141 @@ export function findZone(snapshot: Snapshot, name: string): ZoneView | undefined
 }
 
 /**
+ * A zone's names as two layers: the static zone data (`base`, built once
+ * per parsed zone file and shared by every snapshot of it, never changed)
+ * under the dynamic answers (`top`: the nodes a dynamic record set touches,
+ * copies of their static node where there is one, and their empty-non-
+ * terminal ancestors). A snapshot is then as cheap to build as the dynamic
+ * data is big, however big the zone; a node in `top` hides the one in
+ * `base`.
+ */
+export class LayeredNodes implements ReadonlyMap<string, ZoneNode> {
+  constructor(
+    readonly base: ReadonlyMap<string, ZoneNode>,
+    readonly top: Map<string, ZoneNode>,
+  ) {}
+
+  get size(): number {
+    let n = this.base.size;
+    for (const k of this.top.keys()) if (!this.base.has(k)) n++;
+    return n;
+  }
+
+  get(name: string): ZoneNode | undefined {
+    return this.top.get(name) ?? this.base.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.top.has(name) || this.base.has(name);
+  }
+
+  *entries(): MapIterator<[string, ZoneNode]> {
+    yield* this.top;
+    for (const e of this.base) if (!this.top.has(e[0])) yield e;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): MapIterator<ZoneNode> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  forEach(fn: (value: ZoneNode, key: string, map: ReadonlyMap<string, ZoneNode>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, ZoneNode]> {
+    return this.entries();
+  }
+
+  /**
+   * Structured clone (to a UDP worker) keeps the two Maps but not the
+   * class: this makes a received one whole again.
+   */
+  static revive(nodes: ReadonlyMap<string, ZoneNode>): ReadonlyMap<string, ZoneNode> {
+    if (nodes instanceof Map || nodes instanceof LayeredNodes) return nodes;
+    const plain = nodes as unknown as { base?: unknown; top?: unknown };
+    if (plain.base instanceof Map && plain.top instanceof Map) return new LayeredNodes(plain.base as Map<string, ZoneNode>, plain.top as Map<string, ZoneNode>);
+    return nodes;
+  }
+}
+
+/** A zone file's static data, as served: built once per parsed zone file. */
+interface StaticZone {
+  nodes: Map<string, ZoneNode>;
+  soa: SoaData;
+  soaTtl: number;
+  cuts: ReadonlySet<string>;
+}
+
+const staticZones = new WeakMap<ZoneFile, StaticZone>();
+
+function staticZone(zf: ZoneFile): StaticZone {
+  let sz = staticZones.get(zf);
+  if (sz) return sz;
+  const nodes = new Map<string, ZoneNode>();
+  let soa: SoaData | undefined;
+  let soaTtl = 0;
+  for (const r of zf.records) {
+    if (r.data.type === 'SOA') {
+      const { type: _t, ...data } = r.data;
+      soa = data;
+      soaTtl = r.ttl;
+      continue;
+    }
+    const n = nodeIn(nodes, undefined, zf.origin, r.name);
+    const set = n.rrsets.get(r.data.type);
+    // RFC 2181 §5.2: one TTL per RRset; the lowest wins.
+    if (set) {
+      set.rdata.push(r.data);
+      set.ttl = Math.min(set.ttl, r.ttl);
+    } else n.rrsets.set(r.data.type, { name: r.name, type: r.data.type, ttl: r.ttl, rdata: [r.data] });
+  }
+  if (!soa) throw new Error(`zone ${zf.origin} has no SOA`);
+  const cuts = new Set<string>();
+  for (const n of nodes.values()) if (n.name !== zf.origin && n.rrsets.has('NS')) cuts.add(n.name);
+  sz = { nodes, soa, soaTtl, cuts };
+  staticZones.set(zf, sz);
+  return sz;
+}
+
+/**
+ * The node `name` in `into`, created (with its ancestors up to the apex, as
+ * empty non-terminals) when missing. With a `base`, a name the base has is
+ * copied into `into` first (the base is never changed), and an ancestor the
+ * base has is not created.
+ */
+function nodeIn(into: Map<string, ZoneNode>, base: ReadonlyMap<string, ZoneNode> | undefined, origin: string, name: string): ZoneNode {
+  let n = into.get(name);
+  if (n) return n;
+  const shared = base?.get(name);
+  n = shared ? { name, rrsets: new Map(shared.rrsets), ...(shared.servfail ? { servfail: shared.servfail } : {}) } : { name, rrsets: new Map() };
+  into.set(name, n);
+  if (shared) return n;
+  // Ancestors up to the apex exist too (empty non-terminals).
+  for (let p = name; p !== origin && p !== ''; ) {
+    p = parentName(p);
+    if (into.has(p) || base?.has(p)) break;
+    into.set(p, { name: p, rrsets: new Map() });
+  }
+  return n;
+}
+
+/** What a zone view was built from: its dynamic answers, in order (kept beside it, not in it). */
+const builtFrom = new WeakMap<ZoneView, readonly DynamicRRset[]>();
+
+/**
  * Builds a snapshot. A zone keeps its serial when its data is unchanged from
  * `prev`; otherwise the serial moves forward. `floorSerials` (from persisted
  * state) keeps serials from going backwards across restarts.
+ *
+ * The static data of a zone file is built once and shared (LayeredNodes).
+ * With a `prev` of the same zone files and the same record sets in the same
+ * order (every answer change but a reload), only the names whose answers
+ * changed are built again; every other node is the previous snapshot's
+ * object (so a delta finds them by identity).
  */
 export function buildSnapshot(
   zones: readonly ZoneFile[],
@@ -71,64 +203,86 @@ export function buildSnapshot(
 ): Snapshot {
   const views: ZoneView[] = [];
   for (const zf of zones) {
-    const nodes = new Map<string, ZoneNode>();
-    const node = (name: string): ZoneNode => {
-      let n = nodes.get(name);
-      if (!n) {
-        n = { name, rrsets: new Map() };
-        nodes.set(name, n);
-        // Ancestors up to the apex exist too (empty non-terminals).
-        for (let p = name; p !== zf.origin && p !== ''; ) {
-          p = parentName(p);
-          if (nodes.has(p)) break;
-          nodes.set(p, { name: p, rrsets: new Map() });
-        }
-      }
-      return n;
-    };
-    let soa: SoaData | undefined;
-    let soaTtl = 0;
-    for (const r of zf.records) {
-      if (r.data.type === 'SOA') {
-        const { type: _t, ...data } = r.data;
-        soa = data;
-        soaTtl = r.ttl;
-        continue;
-      }
-      const n = node(r.name);
-      const set = n.rrsets.get(r.data.type);
-      // RFC 2181 §5.2: one TTL per RRset; the lowest wins.
-      if (set) {
-        set.rdata.push(r.data);
-        set.ttl = Math.min(set.ttl, r.ttl);
-      } else n.rrsets.set(r.data.type, { name: r.name, type: r.data.type, ttl: r.ttl, rdata: [r.data] });
-    }
-    if (!soa) throw new Error(`zone ${zf.origin} has no SOA`);
-    const dynParts: string[] = [];
+    const { nodes: base, soa, soaTtl, cuts } = staticZone(zf);
+    const inner = zones.filter((o) => o !== zf && o.origin.length > zf.origin.length && isInZone(o.origin, zf.origin));
+    const mine: DynamicRRset[] = [];
     for (const d of dynamic) {
-      if (!isInZone(d.name, zf.origin) || zones.some((o) => o !== zf && o.origin.length > zf.origin.length && isInZone(d.name, o.origin))) continue;
-      const n = node(d.name);
-      dynParts.push(`${d.name}/${d.type}/${d.kind}/${d.ttl}/${d.values.join(',')}/${d.weights?.join(',') ?? ''}`);
-      if (d.kind === 'servfail') n.servfail = d.type;
-      if (d.kind !== 'values' || d.values.length === 0) continue;
-      const rdata: RData[] = d.values.map((v) => (d.type === 'CNAME' ? { type: 'CNAME', target: v } : d.type === 'A' ? { type: 'A', address: v } : { type: 'AAAA', address: v }));
-      n.rrsets.set(d.type, { name: d.name, type: d.type, ttl: d.ttl, rdata, weights: d.weights });
+      if (!isInZone(d.name, zf.origin)) continue;
+      if (inner.length > 0 && inner.some((o) => isInZone(d.name, o.origin))) continue;
+      mine.push(d);
     }
-    const cuts = new Set<string>();
-    for (const n of nodes.values()) if (n.name !== zf.origin && n.rrsets.has('NS')) cuts.add(n.name);
-    const fingerprint = `${soa.serial}|${staticFingerprint(zf)}|${dynParts.sort().join(';')}`;
+    const fingerprint = `${soa.serial}|${staticFingerprint(zf)}`;
     const before = prev?.zones.find((z) => z.origin === zf.origin);
+    const was = before && builtFrom.get(before);
+    const changedNames = was && alignedChanges(was, mine);
+    let top: Map<string, ZoneNode>;
+    if (changedNames && before!.nodes instanceof LayeredNodes && before!.nodes.base === base) {
+      // Only answers changed: copy the previous dynamic layer, rebuild the changed names.
+      top = new Map(before!.nodes.top);
+      if (changedNames.size > 0) {
+        for (const name of changedNames) top.delete(name);
+        for (const d of mine) if (changedNames.has(d.name)) addDynamic(top, base, zf.origin, d);
+      }
+    } else {
+      top = new Map();
+      for (const d of mine) addDynamic(top, base, zf.origin, d);
+    }
+    const dataChanged = !before || !was || before.fingerprint !== fingerprint || (changedNames ? changedNames.size > 0 : !sameByKey(was, mine));
     let serial: number;
-    if (before && before.fingerprint === fingerprint) serial = before.serial;
+    if (before && !dataChanged) serial = before.serial;
     else if (before) serial = nextSerial(before.serial, soa.serial);
     else {
       const floor = floorSerials?.get(zf.origin);
       serial = floor === undefined ? soa.serial : nextSerial(floor, soa.serial);
     }
-    views.push({ origin: zf.origin, serial, soaTtl, soa: { ...soa, serial }, nodes, cuts, fingerprint });
+    const view: ZoneView = { origin: zf.origin, serial, soaTtl, soa: { ...soa, serial }, nodes: new LayeredNodes(base, top), cuts, fingerprint };
+    builtFrom.set(view, mine);
+    views.push(view);
   }
   views.sort((a, b) => b.origin.length - a.origin.length);
   return { version: (prev?.version ?? 0) + 1, zones: views };
+}
+
+/** With the same record sets in the same order: the names whose answers differ; else undefined. */
+function alignedChanges(was: readonly DynamicRRset[], now: readonly DynamicRRset[]): Set<string> | undefined {
+  if (was.length !== now.length) return undefined;
+  const changed = new Set<string>();
+  for (let i = 0; i < now.length; i++) {
+    const a = was[i]!;
+    const b = now[i]!;
+    if (a.name !== b.name || a.type !== b.type) return undefined;
+    if (!sameDynamic(a, b)) changed.add(b.name);
+  }
+  return changed;
+}
+
+/** The same answers, in any order. */
+function sameByKey(was: readonly DynamicRRset[], now: readonly DynamicRRset[]): boolean {
+  if (was.length !== now.length) return false;
+  const old = new Map(was.map((d) => [`${d.name}/${d.type}`, d]));
+  return now.every((d) => {
+    const o = old.get(`${d.name}/${d.type}`);
+    return o !== undefined && sameDynamic(o, d);
+  });
+}
+
+function addDynamic(top: Map<string, ZoneNode>, base: ReadonlyMap<string, ZoneNode>, origin: string, d: DynamicRRset): void {
+  const n = nodeIn(top, base, origin, d.name);
+  if (d.kind === 'servfail') n.servfail = d.type;
+  if (d.kind !== 'values' || d.values.length === 0) return;
+  const rdata: RData[] = d.values.map((v) => (d.type === 'CNAME' ? { type: 'CNAME', target: v } : d.type === 'A' ? { type: 'A', address: v } : { type: 'AAAA', address: v }));
+  n.rrsets.set(d.type, { name: d.name, type: d.type, ttl: d.ttl, rdata, weights: d.weights });
+}
+
+function sameDynamic(a: DynamicRRset, b: DynamicRRset): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || a.ttl !== b.ttl || a.values.length !== b.values.length || (a.weights === undefined) !== (b.weights === undefined)) return false;
+  for (let i = 0; i < a.values.length; i++) if (a.values[i] !== b.values[i]) return false;
+  if (a.weights && b.weights) {
+    if (a.weights.length !== b.weights.length) return false;
+    for (let i = 0; i < a.weights.length; i++) if (a.weights[i] !== b.weights[i]) return false;
+  }
+  return true;
 }
 
 const staticPrints = new WeakMap<ZoneFile, string>();
