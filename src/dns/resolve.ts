@@ -1,7 +1,7 @@
 /**
  * The authoritative answer to one question from one snapshot (RFC 1034
- * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY), shaped like NSD's
- * answers. Pure: no sockets.
+ * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY, RFC 4035 §3.1.4.1 DS on
+ * the parent side of a cut), shaped like NSD's answers. Pure: no sockets.
  */
 import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { isInZone, parentName } from '../records/names.ts';
@@ -11,6 +11,8 @@ export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP:
 export const QTYPE_ANY = 255;
 export const QTYPE_AXFR = 252;
 export const QTYPE_IXFR = 251;
+/** DS: the one type a delegation's parent side answers (RFC 4035 §3.1.4.1). */
+export const QTYPE_DS = 43;
 
 export interface AnswerRR {
   owner: string;
@@ -39,7 +41,7 @@ const ANY_ORDER: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'P
  */
 export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker): Resolution {
   const res: Resolution = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
-  const zone = findZone(snap, qname.toLowerCase());
+  let zone = zoneFor(snap, qname.toLowerCase(), qtype);
   if (!zone) return { ...res, rcode: RCODE.REFUSED, aa: false };
 
   let owner = qname;
@@ -48,7 +50,8 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     const lower = owner.toLowerCase();
     visited.add(lower);
     const cut = findCut(zone, lower);
-    if (cut) {
+    // DS at the cut itself lives on the parent side: answered from this zone below.
+    if (cut && !(qtype === QTYPE_DS && cut === lower)) {
       const ns = zone.nodes.get(cut)!.rrsets.get('NS')!;
       if (res.answer.length === 0) res.aa = false;
       pushSet(res.authority, ns, ns.name, pick);
@@ -84,10 +87,15 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     const cname = node.rrsets.get('CNAME');
     if (cname) {
       pushSet(res.answer, cname, owner, pick);
+      // ANY matches the CNAME itself (RFC 1034 §4.3.2 step 3a): not followed.
+      if (qtype === QTYPE_ANY) return res;
       const target = (res.answer[res.answer.length - 1]!.data as { target: string }).target;
       const tl = target.toLowerCase();
-      // Followed only inside this zone, and never in a loop.
-      if (!isInZone(tl, zone.origin) || visited.has(tl)) return res;
+      // Followed into any zone served here (RFC 1034 §4.3.2 step 3a: back to
+      // step 1, which picks the zone again), never out of them, never in a loop.
+      const next = visited.has(tl) ? undefined : zoneFor(snap, tl, qtype);
+      if (!next) return res;
+      zone = next;
       owner = target;
       continue;
     }
@@ -107,6 +115,17 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
 /** The SOA for negative answers: TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §3). */
 export function negativeSoa(zone: ZoneView): AnswerRR {
   return { owner: zone.origin, ttl: Math.min(zone.soaTtl, zone.soa.minimum), data: { type: 'SOA', ...zone.soa } };
+}
+
+/**
+ * The zone that answers for `name`: the closest enclosing one, except that
+ * DS at a zone's apex is the parent's data (RFC 4035 §3.1.4.1), so a parent
+ * zone served too answers it.
+ */
+function zoneFor(snap: Snapshot, name: string, qtype: number): ZoneView | undefined {
+  const zone = findZone(snap, name);
+  if (!zone || qtype !== QTYPE_DS || name !== zone.origin || name === '') return zone;
+  return findZone(snap, parentName(name)) ?? zone;
 }
 
 /** The highest delegation point at or above `name` (below the apex), if any. */

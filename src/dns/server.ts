@@ -283,15 +283,21 @@ export class DnsServer {
       if (handled) return handled;
     }
     if (verdict.kind === 'error') return [encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion)];
-    return [this.answerQuestion(info, limit)];
+    return [this.answerQuestion(info, transport, limit)];
   }
 
-  private answerQuestion(info: QueryInfo, limit: number): Buffer {
+  private answerQuestion(info: QueryInfo, transport: Transport, limit: number): Buffer {
     const q = info.question!;
+    // AXFR is a TCP-only exchange (RFC 5936 §4.2): NOTIMP over UDP, as NSD and Knot.
+    if (q.type === QTYPE_AXFR && transport === 'udp') return encodeReply(info, errorSections(RCODE.NOTIMP), limit);
     const snap = this.snapshot;
     if (!snap) return encodeReply(info, errorSections(RCODE.SERVFAIL), limit);
-    // Zone transfers only through a transfer handler (and its ACL).
-    if (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR) return encodeReply(info, errorSections(RCODE.REFUSED), limit);
+    // Zone transfers only through a transfer handler (and its ACL): without
+    // one, NOTAUTH for a name that is no zone's apex, else REFUSED (as NSD).
+    if (q.type === QTYPE_AXFR || q.type === QTYPE_IXFR) {
+      const apex = snap.zones.some((z) => z.origin === q.name.toLowerCase());
+      return encodeReply(info, errorSections(apex ? RCODE.REFUSED : RCODE.NOTAUTH), limit);
+    }
     return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick), limit);
   }
 

@@ -1,4 +1,4 @@
-/** Runs NSD (Debian's nsd) on a loopback port serving one zone file, for comparisons. */
+/** Runs NSD (Debian's nsd) on a loopback port serving zone files, for comparisons. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,12 +11,20 @@ export interface RunningNsd {
   stop(): Promise<void>;
 }
 
+/** One zone to serve: its origin (no trailing dot) and master-file text. */
+export interface ServedZone {
+  origin: string;
+  text: string;
+}
+
 /**
- * An nsd.conf for one zone (file zone.txt in `dir`) on 127.0.0.1:port, run
- * in the foreground as the current user. `unlimited` turns response rate
- * limiting off (for benchmarks).
+ * An nsd.conf on 127.0.0.1:port, run in the foreground as the current user,
+ * for one zone (file zone.txt in `dir`) or several (`{ name, file }`, files
+ * in `dir`). `unlimited` turns response rate limiting off (for benchmarks
+ * and query floods).
  */
-export function nsdConfig(dir: string, port: number, zone: string, opts: { unlimited?: boolean } = {}): string {
+export function nsdConfig(dir: string, port: number, zone: string | Array<{ name: string; file: string }>, opts: { unlimited?: boolean } = {}): string {
+  const zones = typeof zone === 'string' ? [{ name: zone, file: 'zone.txt' }] : zone;
   return `server:
   ip-address: 127.0.0.1@${port}
   port: ${port}
@@ -33,46 +41,49 @@ export function nsdConfig(dir: string, port: number, zone: string, opts: { unlim
   verbosity: 0
 ${opts.unlimited ? '  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n' : ''}remote-control:
   control-enable: no
-zone:
-  name: ${zone}
-  zonefile: zone.txt
-`;
+${zones.map((z) => `zone:\n  name: "${z.name === '' ? '.' : z.name}"\n  zonefile: ${z.file}\n`).join('')}`;
 }
 
 export async function startNsd(zone: string, zoneText: string): Promise<RunningNsd> {
+  return startNsdZones([{ origin: zone, text: zoneText }]);
+}
+
+/** NSD serving every zone given; resolves once each answers its SOA. */
+export async function startNsdZones(zones: ServedZone[], opts: { unlimited?: boolean } = {}): Promise<RunningNsd> {
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-nsd-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'zone.txt'), zoneText);
-  writeFileSync(join(dir, 'nsd.conf'), nsdConfig(dir, port, zone));
+  const files = zones.map((z, i) => ({ name: z.origin, file: `zone${i}.txt` }));
+  zones.forEach((z, i) => writeFileSync(join(dir, files[i]!.file), z.text));
+  writeFileSync(join(dir, 'nsd.conf'), nsdConfig(dir, port, files, opts));
   const child: ChildProcess = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill('SIGKILL');
-          r(undefined);
-        }, 3000);
-        child.once('exit', () => {
-          clearTimeout(t);
-          r(undefined);
-        });
-      });
-    }
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  // Wait (bounded) until the zone is loaded and served.
-  for (let i = 0; i < 50; i++) {
-    try {
-      const r = await dig(port, zone, 'SOA');
-      if (r.status === 'NOERROR') return { port, stop };
-    } catch {
-      // not up yet
-    }
+  // Wait (bounded) until every zone is loaded and served.
+  for (let i = 0; i < 50 && child.exitCode === null; i++) {
+    const up = await Promise.all(zones.map((z) => dig(port, z.origin === '' ? '.' : z.origin, 'SOA').then((r) => r.status === 'NOERROR' && r.flags.includes('aa'), () => false)));
+    if (up.every(Boolean)) return { port, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
-  throw new Error(`nsd did not serve ${zone}: ${stderr}`);
+  throw new Error(`nsd did not serve ${zones.map((z) => z.origin).join(', ')}: ${stderr}`);
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      r(undefined);
+    }, 3000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      r(undefined);
+    });
+  });
 }
