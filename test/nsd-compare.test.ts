@@ -125,6 +125,12 @@ const FAMILY_CASES: Array<[string, string, string[]?]> = [
   ['loop1.parent.test', 'ANY'],
   ['loop1.parent.test', 'A'],
   ['alias.parent.test', 'DS'],
+  ['ns1.kid.parent.test', 'A'],
+  ['longtxt.parent.test', 'TXT', ['+noedns']],
+  ['longtxt.parent.test', 'TXT', ['+tcp']],
+  ['tobig.parent.test', 'A', ['+noedns', '+ignore']],
+  ['tobig.parent.test', 'A', ['+bufsize=512', '+ignore']],
+  ['tobig.parent.test', 'A', ['+tcp']],
 ];
 
 function comparable(r: DigResult) {

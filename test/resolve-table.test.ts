@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import dnsPacket from 'dns-packet';
 import { describe, test } from 'node:test';
 import { Packet, type DnsRequest } from '../src/dns/dns2.ts';
 import { resolveQuestion, RCODE, type AnswerRR } from '../src/dns/resolve.ts';
@@ -126,7 +127,9 @@ const EXAMPLE_ROWS: Row[] = [
   // RFC 8482: ANY answers one RRset (the SOA at the apex), without authority
   { q: 'example.test', t: ANY, rcode: 'NOERROR', aa: true, an: ['example.test 3600 SOA ns1.example.test hostmaster.example.test 2026112901 3600 600 1209600 300'] },
   { q: 'static.example.test', t: ANY, rcode: 'NOERROR', aa: true, an: ['static.example.test 300 A 127.0.0.10'] },
-  { q: 'mail.example.test', t: ANY, rcode: 'NOERROR', aa: true, an: ['mail.example.test 3600 MX 10 mx1.example.test'] },
+  // ...with that set's additional data, as a question of its type
+  { q: 'mail.example.test', t: ANY, rcode: 'NOERROR', aa: true, an: ['mail.example.test 3600 MX 10 mx1.example.test'], ar: ['mx1.example.test 3600 A 127.0.0.20'] },
+  { q: '_sip._tcp.example.test', t: ANY, rcode: 'NOERROR', aa: true, an: ['_sip._tcp.example.test 3600 SRV 10 60 5060 sip.example.test'], ar: ['sip.example.test 3600 A 127.0.0.30'] },
   // NODATA and NXDOMAIN
   { q: 'static.example.test', t: 'MX', rcode: 'NOERROR', aa: true, ns: EX_NEG },
   { q: 'static.example.test', t: 65, rcode: 'NOERROR', aa: true, ns: EX_NEG },
@@ -200,7 +203,7 @@ const P_NS = ['parent.test 3600 NS ns1.parent.test'];
 const P_GLUE = ['ns1.parent.test 3600 A 127.0.0.53'];
 const P_NEG = ['parent.test 300 SOA ns1.parent.test hostmaster.parent.test 1 3600 600 1209600 300'];
 const K_NS = ['kid.parent.test 3600 NS ns1.kid.parent.test'];
-const K_GLUE = ['ns1.kid.parent.test 3600 A 127.0.0.61'];
+const K_GLUE = ['ns1.kid.parent.test 3600 A 127.0.0.61', 'ns1.kid.parent.test 3600 AAAA ::1'];
 /** The child's MINIMUM is 60. */
 const K_NEG = ['kid.parent.test 60 SOA ns1.kid.parent.test hostmaster.kid.parent.test 7 3600 600 1209600 60'];
 const D_REFERRAL = { rcode: 'NOERROR', aa: false, ns: ['d.parent.test 3600 NS ns.d.parent.test'], ar: ['ns.d.parent.test 3600 A 127.0.0.62'] } as const;
@@ -227,6 +230,8 @@ const FAMILY_ROWS: Row[] = [
   { q: 'kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, ns: K_NEG },
   { q: 'www.kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['www.kid.parent.test 3600 A 127.0.0.70'], ns: K_NS, ar: K_GLUE },
   { q: 'www.kid.parent.test', t: DS, rcode: 'NOERROR', aa: true, ns: K_NEG },
+  // a name server's A in the answer: its AAAA is still additional data (as NSD)
+  { q: 'ns1.kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['ns1.kid.parent.test 3600 A 127.0.0.61'], ns: K_NS, ar: ['ns1.kid.parent.test 3600 AAAA ::1'] },
   { q: 'nx.kid.parent.test', t: DS, rcode: 'NXDOMAIN', aa: true, ns: K_NEG },
   // a CNAME into the child is followed there (RFC 1034 §4.3.2 step 3a), as NSD does
   { q: 'to-kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['to-kid.parent.test 3600 CNAME kid.parent.test'], ns: K_NEG },
@@ -251,13 +256,40 @@ describe('resolveQuestion over a parent zone served with its child', () => {
     const parentOnly = buildSnapshot([FAMILY[0]!], []);
     check(parentOnly, [
       { q: 'kid.parent.test', t: DS, rcode: 'NOERROR', aa: true, ns: P_NEG },
-      { q: 'kid.parent.test', t: 'SOA', rcode: 'NOERROR', aa: false, ns: K_NS, ar: K_GLUE },
-      { q: 'to-kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['to-kid.parent.test 3600 CNAME kid.parent.test'], ns: K_NS, ar: K_GLUE },
+      { q: 'kid.parent.test', t: 'SOA', rcode: 'NOERROR', aa: false, ns: K_NS, ar: [K_GLUE[0]!] },
+      { q: 'to-kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['to-kid.parent.test 3600 CNAME kid.parent.test'], ns: K_NS, ar: [K_GLUE[0]!] },
     ]);
   });
 
   test('with the child zone alone, DS at its apex comes from the child', () => {
     check(buildSnapshot([FAMILY[1]!], []), [{ q: 'kid.parent.test', t: DS, rcode: 'NOERROR', aa: true, ns: K_NEG }]);
+  });
+});
+
+// --- replies over the client's size: the server's encoding, still without sockets ---
+
+describe('replies too big for UDP', () => {
+  const server = new DnsServer({ listen: [], logger: silentLogger });
+  server.setSnapshot(buildSnapshot(FAMILY, []));
+  const ask = (name: string, qtype: number, transport: 'udp' | 'tcp') => {
+    const [reply] = server.answer(Packet.parse(buildQuery(name, qtype)) as unknown as DnsRequest, transport);
+    assert.ok(reply);
+    assert.ok(reply.length <= (transport === 'udp' ? 512 : 65535), `${reply.length} bytes`);
+    const p = dnsPacket.decode(reply);
+    return { tc: !!p.flag_tc, an: (p.answers ?? []).map((r) => `${r.name} ${r.type}`), ns: (p.authorities ?? []).map((r) => `${r.name} ${r.type}`), ar: (p.additionals ?? []).length };
+  };
+
+  test('the apex NS and their addresses go before the answer is truncated (as NSD and Knot)', () => {
+    assert.deepEqual(ask('longtxt.parent.test', 16, 'udp'), { tc: false, an: ['longtxt.parent.test TXT'], ns: [], ar: 0 });
+    assert.deepEqual(ask('longtxt.parent.test', 16, 'tcp'), { tc: false, an: ['longtxt.parent.test TXT'], ns: ['parent.test NS'], ar: 1 });
+  });
+
+  test('truncated: TC with the whole RRsets of the answer that fit, never part of one', () => {
+    assert.deepEqual(ask('tobig.parent.test', 1, 'udp'), { tc: true, an: ['tobig.parent.test CNAME'], ns: [], ar: 0 });
+    const full = ask('tobig.parent.test', 1, 'tcp');
+    assert.equal(full.tc, false);
+    assert.equal(full.an.length, 41);
+    assert.deepEqual(ask('big.parent.test', 1, 'udp'), { tc: true, an: [], ns: [], ar: 0 });
   });
 });
 

@@ -32,8 +32,12 @@ export interface Resolution {
 export type WeightedPicker = (weights: readonly number[]) => number;
 
 const MAX_CNAME_CHAIN = 8;
-/** RFC 8482 §4.1: answer ANY with one RRset, in this order of preference. */
-const ANY_ORDER: RRType[] = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA', 'PTR', 'NS'];
+/**
+ * RFC 8482 §4.1: ANY is answered with one RRset: the one of the lowest type
+ * code, as Knot picks it (NSD picks by its storage order; at the apex both
+ * give one set, failoverd the SOA as NSD).
+ */
+const ANY_ORDER: RRType[] = ['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'AAAA', 'SRV', 'CAA'];
 
 /**
  * @param qname the question name as asked (case kept, no trailing dot);
@@ -103,6 +107,8 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
       const first = ANY_ORDER.map((t) => node!.rrsets.get(t)).find(Boolean);
       if (first) {
         pushSet(res.answer, first, owner, pick);
+        // The answered set's additional data, as for a question of its type.
+        if (first.type === 'MX' || first.type === 'SRV' || first.type === 'NS') addAddresses(zone, res, first.rdata, pick);
         return res;
       }
     }
@@ -164,21 +170,23 @@ function addApexNs(zone: ZoneView, res: Resolution, pick: WeightedPicker): void 
 
 /** Additional-section addresses for NS/MX/SRV targets inside the zone. */
 function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: WeightedPicker): void {
-  // Addresses already in the answer or additional section are not repeated.
-  const seen = new Set<string>();
-  for (const r of res.answer) if (r.data.type === 'A' || r.data.type === 'AAAA') seen.add(r.owner.toLowerCase());
-  for (const r of res.additional) seen.add(r.owner.toLowerCase());
+  // RRsets already in the answer or additional section are not repeated
+  // (an A in the answer still lets its AAAA in, as NSD does).
+  const present = new Set<string>();
+  for (const r of res.answer) if (r.data.type === 'A' || r.data.type === 'AAAA') present.add(`${r.owner.toLowerCase()}/${r.data.type}`);
+  for (const r of res.additional) present.add(`${r.owner.toLowerCase()}/${r.data.type}`);
+  const hosts = new Set<string>();
   for (const d of rdata) {
     const host = d.type === 'NS' ? d.host : d.type === 'MX' ? d.exchange : d.type === 'SRV' ? d.target : undefined;
     if (!host) continue;
     const h = host.toLowerCase();
-    if (seen.has(h) || !isInZone(h, zone.origin)) continue;
-    seen.add(h);
+    if (hosts.has(h) || !isInZone(h, zone.origin)) continue;
+    hosts.add(h);
     const node = zone.nodes.get(h);
     if (!node) continue;
     for (const t of ['A', 'AAAA'] as const) {
       const set = node.rrsets.get(t);
-      if (set) pushSet(res.additional, set, set.name, pick);
+      if (set && !present.has(`${h}/${t}`)) pushSet(res.additional, set, set.name, pick);
     }
   }
 }

@@ -34,7 +34,31 @@ export function encodeReply(q: QueryInfo, s: Sections | Resolution, limit: numbe
     const lean = encode(q, s, withQuestion, false, EMPTY);
     if (lean.length <= limit) return lean;
   }
+  // So are the apex NS beside a positive answer (the SOA of a negative one is not):
+  // NSD and Knot drop them before they truncate.
+  if (s.aa && s.answer.length > 0 && s.authority.length > 0 && !s.authority.some((r) => r.data.type === 'SOA')) {
+    const bare = encode(q, { ...s, authority: EMPTY }, withQuestion, false, EMPTY);
+    if (bare.length <= limit) return bare;
+  }
+  // Truncated: TC, and the whole RRsets of the answer that fit, in order
+  // (RFC 2181 §9: never part of an RRset), as NSD does for a CNAME chain.
+  const ends = rrsetEnds(s.answer);
+  for (let n = ends.length; n > 0; n--) {
+    const reply = encode(q, { ...s, answer: s.answer.slice(0, ends[n - 1]), authority: EMPTY }, withQuestion, true, EMPTY);
+    if (reply.length <= limit) return reply;
+  }
   return encode(q, { ...s, answer: EMPTY, authority: EMPTY }, withQuestion, true, EMPTY);
+}
+
+/** The index just past each RRset (a run of records of one owner and type) of a section. */
+function rrsetEnds(rrs: AnswerRR[]): number[] {
+  const ends: number[] = [];
+  for (let i = 1; i <= rrs.length; i++) {
+    const a = rrs[i - 1]!;
+    const b = rrs[i];
+    if (!b || b.owner !== a.owner || b.data.type !== a.data.type) ends.push(i);
+  }
+  return ends;
 }
 
 function encode(q: QueryInfo, s: Sections, withQuestion: boolean, tc: boolean, additional: AnswerRR[]): Buffer {
