@@ -49,10 +49,10 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
   if (!zone) return { ...res, rcode: RCODE.REFUSED, aa: false };
 
   let owner = qname;
-  const visited = new Set<string>();
+  /** Owners of the CNAMEs in the answer (see the loop rule below). */
+  const cnamed = new Set<string>();
   for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
     const lower = owner.toLowerCase();
-    visited.add(lower);
     const cut = findCut(zone, lower);
     // DS at the cut itself lives on the parent side: answered from this zone below.
     if (cut && !(qtype === QTYPE_DS && cut === lower)) {
@@ -63,6 +63,7 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
       return res;
     }
     let node = zone.nodes.get(lower);
+    const synthesized = !node;
     if (!node) {
       node = wildcardFor(zone, lower);
       if (!node) {
@@ -90,14 +91,21 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     }
     const cname = node.rrsets.get('CNAME');
     if (cname) {
+      // A loop ends where the same CNAME would be added twice, as NSD and
+      // Knot end it: a wildcard's CNAME synthesised for the question counts
+      // apart from the same wildcard reached through the chain, so a
+      // wildcard CNAME that matches its own target shows twice, an explicit
+      // CNAME to itself once.
+      const key = hop === 0 && synthesized ? ' question' : lower;
+      if (cnamed.has(key)) return res;
+      cnamed.add(key);
       pushSet(res.answer, cname, owner, pick);
       // ANY matches the CNAME itself (RFC 1034 §4.3.2 step 3a): not followed.
       if (qtype === QTYPE_ANY) return res;
       const target = (res.answer[res.answer.length - 1]!.data as { target: string }).target;
-      const tl = target.toLowerCase();
       // Followed into any zone served here (RFC 1034 §4.3.2 step 3a: back to
-      // step 1, which picks the zone again), never out of them, never in a loop.
-      const next = visited.has(tl) ? undefined : zoneFor(snap, tl, qtype);
+      // step 1, which picks the zone again), never out of them.
+      const next = zoneFor(snap, target.toLowerCase(), qtype);
       if (!next) return res;
       zone = next;
       owner = target;
