@@ -127,6 +127,8 @@ const FAMILY_CASES: Array<[string, string, string[]?]> = [
   ['alias.parent.test', 'DS'],
   ['ns1.kid.parent.test', 'A'],
   ['self.parent.test', 'A'],
+  ['wmx.parent.test', 'MX'],
+  ['WMX.parent.test', 'ANY'],
   ['q.wl.parent.test', 'A'],
   ['x.wl.parent.test', 'AAAA'],
   ['longtxt.parent.test', 'TXT', ['+noedns']],

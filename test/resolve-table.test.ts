@@ -247,6 +247,8 @@ const FAMILY_ROWS: Row[] = [
   { q: 'dangling.parent.test', t: 'A', rcode: 'NXDOMAIN', aa: true, an: ['dangling.parent.test 3600 CNAME nowhere.parent.test'], ns: P_NEG },
   { q: 'loop1.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['loop1.parent.test 3600 CNAME loop2.parent.test', 'loop2.parent.test 3600 CNAME loop1.parent.test'] },
   { q: 'alias.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['alias.parent.test 3600 CNAME static.parent.test', 'static.parent.test 3600 A 127.0.0.10'], ns: P_NS, ar: P_GLUE },
+  // additional data through a wildcard, owned by the name asked for
+  { q: 'wmx.parent.test', t: 'MX', rcode: 'NOERROR', aa: true, an: ['wmx.parent.test 3600 MX 10 mail.wa.parent.test'], ns: P_NS, ar: ['mail.wa.parent.test 3600 A 127.0.0.80', ...P_GLUE] },
   // a loop ends where the same CNAME would come twice: a CNAME to itself once...
   { q: 'self.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['self.parent.test 3600 CNAME self.parent.test'] },
   // ...a wildcard CNAME matching its own target: once for the question, once for the target (as NSD and Knot)

@@ -176,7 +176,7 @@ function addApexNs(zone: ZoneView, res: Resolution, pick: WeightedPicker): void 
   addAddresses(zone, res, ns.rdata, pick);
 }
 
-/** Additional-section addresses for NS/MX/SRV targets inside the zone. */
+/** Additional-section addresses for NS/MX/SRV targets inside the zone (wildcards included). */
 function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: WeightedPicker): void {
   // RRsets already in the answer or additional section are not repeated
   // (an A in the answer still lets its AAAA in, as NSD does).
@@ -190,11 +190,13 @@ function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: Wei
     const h = host.toLowerCase();
     if (hosts.has(h) || !isInZone(h, zone.origin)) continue;
     hosts.add(h);
-    const node = zone.nodes.get(h);
+    // A name that does not exist may be covered by a wildcard (RFC 4592), as NSD and Knot add it.
+    const exact = zone.nodes.get(h);
+    const node = exact ?? wildcardFor(zone, h);
     if (!node) continue;
     for (const t of ['A', 'AAAA'] as const) {
       const set = node.rrsets.get(t);
-      if (set && !present.has(`${h}/${t}`)) pushSet(res.additional, set, set.name, pick);
+      if (set && !present.has(`${h}/${t}`)) pushSet(res.additional, set, exact ? set.name : h, pick);
     }
   }
 }
