@@ -13,7 +13,7 @@
  * run moves on.
  *
  * FAILOVERD_DIFF_SEED=<n> repeats a run (the seed is printed);
- * FAILOVERD_DIFF_QUERIES=<n> asks more (default 2,500) for a longer run;
+ * FAILOVERD_DIFF_QUERIES=<n> asks more (default 3,000) for a longer run;
  * FAILOVERD_DIFF_VERBOSE=1 also prints the queries where NSD and Knot
  * disagree and failoverd matches neither.
  */
@@ -29,7 +29,7 @@ import { Dice, fixedQueries, generateZones, randomQuery, seededRandom, type Diff
 import { needTool } from './helpers/tools.ts';
 
 const seed = process.env.FAILOVERD_DIFF_SEED ? Number(process.env.FAILOVERD_DIFF_SEED) : randomInt(0, 2 ** 32);
-const total = Number(process.env.FAILOVERD_DIFF_QUERIES ?? 2500);
+const total = Number(process.env.FAILOVERD_DIFF_QUERIES ?? 3000);
 /** Queries in flight at once (each to all three servers). */
 const CONCURRENCY = 24;
 /** Failures printed in full (all are counted). */
