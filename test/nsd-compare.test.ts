@@ -128,6 +128,7 @@ const FAMILY_CASES: Array<[string, string, string[]?]> = [
   ['ns1.kid.parent.test', 'A'],
   ['self.parent.test', 'A'],
   ['wmx.parent.test', 'MX'],
+  ['mxd.parent.test', 'MX'],
   ['WMX.parent.test', 'ANY'],
   ['q.wl.parent.test', 'A'],
   ['x.wl.parent.test', 'AAAA'],

@@ -249,6 +249,8 @@ const FAMILY_ROWS: Row[] = [
   { q: 'alias.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['alias.parent.test 3600 CNAME static.parent.test', 'static.parent.test 3600 A 127.0.0.10'], ns: P_NS, ar: P_GLUE },
   // additional data through a wildcard, owned by the name asked for
   { q: 'wmx.parent.test', t: 'MX', rcode: 'NOERROR', aa: true, an: ['wmx.parent.test 3600 MX 10 mail.wa.parent.test'], ns: P_NS, ar: ['mail.wa.parent.test 3600 A 127.0.0.80', ...P_GLUE] },
+  // glue below a delegation is no answer data: an MX pointing there gets no additional addresses
+  { q: 'mxd.parent.test', t: 'MX', rcode: 'NOERROR', aa: true, an: ['mxd.parent.test 3600 MX 10 ns.d.parent.test'], ns: P_NS, ar: P_GLUE },
   // a loop ends where the same CNAME would come twice: a CNAME to itself once...
   { q: 'self.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['self.parent.test 3600 CNAME self.parent.test'] },
   // ...a wildcard CNAME matching its own target: once for the question, once for the target (as NSD and Knot)

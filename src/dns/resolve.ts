@@ -190,6 +190,9 @@ function addAddresses(zone: ZoneView, res: Resolution, rdata: RData[], pick: Wei
     const h = host.toLowerCase();
     if (hosts.has(h) || !isInZone(h, zone.origin)) continue;
     hosts.add(h);
+    // Below a delegation only glue lives, and it is no answer data: an MX or
+    // SRV target there gets no addresses (as NSD; NS targets keep their glue).
+    if (d.type !== 'NS' && findCut(zone, h)) continue;
     // A name that does not exist may be covered by a wildcard (RFC 4592), as NSD and Knot add it.
     const exact = zone.nodes.get(h);
     const node = exact ?? wildcardFor(zone, h);
