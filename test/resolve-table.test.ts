@@ -63,11 +63,11 @@ function rdataText(d: RData): string {
   }
 }
 
-function check(snap: Snapshot, rows: Row[], pick: (w: readonly number[]) => number = () => 0): void {
+function check(snap: Snapshot, rows: Row[], pick: (w: readonly number[]) => number = () => 0, qclass = 1): void {
   const failures: string[] = [];
   for (const row of rows) {
     const qtype = typeof row.t === 'number' ? row.t : RR_TYPE_CODE[row.t];
-    const res = resolveQuestion(snap, row.q, qtype, pick);
+    const res = resolveQuestion(snap, row.q, qtype, pick, qclass);
     const got = { rcode: res.rcode, aa: res.aa, an: res.answer.map(show), ns: res.authority.map(show), ar: res.additional.map(show) };
     const want = { rcode: RCODE[row.rcode], aa: row.aa, an: row.an ?? [], ns: row.ns ?? [], ar: row.ar ?? [] };
     try {
@@ -268,6 +268,22 @@ describe('resolveQuestion over a parent zone served with its child', () => {
       { q: 'kid.parent.test', t: 'SOA', rcode: 'NOERROR', aa: false, ns: K_NS, ar: [K_GLUE[0]!] },
       { q: 'to-kid.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['to-kid.parent.test 3600 CNAME kid.parent.test'], ns: K_NS, ar: [K_GLUE[0]!] },
     ]);
+  });
+
+  test('class ANY: the IN data with AA clear, no apex NS, no SOA (as NSD); a referral through a CNAME keeps AA', () => {
+    check(
+      buildSnapshot(FAMILY, []),
+      [
+        { q: 'static.parent.test', t: 'A', rcode: 'NOERROR', aa: false, an: ['static.parent.test 3600 A 127.0.0.10'] },
+        { q: 'static.parent.test', t: 'MX', rcode: 'NOERROR', aa: false },
+        { q: 'nx.parent.test', t: 'A', rcode: 'NXDOMAIN', aa: false },
+        { q: 'd.parent.test', t: 'A', ...D_REFERRAL },
+        { q: 'to-d.parent.test', t: 'A', rcode: 'NOERROR', aa: true, an: ['to-d.parent.test 3600 CNAME d.parent.test'], ns: D_REFERRAL.ns, ar: D_REFERRAL.ar },
+        { q: 'wmx.parent.test', t: 'MX', rcode: 'NOERROR', aa: false, an: ['wmx.parent.test 3600 MX 10 mail.wa.parent.test'], ar: ['mail.wa.parent.test 3600 A 127.0.0.80'] },
+      ],
+      () => 0,
+      255,
+    );
   });
 
   test('with the child zone alone, DS at its apex comes from the child', () => {

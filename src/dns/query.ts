@@ -5,7 +5,7 @@
  */
 import type { DnsRequest } from './dns2.ts';
 import { RCODE } from './resolve.ts';
-import { CLASS_IN, TYPE_OPT } from './wire-writer.ts';
+import { CLASS_ANY, CLASS_IN, TYPE_OPT } from './wire-writer.ts';
 
 export const EDNS_UDP_SIZE = 1232;
 export const OPCODE_QUERY = 0;
@@ -53,7 +53,9 @@ export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVer
   }
   if (h.opcode !== OPCODE_QUERY) return { info, verdict: { kind: 'error', rcode: RCODE.NOTIMP, withQuestion: true } };
   if (info.edns && info.edns.version > 0) return { info, verdict: { kind: 'error', rcode: RCODE.BADVERS, withQuestion: true } };
-  if (info.question!.class !== CLASS_IN) return { info, verdict: { kind: 'error', rcode: RCODE.REFUSED, withQuestion: true } };
+  // Class IN, and ANY (answered with the IN data); CHAOS, NONE and the rest are refused.
+  const qclass = info.question!.class;
+  if (qclass !== CLASS_IN && qclass !== CLASS_ANY) return { info, verdict: { kind: 'error', rcode: RCODE.REFUSED, withQuestion: true } };
   return { info, verdict: { kind: 'answer' } };
 }
 

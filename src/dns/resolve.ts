@@ -6,6 +6,7 @@
 import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { isInZone, parentName } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
+import { CLASS_ANY, CLASS_IN } from './wire-writer.ts';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
 export const QTYPE_ANY = 255;
@@ -42,8 +43,19 @@ const ANY_ORDER: RRType[] = ['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'AAAA', 'SR
 /**
  * @param qname the question name as asked (case kept, no trailing dot);
  *              answers are owned by it so the question's case is echoed.
+ * @param qclass IN, or ANY (255): then the IN data as NSD gives it: AA clear
+ *              (no server is authoritative for every class) except on a
+ *              referral reached through a CNAME, no apex NS beside a
+ *              positive answer, no SOA beside a negative one.
  */
-export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker): Resolution {
+export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, qclass = CLASS_IN): Resolution {
+  if (qclass !== CLASS_ANY) return resolveIn(snap, qname, qtype, pick, true);
+  const res = resolveIn(snap, qname, qtype, pick, false);
+  const referral = res.authority.some((r) => r.data.type === 'NS');
+  return { ...res, aa: res.aa && referral, authority: res.authority.filter((r) => r.data.type !== 'SOA') };
+}
+
+function resolveIn(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, withApexNs: boolean): Resolution {
   const res: Resolution = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
   let zone = zoneFor(snap, qname.toLowerCase(), qtype);
   if (!zone) return { ...res, rcode: RCODE.REFUSED, aa: false };
@@ -79,14 +91,14 @@ export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pi
     if (lower === zone.origin && (type === 'SOA' || qtype === QTYPE_ANY)) {
       // RFC 8482: ANY at the apex answers the SOA alone.
       res.answer.push({ owner, ttl: zone.soaTtl, data: { type: 'SOA', ...zone.soa } });
-      if (type === 'SOA') addApexNs(zone, res, pick);
+      if (type === 'SOA' && withApexNs) addApexNs(zone, res, pick);
       return res;
     }
     const set = type ? node.rrsets.get(type) : undefined;
     if (set) {
       pushSet(res.answer, set, owner, pick);
       if (type === 'MX' || type === 'SRV' || type === 'NS') addAddresses(zone, res, set.rdata, pick);
-      if (!(type === 'NS' && lower === zone.origin)) addApexNs(zone, res, pick);
+      if (withApexNs && !(type === 'NS' && lower === zone.origin)) addApexNs(zone, res, pick);
       return res;
     }
     const cname = node.rrsets.get('CNAME');

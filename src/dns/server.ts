@@ -298,7 +298,7 @@ export class DnsServer {
       const apex = snap.zones.some((z) => z.origin === q.name.toLowerCase());
       return encodeReply(info, errorSections(apex ? RCODE.REFUSED : RCODE.NOTAUTH), limit);
     }
-    return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick), limit);
+    return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick, q.class), limit);
   }
 
   private handle(req: DnsRequest, send: Send, transport: Transport, client: DnsClient): void {

@@ -8,6 +8,8 @@ import type { RData } from '../records/types.ts';
 import { RR_TYPE_CODE } from '../records/types.ts';
 
 export const CLASS_IN = 1;
+/** QCLASS * (RFC 1035 §3.2.5): answered with the IN data. */
+export const CLASS_ANY = 255;
 export const TYPE_OPT = 41;
 
 export class WireWriter {

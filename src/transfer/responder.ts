@@ -159,7 +159,7 @@ export class TransferResponder implements TransferHandler {
     if (verdict.kind === 'error') return this.sign(encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion), signing);
     if (!ctx.snapshot) return this.sign(encodeReply(info, errorSections(RCODE.SERVFAIL), limit), signing);
     const q = info.question!;
-    return this.sign(encodeReply(info, resolveQuestion(ctx.snapshot, q.name, q.type, this.deps.pick), limit), signing);
+    return this.sign(encodeReply(info, resolveQuestion(ctx.snapshot, q.name, q.type, this.deps.pick, q.class), limit), signing);
   }
 
   /** An error reply (AA clear), signed when the request was. */

@@ -427,6 +427,10 @@ const QTYPES: ReadonlyArray<readonly [number, number]> = [
   [99, 1], // SPF
   [4242, 1], // unassigned
   [65280, 1], // private use
+  [0, 1], // reserved
+  [41, 1], // OPT as a question
+  [128, 1], // meta range
+  [253, 1], // MAILB
 ];
 
 const TYPE_NAMES: Record<number, string> = { 1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 43: 'DS', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 252: 'AXFR', 255: 'ANY', 257: 'CAA' };
@@ -442,11 +446,35 @@ export function randomQuery(dice: Dice, names: readonly string[], id: number): D
   const name = dice.chance(0.4) ? mixCase(dice, dice.pick(names)) : dice.pick(names);
   const qtype = dice.weighted(QTYPES);
   const transport = dice.chance(0.15) ? 'tcp' : 'udp';
-  // RD, and sometimes AD and CD (RFC 6840 §5.7: CD is echoed).
-  const flags = (dice.chance(0.5) ? 0x0100 : 0) | (dice.chance(0.1) ? 0x0020 : 0) | (dice.chance(0.1) ? 0x0010 : 0);
-  const opt = dice.chance(0.3) ? undefined : { size: dice.pick([512, 600, 1200, 1232, 1400, 4096]), do: dice.chance(0.3) };
-  const bytes = buildQuery(name, qtype, { id, flags, opt });
-  const text = `${name === '' ? '.' : name} ${TYPE_NAMES[qtype] ?? `TYPE${qtype}`} over ${transport}, flags 0x${flags.toString(16)}, ${opt ? `EDNS ${opt.size}${opt.do ? ' DO' : ''}` : 'no EDNS'}`;
+  // RD, and sometimes AD and CD (RFC 6840 §5.7).
+  let flags = (dice.chance(0.5) ? 0x0100 : 0) | (dice.chance(0.1) ? 0x0020 : 0) | (dice.chance(0.1) ? 0x0010 : 0);
+  const odd: string[] = [];
+  // Now and then a header bit a query should not carry (TC, Z, AA), or an opcode other than QUERY.
+  if (dice.chance(0.04)) {
+    const bit = dice.pick([0x0200, 0x0040, 0x0400] as const);
+    flags |= bit;
+    odd.push(`bit 0x${bit.toString(16)}`);
+  }
+  if (dice.chance(0.02)) {
+    const opcode = dice.pick([1, 2, 5] as const);
+    flags |= opcode << 11;
+    odd.push(`opcode ${opcode}`);
+  }
+  // Class IN mostly; CHAOS, NONE and ANY now and then.
+  const qclass = dice.chance(0.05) ? dice.pick([3, 254, 255] as const) : 1;
+  if (qclass !== 1) odd.push(`class ${qclass}`);
+  let opt: { size: number; do: boolean; version?: number; options?: Buffer } | undefined = dice.chance(0.3) ? undefined : { size: dice.pick([512, 600, 1200, 1232, 1400, 4096]), do: dice.chance(0.3) };
+  if (opt && dice.chance(0.03)) {
+    opt.version = 1;
+    odd.push('EDNS version 1');
+  }
+  // EDNS options the servers must ignore here: an unassigned code, an empty NSID request (both hide their identity).
+  if (opt && dice.chance(0.05)) {
+    opt.options = dice.pick([Buffer.from([0xfd, 0xe9, 0, 2, 1, 2]), Buffer.from([0, 3, 0, 0])]);
+    odd.push(`EDNS option ${opt.options.readUInt16BE(0)}`);
+  }
+  const bytes = buildQuery(name, qtype, { id, flags, qclass, opt });
+  const text = `${name === '' ? '.' : name} ${TYPE_NAMES[qtype] ?? `TYPE${qtype}`} over ${transport}, flags 0x${flags.toString(16)}, ${opt ? `EDNS ${opt.size}${opt.do ? ' DO' : ''}` : 'no EDNS'}${odd.length ? `; ${odd.join(', ')}` : ''}`;
   return { name, qtype, transport, bytes, text };
 }
 
