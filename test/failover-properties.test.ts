@@ -18,7 +18,11 @@
  *   at once);
  * - `failback: manual` never moves away from a usable active target
  *   without a command; `auto` never stays behind an UP better target;
- *   `after D` moves to a better target only once it has been UP for D.
+ *   `after D` moves to a better target only once it has been UP for D;
+ * - all of it across restarts (a new machine resumed from the persisted
+ *   state, as the controller resumes from the state file);
+ * - multivalue and weighted answer exactly the usable targets (capped by
+ *   maxAnswers, weight > 0 first).
  *
  * FAILOVERD_PROP_RUNS sets the number of runs (default 1,000);
  * FAILOVERD_PROP_SEED repeats a run (fast-check prints the seed and the
@@ -28,7 +32,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { FakeClock } from '../src/clock.ts';
-import type { CheckConfig, Failback, Health, RecordSetConfig, WhenAllDown } from '../src/config/types.ts';
+import type { CheckConfig, Failback, Health, Policy, RecordSetConfig, WhenAllDown } from '../src/config/types.ts';
 import { selectionEqual } from '../src/failover/answers.ts';
 import { describeAnswer } from '../src/failover/describe.ts';
 import { FailoverMachine } from '../src/failover/failover-machine.ts';
@@ -43,6 +47,9 @@ const T0 = 1_700_000_000_000;
 
 interface Scenario {
   n: number;
+  policy: Policy;
+  weights: number[];
+  maxAnswers: number;
   failback: Failback;
   whenAllDown: WhenAllDown;
   thresholds: Array<{ rise: number; fall: number }>;
@@ -55,11 +62,16 @@ type Event =
   | { kind: 'override'; target: number; state: 'UP' | 'DOWN'; expiresIn?: number }
   | { kind: 'clear'; target: number }
   | { kind: 'failback' }
-  | { kind: 'wait'; dt: number };
+  | { kind: 'wait'; dt: number }
+  /** A restart: a new machine resumed from the persisted state; health and overrides persist too. */
+  | { kind: 'restart' };
 
 const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }).chain((n) =>
   fc.record({
     n: fc.constant(n),
+    policy: fc.constant<Policy>('failover'),
+    weights: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n }),
+    maxAnswers: fc.integer({ min: 1, max: 4 }),
     failback: fc.oneof(fc.constant<Failback>('auto'), fc.constant<Failback>('manual'), fc.integer({ min: 1, max: 30_000 }).map((after): Failback => ({ after }))),
     whenAllDown: fc.constantFrom<WhenAllDown>('primary', 'all', 'none', 'servfail'),
     thresholds: fc.array(fc.record({ rise: fc.integer({ min: 1, max: 4 }), fall: fc.integer({ min: 1, max: 4 }) }), { minLength: n, maxLength: n }),
@@ -70,6 +82,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }).chain
         { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), target: fc.nat(n - 1) }) },
         { weight: 2, arbitrary: fc.constant({ kind: 'failback' as const }) },
         { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), dt: fc.integer({ min: 1, max: 40_000 }) }) },
+        { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
       ),
       { minLength: 5, maxLength: 60, size: 'max' },
     ),
@@ -80,9 +93,9 @@ function recordSet(s: Scenario): RecordSetConfig {
   const targets = s.thresholds.map(({ rise, fall }, i) => {
     const address = `127.0.0.${i + 1}`;
     const check: CheckConfig = { type: 'http', port: 80, path: '/', headers: {}, expect: { status: ['200-399'] }, tlsVerify: true, interval: 1000, fastInterval: 100, timeout: 500, rise, fall, watch: false };
-    return { id: `www.example.test/A/${address}`, address, checkName: `c${i}`, check, weight: 1, probeKey: `c${i}@${address}` };
+    return { id: `www.example.test/A/${address}`, address, checkName: `c${i}`, check, weight: s.weights[i]!, probeKey: `c${i}@${address}` };
   });
-  return { name: 'www.example.test', type: 'A', zone: 'example.test', ttl: 30, policy: 'failover', failback: s.failback, whenAllDown: s.whenAllDown, maxAnswers: 8, targets };
+  return { name: 'www.example.test', type: 'A', zone: 'example.test', ttl: 30, policy: s.policy, failback: s.failback, whenAllDown: s.whenAllDown, maxAnswers: s.maxAnswers, targets };
 }
 
 /** One evaluation as the checks see it. */
@@ -105,7 +118,7 @@ class World {
   readonly clock = new FakeClock(T0);
   readonly cfg: RecordSetConfig;
   readonly trackers: HealthTracker[];
-  readonly machine: FailoverMachine;
+  machine: FailoverMachine;
   readonly overrides: OverrideStore;
   readonly evaluations: Evaluation[] = [];
   readonly transitions: Transition[] = [];
@@ -150,6 +163,13 @@ class World {
         case 'wait':
           this.clock.advance(e.dt);
           break;
+        case 'restart':
+          // As the controller restarts: the persisted record set state, health and overrides; effective `since` recomputed.
+          this.wake?.cancel();
+          this.machine = new FailoverMachine(this.cfg, this.machine.state);
+          this.effectiveSince.clear();
+          this.evaluate(false);
+          break;
       }
     }
   }
@@ -171,7 +191,8 @@ class World {
       this.effectiveSince.set(t.id, { health: eff.health, since });
       views.set(t.id, { id: t.id, health: eff.health, since });
     });
-    const before = this.machine.state;
+    // The state before, as persisted: after a restart it is the last one of the old machine.
+    const before = this.evaluations[this.evaluations.length - 1]?.result.state;
     const result = this.machine.evaluate(views, now, command ? { kind: 'failback' } : undefined);
     if (result.transition) this.transitions.push(result.transition);
     const evaluation = { at: now, command, views, before, result };
@@ -210,7 +231,14 @@ function checkEvaluation(w: World, e: Evaluation): void {
   // Never an effectively DOWN target while an UP one exists; the all-down answer exactly when all are DOWN.
   if (anyUp) for (const id of answeredIds(state.answer)) assert.notEqual(health(id), 'DOWN', `answers DOWN ${id} while a target is UP: ${ctx}`);
   assert.equal(state.allDown, allDown, `allDown flag: ${ctx}`);
-  if (!allDown) {
+  if (!allDown && cfg.policy !== 'failover') {
+    // multivalue: every usable target in order, capped; weighted: the usable ones of weight > 0 (else all usable), uncapped.
+    const usable = cfg.targets.filter((t) => health(t.id) !== 'DOWN');
+    const positive = usable.filter((t) => t.weight > 0);
+    const want = cfg.policy === 'multivalue' ? usable.slice(0, cfg.maxAnswers) : positive.length > 0 ? positive : usable;
+    assert.deepEqual(answeredIds(state.answer), want.map((t) => t.id), `${cfg.policy} pool: ${ctx}`);
+    assert.equal(state.answer.kind === 'targets' && state.answer.weighted, cfg.policy === 'weighted', ctx);
+  } else if (!allDown) {
     assert.equal(state.answer.kind, 'targets', ctx);
     assert.equal(answeredIds(state.answer).length, 1, `failover answers one target: ${ctx}`);
     assert.notEqual(health(state.activeId!), 'DOWN', `active target DOWN while another is usable: ${ctx}`);
@@ -230,7 +258,7 @@ function checkEvaluation(w: World, e: Evaluation): void {
     }
   } else assert.equal(e.result.transition, undefined, ctx);
 
-  if (!e.before || e.before.allDown || allDown || e.before.activeId === undefined) return;
+  if (cfg.policy !== 'failover' || !e.before || e.before.allDown || allDown || e.before.activeId === undefined) return;
   const prevActive = cfg.targets.findIndex((t) => t.id === e.before!.activeId);
   const nowActive = cfg.targets.findIndex((t) => t.id === state.activeId);
   const prevUsable = health(e.before.activeId) !== 'DOWN';
@@ -288,7 +316,19 @@ test('failover machine: random health timelines and overrides keep every invaria
   );
 });
 
-test('failback manual: a hold never moves without a command, however long and however health flaps', () => {
+test('multivalue and weighted: the pool is exactly the usable targets, never a DOWN one while any is usable', () => {
+  const pools = scenarioArb.chain((s) => fc.constantFrom<Policy>('multivalue', 'weighted').map((policy) => ({ ...s, policy })));
+  fc.assert(
+    fc.property(pools, (s) => {
+      const w = new World(s);
+      w.run();
+      assert.ok(w.evaluations.length > 0);
+    }),
+    { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) },
+  );
+});
+
+test('failback manual: a hold never moves without a command, however long and however health flaps, across restarts', () => {
   const manual = scenarioArb.map((s) => ({ ...s, failback: 'manual' as const }));
   fc.assert(
     fc.property(manual, (s) => {
