@@ -3,7 +3,8 @@
  * child, delegations, empty non-terminals, wildcards at several depths,
  * CNAME chains and loops, MX/SRV/NS additional data; see
  * helpers/random-zones.ts) served by failoverd (the embedded server, in
- * this process), NSD and Knot, and a few thousand random queries (names
+ * this process; a third of the A/AAAA/CNAME sets as dynamic record sets,
+ * the rest from the zone files), NSD and Knot, and a few thousand random queries (names
  * that exist and not, in 0x20 case; types the zones hold, DS, ANY, DNSSEC
  * and unknown types; RD/AD/CD; no EDNS or EDNS sizes 512 to 4096, DO; UDP
  * and TCP). The same query bytes go to all three; replies are parsed with
@@ -20,6 +21,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { test } from 'node:test';
+import type { DynamicRRset } from '../src/records/snapshot.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { startDns, type RunningDns } from './helpers/dns-fixture.ts';
 import { askTcp, COMPONENTS, differing, showView, UdpAsker, viewReply, type Component } from './helpers/dns-diff.ts';
@@ -39,9 +41,11 @@ test('failoverd answers as NSD and Knot do wherever the two agree, over random z
   if (!needTool(t, 'nsd') || !needTool(t, 'knotd', 'knot')) return;
   assert.ok(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, `FAILOVERD_DIFF_SEED must be an integer in [0, 2^32): ${process.env.FAILOVERD_DIFF_SEED}`);
   assert.ok(Number.isInteger(total) && total > 0, `FAILOVERD_DIFF_QUERIES must be a positive integer: ${process.env.FAILOVERD_DIFF_QUERIES}`);
-  process.stdout.write(`differential: seed ${seed} (FAILOVERD_DIFF_SEED=${seed} repeats this run), ${total} random queries\n`);
   const dice = new Dice(seededRandom(seed));
   const gen = generateZones(dice);
+  const records = gen.zones.reduce((n, z) => n + z.text.split('\n').length - 3, 0);
+  const dynamic = gen.zones.reduce((n, z) => n + z.dynamic.length, 0);
+  process.stdout.write(`differential: seed ${seed} (FAILOVERD_DIFF_SEED=${seed} repeats this run): ${gen.zones.length} zones, ${records} records (${dynamic} sets dynamic in failoverd), ${total} random queries\n`);
   const queries: DiffQuery[] = [...fixedQueries(gen.zones, 1), ...Array.from({ length: total }, (_, i) => randomQuery(dice, gen.names, (i + 100) & 0xffff))];
 
   let ours: RunningDns | undefined;
@@ -49,7 +53,10 @@ test('failoverd answers as NSD and Knot do wherever the two agree, over random z
   let knot: RunningKnot | undefined;
   const askers: UdpAsker[] = [];
   try {
-    [ours, nsd, knot] = await Promise.all([startDns(gen.zones.map((z) => parseZoneText(z.text, { file: `${z.origin}.zone` }))), startNsdZones(gen.zones, { unlimited: true }), startKnot(gen.zones)]);
+    [ours, nsd, knot] = await Promise.all([startDns(
+        gen.zones.map((z) => parseZoneText(z.staticText, { file: `${z.origin}.zone` })),
+        gen.zones.flatMap((z) => z.dynamic.map((d): DynamicRRset => ({ ...d, kind: 'values' }))),
+      ), startNsdZones(gen.zones, { unlimited: true }), startKnot(gen.zones)]);
     const servers = [nsd.port, knot.port, ours.port].map((port) => ({ port, udp: new UdpAsker(port) }));
     askers.push(...servers.map((s) => s.udp));
 

@@ -13,7 +13,9 @@
  * some with names beside and below their parent), CNAME chains ending at
  * data, at nothing, at a wildcard, at a delegation, at the child's apex or
  * out of every zone, CNAME loops, MX and SRV targets with and without
- * addresses, long TXT records and big RRsets (truncation).
+ * addresses, long TXT records and big RRsets (truncation). About a third
+ * of the A/AAAA/CNAME sets are also handed out as dynamic record sets, which
+ * failoverd serves from its failover stage instead of the zone file.
  */
 import { buildQuery } from './raw-dns.ts';
 
@@ -125,10 +127,14 @@ class ZoneBuilder {
     if (name.startsWith('*.') && !this.wildcards.includes(name)) this.wildcards.push(name);
   }
 
-  render(): string {
+  /** The master file, without the RRsets in `skip` ("owner/type"). */
+  render(skip: ReadonlySet<string> = new Set()): string {
     const lines = [`$ORIGIN ${this.origin}.`, `${this.origin}. ${this.soa}`];
     for (const [owner, byType] of this.rrsets) {
-      for (const [type, set] of byType) for (const r of set.rdata) lines.push(`${owner}. ${set.ttl} IN ${type} ${r}`);
+      for (const [type, set] of byType) {
+        if (skip.has(`${owner}/${type}`)) continue;
+        for (const r of set.rdata) lines.push(`${owner}. ${set.ttl} IN ${type} ${r}`);
+      }
     }
     return lines.join('\n') + '\n';
   }
@@ -136,7 +142,12 @@ class ZoneBuilder {
 
 export interface GeneratedZone {
   origin: string;
+  /** The whole zone, as NSD and Knot serve it. */
   text: string;
+  /** The zone without `dynamic`: failoverd serves those as failover answers. */
+  staticText: string;
+  /** A, AAAA and CNAME RRsets failoverd serves as dynamic record sets (values without the trailing dot). */
+  dynamic: Array<{ name: string; type: 'A' | 'AAAA' | 'CNAME'; ttl: number; values: string[] }>;
 }
 
 export interface Generated {
@@ -174,7 +185,26 @@ export function generateZones(dice: Dice): Generated {
     for (let i = 0; i < 6; i++) names.add(randomName(dice, b.origin, dice.int(1, 4)));
   }
   for (const n of ['elsewhere.invalid', 'test', 'diff', '', `www.other-${dice.int(0, 9)}.test`]) names.add(n);
-  return { zones: builders.map((b) => ({ origin: b.origin, text: b.render() })), names: [...names] };
+  return { zones: builders.map((b) => withDynamic(b, dice)), names: [...names] };
+}
+
+/**
+ * About a third of the A, AAAA and CNAME RRsets (not wildcards, not glue
+ * below a cut) become dynamic: failoverd gets them as failover answers on
+ * top of the static zone, the way its record sets reach the snapshot.
+ */
+function withDynamic(b: ZoneBuilder, dice: Dice): GeneratedZone {
+  const dynamic: GeneratedZone['dynamic'] = [];
+  const skip = new Set<string>();
+  for (const [owner, byType] of b.rrsets) {
+    if (owner.startsWith('*.') || [...b.cuts].some((c) => owner === c || owner.endsWith(`.${c}`))) continue;
+    for (const [type, set] of byType) {
+      if ((type !== 'A' && type !== 'AAAA' && type !== 'CNAME') || !dice.chance(0.35)) continue;
+      dynamic.push({ name: owner, type, ttl: set.ttl, values: set.rdata.map((r) => r.replace(/\.$/, '')) });
+      skip.add(`${owner}/${type}`);
+    }
+  }
+  return { origin: b.origin, text: b.render(), staticText: b.render(skip), dynamic };
 }
 
 function delegate(parent: ZoneBuilder, child: string): void {
