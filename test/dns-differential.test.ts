@@ -63,7 +63,8 @@ test('failoverd answers as NSD and Knot do wherever the two agree, over random z
     let agreed = 0;
     let referencesDisagree = 0;
     let neitherWhereDisagree = 0;
-    const byComponent = new Map<Component, number>();
+    /** Per component where NSD and Knot disagree: how often, and whom failoverd sides with. */
+    const byComponent = new Map<Component, { count: number; nsd: number; knot: number }>();
     const failures: string[] = [];
     let failed = 0;
     let next = 0;
@@ -79,7 +80,13 @@ test('failoverd answers as NSD and Knot do wherever the two agree, over random z
         const ours = COMPONENTS.filter((c) => n[c] === k[c] && f[c] !== n[c]);
         if (refDiff.length > 0) {
           referencesDisagree++;
-          for (const c of refDiff) byComponent.set(c, (byComponent.get(c) ?? 0) + 1);
+          for (const c of refDiff) {
+            const tally = byComponent.get(c) ?? { count: 0, nsd: 0, knot: 0 };
+            tally.count++;
+            if (f[c] === n[c]) tally.nsd++;
+            else if (f[c] === k[c]) tally.knot++;
+            byComponent.set(c, tally);
+          }
           const neither = refDiff.filter((c) => f[c] !== n[c] && f[c] !== k[c]);
           if (neither.length > 0) {
             neitherWhereDisagree++;
@@ -96,7 +103,13 @@ test('failoverd answers as NSD and Knot do wherever the two agree, over random z
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 
-    const split = [...byComponent].map(([c, count]) => `${c} ${count}`).join(', ') || 'none';
+    const split =
+      COMPONENTS.filter((c) => byComponent.has(c))
+        .map((c) => {
+          const { count, nsd, knot } = byComponent.get(c)!;
+          return `${c} ${count} (failoverd as NSD ${nsd}, as Knot ${knot})`;
+        })
+        .join(', ') || 'none';
     const summary = `seed ${seed}: ${queries.length} queries; all three agree on ${agreed}; NSD and Knot disagree on ${referencesDisagree} (by component: ${split}; failoverd matches neither on ${neitherWhereDisagree}); failoverd differs from both on ${failed}`;
     process.stdout.write(`differential: ${summary}\n`);
     t.diagnostic(summary);
