@@ -90,7 +90,8 @@ export function showView(v: ReplyView): string {
 
 /**
  * One UDP socket to one server, many queries in flight, told apart by ID.
- * A query unanswered after `timeoutMs` is sent once more, then given up.
+ * A query unanswered after `timeoutMs` is sent again, up to three times in all
+ * (a loaded machine may drop a datagram), then given up.
  */
 export class UdpAsker {
   private readonly sock: Socket;
@@ -112,7 +113,7 @@ export class UdpAsker {
   async ask(query: Buffer, timeoutMs = 1500): Promise<Buffer | undefined> {
     const id = query.readUInt16BE(0);
     if (this.waiting.has(id)) throw new Error(`query id ${id} already in flight`);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       const reply = await new Promise<Buffer | undefined>((resolve) => {
         const timer = setTimeout(() => {
           this.waiting.delete(id);
