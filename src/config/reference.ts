@@ -61,6 +61,11 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     description: 'Keep an idle TCP connection to each target and probe at once when it closes (FIN or RST), so a killed process is seen without waiting for the next interval.',
     example: 'false',
   },
+  'checks.<name>.reuse': {
+    description:
+      'HTTP/HTTPS only. false (the default): every probe opens a new connection, so each one proves the target still accepts connections. true: one keep-alive connection per target is kept and reused (as Envoy does); a probe then costs a request instead of a connect, accept and close, about half the CPU on both sides, but no longer proves accept() (a target whose listen queue is full still answers on the kept connection). A kept connection the target closed is replaced by a new one within the same probe; one that stops answering fails the probe by timeout and is dropped.',
+    example: 'true',
+  },
 
   // records
   records: { description: 'The record sets failoverd decides: each is a name, a type and a TTL whose values a policy picks from its targets.' },

@@ -46,11 +46,14 @@ export const checkSchema = z
     rise: z.number().int().min(1).max(100).default(2),
     fall: z.number().int().min(1).max(100).default(2),
     watch: z.boolean().default(true),
+    /** Absent means false. */
+    reuse: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.timeout >= c.interval) ctx.addIssue({ code: 'custom', path: ['timeout'], message: `timeout (${c.timeout}ms) must be below interval (${c.interval}ms)` });
     if (c.fastInterval > c.interval) ctx.addIssue({ code: 'custom', path: ['fastInterval'], message: `fastInterval (${c.fastInterval}ms) must not exceed interval (${c.interval}ms)` });
     if (c.interval < 10) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be at least 10ms' });
+    if (c.reuse && c.type === 'tcp') ctx.addIssue({ code: 'custom', path: ['reuse'], message: 'reuse applies to http and https checks (a tcp check is a connection)' });
     if (c.fastInterval < 10) ctx.addIssue({ code: 'custom', path: ['fastInterval'], message: 'fastInterval must be at least 10ms' });
   });
 export type CheckConfig = z.output<typeof checkSchema>;

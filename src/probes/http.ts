@@ -1,9 +1,18 @@
 /**
  * HttpProbe: GET check.path on address:check.port over http or https.
- * One request, no keep-alive (agent: false, Connection: close), one hard
- * timer of check.timeout for connect + response + body, socket destroyed at
- * the end. The body is searched for check.expect.body in its first
- * BODY_LIMIT bytes only; reading stops there.
+ * One hard timer of check.timeout for connect + response + body. The body
+ * is searched for check.expect.body in its first BODY_LIMIT bytes only;
+ * reading stops there.
+ *
+ * Default: a new connection per probe (Connection: close, socket destroyed
+ * at the end), through one shared non-keep-alive agent (an agent per
+ * request, as `agent: false` makes, costs a tenth of a probe's CPU).
+ * check.reuse: one keep-alive connection per target (a shared agent that
+ * keeps at most one idle socket per address:port); the verdict waits for
+ * the whole response so the connection can serve the next probe; a kept
+ * connection that fails before any response (closed by the target while
+ * idle) is retried once on a new connection within the same timeout; any
+ * other failure destroys it.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -15,6 +24,13 @@ import type { ProbeFn } from './types.ts';
 import { USER_AGENT } from './version.ts';
 
 export const BODY_LIMIT = 5120;
+
+const fresh = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+// maxSockets 2: a hung-target follow-up gets its own connection instead of queueing behind the hung one.
+const kept = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1, scheduling: 'lifo' }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1, scheduling: 'lifo' }),
+};
 
 /** Host header value: check.host as given, else the address ([v6] bracketed). */
 function hostHeader(address: string, host: string | undefined): string {
@@ -28,8 +44,8 @@ function sniName(address: string, host: string | undefined): string | undefined 
   return isIP(name) || isIP(name.replace(/^\[(.*)\]$/, '$1')) ? undefined : name;
 }
 
-function requestHeaders(host: string, extra: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = { Host: host, 'User-Agent': USER_AGENT, Connection: 'close' };
+function requestHeaders(host: string, extra: Record<string, string>, reuse: boolean): Record<string, string> {
+  const headers: Record<string, string> = reuse ? { Host: host, 'User-Agent': USER_AGENT } : { Host: host, 'User-Agent': USER_AGENT, Connection: 'close' };
   for (const [name, value] of Object.entries(extra)) {
     for (const existing of Object.keys(headers)) if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
     headers[name] = value;
@@ -40,42 +56,79 @@ function requestHeaders(host: string, extra: Record<string, string>): Record<str
 export const httpProbe: ProbeFn = (spec, signal) => {
   const { address, check } = spec;
   const secure = check.type === 'https';
+  const reuse = check.reuse === true;
   return probeAttempt(check.timeout, signal, (finish) => {
     const options: https.RequestOptions = {
       host: address,
       port: check.port,
       path: check.path,
       method: 'GET',
-      headers: requestHeaders(hostHeader(address, check.host), check.headers),
-      agent: false,
+      headers: requestHeaders(hostHeader(address, check.host), check.headers, reuse),
+      agent: (reuse ? kept : fresh)[secure ? 'https' : 'http'],
     };
     if (secure) {
       options.rejectUnauthorized = check.tlsVerify;
       const servername = sniName(address, check.host);
       if (servername !== undefined) options.servername = servername;
     }
-    const req = (secure ? https : http).request(options);
-    req.on('error', (err) => finish(false, errorReason(err, secure)));
-    req.on('response', (res) => {
+    let req: http.ClientRequest;
+    let keep = false;
+    let retried = false;
+    let answered = false;
+    let over = false;
+    const send = (): void => {
+      const r = (secure ? https : http).request(options);
+      req = r;
+      r.on('error', (err) => {
+        // A kept connection the target closed while it was idle: once more, on a new one.
+        if (reuse && r.reusedSocket && !retried && !answered && !over) {
+          retried = true;
+          send();
+          return;
+        }
+        finish(false, errorReason(err, secure));
+      });
+      r.on('response', (res) => {
+        answered = true;
+        onResponse(res);
+      });
+      r.end();
+    };
+    const onResponse = (res: http.IncomingMessage): void => {
       res.on('error', (err) => finish(false, errorReason(err, secure)));
       const status = res.statusCode ?? 0;
-      if (!statusMatches(status, check.expect.status)) return finish(false, `status ${status}`);
+      const statusOk = statusMatches(status, check.expect.status);
       const want = check.expect.body;
-      if (want === undefined || want === '') return finish(true, `status ${status}`);
-      const needle = Buffer.from(want, 'utf8');
-      let seen = Buffer.alloc(0);
+      const needle = want === undefined || want === '' ? undefined : Buffer.from(want, 'utf8');
+      if (!reuse) {
+        if (!statusOk) return finish(false, `status ${status}`);
+        if (!needle) return finish(true, `status ${status}`);
+      }
+      // Reading the body: for expect.body, or (reuse) to leave the connection ready for the next probe.
+      let seen: Buffer | undefined;
+      let found = false;
       res.on('data', (chunk: Buffer) => {
-        const room = BODY_LIMIT - seen.length;
-        seen = Buffer.concat([seen, chunk.length > room ? chunk.subarray(0, room) : chunk]);
-        if (seen.includes(needle)) finish(true, `status ${status}`);
-        else if (seen.length >= BODY_LIMIT) finish(false, 'body mismatch');
+        if (!needle || found) return;
+        const room = BODY_LIMIT - (seen?.length ?? 0);
+        seen = seen ? Buffer.concat([seen, chunk.length > room ? chunk.subarray(0, room) : chunk]) : chunk.length > room ? chunk.subarray(0, room) : chunk;
+        if (seen.includes(needle)) {
+          found = true;
+          if (!reuse) finish(true, `status ${status}`);
+        } else if (seen.length >= BODY_LIMIT) finish(false, 'body mismatch');
       });
-      res.on('end', () => finish(false, 'body mismatch'));
+      res.on('end', () => {
+        keep = reuse;
+        if (!statusOk) finish(false, `status ${status}`);
+        else if (needle && !found) finish(false, 'body mismatch');
+        else finish(true, `status ${status}`);
+      });
       res.on('close', () => finish(false, res.complete ? 'body mismatch' : 'reset'));
-    });
-    req.end();
+    };
+    send();
     return () => {
-      req.destroy();
+      over = true;
+      // A whole response read on a kept connection: the agent keeps it for the next probe.
+      if (!keep) req.destroy();
     };
   });
 };
