@@ -159,7 +159,10 @@ export class Controller {
       this.log.warn({ unsettled, startupTimeout: this.cfg.startupTimeout }, 'startup timeout: answering before every target has a verdict; targets without one rank as UP');
     }
     this.ready = true;
-    for (const rs of this.cfg.records) this.evaluate(rs, false);
+    // Announced: a record set resumed from the state file whose answer changes
+    // now (its target died while failoverd was down) makes a transition like
+    // any other; a cold start makes none (the machine's first evaluation).
+    for (const rs of this.cfg.records) this.evaluate(rs);
   }
 
   async stop(): Promise<void> {
@@ -234,7 +237,7 @@ export class Controller {
     if (rs.policy !== 'failover') return { kind: 'refused', reason: `${key} has policy ${rs.policy}; failback applies to policy failover` };
     const before = machine.state;
     if (before.activeId === rs.targets[0]!.id) return { kind: 'unchanged', reason: `${key} already answers its primary ${rs.targets[0]!.id}` };
-    const transition = this.evaluate(rs, true, true);
+    const transition = this.evaluate(rs, true);
     if (typeof transition === 'object') {
       this.notifyChange();
       return { kind: 'moved', transition };
@@ -298,7 +301,7 @@ export class Controller {
     this.dependents = dependentsOf(config);
     this.cfg = config;
     if (this.ready) {
-      for (const rs of config.records) this.evaluate(rs, true);
+      for (const rs of config.records) this.evaluate(rs);
       this.notifyChange();
     }
     return summary;
@@ -335,7 +338,7 @@ export class Controller {
       for (const l of this.healthListeners) l(key);
       if (this.ready) {
         let changed = false;
-        for (const rs of this.dependents.get(key) ?? []) changed = this.evaluate(rs, true) !== false || changed;
+        for (const rs of this.dependents.get(key) ?? []) changed = this.evaluate(rs) !== false || changed;
         if (changed) this.notifyChange();
       }
     }
@@ -354,7 +357,7 @@ export class Controller {
       }
     }
     const found = this.findTarget(e.targetId);
-    if (found && this.ready && !this.stopped && this.evaluate(found.recordSet, true) !== false) this.notifyChange();
+    if (found && this.ready && !this.stopped && this.evaluate(found.recordSet) !== false) this.notifyChange();
   }
 
   private notifyChange(): void {
@@ -370,9 +373,10 @@ export class Controller {
   /**
    * Runs the state machine of one record set. Returns false when what it
    * answers did not change, the transition when the selection changed
-   * (announced), or true for a publish-only change (TTL, weights).
+   * (logged, kept and given to the transition listeners), or true for a
+   * publish-only change (TTL, weights).
    */
-  private evaluate(rs: RecordSetConfig, announce: boolean, failbackCommand = false): Transition | boolean {
+  private evaluate(rs: RecordSetConfig, failbackCommand = false): Transition | boolean {
     const key = recordSetKey(rs);
     const machine = this.machines.get(key)!;
     const now = this.clock.now();
@@ -395,11 +399,11 @@ export class Controller {
         key,
         this.clock.setTimer(Math.max(0, result.wakeAt - now), () => {
           this.wakeTimers.delete(key);
-          if (this.machines.get(key) === machine && this.evaluate(rs, true) !== false) this.notifyChange();
+          if (this.machines.get(key) === machine && this.evaluate(rs) !== false) this.notifyChange();
         }),
       );
     }
-    if (result.transition && announce) {
+    if (result.transition) {
       const t = result.transition;
       this.recent.push(t);
       if (this.recent.length > TRANSITIONS_KEPT) this.recent.splice(0, this.recent.length - TRANSITIONS_KEPT);

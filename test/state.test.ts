@@ -115,6 +115,36 @@ test('a manual-failback hold survives SIGKILL and restart: no failback without t
   }
 });
 
+test('a restart that finds the held target dead moves at once, and logs the transition like any other', async () => {
+  const dir = newDir();
+  const first = await AdminDaemon.start(dir);
+  try {
+    await backends[2]!.kill();
+    await first.waitForAnswer('hold.example.test', ['127.0.0.4'], 3000);
+    await backends[2]!.revive();
+    await until('failback pending', async () => (await first.api('GET', '/v1/status')).body.recordSets.find((r: any) => r.key === 'hold.example.test/A').pending);
+    await new Promise((r) => setTimeout(r, 1100)); // the debounced write (at most 1 s)
+  } finally {
+    await first.stop('SIGKILL');
+  }
+  // While failoverd is down, the target it was held on dies.
+  await backends[3]!.kill();
+  try {
+    const second = await AdminDaemon.start(dir);
+    try {
+      assert.deepEqual(await second.answer('hold.example.test'), ['127.0.0.3']);
+      const logged = second.proc.logs.filter((l) => l.msg === 'transition' && l.recordSet === 'hold.example.test/A');
+      assert.deepEqual(logged.map((l) => [l.from, l.to]), [['127.0.0.4', '127.0.0.3']], 'the answer changed at start: one transition line');
+      const recent = (await second.api('GET', '/v1/transitions')).body.transitions.filter((t: any) => t.recordSet === 'hold.example.test/A');
+      assert.deepEqual(recent.map((t: any) => [t.from, t.to]), [['127.0.0.4', '127.0.0.3']]);
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+  } finally {
+    await backends[3]!.revive();
+  }
+});
+
 test('a corrupt state file is moved aside with a warning, and the daemon starts clean', async () => {
   const dir = newDir();
   const { mkdirSync } = await import('node:fs');
