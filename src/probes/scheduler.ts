@@ -75,7 +75,8 @@ interface InFlight {
   followedUp: boolean;
   /** Aborted by remove()/stop(): deliver nothing. */
   cancelled: boolean;
-  timers: TimerHandle[];
+  /** One timer at a time: fastInterval (suspect), then the watchdog. */
+  timer: TimerHandle | undefined;
 }
 
 interface TargetState {
@@ -102,7 +103,9 @@ export class ProbeScheduler {
   private readonly stopTimeoutMs: number;
   private readonly watchdogGraceMs: number;
   private readonly targets = new Map<string, TargetState>();
-  private readonly settling = new Set<Promise<void>>();
+  /** ProbeFn promises not settled yet (stop() waits for them). */
+  private unsettled = 0;
+  private onAllSettled: (() => void) | undefined;
   private running = false;
   /** Probes in flight that are suspect (unanswered after fastInterval). */
   private suspects = 0;
@@ -174,14 +177,13 @@ export class ProbeScheduler {
     this.running = false;
     for (const t of this.targets.values()) this.halt(t);
     this.liveness?.stop();
-    if (this.settling.size === 0) return;
+    if (this.unsettled === 0) return;
     let bound: TimerHandle | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.settling]),
-      new Promise<void>((resolve) => {
-        bound = this.clock.setTimer(this.stopTimeoutMs, resolve);
-      }),
-    ]);
+    await new Promise<void>((resolve) => {
+      this.onAllSettled = resolve;
+      bound = this.clock.setTimer(this.stopTimeoutMs, resolve);
+    });
+    this.onAllSettled = undefined;
     bound?.cancel();
   }
 
@@ -204,7 +206,7 @@ export class ProbeScheduler {
     for (const p of t.inFlight.values()) {
       if (p.suspect) this.suspects--;
       p.cancelled = true;
-      for (const timer of p.timers) timer.cancel();
+      p.timer?.cancel();
       p.abort.abort();
     }
     t.inFlight.clear();
@@ -221,34 +223,40 @@ export class ProbeScheduler {
       suspect: false,
       followedUp: false,
       cancelled: false,
-      timers: [],
+      timer: undefined,
     };
     t.inFlight.set(p.seq, p);
     t.lastStartAt = this.clock.now();
-    p.timers.push(
-      this.clock.setTimer(check.fastInterval, () => {
-        if (!t.inFlight.has(p.seq)) return;
-        p.suspect = true;
-        this.suspects++;
-        this.followUp(t);
-      }),
-      this.clock.setTimer(check.timeout + this.watchdogGraceMs, () => {
+    // One timer per probe: at fastInterval the probe turns suspect (most
+    // probes have settled and cancelled it by then), and the same slot then
+    // holds the watchdog for the rest of timeout + grace.
+    p.timer = this.clock.setTimer(check.fastInterval, () => {
+      if (!t.inFlight.has(p.seq)) return;
+      p.timer = this.clock.setTimer(Math.max(0, check.timeout + this.watchdogGraceMs - check.fastInterval), () => {
         this.complete(t, p, this.failure(`timeout after ${check.timeout}ms (probe did not settle)`, check.timeout));
         p.abort.abort();
-      }),
-    );
+      });
+      p.suspect = true;
+      this.suspects++;
+      this.followUp(t);
+    });
     let pending: Promise<ProbeResult>;
     try {
       pending = this.probeFor(check.type)(t.spec, p.abort.signal);
     } catch (err) {
       pending = Promise.resolve(this.failure(errorReason(err), 0));
     }
-    const settled = pending.then(
-      (result) => this.complete(t, p, result),
-      (err: unknown) => this.complete(t, p, this.failure(errorReason(err), 0)),
+    this.unsettled++;
+    pending.then(
+      (result) => this.settle(t, p, result),
+      (err: unknown) => this.settle(t, p, this.failure(errorReason(err), 0)),
     );
-    this.settling.add(settled);
-    void settled.finally(() => this.settling.delete(settled));
+  }
+
+  private settle(t: TargetState, p: InFlight, result: ProbeResult): void {
+    this.unsettled--;
+    this.complete(t, p, result);
+    if (this.unsettled === 0 && this.onAllSettled) this.onAllSettled();
   }
 
   /** Start the follow-up of a suspect probe if a slot is free (each probe gets one). */
@@ -267,7 +275,7 @@ export class ProbeScheduler {
   private complete(t: TargetState, p: InFlight, result: ProbeResult): void {
     if (p.cancelled || !t.inFlight.delete(p.seq)) return;
     if (p.suspect) this.suspects--;
-    for (const timer of p.timers) timer.cancel();
+    p.timer?.cancel();
     if (!this.running || !t.active) return;
     if (p.seq < t.deliveredSeq) {
       this.onStale?.(t.key, result);
