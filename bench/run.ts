@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'failover-time': () => import('./failover-time.ts'),
   'snapshot-swap': () => import('./snapshot-swap.ts'),
   'probe-cpu': () => import('./probe-cpu.ts'),
+  'dns-stall': () => import('./dns-stall.ts'),
   memory: () => import('./memory.ts'),
   'node-versions': () => import('./node-versions.ts'),
 };
