@@ -24,6 +24,8 @@ const daemon = new Daemon(loaded, { logger });
 const bound = await daemon.start();
 process.stderr.write(`ready ${bound[0].port}\n`);
 process.on('SIGUSR2', () => {
+  // Live heap: after a full collection when the bench exposed gc (--expose-gc).
+  globalThis.gc?.();
   const m = process.memoryUsage();
   process.stderr.write(`memory ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
 });

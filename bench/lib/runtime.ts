@@ -29,5 +29,6 @@ export function runtime(): { kind: 'dist' | 'src'; dir: string; note: string } {
 export function daemonCommand(config: string): string[] {
   const r = runtime();
   const entry = join(ROOT, 'bench', 'lib', 'daemon-entry.mjs');
-  return r.kind === 'dist' ? [process.execPath, entry, r.dir, config] : [process.execPath, '--import', 'tsx', entry, 'src', config];
+  // --expose-gc only lets the entry's memory report collect first (SIGUSR2).
+  return r.kind === 'dist' ? [process.execPath, '--expose-gc', entry, r.dir, config] : [process.execPath, '--expose-gc', '--import', 'tsx', entry, 'src', config];
 }
