@@ -21,7 +21,7 @@ import { overrideEvent, transitionEvent } from './notify/events.ts';
 import { Notifier } from './notify/webhook.ts';
 import { FAILOVERD_VERSION } from './probes/version.ts';
 import { toDesiredRecordSet, toDynamicRRset } from './published-answers.ts';
-import { buildSnapshot, type Snapshot } from './records/snapshot.ts';
+import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
 import { Route53Sink } from './route53/sink.ts';
 import { readStateFileSync, StateWriter, STATE_VERSION, type PersistedState } from './state/store.ts';
 import { createTransfers, type Transfers } from './transfer/index.ts';
@@ -154,6 +154,8 @@ export class Daemon {
     let next: LoadedConfig;
     try {
       next = await loadConfig(file);
+      // The static data of big zones is built in steps now, not in one block at the next publish.
+      await prepareZones(next.zones);
     } catch (err) {
       const problems: Problem[] = err instanceof ProblemsError ? err.problems : [{ file, message: String(err) }];
       for (const p of problems) log.error({ file: p.file, line: p.line, path: p.path, problem: p.message }, `config problem: ${formatProblem(p)}`);

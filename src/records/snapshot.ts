@@ -126,35 +126,63 @@ interface StaticZone {
   soa: SoaData;
   soaTtl: number;
   cuts: ReadonlySet<string>;
+  /** Fingerprint of the zone file's records, to tell whether the serial must move. */
+  fingerprint: string;
 }
 
 const staticZones = new WeakMap<ZoneFile, StaticZone>();
+/** Records built between two yields of a stepped build. */
+const STEP = 4096;
 
 function staticZone(zf: ZoneFile): StaticZone {
+  const steps = staticZoneSteps(zf);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Builds the static data of these zone files ahead of their first snapshot,
+ * letting the event loop run every few thousand records (a reload of a zone
+ * of 200,000 records must not hold the DNS answers meanwhile).
+ */
+export async function prepareZones(zones: readonly ZoneFile[]): Promise<void> {
+  for (const zf of zones) {
+    const steps = staticZoneSteps(zf);
+    while (!steps.next().done) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* staticZoneSteps(zf: ZoneFile): Generator<void, StaticZone> {
   let sz = staticZones.get(zf);
   if (sz) return sz;
   const nodes = new Map<string, ZoneNode>();
   let soa: SoaData | undefined;
   let soaTtl = 0;
+  let n = 0;
+  let print = 0x811c9dc5;
   for (const r of zf.records) {
+    if (++n % STEP === 0) yield;
+    print = hash(JSON.stringify([r.name, r.ttl, r.data]), print);
     if (r.data.type === 'SOA') {
       const { type: _t, ...data } = r.data;
       soa = data;
       soaTtl = r.ttl;
       continue;
     }
-    const n = nodeIn(nodes, undefined, zf.origin, r.name);
-    const set = n.rrsets.get(r.data.type);
+    const node = nodeIn(nodes, undefined, zf.origin, r.name);
+    const set = node.rrsets.get(r.data.type);
     // RFC 2181 §5.2: one TTL per RRset; the lowest wins.
     if (set) {
       set.rdata.push(r.data);
       set.ttl = Math.min(set.ttl, r.ttl);
-    } else n.rrsets.set(r.data.type, { name: r.name, type: r.data.type, ttl: r.ttl, rdata: [r.data] });
+    } else node.rrsets.set(r.data.type, { name: r.name, type: r.data.type, ttl: r.ttl, rdata: [r.data] });
   }
   if (!soa) throw new Error(`zone ${zf.origin} has no SOA`);
   const cuts = new Set<string>();
-  for (const n of nodes.values()) if (n.name !== zf.origin && n.rrsets.has('NS')) cuts.add(n.name);
-  sz = { nodes, soa, soaTtl, cuts };
+  for (const node of nodes.values()) if (node.name !== zf.origin && node.rrsets.has('NS')) cuts.add(node.name);
+  sz = { nodes, soa, soaTtl, cuts, fingerprint: String(print >>> 0) };
   staticZones.set(zf, sz);
   return sz;
 }
@@ -203,7 +231,7 @@ export function buildSnapshot(
 ): Snapshot {
   const views: ZoneView[] = [];
   for (const zf of zones) {
-    const { nodes: base, soa, soaTtl, cuts } = staticZone(zf);
+    const { nodes: base, soa, soaTtl, cuts, fingerprint: staticPrint } = staticZone(zf);
     const inner = zones.filter((o) => o !== zf && o.origin.length > zf.origin.length && isInZone(o.origin, zf.origin));
     const mine: DynamicRRset[] = [];
     for (const d of dynamic) {
@@ -211,7 +239,7 @@ export function buildSnapshot(
       if (inner.length > 0 && inner.some((o) => isInZone(d.name, o.origin))) continue;
       mine.push(d);
     }
-    const fingerprint = `${soa.serial}|${staticFingerprint(zf)}`;
+    const fingerprint = `${soa.serial}|${staticPrint}`;
     const before = prev?.zones.find((z) => z.origin === zf.origin);
     const was = before && builtFrom.get(before);
     const changedNames = was && alignedChanges(was, mine);
@@ -285,18 +313,7 @@ function sameDynamic(a: DynamicRRset, b: DynamicRRset): boolean {
   return true;
 }
 
-const staticPrints = new WeakMap<ZoneFile, string>();
-function staticFingerprint(zf: ZoneFile): string {
-  let p = staticPrints.get(zf);
-  if (p === undefined) {
-    p = String(hash(JSON.stringify(zf.records.map((r) => [r.name, r.ttl, r.data]))));
-    staticPrints.set(zf, p);
-  }
-  return p;
-}
-
-function hash(s: string): number {
-  let h = 0x811c9dc5;
+function hash(s: string, h = 0x811c9dc5): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }

@@ -2,13 +2,21 @@
 import { isInZone } from '../records/names.ts';
 import type { ZoneFileRecord } from '../records/types.ts';
 import { showName } from './name.ts';
+import { drain, STEP } from './tokenize.ts';
 import type { LineProblem } from './types.ts';
 
 export function checkZone(records: ZoneFileRecord[], origin: string): LineProblem[] {
+  return drain(checkZoneSteps(records, origin));
+}
+
+/** checkZone() in steps: yields after every STEP records of each pass. */
+export function* checkZoneSteps(records: ZoneFileRecord[], origin: string): Generator<void, LineProblem[]> {
   const problems: LineProblem[] = [];
   const zone = showName(origin);
 
+  let n = 0;
   for (const r of records) {
+    if (++n % STEP === 0) yield;
     if (!isInZone(r.name, origin)) {
       problems.push({ line: r.line, message: `"${showName(r.name)}" is outside the zone "${zone}" (out-of-zone data)` });
     }
@@ -27,11 +35,13 @@ export function checkZone(records: ZoneFileRecord[], origin: string): LineProble
 
   const byName = new Map<string, ZoneFileRecord[]>();
   for (const r of records) {
+    if (++n % STEP === 0) yield;
     const list = byName.get(r.name);
     if (list) list.push(r);
     else byName.set(r.name, [r]);
   }
   for (const [name, list] of byName) {
+    if (++n % STEP === 0) yield;
     const cnames = list.filter((r) => r.data.type === 'CNAME');
     if (cnames.length === 0) continue;
     const first = cnames[0]!;

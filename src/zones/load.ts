@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ProblemsError } from '../errors.ts';
 import type { ZoneFile } from '../records/types.ts';
-import { parseZoneText } from './parse.ts';
+import { parseZoneTextAsync } from './parse.ts';
 
 /**
  * The origin is opts.origin, else the file's $ORIGIN, else the file name
@@ -20,5 +20,5 @@ export async function loadZoneFile(path: string, opts: { origin?: string; defaul
   }
   const base = basename(path);
   const fallbackOrigin = base.endsWith('.zone') && base.length > 5 ? base.slice(0, -5) : undefined;
-  return parseZoneText(text, { file: path, origin: opts.origin, defaultTtl: opts.defaultTtl, fallbackOrigin });
+  return parseZoneTextAsync(text, { file: path, origin: opts.origin, defaultTtl: opts.defaultTtl, fallbackOrigin });
 }

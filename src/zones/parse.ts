@@ -17,11 +17,12 @@
 import { ProblemsError, type Problem } from '../errors.ts';
 import { canonicalName } from '../records/names.ts';
 import type { RRType, ZoneFile, ZoneFileRecord } from '../records/types.ts';
-import { checkZone } from './check.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { checkZoneSteps } from './check.ts';
 import { parseName } from './name.ts';
 import { MAX_TTL, parseTtl } from './numbers.ts';
 import { parseRData } from './rdata.ts';
-import { tokenize } from './tokenize.ts';
+import { drain, STEP, tokenizeSteps } from './tokenize.ts';
 import type { Entry, LineProblem } from './types.ts';
 
 export interface ParseZoneOptions {
@@ -48,8 +49,26 @@ const KNOWN_UNSUPPORTED = new Set<string>([
 const CLASSES = /^(IN|CH|CS|HS|ANY|NONE|CLASS[0-9]+)$/i;
 
 export function parseZoneText(text: string, opts: ParseZoneOptions): ZoneFile {
+  return drain(parseZoneSteps(text, opts));
+}
+
+/**
+ * parseZoneText() that lets the event loop run between steps of a few
+ * thousand lines: a reload of a zone of 200,000 records must not hold the
+ * DNS answers for the second it takes to parse.
+ */
+export async function parseZoneTextAsync(text: string, opts: ParseZoneOptions): Promise<ZoneFile> {
+  const steps = parseZoneSteps(text, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await nextTurn();
+  }
+}
+
+function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, ZoneFile> {
   const { file } = opts;
-  const { entries, problems: lexProblems } = tokenize(text);
+  const { entries, problems: lexProblems } = yield* tokenizeSteps(text);
   const problems: LineProblem[] = [...lexProblems];
   const records: ZoneFileRecord[] = [];
 
@@ -70,7 +89,9 @@ export function parseZoneText(text: string, opts: ParseZoneOptions): ZoneFile {
   /** The previous owner; null after an owner that could not be parsed (its followers are not reported again). */
   let previousOwner: string | null | undefined;
 
+  let n = 0;
   for (const entry of entries) {
+    if (++n % STEP === 0) yield;
     const first = entry.tokens[0]!;
     const isDirective = !entry.ownerOmitted && !first.quoted && first.text.startsWith('$');
     if (entry.broken) {
@@ -190,7 +211,7 @@ export function parseZoneText(text: string, opts: ParseZoneOptions): ZoneFile {
   if (origin === undefined) {
     problems.push({ line: 1, message: 'no origin: the file has no $ORIGIN and none was given' });
   } else {
-    problems.push(...checkZone(records, origin));
+    problems.push(...(yield* checkZoneSteps(records, origin)));
   }
 
   if (problems.length > 0 || origin === undefined) {

@@ -12,7 +12,23 @@ export interface Tokenized {
 
 const DELIMITERS = new Set([' ', '\t', ';', '(', ')', '"']);
 
+/** Lines (tokenizer) or entries (parser) handled between two yields of a stepped parse. */
+export const STEP = 4096;
+
 export function tokenize(text: string): Tokenized {
+  return drain(tokenizeSteps(text));
+}
+
+/** Runs a stepped generator to its end at once. */
+export function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** tokenize() in steps: yields after every STEP lines (so a caller can let other work run). */
+export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n|\r/);
   const entries: Entry[] = [];
   const problems: LineProblem[] = [];
@@ -22,6 +38,7 @@ export function tokenize(text: string): Tokenized {
   let openLine = 0; // line of the outermost open '('
   let i = 0;
   while (i < lines.length) {
+    if (i % STEP === STEP - 1) yield;
     const lineNo = i + 1;
     const line = lines[i]!;
     let c = 0;
