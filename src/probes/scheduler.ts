@@ -46,6 +46,12 @@ export const MAX_IN_FLIGHT = 2;
 export const MAX_SUSPECT_SHARE = 0.25;
 export const MIN_SUSPECTS = 4;
 export const JITTER = 0.1;
+/**
+ * Probes started per turn of the event loop for closed watch connections:
+ * when a thousand targets die together their watches close in one turn, and
+ * starting a thousand connections at once held the DNS answers for 75 ms.
+ */
+export const WATCH_PROBES_PER_TURN = 64;
 
 export interface ProbeSchedulerOptions {
   /** Called once per delivered result; answers whether the target is unsettled. */
@@ -109,6 +115,9 @@ export class ProbeScheduler {
   private running = false;
   /** Probes in flight that are suspect (unanswered after fastInterval). */
   private suspects = 0;
+  /** Targets whose watch connection closed, waiting for their probe (probeSoon). */
+  private readonly soon = new Set<string>();
+  private soonQueued: NodeJS.Immediate | undefined;
 
   constructor(options: ProbeSchedulerOptions) {
     this.onResult = options.onResult;
@@ -122,7 +131,7 @@ export class ProbeScheduler {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 2000;
     this.watchdogGraceMs = options.watchdogGraceMs ?? 1000;
     this.liveness = options.watch
-      ? new LivenessWatch({ onClosed: (key) => void this.probeNow(key), clock: this.clock })
+      ? new LivenessWatch({ onClosed: (key) => this.probeSoon(key), clock: this.clock })
       : undefined;
   }
 
@@ -157,6 +166,26 @@ export class ProbeScheduler {
     this.liveness?.unwatch(key);
   }
 
+  /** Probe `key` in this or a coming turn of the event loop (WATCH_PROBES_PER_TURN per turn). */
+  private probeSoon(key: string): void {
+    this.soon.add(key);
+    if (this.soonQueued) return;
+    this.soonQueued = setImmediate(() => this.probeSoonBatch());
+  }
+
+  private probeSoonBatch(): void {
+    this.soonQueued = undefined;
+    let n = 0;
+    for (const key of this.soon) {
+      if (n++ >= WATCH_PROBES_PER_TURN) {
+        this.soonQueued = setImmediate(() => this.probeSoonBatch());
+        return;
+      }
+      this.soon.delete(key);
+      this.probeNow(key);
+    }
+  }
+
   /** Probe `key` now unless a probe of it is in flight. Returns whether one started. */
   probeNow(key: string): boolean {
     const t = this.targets.get(key);
@@ -175,6 +204,9 @@ export class ProbeScheduler {
   /** Cancel timers, abort in-flight probes, and resolve once they settled (bounded by stopTimeoutMs). */
   async stop(): Promise<void> {
     this.running = false;
+    if (this.soonQueued) clearImmediate(this.soonQueued);
+    this.soonQueued = undefined;
+    this.soon.clear();
     for (const t of this.targets.values()) this.halt(t);
     this.liveness?.stop();
     if (this.unsettled === 0) return;
