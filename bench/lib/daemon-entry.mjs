@@ -11,6 +11,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { setFlagsFromString } from 'node:v8';
+
+// As bin/failoverd.js does.
+for (const flag of (process.env.FAILOVERD_V8_FLAGS ?? '').split(/\s+/).filter(Boolean)) setFlagsFromString(flag);
 const [root, configFile] = process.argv.slice(2);
 const ext = root === 'src' ? '.ts' : '.js';
 const base = pathToFileURL(resolve(root === 'src' ? new URL('../../src', import.meta.url).pathname : root)).href;
