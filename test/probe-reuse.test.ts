@@ -119,3 +119,21 @@ test('reuse is refused for tcp checks', () => {
 function pick(r: { ok: boolean; reason: string }): { ok: boolean; reason: string } {
   return { ok: r.ok, reason: r.reason };
 }
+
+test('without reuse, https probes do not resume TLS sessions: each one gets and checks the certificate', async (t) => {
+  const { selfSignedCert } = await import('./helpers/tls.ts');
+  const https = await import('node:https');
+  const tls = selfSignedCert(t);
+  if (!tls) return;
+  const resumed: boolean[] = [];
+  const server = https.createServer({ key: tls.key, cert: tls.cert }, (_req, res) => ok(res));
+  server.on('request', (req) => resumed.push((req.socket as import('node:tls').TLSSocket).isSessionReused()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  for (let i = 0; i < 3; i++) assert.deepEqual(pick(await httpProbe(spec(port, { type: 'https', tlsVerify: false, reuse: false }))), { ok: true, reason: 'status 200' });
+  assert.deepEqual(resumed, [false, false, false]);
+});

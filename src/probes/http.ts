@@ -25,7 +25,8 @@ import { USER_AGENT } from './version.ts';
 
 export const BODY_LIMIT = 5120;
 
-const fresh = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
+// No TLS session resumption on fresh connections: each probe sees (and verifies) the certificate, as with `agent: false`.
+const fresh = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false, maxCachedSessions: 0 }) };
 // maxSockets 2: a hung-target follow-up gets its own connection instead of queueing behind the hung one.
 const kept = {
   http: new http.Agent({ keepAlive: true, maxSockets: 2, maxFreeSockets: 1, scheduling: 'lifo' }),
