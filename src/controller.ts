@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import type { CheckConfig, Config, Health, RecordSetConfig, Target } from './config/types.ts';
+import { decide, type RecordSetDecision } from './failover/decision.ts';
 import { recordSetKey } from './failover/describe.ts';
 import { FailoverMachine } from './failover/failover-machine.ts';
 import type { RecordSetState, TargetView, Transition } from './failover/types.ts';
@@ -85,6 +86,8 @@ export class Controller {
   private readonly recent: Transition[] = [];
   readonly overrides: OverrideStore;
   private ready = false;
+  /** Counts batches of answer changes: the version of the decisions. */
+  private version = 1;
   private stopped = false;
   private onFirstRound: (() => void) | undefined;
   /** Called after answers changed (once per batch of changes). */
@@ -181,6 +184,23 @@ export class Controller {
       if (state) out.push({ config: rs, state });
     }
     return out;
+  }
+
+  /**
+   * The decision of every record set (after start): what sinks and readers
+   * take. Effective health and answers come from the same moment.
+   */
+  decisions(): RecordSetDecision[] {
+    const out: RecordSetDecision[] = [];
+    for (const a of this.answers()) out.push(decide(a.config, a.state, (t) => this.healthOf(t), this.version));
+    return out;
+  }
+
+  /** A target's effective and real health, with the override's reason. */
+  private healthOf(t: Target): { health: Health; realHealth: Health; since: number; overridden: boolean; overrideReason?: string } {
+    const e = this.effectiveOf(t);
+    const o = e.overridden ? this.overrides.get(t.id) : undefined;
+    return { ...e, realHealth: this.trackers.get(t.probeKey)?.health ?? 'UNKNOWN', ...(o ? { overrideReason: o.reason ? `${o.state}: ${o.reason}` : o.state } : {}) };
   }
 
   /** The hysteresis state of one probed target ("<check>@<address>"). */
@@ -361,6 +381,7 @@ export class Controller {
   }
 
   private notifyChange(): void {
+    this.version++;
     for (const l of this.changeListeners) {
       try {
         l();

@@ -209,11 +209,11 @@ export class Daemon {
 
   /** Builds the snapshot of static data plus every current answer, swaps it in, and tells Route 53. */
   private publish(): void {
-    const answers = this.controller.answers();
-    this.snapshot = buildSnapshot(this.loaded.zones, answers.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials);
+    const decisions = this.controller.decisions();
+    this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
-    this.route53?.update(answers.map((a) => toDesiredRecordSet(a, (k) => this.controller.tracker(k))));
+    this.route53?.update(decisions.map(toDesiredRecordSet));
     this.state.markDirty();
   }
 

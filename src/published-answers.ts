@@ -1,40 +1,31 @@
 /**
- * The current answers of the controller, in the shapes the sinks read:
- * DynamicRRset for the embedded server's snapshot, DesiredRecordSet for
- * Route 53.
+ * Decisions in the shapes the sinks read: DynamicRRset for the embedded
+ * server's snapshot, DesiredRecordSet for Route 53. Both come from the same
+ * decision and nothing else, so Route 53 follows drains and failback holds
+ * exactly as the embedded DNS does.
  */
-import type { RecordSetAnswer } from './controller.ts';
-import { targetAddress } from './failover/describe.ts';
-import type { HealthTracker } from './health/hysteresis.ts';
+import { servesPrimary, type RecordSetDecision } from './failover/decision.ts';
 import type { DynamicRRset } from './records/snapshot.ts';
 import type { DesiredRecordSet } from './route53/desired.ts';
 
-export function toDynamicRRset({ config: rs, state }: RecordSetAnswer): DynamicRRset {
-  const answer = state.answer;
-  if (answer.kind === 'servfail') return { name: rs.name, type: rs.type, ttl: rs.ttl, kind: 'servfail', values: [] };
-  if (answer.kind === 'nodata') return { name: rs.name, type: rs.type, ttl: answer.ttl, kind: 'nodata', values: [] };
-  return {
-    name: rs.name,
-    type: rs.type,
-    ttl: answer.ttl,
-    kind: 'values',
-    values: answer.targetIds.map((id) => targetAddress(rs, id)),
-    weights: answer.weighted ? answer.weights : undefined,
-  };
+export function toDynamicRRset(d: RecordSetDecision): DynamicRRset {
+  const a = d.answer;
+  if (a.kind !== 'values') return { name: d.name, type: d.type, ttl: a.ttl, kind: a.kind, values: [] };
+  return { name: d.name, type: d.type, ttl: a.ttl, kind: 'values', values: a.values, weights: a.weights };
 }
 
-export function toDesiredRecordSet(a: RecordSetAnswer, tracker: (probeKey: string) => HealthTracker | undefined): DesiredRecordSet {
-  const d = toDynamicRRset(a);
-  const primary = a.config.targets[0]!;
-  const health = tracker(primary.probeKey)?.health ?? 'UNKNOWN';
+export function toDesiredRecordSet(d: RecordSetDecision): DesiredRecordSet {
+  const a = d.answer;
   return {
     name: d.name,
     type: d.type,
-    ttl: d.ttl,
-    values: d.values,
-    servfail: d.kind === 'servfail' || undefined,
-    policy: a.config.policy,
-    targets: a.config.targets.map((t) => ({ id: t.id, address: t.address })),
-    primaryHealthy: health !== 'DOWN',
+    ttl: a.ttl,
+    values: a.kind === 'values' ? a.values : [],
+    servfail: a.kind === 'servfail' || undefined,
+    policy: d.policy,
+    targets: d.targets.map((t) => ({ id: t.id, address: t.address })),
+    // The primary is healthy for Route 53 exactly when the decision serves it:
+    // a drained primary, or one held back by a manual failback, is not.
+    primaryHealthy: servesPrimary(d),
   };
 }

@@ -13,7 +13,7 @@ export const loadDesiredForRoute53: LoadRoute53Config = async (file) => {
   const controller = new Controller(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
     await controller.start();
-    return { route53: config.route53, desired: controller.answers().map((a) => toDesiredRecordSet(a, (k) => controller.tracker(k))) };
+    return { route53: config.route53, desired: controller.decisions().map(toDesiredRecordSet) };
   } finally {
     await controller.stop();
   }
