@@ -256,6 +256,7 @@ export class Daemon {
         this.publishNowIfQueued();
         return this.state.flush();
       },
+      route53: () => this.route53?.view() ?? null,
       info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
     };
   }

@@ -58,6 +58,7 @@ test('GET /v1/status: record sets with answer, policy, since and why; targets wi
   const { status, body } = await d.api('GET', '/v1/status');
   assert.equal(status, 200);
   assert.equal(body.ready, true);
+  assert.equal(body.route53, null, 'Route 53 is not configured');
   assert.deepEqual(body.zones.map((z: any) => z.origin), ['example.test']);
   assert.ok(Number.isInteger(body.zones[0].serial));
   const www = body.recordSets.find((r: any) => r.key === 'www.example.test/A');

@@ -144,5 +144,18 @@ for (const mode of ['failover', 'records'] as const) {
     // ... until `failoverd failback`.
     await cli(r, ['failback', 'www.example.test']);
     await bothAnswer(r, '127.0.0.1', 3000);
+
+    // The sink is visible: in /v1/status (key route53) and in `failoverd status`.
+    const view = await until('Route 53 in sync in /v1/status', async () => {
+      const st = (await (await fetch(`${r.admin[1]}/v1/status`)).json()) as { route53: { inSync: boolean } & Record<string, unknown> };
+      return st.route53.inSync ? st.route53 : undefined;
+    }, 5000);
+    assert.equal(view.mode, mode);
+    assert.equal(view.pendingChanges, 0);
+    assert.equal(view.lastError, null);
+    assert.equal(view.healthChecksOwned, mode === 'failover' ? 1 : 0);
+    assert.ok(!Number.isNaN(Date.parse(String(view.lastAppliedAt))), `lastAppliedAt ${view.lastAppliedAt}`);
+    const st = await runCli(['status', ...r.admin]);
+    assert.match(st.stdout, new RegExp(`^Route 53 \\(${mode} mode\\): in sync; last applied \\d+s ago; health checks owned ${mode === 'failover' ? 1 : 0}$`, 'm'));
   });
 }

@@ -3,6 +3,7 @@ import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import type { Route53StatusView } from '../route53/sink.ts';
 import type { Metrics } from './metrics.ts';
 
 export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[] } | { ok: false; problems: Problem[] };
@@ -17,5 +18,7 @@ export interface AdminDeps {
   metrics: Metrics;
   /** Writes the state file now (after an operator action). */
   persistNow(): Promise<void>;
+  /** The Route 53 sink's state; null when Route 53 is not configured. */
+  route53(): Route53StatusView | null;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
 }

@@ -89,7 +89,14 @@ function formatStatus(s: any): string {
     ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n\n${sets}\n${targets}${windows}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}`;
+}
+
+function formatRoute53(r: any): string {
+  if (!r) return '';
+  const state = r.inSync ? 'in sync' : `OUT OF SYNC (${r.pendingChanges} pending)`;
+  const err = r.lastError ? `; last error ${r.lastError.code}: ${r.lastError.message} (${ago(r.lastError.at)})` : '';
+  return `\nRoute 53 (${r.mode} mode): ${state}; last applied ${r.lastAppliedAt ? ago(r.lastAppliedAt) : 'never'}; health checks owned ${r.healthChecksOwned}${err}\n`;
 }
 
 export function registerAdminCommands(program: Command): void {

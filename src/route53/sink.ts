@@ -66,6 +66,18 @@ export interface Route53SinkStatus {
   retries: number;
 }
 
+/** The Route 53 sink in /v1/status (key `route53`; null when Route 53 is not configured). */
+export interface Route53StatusView {
+  mode: 'records' | 'failover';
+  /** Everything failoverd wants is known to be in Route 53. */
+  inSync: boolean;
+  /** Record sets whose desired state is not (known to be) in Route 53 yet. */
+  pendingChanges: number;
+  lastAppliedAt: string | null;
+  lastError: null | { code: string; message: string; at: string };
+  healthChecksOwned: number;
+}
+
 export class Route53Sink {
   private readonly cfg: Route53Config;
   private readonly log: Logger;
@@ -182,6 +194,19 @@ export class Route53Sink {
     if (this.running) await bounded(this.running);
     await bounded(Promise.all([...this.background]));
     this.ownPort?.destroy();
+  }
+
+  /** The sink as /v1/status, `failoverd status` and the metrics show it. */
+  view(): Route53StatusView {
+    const pendingChanges = this.desired ? this.changedKeys(this.desired).size : 0;
+    return {
+      mode: this.cfg.mode,
+      inSync: !!this.desired && !this.pendingFlag && pendingChanges === 0,
+      pendingChanges,
+      lastAppliedAt: this.lastAppliedAt === undefined ? null : new Date(this.lastAppliedAt).toISOString(),
+      lastError: this.lastError ? { code: this.lastError.code, message: this.lastError.message, at: new Date(this.lastError.at).toISOString() } : null,
+      healthChecksOwned: this.healthChecks?.length ?? 0,
+    };
   }
 
   status(): Route53SinkStatus {

@@ -29,6 +29,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           targets: recordSets.flatMap((rs) => rs.targets),
           overrides: c.overrides.all().map(([id, o]) => ({ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) })),
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
+          route53: d.route53(),
         });
       },
     },
