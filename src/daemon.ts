@@ -73,6 +73,7 @@ export class Daemon {
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
+      route53: () => this.route53?.metricsView(),
     });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53 ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock }) : undefined;

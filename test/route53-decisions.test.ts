@@ -155,6 +155,10 @@ for (const mode of ['failover', 'records'] as const) {
     assert.equal(view.lastError, null);
     assert.equal(view.healthChecksOwned, mode === 'failover' ? 1 : 0);
     assert.ok(!Number.isNaN(Date.parse(String(view.lastAppliedAt))), `lastAppliedAt ${view.lastAppliedAt}`);
+    const metrics = await (await fetch(`${r.admin[1]}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^failoverd_route53_in_sync\\{mode="${mode}"\\} 1$`, 'm'));
+    assert.match(metrics, new RegExp(`^failoverd_route53_seconds_since_in_sync\\{mode="${mode}"\\} 0$`, 'm'));
+    assert.match(metrics, /^failoverd_route53_changes_total\{outcome="applied"\} [1-9]\d*$/m);
     const st = await runCli(['status', ...r.admin]);
     assert.match(st.stdout, new RegExp(`^Route 53 \\(${mode} mode\\): in sync; last applied \\d+s ago; health checks owned ${mode === 'failover' ? 1 : 0}$`, 'm'));
   });

@@ -10,6 +10,7 @@ import { recordSetKey } from '../failover/describe.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import type { Route53MetricsView } from '../route53/sink.ts';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
@@ -20,6 +21,8 @@ export interface MetricsSources {
   /** Maintenance window name → active now. */
   maintenance: () => Array<{ name: string; active: boolean }>;
   notifyQueue: () => number;
+  /** The Route 53 sink; undefined when not configured (no failoverd_route53_* series then). */
+  route53?: () => Route53MetricsView | undefined;
 }
 
 export class Metrics {
@@ -64,6 +67,61 @@ export class Metrics {
             }
           }
         }
+      },
+    });
+    const r53 = () => src.route53?.();
+    new Counter({
+      name: 'failoverd_route53_changes_total',
+      help: 'Route 53 record changes submitted, by outcome (applied, rejected by Route 53, failed with the request).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const m = r53();
+        if (m) for (const [outcome, n] of Object.entries(m.changes)) this.inc({ outcome }, n);
+      },
+    });
+    new Counter({
+      name: 'failoverd_route53_errors_total',
+      help: 'Failed attempts to bring Route 53 in sync, by error code (AWS or failoverd code).',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, n] of r53()?.errors ?? []) this.inc({ code }, n);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_route53_pending_changes',
+      help: 'Record sets whose desired state is not (known to be) in Route 53 yet.',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset();
+        const m = r53();
+        if (m) this.set({ mode: m.view.mode }, m.view.pendingChanges);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_route53_in_sync',
+      help: '1 while everything failoverd wants is known to be in Route 53, else 0.',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset();
+        const m = r53();
+        if (m) this.set({ mode: m.view.mode }, m.view.inSync ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_route53_seconds_since_in_sync',
+      help: 'Seconds since Route 53 was last known in sync (0 while in sync; since start if never).',
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset();
+        const m = r53();
+        if (m) this.set({ mode: m.view.mode }, m.secondsSinceInSync);
       },
     });
     new Gauge({

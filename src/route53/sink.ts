@@ -78,6 +78,16 @@ export interface Route53StatusView {
   healthChecksOwned: number;
 }
 
+export interface Route53MetricsView {
+  view: Route53StatusView;
+  /** Record changes submitted, by outcome. */
+  changes: Record<'applied' | 'rejected' | 'failed', number>;
+  /** Failed attempts by error code. */
+  errors: Map<string, number>;
+  /** 0 while in sync; else since the last moment in sync (or since start). */
+  secondsSinceInSync: number;
+}
+
 export class Route53Sink {
   private readonly cfg: Route53Config;
   private readonly log: Logger;
@@ -113,12 +123,18 @@ export class Route53Sink {
   private lastInsyncMs?: number;
   private lastPlan?: Plan;
   private lastRejected: RejectedGroup[] = [];
+  /** For metrics: record changes by outcome (applied, rejected, failed), errors by code, last time in sync. */
+  private readonly changeCounts = { applied: 0, rejected: 0, failed: 0 };
+  private readonly errorCounts = new Map<string, number>();
+  private lastInSyncAt?: number;
+  private readonly createdAt: number;
 
   constructor(opts: Route53SinkOptions) {
     this.cfg = opts.config;
     this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
     this.warnOnce = new RateLimitedLog(this.log, 30_000);
     this.clock = opts.clock ?? systemClock;
+    this.createdAt = this.clock.now();
     this.random = opts.random ?? Math.random;
     this.backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 };
     this.insyncPoll = opts.insyncPoll ?? { pollMs: 1000, maxPollMs: 10_000 };
@@ -209,6 +225,13 @@ export class Route53Sink {
     };
   }
 
+  /** Counters and gauges for failoverd_route53_* metrics. */
+  metricsView(): Route53MetricsView {
+    const view = this.view();
+    const since = view.inSync ? 0 : (this.clock.now() - (this.lastInSyncAt ?? this.createdAt)) / 1000;
+    return { view, changes: { ...this.changeCounts }, errors: new Map(this.errorCounts), secondsSinceInSync: since };
+  }
+
   status(): Route53SinkStatus {
     const s: Route53SinkStatus = {
       mode: this.cfg.mode,
@@ -292,14 +315,17 @@ export class Route53Sink {
       const changed = this.changedKeys(desired);
       if (!full && changed.size === 0) {
         this.pendingFlag = false;
+        this.lastInSyncAt = this.clock.now();
         continue;
       }
       this.pendingFlag = true;
       const believed = new Map(this.published);
+      let planned = 0;
       try {
         const names = [...new Set([...changed].map((k) => desired.find((d) => recordKey(d) === k)!.name))];
         const plan = await this.buildPlan(desired, full ? 'full' : names, false);
         this.lastPlan = plan;
+        planned = plan.changes.length;
         if (full) this.needFull = false;
         this.logPlanFindings(plan, believed, desired);
         if (plan.guard.blocked) {
@@ -334,8 +360,12 @@ export class Route53Sink {
         if (result.rejected.length || result.healthChecks.failed.length) this.needFull = true; // retried at the next reconcile, not in a hot loop
         this.pollInsync(result);
         this.pendingFlag = result.rejected.length > 0;
+        const rejected = plan.changes.filter((c) => rejectedGroups.has(c.group)).length;
+        this.changeCounts.rejected += rejected;
+        this.changeCounts.applied += plan.changes.length - rejected;
         this.succeeded();
       } catch (err) {
+        this.changeCounts.failed += planned;
         this.failed(err);
         return;
       }
@@ -347,6 +377,7 @@ export class Route53Sink {
     this.lastAppliedAt = this.clock.now();
     this.lastError = undefined;
     this.nextRetryAt = undefined;
+    if (!this.pendingFlag) this.lastInSyncAt = this.lastAppliedAt;
   }
 
   private failed(err: unknown): void {
@@ -355,6 +386,7 @@ export class Route53Sink {
     const code = err instanceof FailoverdError ? err.code : 'INTERNAL';
     const message = err instanceof Error ? err.message : String(err);
     this.lastError = { code, message, at: this.clock.now() };
+    this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
     if (code === 'PLAN_UNSAFE') {
       // Needs an operator (`failoverd apply --force`) or a config fix; retried at the next reconcile or update.
       this.log.error({ code, err: message }, 'route53 plan refused; nothing applied');
