@@ -19,7 +19,7 @@ import {
 import { createZone, needMoto, startMoto, TEST_CREDENTIALS, type Moto } from './helpers/moto.ts';
 import { freePort } from './helpers/ports.ts';
 import { hasTool } from './helpers/tools.ts';
-import { route53Schema, type Route53ConfigInput } from '../src/route53/config-schema.ts';
+import { route53Schema, type Route53ConfigInput } from '../src/config/route53.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { Route53Sink } from '../src/route53/sink.ts';
 import { FailoverdError } from '../src/errors.ts';
@@ -407,7 +407,7 @@ test('cli: plan --json prints the plan and changes nothing; apply applies; plan 
   const e = await env(t);
   if (!e) return;
   const { Command } = await import('commander');
-  const { registerRoute53Commands } = await import('../src/route53/cli.ts');
+  const { registerRoute53Commands } = await import('../src/cli/route53-commands.ts');
   const config = route53Schema.parse({ hostedZoneId: e.zoneId, zone: e.zone, ownerId: 'failoverd-cli', endpoint: e.endpoint, maxRequestsPerSecond: 50, insyncTimeout: '5s' });
   const desired = [fo(`cli.${e.zone}`, 'A', ['10.0.8.1', '10.0.8.2'])];
   let output = '';

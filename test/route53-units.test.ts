@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../src/clock.ts';
-import { route53Schema, validateRoute53 } from '../src/route53/config-schema.ts';
+import { route53Schema, validateRoute53 } from '../src/config/route53.ts';
 import { batchChanges } from '../src/route53/batch.ts';
 import { computePlan, type PlanChange } from '../src/route53/plan.ts';
 import { TokenBucket } from '../src/route53/rate-limit.ts';

@@ -21,7 +21,7 @@ import { createLogger, silentLogger, type Logger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
 import type { ZoneFile } from '../src/records/types.ts';
 import { AddressAcl } from '../src/transfer/acl.ts';
-import { TsigSecret, type TsigKey } from '../src/transfer/config-schema.ts';
+import { TsigSecret, type TsigKey } from '../src/config/transfer.ts';
 import { planIxfr } from '../src/transfer/ixfr.ts';
 import { Journal } from '../src/transfer/journal.ts';
 import { readMessage, readTsig } from '../src/transfer/message-reader.ts';

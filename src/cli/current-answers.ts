@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load.ts';
 import { Controller } from '../controller.ts';
 import { toDesiredRecordSet } from '../published-answers.ts';
-import type { LoadRoute53Config } from '../route53/cli.ts';
+import type { LoadRoute53Config } from './route53-commands.ts';
 
 export const loadDesiredForRoute53: LoadRoute53Config = async (file) => {
   const { config } = await loadConfig(file);

@@ -1,7 +1,7 @@
 /** The failoverd command line (commander). One file per command group. */
 import { Command } from 'commander';
 import { FAILOVERD_VERSION } from '../probes/version.ts';
-import { registerRoute53Commands } from '../route53/cli.ts';
+import { registerRoute53Commands } from './route53-commands.ts';
 import { registerAdminCommands } from './admin-commands.ts';
 import { loadDesiredForRoute53 } from './current-answers.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';

@@ -6,8 +6,8 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { route53Schema } from '../route53/config-schema.ts';
-import { secondariesSchema, transferSchema, tsigSchema } from '../transfer/config-schema.ts';
+import { route53Schema } from './route53.ts';
+import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
 import { durationSchema } from './duration.ts';
 
 const duration = durationSchema;

@@ -2,8 +2,8 @@
  * The resolved configuration that the rest of failoverd reads: defaults
  * filled in, names canonical, targets with ids and their check attached.
  */
-import type { Route53Config } from '../route53/config-schema.ts';
-import type { SecondaryConfig, TransferConfig, TsigKey } from '../transfer/config-schema.ts';
+import type { Route53Config } from './route53.ts';
+import type { SecondaryConfig, TransferConfig, TsigKey } from './transfer.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
 
 export type { CheckConfig, Failback, HostPort };

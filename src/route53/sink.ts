@@ -17,7 +17,7 @@ import { systemClock } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { applyPlan, waitInsync, type ApplyResult, type RejectedGroup } from './apply.ts';
-import type { Route53Config } from './config-schema.ts';
+import type { Route53Config } from '../config/route53.ts';
 import { fingerprint, recordKey, shapeFingerprint, type DesiredRecordSet } from './desired.ts';
 import { guardPort, type RequestStats } from './guarded-port.ts';
 import { markerName } from './model.ts';

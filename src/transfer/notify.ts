@@ -14,7 +14,7 @@ import { RCODE } from '../dns/resolve.ts';
 import { CLASS_IN, WireWriter } from '../dns/wire-writer.ts';
 import type { Logger } from '../log.ts';
 import type { ZoneView } from '../records/snapshot.ts';
-import type { TsigKey } from './config-schema.ts';
+import type { TsigKey } from '../config/transfer.ts';
 import { TYPE_SOA } from './message-reader.ts';
 import { signRequest, verifyResponse } from './tsig.ts';
 

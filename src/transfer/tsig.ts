@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WireWriter } from '../dns/wire-writer.ts';
-import type { TsigAlgorithm, TsigKey } from './config-schema.ts';
+import type { TsigAlgorithm, TsigKey } from '../config/transfer.ts';
 import { CLASS_ANY, readMessage, readTsig, TYPE_TSIG, type RawMessage, type TsigRecord } from './message-reader.ts';
 
 export const TSIG_ERROR = { NOERROR: 0, BADSIG: 16, BADKEY: 17, BADTIME: 18, BADTRUNC: 22 } as const;

@@ -5,14 +5,14 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { reportProblems } from '../cli/problems.ts';
+import { reportProblems } from './problems.ts';
 import { FailoverdError } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import type { Route53Config } from './config-schema.ts';
-import type { DesiredRecordSet } from './desired.ts';
-import { formatPlan, planIsEmpty } from './plan.ts';
-import type { Route53Port } from './port.ts';
-import { Route53Sink } from './sink.ts';
+import type { Route53Config } from '../config/route53.ts';
+import type { DesiredRecordSet } from '../route53/desired.ts';
+import { formatPlan, planIsEmpty } from '../route53/plan.ts';
+import type { Route53Port } from '../route53/port.ts';
+import { Route53Sink } from '../route53/sink.ts';
 
 export interface Route53CliDeps {
   /** Output (default: process.stdout). */

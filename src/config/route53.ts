@@ -10,8 +10,7 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
-import { durationSchema } from '../config/duration.ts';
-import type { RecordSetConfig } from '../config/types.ts';
+import { durationSchema } from './duration.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 
 const duration = durationSchema;
@@ -68,7 +67,17 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0
  * Rules that need the whole config, and rules Route 53 enforces that are
  * better reported at validation time than as a rejected batch.
  */
-export function validateRoute53(r53: Route53Config, records: RecordSetConfig[], servedZones: string[]): Route53Problem[] {
+/** The parts of a record set Route 53 validation reads (a structural type: config/types.ts imports this file). */
+export interface Route53CheckedRecordSet {
+  name: string;
+  type: string;
+  ttl: number;
+  policy: string;
+  maxAnswers: number;
+  targets: Array<{ address: string }>;
+}
+
+export function validateRoute53(r53: Route53Config, records: Route53CheckedRecordSet[], servedZones: string[]): Route53Problem[] {
   const problems: Route53Problem[] = [];
   const zone = r53.zone;
   const served = servedZones.map(canonicalName);

@@ -1,0 +1,47 @@
+/**
+ * The layering of design.md, checked by `npm test` (npm run lint:deps):
+ * - config/, zones/ (the zone file parser), clock, errors, log and the DNS
+ *   name and zone-file value modules (records/names.ts, records/types.ts)
+ *   are the ground floor: they import no stage, sink, admin or CLI module;
+ * - sinks (dns/, route53/, transfer/, notify/) never import each other;
+ * - stages and sinks never import admin/, cli/ or the daemon wiring;
+ * - nothing imports cli/ except cli/ itself;
+ * - no circular imports.
+ */
+const GROUND = '^src/(config/|zones/|clock\\.ts$|errors\\.ts$|log\\.ts$|records/(names|types)\\.ts$)';
+
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'Circular imports hide the direction of the flow.', from: {}, to: { circular: true } },
+    {
+      name: 'ground-floor-imports-no-stage',
+      severity: 'error',
+      comment: 'config/, zones/, clock, errors and log are the bottom layer: they import nothing above them.',
+      from: { path: GROUND },
+      to: { path: '^src/', pathNot: GROUND },
+    },
+    { name: 'route53-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/route53/' }, to: { path: '^src/(dns|transfer|notify)/' } },
+    { name: 'dns-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/dns/' }, to: { path: '^src/(route53|notify)/' } },
+    { name: 'transfer-sink-alone', severity: 'error', comment: 'Sinks never import each other (transfer may use the DNS wire layer of dns/).', from: { path: '^src/transfer/' }, to: { path: '^src/(route53|notify)/' } },
+    { name: 'notify-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/notify/' }, to: { path: '^src/(dns|route53|transfer)/' } },
+    {
+      name: 'cli-is-the-top',
+      severity: 'error',
+      comment: 'Only the CLI imports the CLI.',
+      from: { path: '^src/', pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'stages-below-wiring',
+      severity: 'error',
+      comment: 'Stages and sinks never import the admin API or the daemon wiring.',
+      from: { path: '^src/(probes|health|failover|records|dns|route53|transfer|notify|maintenance|state)/' },
+      to: { path: '^src/(admin/|daemon\\.ts$)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,31 @@
+// Runs the test files of one kind with node --test, naming each file
+// (Node 20 does not expand globs itself):
+//   node scripts/test.mjs unit         pure code, no sockets or processes (seconds)
+//   node scripts/test.mjs integration  everything else (real backends, DNS clients, moto_server, tools)
+// A new test file is an integration test unless it is listed in UNIT.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+
+const UNIT = new Set([
+  'failover.test.ts',
+  'failover-properties.test.ts',
+  'health.test.ts',
+  'overrides.test.ts',
+  'route53-units.test.ts',
+  'snapshot-build.test.ts',
+  'zone-parser.test.ts',
+  'zone-steps.test.ts',
+]);
+
+const kind = process.argv[2];
+if (kind !== 'unit' && kind !== 'integration') {
+  console.error('usage: node scripts/test.mjs unit|integration');
+  process.exit(2);
+}
+const files = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts') && UNIT.has(f) === (kind === 'unit'))
+  .sort()
+  .map((f) => `test/${f}`);
+const args = ['--import', 'tsx', '--test', ...(kind === 'integration' ? ['--test-concurrency=1'] : []), ...files];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(r.status ?? 1);
