@@ -110,7 +110,7 @@ export class Controller {
       clock: this.clock,
       watch: true,
       onResult: (key, result) => this.onProbeResult(key, result),
-      onError: (key, err) => probeLog.error({ target: key, err: String(err) }, 'probe result handler failed'),
+      onError: (key, err) => probeLog.error({ target: key, err }, 'probe result handler failed'),
     });
     this.overrides = new OverrideStore(this.clock, (e) => this.onOverride(e));
     const restore = opts.restore ?? {};
@@ -349,7 +349,7 @@ export class Controller {
       try {
         l(key, result);
       } catch (err) {
-        this.log.error({ err: String(err) }, 'probe listener failed');
+        this.log.error({ err }, 'probe listener failed');
       }
     }
     const obs = tracker.observe(result);
@@ -373,7 +373,7 @@ export class Controller {
       try {
         l(e);
       } catch (err) {
-        this.log.error({ err: String(err) }, 'override listener failed');
+        this.log.error({ err }, 'override listener failed');
       }
     }
     const found = this.findTarget(e.targetId);
@@ -386,7 +386,7 @@ export class Controller {
       try {
         l();
       } catch (err) {
-        this.log.error({ err: String(err) }, 'answer change listener failed');
+        this.log.error({ err }, 'answer change listener failed');
       }
     }
   }
@@ -433,7 +433,7 @@ export class Controller {
         try {
           l(t);
         } catch (err) {
-          this.log.error({ err: String(err) }, 'transition listener failed');
+          this.log.error({ err }, 'transition listener failed');
         }
       }
       return t;

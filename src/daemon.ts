@@ -74,12 +74,13 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
       route53: () => this.route53?.metricsView(),
+      now: () => this.clock.now(),
     });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53 ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock }) : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
-    this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }));
+    this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
     this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
@@ -258,6 +259,7 @@ export class Daemon {
         return this.state.flush();
       },
       route53: () => this.route53?.view() ?? null,
+      now: () => this.clock.now(),
       info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
     };
   }

@@ -18,6 +18,8 @@ export interface AdminDeps {
   metrics: Metrics;
   /** Writes the state file now (after an operator action). */
   persistNow(): Promise<void>;
+  /** The daemon's Clock: the only source of time for the API. */
+  now(): number;
   /** The Route 53 sink's state; null when Route 53 is not configured. */
   route53(): Route53StatusView | null;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };

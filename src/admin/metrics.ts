@@ -21,6 +21,8 @@ export interface MetricsSources {
   /** Maintenance window name → active now. */
   maintenance: () => Array<{ name: string; active: boolean }>;
   notifyQueue: () => number;
+  /** The daemon's Clock (epoch ms). */
+  now: () => number;
   /** The Route 53 sink; undefined when not configured (no failoverd_route53_* series then). */
   route53?: () => Route53MetricsView | undefined;
 }
@@ -38,7 +40,10 @@ export class Metrics {
   private readonly stateWriteSeconds: Histogram;
   readonly notifications: Counter<'outcome'>;
 
+  private readonly now: () => number;
+
   constructor(src: MetricsSources) {
+    this.now = src.now;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'failoverd_' });
     this.probes = new Counter({ name: 'failoverd_probes_total', help: 'Probe results by probed target ("<check>@<address>") and outcome (ok, fail).', labelNames: ['target', 'outcome'], registers });
@@ -188,7 +193,7 @@ export class Metrics {
     this.reloadLastOk = new Gauge({ name: 'failoverd_config_last_reload_successful', help: '1 when the last reload succeeded (or none was tried), 0 when it was refused.', registers });
     this.reloadLastSuccess = new Gauge({ name: 'failoverd_config_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful config load (start or reload).', registers });
     this.reloadLastOk.set(1);
-    this.reloadLastSuccess.set(Date.now() / 1000);
+    this.reloadLastSuccess.set(src.now() / 1000);
     new Gauge({
       name: 'failoverd_maintenance_active',
       help: '1 while a maintenance window drains its targets.',
@@ -236,7 +241,7 @@ export class Metrics {
   reload(ok: boolean): void {
     this.reloads.inc({ outcome: ok ? 'success' : 'failure' });
     this.reloadLastOk.set(ok ? 1 : 0);
-    if (ok) this.reloadLastSuccess.set(Date.now() / 1000);
+    if (ok) this.reloadLastSuccess.set(this.now() / 1000);
   }
 
   stateWrite(ok: boolean, ms: number): void {

@@ -39,7 +39,7 @@ export class AdminServer {
     this.server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         // Last line of defence: a bad request must never take the daemon down.
-        opts.logger.error({ err: String(err) }, 'admin API request failed');
+        opts.logger.error({ err }, 'admin API request failed');
         res.destroy();
       });
     });
@@ -99,7 +99,7 @@ export class AdminServer {
       const api =
         err instanceof ApiError
           ? err
-          : (this.opts.logger.error({ method, path: url.pathname, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'admin API handler failed'), new ApiError(500, 'INTERNAL', 'internal error (logged)'));
+          : (this.opts.logger.error({ method, path: url.pathname, err }, 'admin API handler failed'), new ApiError(500, 'INTERNAL', 'internal error (logged)'));
       status = api.status;
       if (res.headersSent || res.destroyed) {
         res.destroy();

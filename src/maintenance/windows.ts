@@ -6,6 +6,7 @@
  * alone. A restart during a window keeps the drain: it is a persisted
  * override with its expiry.
  */
+import { systemClock, type Clock } from '../clock.ts';
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { MaintenanceConfig } from '../config/types.ts';
 import type { Controller } from '../controller.ts';
@@ -31,6 +32,7 @@ export class MaintenanceWindows {
   constructor(
     private readonly controller: () => Controller,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** (Re)schedules every window. */
@@ -46,7 +48,7 @@ export class MaintenanceWindows {
   begin(cfg: MaintenanceConfig): void {
     const c = this.controller();
     const source = `maintenance:${cfg.name}`;
-    const expiresAt = Date.now() + cfg.duration;
+    const expiresAt = this.clock.now() + cfg.duration;
     const drained: string[] = [];
     const skipped: string[] = [];
     for (const id of cfg.targets) {
@@ -60,7 +62,7 @@ export class MaintenanceWindows {
         drained.push(id);
       } catch (err) {
         skipped.push(id);
-        this.log.warn({ window: cfg.name, target: id, err: String(err) }, 'maintenance window: cannot drain target');
+        this.log.warn({ window: cfg.name, target: id, err }, 'maintenance window: cannot drain target');
       }
     }
     this.log.info({ window: cfg.name, drained, skippedWithOperatorOverride: skipped, until: new Date(expiresAt).toISOString(), reason: cfg.reason }, 'maintenance window started');

@@ -389,13 +389,13 @@ export class Route53Sink {
     this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
     if (code === 'PLAN_UNSAFE') {
       // Needs an operator (`failoverd apply --force`) or a config fix; retried at the next reconcile or update.
-      this.log.error({ code, err: message }, 'route53 plan refused; nothing applied');
+      this.log.error({ code, err }, 'route53 plan refused; nothing applied');
       return;
     }
     const ceiling = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(30, this.failures - 1));
     const delay = Math.round(ceiling * (0.5 + 0.5 * this.random()));
     this.nextRetryAt = this.clock.now() + delay;
-    this.warnOnce.warn('apply-failed', { code, err: message, failures: this.failures, retryInMs: delay }, 'route53 unreachable or failing; desired state kept pending and retried', this.clock.now());
+    this.warnOnce.warn('apply-failed', { code, err, failures: this.failures, retryInMs: delay }, 'route53 unreachable or failing; desired state kept pending and retried', this.clock.now());
     this.retryTimer = this.clock.setTimer(delay, () => {
       this.retryTimer = undefined;
       this.nextRetryAt = undefined;

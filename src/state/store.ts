@@ -141,7 +141,7 @@ export class StateWriter {
       this.opts.onWrite?.(true, this.lastWriteMs);
     } catch (err) {
       this.opts.onWrite?.(false, performance.now() - started);
-      this.errors.warn('write', { file: this.opts.file, err: String(err), retryInMs: RETRY_MS }, 'cannot write the state file; will retry');
+      this.errors.warn('write', { file: this.opts.file, err, retryInMs: RETRY_MS }, 'cannot write the state file; will retry');
       // Try again later even if nothing else changes (disk full, permissions fixed).
       if (!this.closed && !this.timer) this.timer = this.clock.setTimer(RETRY_MS, () => void this.flush());
     }
@@ -171,7 +171,7 @@ export function readStateFileSync(file: string, log: Logger): PersistedState | u
     renameSync(file, aside);
     log.warn({ file, movedTo: aside, problem }, 'state file is corrupt: moved it aside and starting clean');
   } catch (err) {
-    log.warn({ file, problem, err: String(err) }, 'state file is corrupt and could not be moved aside; starting clean');
+    log.warn({ file, problem, err }, 'state file is corrupt and could not be moved aside; starting clean');
   }
   return undefined;
 }

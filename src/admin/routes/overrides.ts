@@ -50,7 +50,7 @@ export function overrideRoutes(d: AdminDeps): Route[] {
       handler: async ({ req, res, params }) => {
         known(params.id!);
         const body = await readJson(req, overrideBody);
-        const now = Date.now();
+        const now = d.now();
         const expiresAt = resolveExpiry(body.expires, now);
         const c = d.controller();
         const o = c.setOverride(params.id!, { state: body.state, reason: body.reason, source: 'api', createdAt: now, ...(expiresAt !== undefined ? { expiresAt } : {}) });

@@ -54,7 +54,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
             : `${name} is outside every zone failoverd serves: it answers REFUSED`;
           throw new ApiError(404, 'NOT_FOUND', `no record set ${name}${type ? `/${type}` : ''}: ${why}`);
         }
-        const now = Date.now();
+        const now = d.now();
         const explained = sets.map((rs) => ({ ...recordSetView(c, rs, answers.get(rs)), explanation: explainParagraph(c, rs, answers.get(rs), now) }));
         sendJson(res, 200, { name, explanation: explained.map((e) => e.explanation).join('\n\n'), recordSets: explained });
       },
