@@ -7,6 +7,16 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
+// Signal handlers go in first: loading failoverd takes a moment, and a SIGHUP
+// in it would kill the process (exit 129, no log line; systemd counts that a
+// clean exit). Until `run` takes over (src/cli/daemon-commands.ts), a SIGHUP
+// is remembered here and applied as a reload once the daemon is up.
+const earlySignals = { hup: 0 };
+globalThis[Symbol.for('failoverd.earlySignals')] = earlySignals;
+process.on('SIGHUP', function earlySighup() {
+  earlySignals.hup += 1;
+});
+
 // FAILOVERD_V8_FLAGS: V8 flags applied before anything is loaded (README,
 // "Memory at scale"). E.g. "--optimize-for-size": about half the resident
 // memory at 10,000 targets probed every 10 s, but slower code: it saturates

@@ -11,6 +11,20 @@ export function registerDaemonCommands(program: Command): void {
     .description('run the daemon in the foreground: probe targets, serve DNS')
     .requiredOption('-c, --config <file>', 'config file (failoverd.yaml)')
     .action(async (opts: { config: string }) => {
+      // SIGHUP before the daemon is up: remembered (as bin/failoverd.js does
+      // before this module loads) and applied as one reload once it is.
+      let hupBeforeStart = takeEarlySighups();
+      let up: { daemon: Daemon; logger: ReturnType<typeof createLogger> } | undefined;
+      let stopping = false;
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        if (!up) {
+          hupBeforeStart += 1;
+          return;
+        }
+        up.logger.info({ signal: 'SIGHUP' }, 'reloading config');
+        void up.daemon.reload();
+      });
       let loaded;
       try {
         loaded = await loadConfig(opts.config);
@@ -20,7 +34,6 @@ export function registerDaemonCommands(program: Command): void {
       }
       const logger = createLogger(loaded.config.log.level);
       const daemon = new Daemon(loaded, { logger });
-      let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
@@ -42,13 +55,14 @@ export function registerDaemonCommands(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => {
-        if (stopping) return;
-        logger.info({ signal: 'SIGHUP' }, 'reloading config');
-        void daemon.reload();
-      });
       try {
         await daemon.start();
+        up = { daemon, logger };
+        if (hupBeforeStart > 0 && !stopping) {
+          hupBeforeStart = 0;
+          logger.info({ signal: 'SIGHUP', beforeStart: true }, 'reloading config');
+          void daemon.reload();
+        }
       } catch (err) {
         logger.fatal({ err: String(err), code: (err as { code?: string }).code }, 'cannot start');
         logger.flush();
@@ -70,6 +84,13 @@ export function registerDaemonCommands(program: Command): void {
         process.exitCode = reportProblems(err) ?? fail(err);
       }
     });
+}
+
+/** SIGHUPs that bin/failoverd.js caught before this module was loaded; its handler goes, ours takes over. */
+function takeEarlySighups(): number {
+  const early = (globalThis as Record<symbol, { hup: number } | undefined>)[Symbol.for('failoverd.earlySignals')];
+  for (const l of process.listeners('SIGHUP')) if (l.name === 'earlySighup') process.off('SIGHUP', l);
+  return early?.hup ?? 0;
 }
 
 function fail(err: unknown): number {
