@@ -91,6 +91,20 @@ extra: true
   assert.equal(problems.length, 5);
 });
 
+test('durations over 2^31-1 ms (what a Node timer can wait) are refused with file:line', async () => {
+  const problems = await problemsOf(`zones: zones
+checks:
+  web: { type: http, port: 8080, interval: 720h, timeout: 700h, fastInterval: 2147483647 }
+records: []
+`);
+  const byPath = new Map(problems.map((p) => [p.path, p]));
+  for (const path of ['checks.web.interval', 'checks.web.timeout']) {
+    assert.equal(byPath.get(path)?.line, 3, path);
+    assert.match(byPath.get(path)!.message, /duration too long/);
+  }
+  assert.equal(byPath.has('checks.web.fastInterval'), false, 'exactly 2^31-1 ms is allowed');
+});
+
 const RECORDS_THAT_CANNOT_WORK = `records:
   - name: www.example.test
     type: A

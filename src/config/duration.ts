@@ -16,11 +16,18 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** A config duration ("500ms", "1s", "5m" or milliseconds), parsed to milliseconds. */
+/** The longest duration a Node timer can wait (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A config duration ("500ms", "1s", "5m" or milliseconds), parsed to milliseconds, at most MAX_DURATION_MS. */
 export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 1s, 5m)` });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `duration too long: ${JSON.stringify(v)} (at most ${MAX_DURATION_MS} ms, about 24.8 days; longer timers fire at once)` });
     return z.NEVER;
   }
   return ms;
