@@ -47,7 +47,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'checks.<name>.headers': { description: 'HTTP(S): extra request headers.', example: '{ X-Probe: failoverd }' },
   'checks.<name>.expect': { description: 'HTTP(S): what counts as healthy.' },
   'checks.<name>.expect.status': { description: 'Healthy status codes: single codes or ranges.', example: '["200", "204-299"]' },
-  'checks.<name>.expect.body': { description: 'HTTP(S): a substring the response body must contain.', example: 'ok' },
+  'checks.<name>.expect.body': { description: 'HTTP(S): a substring the response body must contain. Only the first 5 KiB (5,120 bytes) of the body are read and searched; a match after that counts as missing.', example: 'ok' },
   'checks.<name>.tlsVerify': { description: 'HTTPS: verify the certificate chain and name. false accepts self-signed certificates.', example: 'false' },
   'checks.<name>.interval': { description: 'Time between probe starts for a settled target (±10% jitter).', example: '5s' },
   'checks.<name>.fastInterval': {
