@@ -185,6 +185,22 @@ test('a file of the wrong shape is refused (moved aside) too', () => {
   }
 });
 
+test('temp files of killed state writes (FILE.tmp-PID) are removed at start; other files stay', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
+  try {
+    const file = join(dir, 's.json');
+    writeFileSync(file, JSON.stringify(emptyState()));
+    for (const name of ['s.json.tmp-123', 's.json.tmp-456', 's.json.tmp-notapid', 'other.json.tmp-789']) writeFileSync(join(dir, name), '{');
+    const logs: any[] = [];
+    const log = { warn: (o: any, m: string) => logs.push({ ...o, msg: m }), info: (o: any, m: string) => logs.push({ ...o, msg: m }) } as any;
+    assert.deepEqual(readStateFileSync(file, log), emptyState());
+    assert.deepEqual(readdirSync(dir).sort(), ['other.json.tmp-789', 's.json', 's.json.tmp-notapid']);
+    assert.deepEqual(logs.map((l) => l.removed?.sort()), [['s.json.tmp-123', 's.json.tmp-456']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('StateWriter: atomic writes, debounced but never held longer than MAX_DELAY_MS', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
   try {

@@ -8,9 +8,9 @@
  * A file that cannot be parsed is moved aside with a warning and failoverd
  * starts clean.
  */
-import { readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
@@ -150,6 +150,7 @@ export class StateWriter {
 
 /** readStateFile for start-up, synchronously (the daemon builds its controller in its constructor). */
 export function readStateFileSync(file: string, log: Logger): PersistedState | undefined {
+  removeStaleTempFiles(file, log);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -174,4 +175,26 @@ export function readStateFileSync(file: string, log: Logger): PersistedState | u
     log.warn({ file, problem, err }, 'state file is corrupt and could not be moved aside; starting clean');
   }
   return undefined;
+}
+
+/** Temp files (`FILE.tmp-PID`) of writes killed before their rename: removed at start, they would pile up. */
+function removeStaleTempFiles(file: string, log: Logger): void {
+  const prefix = `${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length)) || name === `${prefix}${process.pid}`) continue;
+    try {
+      unlinkSync(join(dirname(file), name));
+      removed.push(name);
+    } catch (err) {
+      log.warn({ file: join(dirname(file), name), err }, 'cannot remove a stale state temp file');
+    }
+  }
+  if (removed.length > 0) log.info({ removed }, 'removed temp files of interrupted state writes');
 }
