@@ -56,8 +56,18 @@ async function call(opts: AdminOpts, method: string, path: string, body?: unknow
   return json;
 }
 
-/** A plain text table: columns padded to their widest cell, the last column free. */
-export function table(head: string[], rows: string[][]): string {
+/**
+ * Text from the API (a drain reason, say) made safe for a terminal: control
+ * characters (C0 but newline, DEL, C1) become \xNN escapes, so an escape
+ * sequence in a reason cannot rewrite the screen.
+ */
+export function printable(text: string, keepNewlines = true): string {
+  return text.replace(keepNewlines ? /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** A plain text table: columns padded to their widest cell, the last column free; control characters escaped. */
+export function table(head: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map((c) => printable(c, false)));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + '\n';
@@ -114,7 +124,7 @@ export function registerAdminCommands(program: Command): void {
       process.exitCode = err.exitCode;
     }
   };
-  const out = (opts: AdminOpts, json: unknown, text: string) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text);
+  const out = (opts: AdminOpts, json: unknown, text: string) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : printable(text));
 
   withApi(program.command('status').description('record sets, targets (real and effective health, overrides, last probe) and maintenance windows of a running daemon')).action(
     run(async (opts: AdminOpts) => {
