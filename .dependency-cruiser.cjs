@@ -35,7 +35,7 @@ module.exports = {
       name: 'stages-below-wiring',
       severity: 'error',
       comment: 'Stages and sinks never import the admin API or the daemon wiring.',
-      from: { path: '^src/(probes|health|failover|records|dns|route53|transfer|notify|maintenance|state)/' },
+      from: { path: '^src/(probes|health|failover|records|dns|route53|transfer|notify|maintenance|state|cluster)/' },
       to: { path: '^src/(admin/|daemon\\.ts$)' },
     },
   ],

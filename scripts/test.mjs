@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
+  'cluster-quorum.test.ts',
   'failover.test.ts',
   'failover-properties.test.ts',
   'health.test.ts',
