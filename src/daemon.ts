@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { AdminServer } from './admin/server.ts';
 import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
+import { StatusHistory } from './admin/status-history.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { Controller } from './controller.ts';
@@ -36,6 +37,7 @@ export interface DaemonOptions {
 export class Daemon {
   readonly controller: Controller;
   readonly metrics: Metrics;
+  private readonly history: StatusHistory;
   private readonly log: Logger;
   private readonly clock: Clock;
   private loaded: LoadedConfig;
@@ -68,6 +70,7 @@ export class Daemon {
     if (saved) this.log.info({ component: 'state', file: config.state.file, savedAt: saved.savedAt, overrides: Object.keys(saved.overrides).length, serials: saved.serials }, 'restored state');
     this.floorSerials = new Map(Object.entries(saved?.serials ?? {}));
     this.controller = new Controller(config, { logger: this.log, clock: opts.clock, restore: saved });
+    this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
       controller: () => this.controller,
       snapshot: () => this.snapshot,
@@ -82,7 +85,7 @@ export class Daemon {
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
-    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
+    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
     this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {
@@ -172,7 +175,7 @@ export class Daemon {
     if (!same(old.admin.listen, next.config.admin.listen)) warnings.push('admin.listen changed: takes effect after a restart');
     if (old.state.file !== next.config.state.file) warnings.push('state.file changed: takes effect after a restart');
     if (!same(old.route53, next.config.route53)) warnings.push('route53 changed: takes effect after a restart');
-    const applied: Config = { ...next.config, dns: old.dns, admin: { listen: old.admin.listen, ...(next.config.admin.token ? { token: next.config.admin.token } : {}) }, state: old.state, route53: old.route53 };
+    const applied: Config = { ...next.config, dns: old.dns, admin: { ...next.config.admin, listen: old.admin.listen }, state: old.state, route53: old.route53 };
     this.loaded = { config: applied, zones: next.zones };
     this.configLoadedAt = this.clock.now();
     if (this.log.level !== applied.log.level) this.log.level = applied.log.level;
@@ -259,6 +262,8 @@ export class Daemon {
         return this.state.flush();
       },
       route53: () => this.route53?.view() ?? null,
+      secondaries: () => this.transfers?.notifyStatus() ?? [],
+      history: this.history,
       now: () => this.clock.now(),
       info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
     };

@@ -136,6 +136,13 @@ records:
   );
   assert.equal(notReady, 1, 'HEALTHCHECK fails when nothing answers');
 
+  // The status page's assets are in the built dist/ (they are not TypeScript).
+  for (const path of ['/', '/ui/status-page.js', '/ui/status-page.css']) {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(res.status, 200, `GET ${path} from dist/`);
+    assert.ok((await res.text()).length > 100, `GET ${path} has a body`);
+  }
+
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', (c) => resolve(c))));
   assert.equal(code, 0, err);

@@ -4,7 +4,9 @@ import type { Problem } from '../errors.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
+import type { NotifyStatus } from '../transfer/index.ts';
 import type { Metrics } from './metrics.ts';
+import type { StatusHistory } from './status-history.ts';
 
 export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[] } | { ok: false; problems: Problem[] };
 
@@ -22,5 +24,9 @@ export interface AdminDeps {
   now(): number;
   /** The Route 53 sink's state; null when Route 53 is not configured. */
   route53(): Route53StatusView | null;
+  /** Each secondary's last answer to a NOTIFY, per zone; empty without secondaries. */
+  secondaries(): NotifyStatus[];
+  /** The last hour of each target and the recent override events (the status page). */
+  history: StatusHistory;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
 }

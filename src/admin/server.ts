@@ -15,6 +15,7 @@ import { ApiError, sendError } from './http.ts';
 import { Router } from './router.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { overrideRoutes } from './routes/overrides.ts';
+import { pageRoutes } from './routes/page.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { recordRoutes } from './routes/records.ts';
 import { reloadRoutes } from './routes/reload.ts';
@@ -24,6 +25,8 @@ export interface AdminServerOptions {
   listen: HostPort;
   /** Read at each request, so a reload can change it. */
   token: () => string | undefined;
+  /** Serve the status page at / (read at each request). */
+  statusPage: () => boolean;
   logger: Logger;
   deps: AdminDeps;
 }
@@ -32,10 +35,13 @@ export class AdminServer {
   private readonly server: Server;
   private readonly router: Router;
   private readonly sockets = new Set<Socket>();
+  private readonly closeStreams: () => void;
 
   constructor(private readonly opts: AdminServerOptions) {
     const d = opts.deps;
-    this.router = new Router().add(...probeRoutes(d), ...statusRoutes(d), ...overrideRoutes(d), ...recordRoutes(d), ...reloadRoutes(d), ...metricsRoutes(d));
+    const page = pageRoutes(d, opts.statusPage);
+    this.closeStreams = () => page.live.close();
+    this.router = new Router().add(...page.routes, ...probeRoutes(d), ...statusRoutes(d), ...overrideRoutes(d), ...recordRoutes(d), ...reloadRoutes(d), ...metricsRoutes(d));
     this.server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         // Last line of defence: a bad request must never take the daemon down.
@@ -71,6 +77,7 @@ export class AdminServer {
 
   async stop(): Promise<void> {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.closeStreams();
     this.server.closeIdleConnections();
     const force = setTimeout(() => {
       for (const s of this.sockets) s.destroy();

@@ -3,6 +3,7 @@ import type { RecordSetConfig, Target } from '../config/types.ts';
 import type { Controller } from '../controller.ts';
 import { answerAddresses, describeAnswer, formatMs, recordSetKey, targetRole } from '../failover/describe.ts';
 import type { RecordSetState } from '../failover/types.ts';
+import type { NotifyStatus } from '../transfer/index.ts';
 
 export const iso = (ms: number | undefined): string | undefined => (ms === undefined || ms <= 0 ? undefined : new Date(ms).toISOString());
 
@@ -49,7 +50,17 @@ export function targetView(c: Controller, rs: RecordSetConfig, t: Target, state?
   };
 }
 
-function ago(ms: number, now: number): string {
+/** A secondary's NOTIFY state for one zone, with ISO times. */
+export function secondaryView(s: NotifyStatus) {
+  return {
+    secondary: s.secondary,
+    zone: s.zone,
+    lastNotify: s.last ? { ...s.last, at: iso(s.last.at) } : null,
+    waiting: s.waiting ? { ...s.waiting, since: iso(s.waiting.since) } : null,
+  };
+}
+
+export function ago(ms: number, now: number): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 120) return `${s}s ago`;
   if (s < 7200) return `${Math.round(s / 60)}m ago`;

@@ -114,11 +114,15 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'route53.insyncTimeout': { description: 'How long to poll GetChange for INSYNC after a change.', example: '2m' },
 
   // admin
-  admin: { description: 'The admin HTTP API: /healthz, /readyz, /v1/status, overrides (drains), reload and /metrics.' },
+  admin: { description: 'The admin HTTP API: the status page at /, /healthz, /readyz, /v1/status, overrides (drains), reload and /metrics.' },
   'admin.listen': {
     description: 'Where the admin API listens. A non-loopback address needs a token.',
     type: 'address:port',
     example: '0.0.0.0:8053',
+  },
+  'admin.statusPage': {
+    description: 'Serve the live status page at `GET /` of the admin API (read-only, no token: record sets, targets, the last hour, transitions, Route 53 and NOTIFY state). `false` answers 404 there; a reload applies it.',
+    example: 'false',
   },
   'admin.token': {
     description: 'Bearer token required for changes (drain, undrain, failback, reload). Prefer the FAILOVERD_ADMIN_TOKEN environment variable to keep it out of the file.',

@@ -88,8 +88,9 @@ export const adminSchema = z
   .strictObject({
     listen: hostPort.default({ host: '127.0.0.1', port: 8053 }),
     token: z.string().min(1).optional(),
+    statusPage: z.boolean().default(true),
   })
-  .default({ listen: { host: '127.0.0.1', port: 8053 } });
+  .default({ listen: { host: '127.0.0.1', port: 8053 }, statusPage: true });
 
 /** The persisted state file (src/state/); relative paths are from the config file's folder. */
 export const stateSchema = z

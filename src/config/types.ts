@@ -53,7 +53,7 @@ export interface Config {
   records: RecordSetConfig[];
   route53?: Route53Config;
   /** Admin HTTP API; `token` already falls back to FAILOVERD_ADMIN_TOKEN. */
-  admin: { listen: HostPort; token?: string };
+  admin: { listen: HostPort; token?: string; statusPage: boolean };
   /** `file` resolved against the config file's folder. */
   state: { file: string };
   notify: NotifyConfig[];

@@ -15,15 +15,17 @@ import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import { AddressAcl } from './acl.ts';
 import { Journal } from './journal.ts';
-import { NotifySender, type NotifyOptions, type NotifyTarget } from './notify.ts';
+import { NotifySender, type NotifyOptions, type NotifyStatus, type NotifyTarget } from './notify.ts';
 import { TransferResponder, type TransferEvent } from './responder.ts';
 import { TsigKeyring } from './tsig.ts';
 
-export type { TransferEvent };
+export type { NotifyStatus, TransferEvent };
 
 export interface Transfers {
   /** Every new snapshot (serial changes → journal, NOTIFY). */
   onSnapshot(snapshot: Snapshot): void;
+  /** Each secondary's last answer to a NOTIFY, per zone (the admin API and status page). */
+  notifyStatus(): NotifyStatus[];
   stop(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export function createTransfers(config: Config, deps: TransferDeps): Transfers |
         for (const t of targets) if (t.zones.has(zone.origin)) sender.notify(t.target, zone);
       }
     },
+    notifyStatus: () => sender.status(),
     async stop() {
       deps.dns.setTransferHandler(undefined);
       await sender.stop();

@@ -37,6 +37,29 @@ export interface NotifyOptions {
   onAck?: (e: { secondary: string; zone: string; serial: number; ms: number; attempts: number }) => void;
 }
 
+/** The last answer (or the lack of one) of a secondary to a NOTIFY for a zone. */
+export interface NotifyAnswer {
+  /** Epoch ms of the answer, of the last timeout or of the send error. */
+  at: number;
+  serial: number;
+  attempts: number;
+  /** acknowledged (NOERROR), refused (another rcode), unanswered (every attempt timed out), tsig-failed (an answer whose TSIG did not verify), send-error. */
+  outcome: 'acknowledged' | 'refused' | 'unanswered' | 'tsig-failed' | 'send-error';
+  /** The answer's rcode name, when there was an answer. */
+  rcode?: string;
+  /** Time from the first attempt to the answer. */
+  ms?: number;
+  error?: string;
+}
+
+/** One (secondary, zone) the sender has notified: its last answer and the NOTIFY waiting now, if any. */
+export interface NotifyStatus {
+  secondary: string;
+  zone: string;
+  last?: NotifyAnswer;
+  waiting?: { serial: number; attempt: number; since: number };
+}
+
 interface InFlight {
   id: number;
   serial: number;
@@ -51,6 +74,7 @@ interface Pending {
   label: string;
   zone: ZoneView;
   inflight?: InFlight;
+  last?: NotifyAnswer;
 }
 
 export class NotifySender {
@@ -84,6 +108,16 @@ export class NotifySender {
     else this.opts.logger.debug({ secondary: label, zone: zone.origin, serial: zone.serial, waitingFor: p.inflight.serial }, 'NOTIFY coalesced: one is already waiting for an answer');
   }
 
+  /** Every (secondary, zone) notified so far, with its last answer. */
+  status(): NotifyStatus[] {
+    return [...this.pending.values()].map((p) => ({
+      secondary: p.label,
+      zone: p.zone.origin,
+      ...(p.last ? { last: { ...p.last } } : {}),
+      ...(p.inflight ? { waiting: { serial: p.inflight.serial, attempt: p.inflight.attempt, since: p.inflight.firstSentAt } } : {}),
+    }));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.pending.values()) p.inflight?.timer.cancel();
@@ -107,7 +141,9 @@ export class NotifySender {
     p.inflight = { id, serial: zone.serial, attempt, firstSentAt, timer, mac };
     this.byId.set(id, p);
     this.socket(p.target.host).send(msg, p.target.port, p.target.host, (err) => {
-      if (err) this.opts.logger.warn({ secondary: p.label, zone: zone.origin, err: err.message }, 'could not send NOTIFY');
+      if (!err) return;
+      p.last = { at: this.clock.now(), serial: zone.serial, attempts: attempt, outcome: 'send-error', error: err.message };
+      this.opts.logger.warn({ secondary: p.label, zone: zone.origin, err }, 'could not send NOTIFY');
     });
     this.opts.logger.debug({ secondary: p.label, zone: zone.origin, serial: zone.serial, attempt, signed: !!p.target.key }, 'NOTIFY sent');
   }
@@ -121,6 +157,7 @@ export class NotifySender {
       this.send(p, f.attempt + 1, f.firstSentAt);
       return;
     }
+    p.last = { at: this.clock.now(), serial: f.serial, attempts: f.attempt, outcome: 'unanswered' };
     this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, serial: f.serial, attempts: f.attempt }, 'NOTIFY not acknowledged; giving up until the next change');
   }
 
@@ -136,6 +173,7 @@ export class NotifySender {
       const check = verifyResponse(msg, p.target.key, f.mac!, this.clock.now());
       if (check !== 'ok') {
         // Not a valid answer: keep waiting (the timer retries).
+        p.last = { at: this.clock.now(), serial: f.serial, attempts: f.attempt, outcome: 'tsig-failed', rcode: RCODE_NAME[rcode] ?? String(rcode), error: `TSIG ${check}` };
         this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, rcode: RCODE_NAME[rcode] ?? rcode, tsig: check, key: p.target.key.name }, 'NOTIFY answer failed TSIG verification');
         return;
       }
@@ -144,6 +182,7 @@ export class NotifySender {
     this.byId.delete(f.id);
     p.inflight = undefined;
     const ms = this.clock.now() - f.firstSentAt;
+    p.last = { at: this.clock.now(), serial: f.serial, attempts: f.attempt, outcome: rcode === RCODE.NOERROR ? 'acknowledged' : 'refused', rcode: RCODE_NAME[rcode] ?? String(rcode), ms };
     if (rcode !== RCODE.NOERROR) {
       this.opts.logger.warn({ secondary: p.label, zone: p.zone.origin, serial: f.serial, rcode: RCODE_NAME[rcode] ?? rcode }, 'NOTIFY refused by the secondary; not retried');
       return;

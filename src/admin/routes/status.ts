@@ -5,7 +5,7 @@ import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson } from '../http.ts';
 import type { Route } from '../router.ts';
-import { explainParagraph, iso, recordSetView } from '../views.ts';
+import { explainParagraph, iso, recordSetView, secondaryView } from '../views.ts';
 
 const TYPES = new Set(['A', 'AAAA', 'CNAME']);
 
@@ -30,6 +30,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           overrides: c.overrides.all().map(([id, o]) => ({ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) })),
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
           route53: d.route53(),
+          secondaries: d.secondaries().map(secondaryView),
         });
       },
     },

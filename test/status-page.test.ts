@@ -1,0 +1,143 @@
+/**
+ * The status page at GET / in a real browser (Debian's Chromium driven by
+ * playwright-core) against a daemon with real backends: the primary
+ * answering; the primary killed and the failover with its transition shown
+ * without a reload; a drain through the CLI with its (hostile) reason shown
+ * as text; the daemon stopped and the page saying so. No console errors, no
+ * request outside the admin listener, a screenshot in the test's folder
+ * (and docs/status-page.png, docs/status-page-phone.png with UPDATE_SCREENSHOT=1).
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { AdminDaemon, TestDir, TOKEN, wwwConfig } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { runCli } from './helpers/cli.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PRIMARY = 'www.example.test/A/127.0.0.1';
+/** A drain reason that would be markup, a terminal bell and a quote if not escaped. */
+const REASON = 'kernel <b>upgrade</b> & "ticket" \u0007 #42';
+const SHOWN_REASON = 'kernel <b>upgrade</b> & "ticket" \\x07 #42';
+
+function needChromium(t: import('node:test').TestContext): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const reason = `${CHROMIUM} not installed (Debian package chromium)`;
+  if (process.env.CI === 'true') throw new Error(`${reason}: required when CI=true`);
+  process.stdout.write(`# SKIP: ${reason}\n`);
+  t.skip(reason);
+  return false;
+}
+
+async function launch(dir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 30_000,
+  });
+}
+
+const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
+
+test('status page: live failover, drain reason and a stopped daemon in Chromium', { timeout: 90_000 }, async (t) => {
+  if (!needChromium(t)) return;
+  const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  const dir = new TestDir();
+  dir.write(
+    wwwConfig(backends[0]!.port, {
+      token: TOKEN,
+      moreRecords: `  - name: api.example.test
+    type: A
+    policy: multivalue
+    targets: [{ address: 127.0.0.3, check: web }, { address: 127.0.0.4, check: web }]
+`,
+    }),
+  );
+  let d: AdminDaemon | undefined;
+  let browser: BrowserContext | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await d?.stop();
+    for (const b of backends) await b.kill();
+    dir.remove();
+  });
+  d = await AdminDaemon.start(dir);
+  browser = await launch(dir.dir);
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const consoleErrors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.url()}`);
+  });
+
+  const res = await page.goto(`${d.adminUrl}/`);
+  assert.equal(res?.status(), 200);
+  assert.match(res!.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+  const rs = '[data-record-set="www.example.test/A"]';
+  await page.locator(`${rs} .answer`).filter({ hasText: '127.0.0.1' }).waitFor({ timeout: 5000 });
+  assert.match(await text(page, `${rs} h2`), /OK/);
+  assert.match(await text(page, `tr[data-target="${PRIMARY}"]`), /primary\s+127\.0\.0\.1\s+ANSWERING/i);
+  await page.locator('#conn').filter({ hasText: 'Live' }).waitFor({ timeout: 5000 });
+  await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+  // The primary dies: the page follows without a reload.
+  await backends[0]!.kill();
+  const killedAt = Date.now();
+  const transition = d.proc.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A', 10_000).then(() => Date.now());
+  await page.locator(`${rs} .answer`).filter({ hasText: '127.0.0.2' }).waitFor({ timeout: 10_000 });
+  await page.locator('.timeline li').filter({ hasText: 'TRANSITION' }).filter({ hasText: '127.0.0.1 → 127.0.0.2' }).waitFor({ timeout: 10_000 });
+  const shownAt = Date.now();
+  const transitionAt = await transition;
+  process.stdout.write(`# kill → page shows the failover: ${shownAt - killedAt} ms (daemon transition → page: ${shownAt - transitionAt} ms)\n`);
+  assert.ok(shownAt - killedAt <= 2000, `the page showed the failover ${shownAt - killedAt} ms after the kill (over 2 s)`);
+  assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was reloaded');
+  assert.match(await text(page, `${rs} h2`), /DEGRADED/);
+  const primaryRow = page.locator(`tr[data-target="${PRIMARY}"]`);
+  await primaryRow.locator('td[data-label="real"]').filter({ hasText: 'DOWN' }).waitFor({ timeout: 5000 });
+  assert.match(await primaryRow.locator('td[data-label="last probes"]').innerText(), /FAIL refused/);
+  assert.match(await primaryRow.locator('td[data-label="last hour"]').innerText(), /DOWN 1 min; \d+ probes, [1-9]\d* failed/);
+
+  // A drain through the CLI: its reason shows, as text.
+  const drain = await runCli(['drain', PRIMARY, '--reason', REASON, '--for', '30m', '--admin', d.adminUrl, '--token', TOKEN]);
+  assert.equal(drain.code, 0, drain.stderr);
+  const override = primaryRow.locator('td.override');
+  await override.filter({ hasText: 'DRAINED' }).waitFor({ timeout: 5000 });
+  assert.ok((await override.innerText()).includes(SHOWN_REASON), await override.innerText());
+  assert.equal(await override.locator('b').count(), 0, 'the reason was rendered as markup');
+  await page.locator('.timeline li').filter({ hasText: 'DRAIN SET' }).filter({ hasText: SHOWN_REASON }).waitFor({ timeout: 5000 });
+
+  mkdirSync(join(dir.dir, 'screenshots'), { recursive: true });
+  const shot = join(dir.dir, 'screenshots', 'status-page.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(shot, new URL('../docs/status-page.png', import.meta.url));
+
+  // On a phone: nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const phoneShot = join(dir.dir, 'screenshots', 'status-page-phone.png');
+  await page.screenshot({ path: phoneShot, fullPage: true });
+  if (process.env.UPDATE_SCREENSHOT === '1') copyFileSync(phoneShot, new URL('../docs/status-page-phone.png', import.meta.url));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px phone screen`);
+  assert.deepEqual(consoleErrors, [], 'console errors while the daemon ran');
+
+  // The daemon stops: the page says so.
+  await d.stop();
+  await page.locator('#conn').filter({ hasText: 'DAEMON NOT ANSWERING' }).waitFor({ timeout: 5000 });
+  assert.match(await text(page, 'main'), /127\.0\.0\.2/, 'the last state stays on the page');
+
+  const outside = requests.filter((u) => !u.startsWith(`${d!.adminUrl}/`));
+  assert.deepEqual(outside, [], 'requests outside the admin listener');
+  assert.ok(requests.some((u) => u.endsWith('/ui/events')), 'the page followed the event stream');
+  // After the stop only the page's reconnects to the event stream may fail.
+  process.stdout.write(`# console after the stop: ${JSON.stringify(consoleErrors)}\n`);
+  assert.deepEqual(consoleErrors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
+});
