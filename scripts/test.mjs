@@ -14,6 +14,7 @@ const UNIT = new Set([
   'overrides.test.ts',
   'route53-units.test.ts',
   'snapshot-build.test.ts',
+  'status-history.test.ts',
   'zone-parser.test.ts',
   'zone-steps.test.ts',
 ]);

@@ -141,3 +141,59 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
   process.stdout.write(`# console after the stop: ${JSON.stringify(consoleErrors)}\n`);
   assert.deepEqual(consoleErrors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
 });
+
+test('status page over plain HTTP: off with admin.statusPage: false (404), on again after a reload; CSP; the event stream; JSON unchanged', { timeout: 30_000 }, async (t) => {
+  const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  const dir = new TestDir();
+  const config = (statusPage: boolean) => wwwConfig(backends[0]!.port, { token: TOKEN }).replace('admin: { listen: "127.0.0.1:0"', `admin: { statusPage: ${statusPage}, listen: "127.0.0.1:0"`);
+  dir.write(config(false));
+  const d = await AdminDaemon.start(dir);
+  t.after(async () => {
+    await d.stop();
+    for (const b of backends) await b.kill();
+    dir.remove();
+  });
+  for (const path of ['/', '/ui/live', '/ui/events', '/ui/status-page.js', '/ui/status-page.css']) {
+    const r = await d.api('GET', path, { token: null });
+    assert.equal(r.status, 404, path);
+    assert.match(r.body.error.message, /admin\.statusPage: false/);
+  }
+  const status = await d.api('GET', '/v1/status', { token: null });
+  assert.equal(status.status, 200, 'the JSON API stays');
+  assert.deepEqual(status.body.secondaries, [], 'no secondaries configured');
+  assert.equal(status.body.route53, null);
+
+  dir.write(config(true));
+  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
+  const page = await d.api('GET', '/', { token: null });
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  const csp = page.headers.get('content-security-policy') ?? '';
+  for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  assert.deepEqual(page.text.match(/<script>|<style|\sstyle=|\son\w+=|\w+:\/\//g), null, 'no inline script or style, no handler attributes, no outside URL');
+  assert.match(page.text, /<article class="rs" data-record-set="www\.example\.test\/A">/);
+  const js = await d.api('GET', '/ui/status-page.js', { token: null });
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.match(js.text, /new EventSource\('\/ui\/events'\)/);
+
+  // The event stream: a retry hint and the live part at once.
+  const ac = new AbortController();
+  const res = await fetch(`${d.adminUrl}/ui/events`, { signal: ac.signal });
+  assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const reader = res.body!.getReader();
+  let got = '';
+  const deadline = Date.now() + 5000;
+  while (!got.includes('\n\nevent: update\n') || !got.includes('</section>\n\n')) {
+    assert.ok(Date.now() < deadline, `no update event in 5 s: ${got.slice(0, 300)}`);
+    const { value, done } = await reader.read();
+    if (done) break;
+    got += Buffer.from(value).toString('utf8');
+  }
+  ac.abort();
+  assert.ok(got.startsWith('retry: 1000\n\n'), got.slice(0, 40));
+  const update = got.split('\n\n')[1]!.split('\n');
+  assert.equal(update[0], 'event: update');
+  assert.ok(update.slice(1).every((l) => l.startsWith('data: ')), 'every line of the event is a data line');
+  assert.match(update.join('\n'), /data-record-set="www\.example\.test\/A"/);
+});

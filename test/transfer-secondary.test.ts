@@ -132,6 +132,14 @@ test('NSD transfers example.test; a killed primary reaches it by NOTIFY within 2
   const ack = await daemon!.waitForLog((l) => l.msg === 'NOTIFY acknowledged' && l.serial === serial1, 2000);
   assert.equal(ack.zone, 'example.test');
   assert.equal(ack.secondary, `127.0.0.1:${nsdPort}`);
+  // The admin API and the status page show NSD's answer.
+  const admin = `http://127.0.0.1:${((await daemon!.waitForLog((l) => l.msg === 'admin API listening')).listen as { port: number }).port}`;
+  const status = (await (await fetch(`${admin}/v1/status`)).json()) as { secondaries: Array<{ secondary: string; zone: string; lastNotify: { outcome: string; rcode: string; serial: number } | null }> };
+  assert.deepEqual(
+    status.secondaries.map((s) => ({ secondary: s.secondary, zone: s.zone, outcome: s.lastNotify?.outcome, rcode: s.lastNotify?.rcode, serial: s.lastNotify?.serial })),
+    [{ secondary: `127.0.0.1:${nsdPort}`, zone: 'example.test', outcome: 'acknowledged', rcode: 'NOERROR', serial: serial1 }],
+  );
+  assert.match(await (await fetch(`${admin}/`)).text(), new RegExp(`127\\.0\\.0\\.1:${nsdPort}</th><td data-label="zone">example\\.test</td><td data-label="last answer"><span class="badge b-ok">ACKNOWLEDGED</span> NOERROR serial ${serial1}`));
   // NSD asked for the change as an IXFR from the serial it held: one diff.
   const xfr = await daemon!.waitForLog((l) => l.msg === 'zone transfer' && l.serial === serial1);
   assert.equal(xfr.qtype, 'IXFR');

@@ -251,11 +251,14 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
     assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
     assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
     assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
+    const label = `127.0.0.1:${sec.port}`;
+    assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
     for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
       clock.advance(advance);
       assert.equal(await packets(sec.got, expected), expected, `after +${advance} ms`);
     }
     assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
+    assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', last: { at: T0 + 15_000, serial: snap.zones[0]!.serial, attempts: 4, outcome: 'unanswered' } }], 'the status page shows the NOTIFY as unanswered');
   } finally {
     await sender.stop();
     sec.sock.close();
@@ -284,6 +287,7 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
     assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1));
     sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
     assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial));
+    assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
     clock.advance(60_000);
     assert.equal(await packets(sec.got, 3), 2, 'nothing more once the newest serial is acknowledged');
   } finally {
@@ -313,8 +317,34 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
     sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
     assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG'));
     assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
+    assert.equal(sender.status()[0]!.last?.outcome, 'tsig-failed');
+    assert.equal(sender.status()[0]!.last?.error, 'TSIG BADSIG');
     sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
     assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged'));
+    assert.equal(sender.status()[0]!.last?.outcome, 'acknowledged');
+  } finally {
+    await sender.stop();
+    sec.sock.close();
+  }
+});
+
+test('NOTIFY refused by the secondary: its rcode is the last answer, not retried', async () => {
+  const sec = await fakeSecondary();
+  const clock = new FakeClock(T0);
+  const { logger, lines } = capture();
+  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+  const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
+  try {
+    sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
+    assert.equal(await packets(sec.got, 1), 1);
+    const refused = ack(sec.got[0]!.msg);
+    refused.writeUInt16BE(refused.readUInt16BE(2) | 5, 2);
+    clock.advance(250);
+    sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
+    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY refused by the secondary; not retried'));
+    assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
+    clock.advance(60_000);
+    assert.equal(await packets(sec.got, 2), 1, 'not retried');
   } finally {
     await sender.stop();
     sec.sock.close();
