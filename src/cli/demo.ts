@@ -258,7 +258,7 @@ export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream
     say(`  primary    http://${primary.host}:${primary.port}/   (checked on /healthz every second; 2 failures = DOWN)`);
     say(`  secondary  http://${secondary.host}:${secondary.port}/`);
     say(`  control  ${ctl}/`);
-    if (adminUrl) say(`  admin    ${adminUrl}/v1/status`);
+    if (adminUrl) say(`  admin    ${adminUrl}/v1/status   (status page in a browser: ${adminUrl}/)`);
     say(`  config   ${configFile}`);
     say();
     say('Type in another terminal:');
