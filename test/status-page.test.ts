@@ -3,9 +3,10 @@
  * playwright-core) against a daemon with real backends: the primary
  * answering; the primary killed and the failover with its transition shown
  * without a reload; a drain through the CLI with its (hostile) reason shown
- * as text; the daemon stopped and the page saying so. No console errors, no
- * request outside the admin listener, a screenshot in the test's folder
- * (and docs/status-page.png, docs/status-page-phone.png with UPDATE_SCREENSHOT=1).
+ * as text; the daemon hung (SIGSTOP), then stopped, and the page saying
+ * so. No console errors, no request outside the admin listener, a
+ * screenshot in the test's folder (and docs/status-page.png,
+ * docs/status-page-phone.png with UPDATE_SCREENSHOT=1).
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -128,6 +129,17 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px phone screen`);
   assert.deepEqual(consoleErrors, [], 'console errors while the daemon ran');
+
+  // A hung daemon (SIGSTOP: connections stay open, nothing comes): the page says so after 12 s of silence, and recovers.
+  d.proc.child.kill('SIGSTOP');
+  try {
+    await page.locator('#conn').filter({ hasText: /DAEMON NOT ANSWERING.*no word for/ }).waitFor({ timeout: 20_000 });
+    assert.match(await page.locator('body').getAttribute('class') ?? '', /stale/);
+  } finally {
+    d.proc.child.kill('SIGCONT');
+  }
+  await page.locator('#conn').filter({ hasText: 'Live' }).waitFor({ timeout: 10_000 });
+  assert.doesNotMatch(await page.locator('body').getAttribute('class') ?? '', /stale/);
 
   // The daemon stops: the page says so.
   await d.stop();

@@ -38,7 +38,7 @@ export class LiveUpdates {
   constructor(private readonly opts: LiveUpdatesOptions) {
     this.clock = opts.clock ?? systemClock;
     this.maxStreams = opts.maxStreams ?? 32;
-    this.probeEveryMs = opts.probeEveryMs ?? 1000;
+    this.probeEveryMs = opts.probeEveryMs ?? 2000;
     this.pingEveryMs = opts.pingEveryMs ?? 5000;
   }
 
@@ -50,6 +50,10 @@ export class LiveUpdates {
   stream(req: IncomingMessage, res: ServerResponse): void {
     if (this.streams.size >= this.maxStreams) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${this.maxStreams} status pages can follow live updates at once`);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
     this.streams.add(res);
