@@ -10,6 +10,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ProblemsError, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
+import { resolveCluster } from './cluster.ts';
 import { validateRoute53 } from './route53.ts';
 import { resolveTransferConfig } from './transfer.ts';
 import { loadZoneFile } from '../zones/load.ts';
@@ -109,6 +110,8 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   }
   const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zones.map((z) => z.origin));
   for (const p of xfer.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
+  const cluster = raw.cluster ? resolveCluster(raw.cluster, dirname(resolve(file))) : undefined;
+  for (const p of cluster?.problems ?? []) problems.push({ ...at(parsePath(p.path)), message: p.message });
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
   return {
     config: {
@@ -125,6 +128,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       notify: raw.notify,
       maintenance,
       ...xfer.settings,
+      ...(cluster ? { cluster: cluster.config } : {}),
     },
     zones,
   };

@@ -152,6 +152,23 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'maintenance[].duration': { description: 'How long each window lasts (at least 1s).', example: '30m' },
   'maintenance[].reason': { description: 'Shown with the drain in status, logs and notifications.', example: 'kernel patching' },
 
+  // cluster
+  cluster: { description: 'Cluster mode: several failoverd instances on one etcd cluster. Each instance probes as a vantage point; the leader (an etcd lease) combines the vantage points by quorum, decides, and writes the decisions and serials to etcd in fenced transactions; every instance serves them. Without this section: one process, no etcd. See docs/cluster.md.' },
+  'cluster.name': { description: 'The cluster\'s name: its etcd keys live under /failoverd/<name>/. Every instance of one cluster uses the same name (and the same records).', example: 'prod-edge' },
+  'cluster.instance': { description: 'This instance\'s name among the vantage points (in status, logs and the leader key); the hostname when not set. Unique per instance.', example: 'fo-1' },
+  'cluster.etcd': { description: 'How to reach etcd (v3 API).' },
+  'cluster.etcd.endpoints': { description: 'Client URLs of the etcd members; the client moves to another member when one fails.', example: '["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]' },
+  'cluster.etcd.tls': { description: 'TLS to etcd (https:// endpoints): the CA that signed the members\' certificates, and a client certificate when etcd asks for one. Paths relative to the config file.' },
+  'cluster.etcd.tls.ca': { description: 'PEM file of the CA that signed the etcd members\' certificates.', example: '/etc/failoverd/etcd-ca.pem' },
+  'cluster.etcd.tls.cert': { description: 'PEM file of the client certificate (with `key`).', example: '/etc/failoverd/etcd-client.pem' },
+  'cluster.etcd.tls.key': { description: 'PEM file of the client certificate\'s private key (with `cert`).', example: '/etc/failoverd/etcd-client-key.pem' },
+  'cluster.etcd.auth': { description: 'etcd user authentication (etcd\'s `auth enable`); the password is read from a file, never from failoverd.yaml, and never logged.' },
+  'cluster.etcd.auth.username': { description: 'The etcd user; it needs read and write on the prefix /failoverd/<name>/.', example: 'failoverd' },
+  'cluster.etcd.auth.passwordFile': { description: 'A file holding the password (one line); relative to the config file.', example: '/etc/failoverd/etcd-password' },
+  'cluster.quorum': { description: 'How many live vantage points must see a target DOWN for it to be DOWN: `majority` (more than half), `all`, `any` (one), or a number. Fewer live points than a number: the target is UNKNOWN.', example: '2' },
+  'cluster.leaseTtl': { description: 'The TTL of each instance\'s etcd lease (whole seconds, 1s to 5m): a dead instance stops being a vantage point, and a dead leader is replaced, within about this time.', example: '5s' },
+  'cluster.onLoss': { description: 'What an instance cut off from etcd serves: `freeze` keeps the last decisions it saw; `local` switches to its own local verdict until etcd is back. Either way it says so in /v1/status, logs and failoverd_cluster_* metrics, and rejoins without a restart.', example: 'local' },
+
   // secondaries, transfer, tsig
   secondaries: { description: 'Secondary name servers told of every zone change by NOTIFY; they then transfer the zone (AXFR/IXFR).' },
   'secondaries[].address': { description: 'Where NOTIFY is sent; port 53 when not given.', type: 'address[:port]', example: '192.0.2.53:53' },

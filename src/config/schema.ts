@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { clusterSchema } from './cluster.ts';
 import { route53Schema } from './route53.ts';
 import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
 import { durationSchema } from './duration.ts';
@@ -143,6 +144,7 @@ export const configSchema = z.strictObject({
   secondaries: secondariesSchema,
   transfer: transferSchema,
   tsig: tsigSchema,
+  cluster: clusterSchema.optional(),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

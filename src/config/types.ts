@@ -2,11 +2,12 @@
  * The resolved configuration that the rest of failoverd reads: defaults
  * filled in, names canonical, targets with ids and their check attached.
  */
+import type { ClusterConfig } from './cluster.ts';
 import type { Route53Config } from './route53.ts';
 import type { SecondaryConfig, TransferConfig, TsigKey } from './transfer.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
 
-export type { CheckConfig, Failback, HostPort };
+export type { CheckConfig, ClusterConfig, Failback, HostPort };
 
 export type Health = 'UP' | 'DOWN' | 'UNKNOWN';
 export type Policy = 'failover' | 'multivalue' | 'weighted';
@@ -62,6 +63,8 @@ export interface Config {
   secondaries?: SecondaryConfig[];
   transfer?: TransferConfig;
   tsig?: TsigKey[];
+  /** Cluster mode (src/cluster/); absent: one process as always. */
+  cluster?: ClusterConfig;
 }
 
 export interface NotifyConfig {
