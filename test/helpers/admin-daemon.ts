@@ -42,29 +42,41 @@ export class TestDir {
 /** Check settings that make tests quick: probes every 400 ms (300 ms timeout; shorter ones flap on a loaded machine), 2 to rise or fall. */
 export const FAST = 'interval: 400ms, fastInterval: 50ms, timeout: 300ms, rise: 2, fall: 2, watch: false';
 
+export interface DaemonPlace {
+  /** A command that runs node, e.g. ['ip', 'netns', 'exec', ns]. */
+  wrap?: string[];
+  /** Where its admin API and DNS are reached (default 127.0.0.1). */
+  host?: string;
+}
+
 export class AdminDaemon {
   readonly proc: DaemonProcess;
   adminUrl = '';
   dnsPort = 0;
   resolver = new Resolver({ timeout: 1000, tries: 1 });
 
-  constructor(readonly dir: TestDir, env: NodeJS.ProcessEnv = {}) {
-    this.proc = new DaemonProcess(['run', '--config', dir.config], { env });
+  /** The address the admin API and DNS are reached on. */
+  readonly host: string;
+
+  /** `where`: a daemon elsewhere than on loopback, e.g. in a network namespace (wrap: ['ip', 'netns', 'exec', ns]) reached on its address there. */
+  constructor(readonly dir: TestDir, env: NodeJS.ProcessEnv = {}, where: DaemonPlace = {}) {
+    this.host = where.host ?? '127.0.0.1';
+    this.proc = new DaemonProcess(['run', '--config', dir.config], { env, ...(where.wrap ? { wrap: where.wrap } : {}) });
   }
 
   /** Starts a daemon and waits until it serves DNS. */
-  static async start(dir: TestDir, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000): Promise<AdminDaemon> {
-    const d = new AdminDaemon(dir, env);
+  static async start(dir: TestDir, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000, where: DaemonPlace = {}): Promise<AdminDaemon> {
+    const d = new AdminDaemon(dir, env, where);
     await d.waitAdmin(timeoutMs);
     const serving = await d.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
     d.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
-    d.resolver.setServers([`127.0.0.1:${d.dnsPort}`]);
+    d.resolver.setServers([`${d.host}:${d.dnsPort}`]);
     return d;
   }
 
   async waitAdmin(timeoutMs = 10_000): Promise<void> {
     const l = await this.proc.waitForLog((x) => x.msg === 'admin API listening', timeoutMs);
-    this.adminUrl = `http://127.0.0.1:${(l.listen as { port: number }).port}`;
+    this.adminUrl = `http://${this.host}:${(l.listen as { port: number }).port}`;
   }
 
   async api(method: string, path: string, opts: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {}): Promise<ApiReply> {

@@ -36,8 +36,10 @@ export class DaemonProcess {
   private waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `wrap` runs node through another command, e.g. ['ip', 'netns', 'exec', ns] (which execs node: the child's pid stays node's). */
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}) {
+    const [command, ...pre] = [...(opts.wrap ?? []), process.execPath];
+    this.child = spawn(command!, [...pre, BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.on('data', (d) => {
       buf += d;

@@ -30,12 +30,17 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
+/**
+ * `host`: the address the members listen for clients on (default 127.0.0.1);
+ * `wrap`: a command that runs etcd, e.g. ['ip', 'netns', 'exec', ns] for
+ * members inside a network namespace (peers then talk on its loopback).
+ */
+export async function startEtcd(size: 1 | 3, opts: { host?: string; wrap?: string[] } = {}): Promise<EtcdCluster> {
   const members: Member[] = [];
   for (let i = 0; i < size; i++) {
     members.push({
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl: `http://${opts.host ?? '127.0.0.1'}:${await freePort()}`,
       peerUrl: `http://127.0.0.1:${await freePort()}`,
       dataDir: mkdtempSync(join(tmpdir(), 'failoverd-etcd-')),
       proc: undefined,
@@ -43,7 +48,8 @@ export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
   }
   const initial = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const start = (m: Member): void => {
-    m.proc = spawn('etcd', [
+    const [command, ...pre] = [...(opts.wrap ?? []), 'etcd'];
+    m.proc = spawn(command!, [...pre,
       '--name', m.name, '--data-dir', m.dataDir,
       '--listen-client-urls', m.clientUrl, '--advertise-client-urls', m.clientUrl,
       '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
