@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
   'cluster-quorum.test.ts',
+  'dns-wire-reader.test.ts',
   'failover.test.ts',
   'failover-properties.test.ts',
   'health.test.ts',

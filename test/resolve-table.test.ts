@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { describe, test } from 'node:test';
-import { Packet, type DnsRequest } from '../src/dns/dns2.ts';
-import { resolveQuestion, RCODE, type AnswerRR } from '../src/dns/resolve.ts';
+import { parseRequest } from '../src/dns/dns2.ts';
+import { resolveQuestion, type AnswerRR } from '../src/dns/resolve.ts';
+import { RCODE } from '../src/dns/wire/constants.ts';
 import { DnsServer } from '../src/dns/server.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
@@ -297,7 +298,7 @@ describe('replies too big for UDP', () => {
   const server = new DnsServer({ listen: [], logger: silentLogger });
   server.setSnapshot(buildSnapshot(FAMILY, []));
   const ask = (name: string, qtype: number, transport: 'udp' | 'tcp') => {
-    const [reply] = server.answer(Packet.parse(buildQuery(name, qtype)) as unknown as DnsRequest, transport);
+    const [reply] = server.answer(parseRequest(buildQuery(name, qtype)), transport);
     assert.ok(reply);
     assert.ok(reply.length <= (transport === 'udp' ? 512 : 65535), `${reply.length} bytes`);
     const p = dnsPacket.decode(reply);
@@ -324,7 +325,7 @@ describe('zone transfers asked of a server without transfers configured', () => 
   const server = new DnsServer({ listen: [], logger: silentLogger });
   server.setSnapshot(buildSnapshot(FAMILY, []));
   const rcodeOf = (name: string, qtype: number, transport: 'udp' | 'tcp'): string => {
-    const [reply] = server.answer(Packet.parse(buildQuery(name, qtype)) as unknown as DnsRequest, transport);
+    const [reply] = server.answer(parseRequest(buildQuery(name, qtype)), transport);
     assert.ok(reply);
     assert.equal(reply[2]! & 0x04, 0, 'AA clear');
     return Object.entries(RCODE).find(([, v]) => v === (reply[3]! & 0xf))![0];

@@ -14,7 +14,8 @@ import { inspect } from 'node:util';
 import { after, test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { Packet, type DnsRequest } from '../src/dns/dns2.ts';
+import { Packet, parseRequest, type DnsRequest } from '../src/dns/dns2.ts';
+import { readMessage } from '../src/dns/wire/reader.ts';
 import { DnsServer } from '../src/dns/server.ts';
 import { ProblemsError } from '../src/errors.ts';
 import { createLogger, silentLogger, type Logger } from '../src/log.ts';
@@ -24,10 +25,9 @@ import { AddressAcl } from '../src/transfer/acl.ts';
 import { TsigSecret, type TsigKey } from '../src/config/transfer.ts';
 import { planIxfr } from '../src/transfer/ixfr.ts';
 import { Journal } from '../src/transfer/journal.ts';
-import { readMessage, readTsig } from '../src/transfer/message-reader.ts';
 import { NotifySender } from '../src/transfer/notify.ts';
 import { TransferResponder } from '../src/transfer/responder.ts';
-import { signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
+import { readTsig, signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';
@@ -41,7 +41,7 @@ function www(address: string): DynamicRRset[] {
 }
 
 function parse(buf: Buffer): DnsRequest {
-  return Packet.parse(buf) as unknown as DnsRequest;
+  return parseRequest(buf);
 }
 
 /** The messages a DnsServer with a responder answers to `query` over TCP. */

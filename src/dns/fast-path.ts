@@ -16,12 +16,13 @@
  * - nothing after that.
  * The reply must also fit the client's UDP limit (512 without EDNS, its
  * EDNS size within [512, 1232] with it), else the full path truncates it.
+ *
+ * It reads the bytes itself rather than with wire/reader.ts: it accepts a
+ * narrower shape (no compression, printable labels) in one pass without
+ * allocating, on the path every plain query takes.
  */
 import type { ReplyTemplates } from './reply-templates.ts';
-import { QTYPE_AXFR, QTYPE_IXFR } from './resolve.ts';
-import { CLASS_IN, TYPE_OPT } from './wire-writer.ts';
-
-const MAX_NAME = 255;
+import { CLASS_IN, EDNS_UDP_SIZE, HEADER_SIZE, MAX_LABEL, MAX_NAME, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 /** A plain query as read from its bytes (reused: one per server, not per query). */
 export interface PlainQuery {
@@ -40,22 +41,23 @@ export interface PlainQuery {
 /** Reads `msg` into `out` when it is a plain query; false otherwise. */
 export function readPlainQuery(msg: Buffer, out: PlainQuery): boolean {
   const len = msg.length;
-  if (len < 17) return false;
+  // Header, root name, type and class.
+  if (len < HEADER_SIZE + 5) return false;
   // QR 0 and opcode 0.
   if ((msg[2]! & 0xf8) !== 0) return false;
   // QDCOUNT 1, ANCOUNT 0, NSCOUNT 0, ARCOUNT 0|1.
   if (msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0 || msg[10] !== 0) return false;
   const arcount = msg[11]!;
   if (arcount > 1) return false;
-  let i = 12;
+  let i = HEADER_SIZE;
   let upper = false;
   for (;;) {
     if (i >= len) return false;
     const l = msg[i]!;
     if (l === 0) break;
-    if (l > 63) return false; // compression pointers and extended labels
+    if (l > MAX_LABEL) return false; // compression pointers and extended labels
     const end = i + 1 + l;
-    if (end > len || end - 12 >= MAX_NAME) return false;
+    if (end > len || end - HEADER_SIZE >= MAX_NAME) return false;
     for (let j = i + 1; j < end; j++) {
       const c = msg[j]!;
       if (c < 0x21 || c > 0x7e || c === 0x2e) return false;
@@ -71,7 +73,7 @@ export function readPlainQuery(msg: Buffer, out: PlainQuery): boolean {
   let at = nameEnd + 4;
   out.edns = false;
   out.do = false;
-  out.limit = 512;
+  out.limit = UDP_PLAIN_LIMIT;
   if (arcount === 1) {
     // root, TYPE 41, CLASS = size, TTL = ext-rcode, version, flags, RDLENGTH 0
     if (at + 11 !== len) return false;
@@ -81,20 +83,20 @@ export function readPlainQuery(msg: Buffer, out: PlainQuery): boolean {
     const size = (msg[at + 3]! << 8) | msg[at + 4]!;
     out.edns = true;
     out.do = (msg[at + 7]! & 0x80) !== 0;
-    out.limit = size < 512 ? 512 : size > 1232 ? 1232 : size;
+    out.limit = size < UDP_PLAIN_LIMIT ? UDP_PLAIN_LIMIT : size > EDNS_UDP_SIZE ? EDNS_UDP_SIZE : size;
     at += 11;
   }
   if (at !== len) return false;
   out.nameEnd = nameEnd;
   out.qtype = qtype;
-  if (nameEnd === 13) out.name = '';
+  if (nameEnd === HEADER_SIZE + 1) out.name = '';
   else {
     // Labels to a dotted name: length octets become ".", the first dropped.
     let name = '';
-    let p = 12;
+    let p = HEADER_SIZE;
     while (msg[p] !== 0) {
       const l = msg[p]!;
-      if (p > 12) name += '.';
+      if (p > HEADER_SIZE) name += '.';
       name += msg.toString('latin1', p + 1, p + 1 + l);
       p += 1 + l;
     }
@@ -104,7 +106,7 @@ export function readPlainQuery(msg: Buffer, out: PlainQuery): boolean {
 }
 
 export function newPlainQuery(): PlainQuery {
-  return { nameEnd: 0, qtype: 0, edns: false, limit: 512, do: false, name: '' };
+  return { nameEnd: 0, qtype: 0, edns: false, limit: UDP_PLAIN_LIMIT, do: false, name: '' };
 }
 
 /**
@@ -121,7 +123,7 @@ export function fastAnswer(msg: Buffer, templates: ReplyTemplates, scratch: Plai
   out[0] = msg[0]!;
   out[1] = msg[1]!;
   out[2] = out[2]! | (msg[2]! & 0x01);
-  msg.copy(out, 12, 12, scratch.nameEnd);
+  msg.copy(out, HEADER_SIZE, HEADER_SIZE, scratch.nameEnd);
   // DO lives in the OPT's flags, 4 bytes from the end (flags, RDLENGTH 0).
   if (scratch.do) out[t.length - 4] = out[t.length - 4]! | 0x80;
   return out;

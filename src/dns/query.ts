@@ -4,12 +4,7 @@
  * zone data is looked at.
  */
 import type { DnsRequest } from './dns2.ts';
-import { RCODE } from './resolve.ts';
-import { CLASS_ANY, CLASS_IN, TYPE_OPT } from './wire-writer.ts';
-
-export const EDNS_UDP_SIZE = 1232;
-export const OPCODE_QUERY = 0;
-export const OPCODE_NOTIFY = 4;
+import { CLASS_ANY, CLASS_IN, EDNS_UDP_SIZE, MAX_LABEL, OPCODE_QUERY, RCODE, TYPE_OPT, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 export interface EdnsInfo {
   udpSize: number;
@@ -42,7 +37,7 @@ export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVer
     info.question = { name: stripDot(q.name), type: q.type, class: q.class };
   }
   const malformed =
-    (req.errors?.length ?? 0) > 0 ||
+    req.errors.length > 0 ||
     opts.length > 1 ||
     (opt !== undefined && opt.name !== '' && opt.name !== undefined) ||
     // dns2 joins labels with ".", so a label holding a "." byte cannot be
@@ -61,8 +56,8 @@ export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVer
 
 /** The largest UDP reply the client accepts, within what we offer. */
 export function udpLimit(info: QueryInfo): number {
-  if (!info.edns) return 512;
-  return Math.min(Math.max(info.edns.udpSize, 512), EDNS_UDP_SIZE);
+  if (!info.edns) return UDP_PLAIN_LIMIT;
+  return Math.min(Math.max(info.edns.udpSize, UDP_PLAIN_LIMIT), EDNS_UDP_SIZE);
 }
 
 function stripDot(name: string): string {
@@ -71,7 +66,8 @@ function stripDot(name: string): string {
 
 function encodable(name: string): boolean {
   if (name === '') return true;
+  // 253 characters: 255 octets on the wire (the first length octet and the root label).
   if (name.length > 253) return false;
-  for (const label of name.split('.')) if (label.length === 0 || label.length > 63) return false;
+  for (const label of name.split('.')) if (label.length === 0 || label.length > MAX_LABEL) return false;
   return true;
 }

@@ -24,8 +24,9 @@
  */
 import type { Snapshot } from '../records/snapshot.ts';
 import type { QueryInfo } from './query.ts';
-import { RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
-import { encodeReply, TCP_LIMIT } from './response.ts';
+import { resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { encodeReply } from './response.ts';
+import { CLASS_IN, EDNS_UDP_SIZE, MAX_MESSAGE, OPCODE_QUERY, RCODE, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 export const DEFAULT_MAX_TEMPLATES = 20_000;
 
@@ -85,11 +86,11 @@ export function buildTemplate(snap: Snapshot, name: string, qtype: number, edns:
   if (picked || res.rcode === RCODE.SERVFAIL || res.rcode === RCODE.REFUSED) return null;
   const info: QueryInfo = {
     id: 0,
-    opcode: 0,
+    opcode: OPCODE_QUERY,
     rd: false,
-    question: { name, type: qtype, class: 1 },
-    edns: edns ? { udpSize: 1232, version: 0, do: false } : undefined,
+    question: { name, type: qtype, class: CLASS_IN },
+    edns: edns ? { udpSize: EDNS_UDP_SIZE, version: 0, do: false } : undefined,
   };
-  const reply = encodeReply(info, res, TCP_LIMIT);
-  return reply.length > (edns ? 1232 : 512) ? null : reply;
+  const reply = encodeReply(info, res, MAX_MESSAGE);
+  return reply.length > (edns ? EDNS_UDP_SIZE : UDP_PLAIN_LIMIT) ? null : reply;
 }

@@ -6,14 +6,7 @@
 import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { isInZone, parentName } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
-import { CLASS_ANY, CLASS_IN } from './wire-writer.ts';
-
-export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
-export const QTYPE_ANY = 255;
-export const QTYPE_AXFR = 252;
-export const QTYPE_IXFR = 251;
-/** DS: the one type a delegation's parent side answers (RFC 4035 §3.1.4.1). */
-export const QTYPE_DS = 43;
+import { CLASS_ANY, CLASS_IN, QTYPE_ANY, RCODE, TYPE_DS } from './wire/constants.ts';
 
 export interface AnswerRR {
   owner: string;
@@ -67,7 +60,7 @@ function resolveIn(snap: Snapshot, qname: string, qtype: number, pick: WeightedP
     const lower = owner.toLowerCase();
     const cut = findCut(zone, lower);
     // DS at the cut itself lives on the parent side: answered from this zone below.
-    if (cut && !(qtype === QTYPE_DS && cut === lower)) {
+    if (cut && !(qtype === TYPE_DS && cut === lower)) {
       const ns = zone.nodes.get(cut)!.rrsets.get('NS')!;
       if (res.answer.length === 0) res.aa = false;
       pushSet(res.authority, ns, ns.name, pick);
@@ -150,7 +143,7 @@ export function negativeSoa(zone: ZoneView): AnswerRR {
  */
 function zoneFor(snap: Snapshot, name: string, qtype: number): ZoneView | undefined {
   const zone = findZone(snap, name);
-  if (!zone || qtype !== QTYPE_DS || name !== zone.origin || name === '') return zone;
+  if (!zone || qtype !== TYPE_DS || name !== zone.origin || name === '') return zone;
   return findZone(snap, parentName(name)) ?? zone;
 }
 

@@ -1,23 +1,28 @@
 /**
- * The embedded authoritative DNS server: dns2's UDP and TCP servers on each
- * listen address, answering from the current snapshot (swapped whole).
+ * The embedded authoritative DNS server: UDP and TCP on each listen
+ * address, answering from the current snapshot (swapped whole). Plain UDP
+ * queries take the fast path (fast-path.ts); the rest are decoded with
+ * dns2's parser (dns2.ts: why the sockets are failoverd's own) and answered
+ * by the full path.
  * It never crashes on a packet: anything that goes wrong inside the handler
  * becomes SERVFAIL, logged rate-limited.
  */
-import type { RemoteInfo } from 'node:dgram';
-import { isIPv6, type Socket } from 'node:net';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { systemClock, type Clock } from '../clock.ts';
 import type { HostPort } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
-import { Packet, TCPServer, UDPServer, type DnsClient, type DnsRequest } from './dns2.ts';
-import { OPCODE_NOTIFY, OPCODE_QUERY, readQuery, udpLimit, type QueryInfo } from './query.ts';
-import { encodeReply, errorSections, TCP_LIMIT } from './response.ts';
+import { parseRequest, type DnsClient, type DnsRequest } from './dns2.ts';
+import { readQuery, udpLimit, type QueryInfo } from './query.ts';
+import { encodeReply, errorSections } from './response.ts';
 import { fastAnswer, newPlainQuery } from './fast-path.ts';
 import { ReplyTemplates } from './reply-templates.ts';
+import { DnsTcpServer, type TcpExchange } from './tcp-server.ts';
 import { resolveWorkers, UdpWorkerPool } from './worker-pool.ts';
-import type { Client } from './worker-protocol.ts';
-import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { MAX_MESSAGE, OPCODE_NOTIFY, OPCODE_QUERY, QTYPE_AXFR, QTYPE_IXFR, RCODE, TYPE_TSIG, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 import { pickWeightedIndex } from '../failover/weighted-pick.ts';
 
 export type Transport = 'udp' | 'tcp';
@@ -25,6 +30,8 @@ export type Transport = 'udp' | 'tcp';
 export interface DnsServerOptions {
   listen: HostPort[];
   logger: Logger;
+  /** Time for rate-limited logs and timers (default: the system clock). */
+  clock?: Clock;
   /** Picks one record of a weighted RRset per query. */
   pick?: WeightedPicker;
   /** Called once per reply sent (for metrics; with workers, UDP replies are reported about once a second). */
@@ -38,7 +45,7 @@ export interface DnsServerOptions {
   workers?: number | 'auto';
 }
 
-type Send = (reply: Buffer) => unknown;
+type Send = (reply: Buffer) => void;
 
 /** Zone transfers, NOTIFY and TSIG-signed queries (secondaries support) plug in here. */
 export interface TransferHandler {
@@ -57,17 +64,18 @@ export class DnsServer {
   private readonly scratch = newPlainQuery();
   /** Replies sent by the fast path (for tests and benchmarks). */
   fastReplies = 0;
-  private readonly udp: InstanceType<typeof UDPServer>[] = [];
-  private readonly tcp: InstanceType<typeof TCPServer>[] = [];
+  private readonly udp: UdpSocket[] = [];
+  private readonly tcp: DnsTcpServer[] = [];
+  private readonly clock: Clock;
   private readonly errors: RateLimitedLog;
   private readonly pick: WeightedPicker;
-  private readonly connections = new Set<Socket>();
   private transfers: TransferHandler | undefined;
   private pool: UdpWorkerPool | undefined;
   /** Set in a UDP worker: queries for the transfer handler go to the main process. */
-  forwardToMain: ((socket: number, client: Client, raw: Buffer) => void) | undefined;
+  forwardToMain: ((socket: number, client: DnsClient, raw: Buffer) => void) | undefined;
 
   constructor(private readonly opts: DnsServerOptions) {
+    this.clock = opts.clock ?? systemClock;
     this.errors = new RateLimitedLog(opts.logger);
     this.pick = opts.pick ?? randomWeightedPick;
   }
@@ -98,6 +106,7 @@ export class DnsServer {
       if (workers > 1 && this.opts.listen.length > 0) {
         this.pool = new UdpWorkerPool(workers, {
           logger: this.opts.logger,
+          clock: this.clock,
           onForward: (raw, client) => this.answerForwarded(raw, client),
           onReplies: (rcode, count) => {
             const onReply = this.opts.onReply;
@@ -129,13 +138,13 @@ export class DnsServer {
       const actual = udp.address().port;
       const tcp = this.createTcp();
       try {
-        await listenTcp(tcp, host, actual);
+        await tcp.listen(host, actual);
       } catch (err) {
         udp.close();
         if (port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
         throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on tcp ${host}:${actual}: ${(err as Error).message}`, { cause: err });
       }
-      tcp.on('error', (err: Error) => this.errors.warn('tcp-error', { err: err.message }, 'TCP server error'));
+      tcp.on('error', (err) => this.warn('tcp-error', { err }, 'TCP server error'));
       this.udp.push(udp);
       this.tcp.push(tcp);
       return { host, port: actual };
@@ -150,20 +159,20 @@ export class DnsServer {
   private async listenShared(host: string, port: number): Promise<{ host: string; port: number }> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const tcp = this.createTcp();
+      let actual: number;
       try {
-        await listenTcp(tcp, host, port);
+        actual = await tcp.listen(host, port);
       } catch (err) {
         throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on tcp ${host}:${port}: ${(err as Error).message}`, { cause: err });
       }
-      const actual = (tcp.address() as { port: number }).port;
       try {
         await this.pool!.listen(host, actual);
       } catch (err) {
-        await new Promise((r) => tcp.close(() => r(undefined)));
+        await tcp.close();
         if (port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
         throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on udp ${host}:${actual} (workers): ${(err as Error).message}`, { cause: err });
       }
-      tcp.on('error', (err: Error) => this.errors.warn('tcp-error', { err: err.message }, 'TCP server error'));
+      tcp.on('error', (err) => this.warn('tcp-error', { err }, 'TCP server error'));
       this.tcp.push(tcp);
       return { host, port: actual };
     }
@@ -183,87 +192,98 @@ export class DnsServer {
   }
 
   /** Sends replies computed elsewhere (the main process) from UDP socket `index`. */
-  sendUdp(index: number, client: Client, replies: Buffer[]): void {
+  sendUdp(index: number, client: DnsClient, replies: Buffer[]): void {
     const udp = this.udp[index];
     if (!udp) return;
-    for (const r of replies) udp.send(r, client.port, client.address);
+    for (const r of replies) this.sendDatagram(udp, r, client);
   }
 
   /** A query a worker forwarded (raw bytes): the full path here, where the transfer handler is. */
-  private answerForwarded(raw: Buffer, client: Client): Buffer[] {
-    let req: DnsRequest;
-    try {
-      req = Packet.parse(raw) as unknown as DnsRequest;
-    } catch (err) {
-      this.errors.warn('udp-parse', { err: (err as Error).message }, 'dropped an unreadable UDP packet');
-      return [];
-    }
+  private answerForwarded(raw: Buffer, client: DnsClient): Buffer[] {
+    const req = this.parse(raw, 'udp');
+    if (!req) return [];
     const replies: Buffer[] = [];
     this.handle(req, (r) => replies.push(r), 'udp', client);
     return replies;
   }
 
-  private createUdp(host: string): InstanceType<typeof UDPServer> {
-    const udp = new UDPServer({ type: isIPv6(host) ? 'udp6' : 'udp4' });
-    udp.on('request', (req: DnsRequest, send: Send, rinfo: { address: string; port: number }) => {
-      const client = { address: rinfo.address, port: rinfo.port };
-      if (this.forwardToMain && req.raw && wantsTransferHandler(req)) {
-        this.forwardToMain(this.udp.indexOf(udp), client, req.raw);
-        return;
-      }
-      this.handle(req, send, 'udp', client);
-    });
-    this.interceptUdp(udp);
-    udp.on('requestError', (err: Error) => this.errors.warn('udp-parse', { err: err.message }, 'dropped an unreadable UDP packet'));
-    udp.on('error', (err: Error) => this.errors.warn('udp-error', { err: err.message }, 'UDP socket error'));
+  private createUdp(host: string): UdpSocket {
+    const udp = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onDatagram(udp, msg, rinfo));
+    udp.on('error', (err: Error) => this.warn('udp-error', { err }, 'UDP socket error'));
     return udp;
   }
 
-  private createTcp(): InstanceType<typeof TCPServer> {
-    const tcp = new TCPServer();
-    tcp.on('request', (req: DnsRequest, send: Send, sock: Socket) => this.handle(req, send, 'tcp', { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 }));
-    tcp.on('requestError', (err: Error) => this.errors.warn('tcp-parse', { err: err.message }, 'closed a TCP connection with an unreadable message'));
-    tcp.on('connection', (sock) => {
-      this.connections.add(sock);
-      sock.on('error', () => sock.destroy());
-      sock.on('close', () => this.connections.delete(sock));
-    });
-    return tcp;
-  }
-
   /**
-   * Puts the fast path in front of dns2: plain queries are answered from
-   * the raw bytes; the rest go on to dns2's parser and the full path.
+   * One UDP query: plain queries are answered from the raw bytes by the
+   * fast path; the rest are decoded and go on to the full path.
    */
-  private interceptUdp(udp: InstanceType<typeof UDPServer>): void {
-    const dns2Handle = (udp as unknown as { handle(msg: Buffer, rinfo: RemoteInfo): void }).handle.bind(udp);
-    udp.removeAllListeners('message');
-    udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-      let reply: Buffer | undefined;
-      try {
-        reply = this.fastAnswer(msg);
-      } catch (err) {
-        this.errors.warn('fast-path', { err: (err as Error).message }, 'fast path failed; answering on the full path');
-      }
-      if (reply === undefined) return dns2Handle(msg, rinfo);
+  private onDatagram(udp: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+    let reply: Buffer | undefined;
+    try {
+      reply = this.fastAnswer(msg);
+    } catch (err) {
+      this.warn('fast-path', { err }, 'fast path failed; answering on the full path');
+    }
+    const client = { address: rinfo.address, port: rinfo.port };
+    if (reply !== undefined) {
       this.fastReplies++;
       this.opts.onReply?.(reply[3]! & 0xf, 'udp');
-      // No callback: a send error surfaces as the socket's 'error' event (logged above).
-      udp.send(reply, rinfo.port, rinfo.address);
+      this.sendDatagram(udp, reply, client);
+      return;
+    }
+    const req = this.parse(msg, 'udp');
+    if (!req) return;
+    if (this.forwardToMain && wantsTransferHandler(req)) {
+      this.forwardToMain(this.udp.indexOf(udp), client, msg);
+      return;
+    }
+    this.handle(req, (r) => this.sendDatagram(udp, r, client), 'udp', client);
+  }
+
+  private sendDatagram(udp: UdpSocket, reply: Buffer, client: DnsClient): void {
+    udp.send(reply, client.port, client.address, (err) => {
+      if (err) this.warn('send', { err, transport: 'udp' }, 'could not send a reply');
     });
+  }
+
+  private createTcp(): DnsTcpServer {
+    return new DnsTcpServer({
+      onMessage: (raw, exchange) => this.onTcpMessage(raw, exchange),
+      onFramingError: (err, client) => this.warn('tcp-parse', { err, client: client.address }, 'closed a TCP connection with an unreadable message'),
+    });
+  }
+
+  private onTcpMessage(raw: Buffer, exchange: TcpExchange): void {
+    const req = this.parse(raw, 'tcp');
+    if (!req) {
+      exchange.close();
+      return;
+    }
+    this.handle(req, (r) => exchange.send(r), 'tcp', exchange.client);
+  }
+
+  /** Decodes a query the fast path did not take; undefined (logged) when it has no usable header. */
+  private parse(raw: Buffer, transport: Transport): DnsRequest | undefined {
+    try {
+      return parseRequest(raw);
+    } catch (err) {
+      if (transport === 'udp') this.warn('udp-parse', { err }, 'dropped an unreadable UDP packet');
+      else this.warn('tcp-parse', { err }, 'closed a TCP connection with an unreadable message');
+      return undefined;
+    }
   }
 
   async stop(): Promise<void> {
     const closing: Promise<unknown>[] = [];
     for (const u of this.udp.splice(0)) closing.push(new Promise((r) => u.close(() => r(undefined))));
-    for (const t of this.tcp.splice(0)) {
-      closing.push(new Promise((r) => t.close(() => r(undefined))));
-    }
-    for (const sock of this.connections) sock.destroy();
+    for (const t of this.tcp.splice(0)) closing.push(t.close());
     const pool = this.pool;
     this.pool = undefined;
     if (pool) closing.push(pool.stop());
-    await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, 2000).unref())]);
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([Promise.all(closing), new Promise((r) => (timer = this.clock.setTimer(2000, () => r(undefined))))]);
+    timer?.cancel();
   }
 
   /** Takes over zone transfers (AXFR/IXFR) and NOTIFY; without one they are refused / not implemented. */
@@ -275,9 +295,9 @@ export class DnsServer {
   answer(req: DnsRequest, transport: Transport, client: DnsClient = { address: '', port: 0 }): Buffer[] {
     const { info, verdict } = readQuery(req);
     if (verdict.kind === 'drop') return [];
-    const limit = transport === 'udp' ? udpLimit(info) : TCP_LIMIT;
+    const limit = transport === 'udp' ? udpLimit(info) : MAX_MESSAGE;
     const q = info.question;
-    // Signed queries (a TSIG record, type 250) go there too: their replies must be signed.
+    // Signed queries (a TSIG record) go there too: their replies must be signed.
     if (this.transfers && q && wantsTransferHandler(req)) {
       const handled = this.transfers.handle(req, info, { transport, client, snapshot: this.snapshot, limit });
       if (handled) return handled;
@@ -306,9 +326,9 @@ export class DnsServer {
     try {
       replies = this.answer(req, transport, client);
     } catch (err) {
-      this.errors.warn('handler', { err: (err as Error).message, transport }, 'failure while answering; replied SERVFAIL');
+      this.warn('handler', { err, transport }, 'failure while answering; replied SERVFAIL');
       try {
-        replies = [encodeReply({ id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd }, errorSections(RCODE.SERVFAIL), 512, false)];
+        replies = [encodeReply({ id: req.header?.id ?? 0, opcode: req.header?.opcode ?? 0, rd: !!req.header?.rd }, errorSections(RCODE.SERVFAIL), UDP_PLAIN_LIMIT, false)];
       } catch {
         return;
       }
@@ -316,40 +336,34 @@ export class DnsServer {
     for (const reply of replies) {
       try {
         this.opts.onReply?.(reply[3]! & 0xf, transport);
-        const sent = send(reply);
-        if (sent instanceof Promise) sent.catch((err: Error) => this.errors.warn('send', { err: err.message, transport }, 'could not send a reply'));
+        send(reply);
       } catch (err) {
-        this.errors.warn('send', { err: (err as Error).message, transport }, 'could not send a reply');
+        this.warn('send', { err, transport }, 'could not send a reply');
       }
     }
+  }
+
+  /** A warning at most once per 10 s per key (a flood of bad packets must not flood the log). */
+  private warn(key: string, obj: Record<string, unknown>, msg: string): void {
+    this.errors.warn(key, obj, msg, this.clock.now());
   }
 }
 
 /**
- * Zone transfers, NOTIFY and signed queries (a TSIG record, type 250: their
- * replies must be signed) go to the transfer handler.
+ * Zone transfers, NOTIFY and signed queries (a TSIG record: their replies
+ * must be signed) go to the transfer handler.
  */
 function wantsTransferHandler(req: DnsRequest): boolean {
   const opcode = req.header?.opcode;
   const qtype = req.questions?.[0]?.type;
-  return opcode === OPCODE_NOTIFY || (opcode === OPCODE_QUERY && (qtype === QTYPE_AXFR || qtype === QTYPE_IXFR)) || (req.additionals ?? []).some((r) => r?.type === 250);
+  return opcode === OPCODE_NOTIFY || (opcode === OPCODE_QUERY && (qtype === QTYPE_AXFR || qtype === QTYPE_IXFR)) || (req.additionals ?? []).some((r) => r?.type === TYPE_TSIG);
 }
 
-function bindUdp(udp: InstanceType<typeof UDPServer>, host: string, port: number): Promise<void> {
+function bindUdp(udp: UdpSocket, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     udp.once('error', reject);
     udp.bind(port, host, () => {
       udp.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function listenTcp(tcp: InstanceType<typeof TCPServer>, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, host, () => {
-      tcp.off('error', reject);
       resolve();
     });
   });

@@ -7,6 +7,7 @@
  * transfer handler takes (forwarded back there).
  */
 import cluster from 'node:cluster';
+import { systemClock, type TimerHandle } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { LayeredNodes, type Snapshot } from '../records/snapshot.ts';
 import { DnsServer } from './server.ts';
@@ -33,13 +34,15 @@ const server = new DnsServer({
 server.forwardToMain = (socket, client, raw) => send({ type: 'forward', socket, client, raw });
 
 // Reply counts go to the main process once a second (its onReply, metrics).
-const report = setInterval(() => {
+let report: TimerHandle | undefined;
+const reportReplies = (): void => {
+  report = systemClock.setTimer(1000, reportReplies);
   if (pending === 0) return;
   send({ type: 'replies-sent', byRcode: { ...byRcode } });
   for (const k of Object.keys(byRcode)) delete byRcode[Number(k)];
   pending = 0;
-}, 1000);
-report.unref();
+};
+report = systemClock.setTimer(1000, reportReplies);
 
 let current: Snapshot | undefined;
 process.on('message', (m: ToWorker) => {
@@ -68,7 +71,7 @@ process.on('message', (m: ToWorker) => {
       server.sendUdp(m.socket, m.client, m.replies);
       return;
     case 'stop':
-      clearInterval(report);
+      report?.cancel();
       void server.stop().then(() => process.exit(0));
       return;
   }

@@ -21,10 +21,12 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import { snapshotDelta } from './snapshot-delta.ts';
-import type { Client, FromWorker, ToWorker } from './worker-protocol.ts';
+import type { DnsClient } from './dns2.ts';
+import type { FromWorker, ToWorker } from './worker-protocol.ts';
 
 export function resolveWorkers(w: number | 'auto' | undefined): number {
   if (w === 'auto') return availableParallelism();
@@ -33,8 +35,10 @@ export function resolveWorkers(w: number | 'auto' | undefined): number {
 
 export interface UdpWorkerPoolOptions {
   logger: Logger;
+  /** Timers and the restart pacing (default: the system clock). */
+  clock?: Clock;
   /** A query only the main process answers; returns the replies to send back. */
-  onForward: (raw: Buffer, client: Client) => Buffer[];
+  onForward: (raw: Buffer, client: DnsClient) => Buffer[];
   /** `count` replies with `rcode` were sent by workers. */
   onReplies?: (rcode: number, count: number) => void;
 }
@@ -81,10 +85,14 @@ export class UdpWorkerPool {
   /** Called when every worker has applied a pushed snapshot. */
   readonly pushListeners: Array<(t: PushTiming) => void> = [];
 
+  private readonly clock: Clock;
+
   constructor(
     readonly size: number,
     private readonly opts: UdpWorkerPoolOptions,
-  ) {}
+  ) {
+    this.clock = opts.clock ?? systemClock;
+  }
 
   async start(): Promise<void> {
     configurePrimary();
@@ -127,14 +135,12 @@ export class UdpWorkerPool {
     const target = this.seq;
     if ([...this.members].every((m) => m.appliedSeq >= target)) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        done(false);
-      }, timeoutMs);
+      const timer = this.clock.setTimer(timeoutMs, () => done(false));
       const listener = (t: PushTiming): void => {
         if (t.seq >= target) done(true);
       };
       const done = (ok: boolean): void => {
-        clearTimeout(timer);
+        timer.cancel();
         const i = this.pushListeners.indexOf(listener);
         if (i >= 0) this.pushListeners.splice(i, 1);
         resolve(ok);
@@ -156,12 +162,12 @@ export class UdpWorkerPool {
       exits.push(
         new Promise<void>((resolve) => {
           if (w.isDead()) return resolve();
-          const t = setTimeout(() => {
+          const t = this.clock.setTimer(2000, () => {
             w.process.kill('SIGKILL');
             resolve();
-          }, 2000);
+          });
           w.once('exit', () => {
-            clearTimeout(t);
+            t.cancel();
             resolve();
           });
           this.send(w, { type: 'stop' });
@@ -173,20 +179,20 @@ export class UdpWorkerPool {
   }
 
   private fork(): Member {
-    this.lastFork = Date.now();
+    this.lastFork = this.clock.now();
     const worker = cluster.fork({ FAILOVERD_LOG_LEVEL: this.opts.logger.level });
     let readyResolve!: () => void;
     const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0, has: undefined };
     this.members.add(member);
     worker.on('message', (m: FromWorker) => this.onMessage(member, m, readyResolve));
-    worker.on('error', (err) => this.opts.logger.warn({ err: err.message, pid: worker.process.pid }, 'DNS worker IPC error'));
+    worker.on('error', (err) => this.opts.logger.warn({ err, pid: worker.process.pid }, 'DNS worker IPC error'));
     worker.on('exit', (code, signal) => {
       this.members.delete(member);
       for (const w of member.waiting.values()) w({ type: 'listening', id: 0, socket: -1, error: `worker exited (${signal ?? code})` });
       if (this.stopping) return;
       this.opts.logger.error({ pid: worker.process.pid, code, signal }, 'DNS worker exited; starting another');
-      const wait = Math.max(0, this.lastFork + 1000 - Date.now());
-      setTimeout(() => void this.replace(), wait).unref();
+      const wait = Math.max(0, this.lastFork + 1000 - this.clock.now());
+      this.clock.setTimer(wait, () => void this.replace());
     });
     return member;
   }
@@ -251,7 +257,7 @@ export class UdpWorkerPool {
         try {
           replies = this.opts.onForward(msg.raw, msg.client);
         } catch (err) {
-          this.opts.logger.warn({ err: String(err) }, 'forwarded query failed');
+          this.opts.logger.warn({ err }, 'forwarded query failed');
         }
         if (replies.length > 0) this.send(m.worker, { type: 'replies', socket: msg.socket, client: msg.client, replies });
         return;
@@ -267,7 +273,7 @@ export class UdpWorkerPool {
     try {
       w.send(m);
     } catch (err) {
-      this.opts.logger.warn({ err: String(err), pid: w.process.pid }, 'cannot reach a DNS worker');
+      this.opts.logger.warn({ err, pid: w.process.pid }, 'cannot reach a DNS worker');
     }
   }
 }

@@ -4,12 +4,8 @@
  * clone: Maps and Buffers of a Snapshot arrive as Maps and Buffers).
  */
 import type { Snapshot } from '../records/snapshot.ts';
+import type { DnsClient } from './dns2.ts';
 import type { SnapshotDelta } from './snapshot-delta.ts';
-
-export interface Client {
-  address: string;
-  port: number;
-}
 
 /** Main process → worker. */
 export type ToWorker =
@@ -18,7 +14,7 @@ export type ToWorker =
   /** The changes from the snapshot sent before (version delta.from). */
   | { type: 'delta'; seq: number; delta: SnapshotDelta }
   /** The replies to a forwarded query, to send from socket `socket`. */
-  | { type: 'replies'; socket: number; client: Client; replies: Buffer[] }
+  | { type: 'replies'; socket: number; client: DnsClient; replies: Buffer[] }
   | { type: 'stop' };
 
 /** Worker → main process. */
@@ -33,6 +29,6 @@ export type FromWorker =
    * A query only the main process can answer (zone transfers, NOTIFY,
    * TSIG-signed: the transfer handler lives there), as received.
    */
-  | { type: 'forward'; socket: number; client: Client; raw: Buffer }
+  | { type: 'forward'; socket: number; client: DnsClient; raw: Buffer }
   /** Replies sent since the last report, per rcode (for onReply). */
   | { type: 'replies-sent'; byRcode: Record<number, number> };

@@ -3,7 +3,7 @@
  * IPv4 clients on an IPv6 socket (::ffff:a.b.c.d) match IPv4 blocks.
  */
 import { isIP } from 'node:net';
-import { ipv6Bytes } from '../dns/wire-writer.ts';
+import { ipv6Bytes } from '../dns/wire/writer.ts';
 
 interface Block {
   family: 4 | 6;

@@ -4,11 +4,12 @@
  * secondaries, transfer ACL or TSIG keys are configured: then AXFR/IXFR
  * stay REFUSED and NOTIFY NOTIMP, as the server answers on its own.
  *
- * Files: config-schema.ts (config sections), responder.ts (the server's
- * TransferHandler), axfr.ts, ixfr.ts + journal.ts, notify.ts, tsig.ts,
- * acl.ts, messages.ts (encoding), message-reader.ts (raw bytes).
+ * Files: responder.ts (the server's TransferHandler), axfr.ts, ixfr.ts +
+ * journal.ts, notify.ts, tsig.ts, acl.ts, messages.ts (encoding); the
+ * config sections are in config/transfer.ts, the wire format (reading
+ * and writing bytes) in dns/wire/.
  */
-import type { Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
 import { randomWeightedPick, type DnsServer } from '../dns/server.ts';
 import type { Logger } from '../log.ts';
@@ -43,11 +44,13 @@ export function createTransfers(config: Config, deps: TransferDeps): Transfers |
   const keys = config.tsig ?? [];
   if (secondaries.length === 0 && allow.length === 0 && keys.length === 0) return undefined;
 
-  const keyring = new TsigKeyring(keys, deps.clock ? () => deps.clock!.now() : Date.now);
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
+  const keyring = new TsigKeyring(keys, now);
   const journal = new Journal(config.transfer?.journal ?? 100);
-  const responder = new TransferResponder({ keyring, acl: new AddressAcl(allow), journal, logger: deps.logger, pick: randomWeightedPick, nowMs: deps.clock ? () => deps.clock!.now() : undefined, onTransfer: deps.onTransfer });
+  const responder = new TransferResponder({ keyring, acl: new AddressAcl(allow), journal, logger: deps.logger, pick: randomWeightedPick, nowMs: now, onTransfer: deps.onTransfer });
   deps.dns.setTransferHandler(responder);
-  const sender = new NotifySender({ logger: deps.logger, clock: deps.clock, ...deps.notify });
+  const sender = new NotifySender({ logger: deps.logger, clock, ...deps.notify });
   const targets = secondaries.map((s) => ({ zones: new Set(s.zones), target: { host: s.address.host, port: s.address.port, key: s.tsig ? keyring.get(s.tsig) : undefined } satisfies NotifyTarget }));
   let first = true;
   deps.logger.info(

@@ -6,6 +6,8 @@
  * - otherwise: the whole zone, AXFR style, inside the IXFR response.
  */
 import type { AnswerRR } from '../dns/resolve.ts';
+import { readName, type WireMessage } from '../dns/wire/reader.ts';
+import { RR_TYPE_CODE } from '../records/types.ts';
 import type { ZoneView } from '../records/snapshot.ts';
 import { serialGreater } from '../records/serial.ts';
 import { axfrRecords } from './axfr.ts';
@@ -25,4 +27,14 @@ export function planIxfr(zone: ZoneView, clientSerial: number, journal: Journal)
   }
   records.push(soa);
   return { kind: 'incremental', records, changes: changes.length };
+}
+
+/** The serial of the SOA an IXFR client sends in its authority section (RFC 1995 §3). */
+export function readIxfrSerial(msg: WireMessage, zone: string): number | undefined {
+  const soa = msg.records.find((r) => r.section === 'authority' && r.type === RR_TYPE_CODE.SOA);
+  if (!soa || soa.name !== zone) return undefined;
+  const mname = readName(msg.buf, soa.rdata);
+  const rname = mname && readName(msg.buf, mname.next);
+  if (!rname || rname.next + 20 > soa.end) return undefined;
+  return msg.buf.readUInt32BE(rname.next);
 }

@@ -6,11 +6,10 @@
  * message signed when a signer is given.
  */
 import type { QueryInfo } from '../dns/query.ts';
-import { EDNS_UDP_SIZE } from '../dns/query.ts';
 import type { AnswerRR } from '../dns/resolve.ts';
-import { TYPE_OPT, WireWriter } from '../dns/wire-writer.ts';
+import { WireWriter } from '../dns/wire/writer.ts';
 
-export const MAX_MESSAGE = 65535;
+/** Octets of the OPT record a reply carries (root, type, class, TTL, RDLENGTH 0). */
 const OPT_SIZE = 11;
 
 export interface ReplyHeader {
@@ -72,31 +71,10 @@ export function encodeStream(q: QueryInfo, h: ReplyHeader, records: readonly Ans
 
 function writeHeader(w: WireWriter, q: QueryInfo, h: ReplyHeader, withQuestion: boolean, ancount: number): void {
   const question = withQuestion ? q.question : undefined;
-  w.u16(q.id);
-  let flags = 0x8000 | ((q.opcode & 0xf) << 11);
-  if (h.aa) flags |= 0x0400;
-  if (h.tc) flags |= 0x0200;
-  if (q.rd) flags |= 0x0100;
-  flags |= h.rcode & 0xf;
-  w.u16(flags);
-  w.u16(question ? 1 : 0);
-  w.u16(ancount);
-  w.u16(0);
-  w.u16(q.edns ? 1 : 0);
-  if (question) {
-    w.name(question.name);
-    w.u16(question.type);
-    w.u16(question.class);
-  }
+  w.replyHeader(q, h, { qd: question ? 1 : 0, an: ancount, ns: 0, ar: q.edns ? 1 : 0 });
+  if (question) w.question(question);
 }
 
 function writeOpt(w: WireWriter, q: QueryInfo, rcode: number): void {
-  if (!q.edns) return;
-  w.u8(0);
-  w.u16(TYPE_OPT);
-  w.u16(EDNS_UDP_SIZE);
-  w.u8((rcode >> 4) & 0xff);
-  w.u8(0);
-  w.u16(q.edns.do ? 0x8000 : 0);
-  w.u16(0);
+  if (q.edns) w.opt(rcode, q.edns.do);
 }

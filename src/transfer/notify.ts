@@ -10,15 +10,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import { RCODE } from '../dns/resolve.ts';
-import { CLASS_IN, WireWriter } from '../dns/wire-writer.ts';
+import { CLASS_IN, FLAG_AA, OPCODE_NOTIFY, RCODE } from '../dns/wire/constants.ts';
+import { readHeader } from '../dns/wire/reader.ts';
+import { WireWriter } from '../dns/wire/writer.ts';
 import type { Logger } from '../log.ts';
 import type { ZoneView } from '../records/snapshot.ts';
+import { RR_TYPE_CODE } from '../records/types.ts';
 import type { TsigKey } from '../config/transfer.ts';
-import { TYPE_SOA } from './message-reader.ts';
 import { signRequest, verifyResponse } from './tsig.ts';
-
-export const OPCODE_NOTIFY = 4;
 const RCODE_NAME: Record<number, string> = Object.fromEntries(Object.entries(RCODE).map(([k, v]) => [v, k]));
 
 export interface NotifyTarget {
@@ -162,13 +161,13 @@ export class NotifySender {
   }
 
   private received(msg: Buffer, from: { address: string; port: number }): void {
-    if (msg.length < 12) return;
-    const p = this.byId.get(msg.readUInt16BE(0));
-    const flags = msg.readUInt16BE(2);
-    if (!p || !p.inflight || !(flags & 0x8000) || ((flags >> 11) & 0xf) !== OPCODE_NOTIFY) return;
+    const h = readHeader(msg);
+    if (!h) return;
+    const p = this.byId.get(h.id);
+    if (!p || !p.inflight || !h.qr || h.opcode !== OPCODE_NOTIFY) return;
     if (from.port !== p.target.port || !sameHost(from.address, p.target.host)) return;
     const f = p.inflight;
-    const rcode = flags & 0xf;
+    const rcode = h.rcode;
     if (p.target.key) {
       const check = verifyResponse(msg, p.target.key, f.mac!, this.clock.now());
       if (check !== 'ok') {
@@ -199,7 +198,7 @@ export class NotifySender {
     if (!s) {
       s = createSocket(family);
       s.on('message', (msg, rinfo) => this.received(msg, rinfo));
-      s.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'NOTIFY socket error'));
+      s.on('error', (err) => this.opts.logger.warn({ err }, 'NOTIFY socket error'));
       s.bind(0);
       s.unref();
       this.sockets[family] = s;
@@ -212,14 +211,12 @@ export class NotifySender {
 export function notifyMessage(id: number, zone: ZoneView): Buffer {
   const w = new WireWriter(256);
   w.u16(id);
-  w.u16((OPCODE_NOTIFY << 11) | 0x0400);
+  w.u16((OPCODE_NOTIFY << 11) | FLAG_AA);
   w.u16(1);
   w.u16(1);
   w.u16(0);
   w.u16(0);
-  w.name(zone.origin);
-  w.u16(TYPE_SOA);
-  w.u16(CLASS_IN);
+  w.question({ name: zone.origin, type: RR_TYPE_CODE.SOA, class: CLASS_IN });
   w.rr(zone.origin, zone.soaTtl, { type: 'SOA', ...zone.soa });
   return w.toBuffer();
 }

@@ -16,19 +16,21 @@
  * another zone NOTAUTH.
  */
 import type { DnsClient, DnsRequest } from '../dns/dns2.ts';
-import { OPCODE_NOTIFY, readQuery, type QueryInfo } from '../dns/query.ts';
-import { QTYPE_AXFR, QTYPE_IXFR, RCODE, resolveQuestion, type AnswerRR, type WeightedPicker } from '../dns/resolve.ts';
+import { readQuery, type QueryInfo } from '../dns/query.ts';
+import { resolveQuestion, type AnswerRR, type WeightedPicker } from '../dns/resolve.ts';
 import { encodeReply, errorSections } from '../dns/response.ts';
 import type { TransferHandler, Transport } from '../dns/server.ts';
+import { MAX_MESSAGE, OPCODE_NOTIFY, QTYPE_AXFR, QTYPE_IXFR, RCODE } from '../dns/wire/constants.ts';
+import { readMessage, type WireMessage } from '../dns/wire/reader.ts';
+import { systemClock } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { AddressAcl } from './acl.ts';
 import { axfrRecords } from './axfr.ts';
-import { planIxfr } from './ixfr.ts';
+import { planIxfr, readIxfrSerial } from './ixfr.ts';
 import type { Journal } from './journal.ts';
-import { encodeMessage, encodeStream, MAX_MESSAGE, type ReplyHeader, type Signer } from './messages.ts';
-import { readIxfrSerial, readMessage, readTsig, type RawMessage } from './message-reader.ts';
-import { appendSignedError, appendUnsignedError, TSIG_ERROR_NAME, tsigReserve, TsigKeyring, TsigSigner } from './tsig.ts';
+import { encodeMessage, encodeStream, type ReplyHeader, type Signer } from './messages.ts';
+import { appendSignedError, appendUnsignedError, readTsig, TSIG_ERROR_NAME, tsigReserve, TsigKeyring, TsigSigner } from './tsig.ts';
 
 export interface ResponderDeps {
   keyring: TsigKeyring;
@@ -36,6 +38,7 @@ export interface ResponderDeps {
   journal: Journal;
   logger: Logger;
   pick: WeightedPicker;
+  /** Epoch milliseconds (TSIG times; default: the system clock). */
   nowMs?: () => number;
   /** Called once per transfer served (for metrics and tests). */
   onTransfer?: (e: TransferEvent) => void;
@@ -75,11 +78,10 @@ export class TransferResponder implements TransferHandler {
 
   constructor(private readonly deps: ResponderDeps) {
     this.warn = new RateLimitedLog(deps.logger);
-    this.now = deps.nowMs ?? Date.now;
+    this.now = deps.nowMs ?? systemClock.now;
   }
 
   handle(req: DnsRequest, info: QueryInfo, ctx: Ctx): Buffer[] | undefined {
-    if (!req.raw) return undefined;
     const msg = readMessage(req.raw);
     if (!msg) return [this.error(info, RCODE.FORMERR)];
     const read = readTsig(msg);
@@ -104,7 +106,7 @@ export class TransferResponder implements TransferHandler {
     return [this.signedAnswer(req, info, ctx, signing)];
   }
 
-  private transfer(req: DnsRequest, msg: RawMessage, info: QueryInfo, ctx: Ctx, signing: Signing | undefined): Buffer[] {
+  private transfer(req: DnsRequest, msg: WireMessage, info: QueryInfo, ctx: Ctx, signing: Signing | undefined): Buffer[] {
     const { verdict } = readQuery(req);
     if (verdict.kind === 'error') return [this.error(info, verdict.rcode, signing, verdict.withQuestion)];
     const q = info.question!;

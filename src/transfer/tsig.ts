@@ -6,9 +6,11 @@
  * responses. Secrets never leave the TsigKey they live in.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { WireWriter } from '../dns/wire-writer.ts';
+import { systemClock } from '../clock.ts';
+import { CLASS_ANY, TYPE_TSIG } from '../dns/wire/constants.ts';
+import { readMessage, readName, type WireMessage } from '../dns/wire/reader.ts';
+import { WireWriter } from '../dns/wire/writer.ts';
 import type { TsigAlgorithm, TsigKey } from '../config/transfer.ts';
-import { CLASS_ANY, readMessage, readTsig, TYPE_TSIG, type RawMessage, type TsigRecord } from './message-reader.ts';
 
 export const TSIG_ERROR = { NOERROR: 0, BADSIG: 16, BADKEY: 17, BADTIME: 18, BADTRUNC: 22 } as const;
 export const TSIG_ERROR_NAME: Record<number, string> = { 0: 'NOERROR', 16: 'BADSIG', 17: 'BADKEY', 18: 'BADTIME', 22: 'BADTRUNC' };
@@ -27,6 +29,49 @@ export function tsigReserve(key: TsigKey): number {
   return key.name.length + 2 + key.algorithm.length + 2 + 10 + 16 + HASH[key.algorithm].size + 6 + 6;
 }
 
+export interface TsigRecord {
+  /** Key name, lower case, no trailing dot. */
+  keyName: string;
+  algorithm: string;
+  /** Seconds since the epoch (48 bits). */
+  timeSigned: number;
+  fudge: number;
+  mac: Buffer;
+  originalId: number;
+  error: number;
+  other: Buffer;
+  /** Where the TSIG record starts: the signed part of the message is before it. */
+  start: number;
+}
+
+export type TsigRead = { kind: 'none' } | { kind: 'tsig'; tsig: TsigRecord } | { kind: 'malformed' };
+
+/** The TSIG record of a message: it must be the last additional record, class ANY, TTL 0. */
+export function readTsig(msg: WireMessage): TsigRead {
+  const idx = msg.records.findIndex((r) => r.type === TYPE_TSIG);
+  if (idx < 0) return { kind: 'none' };
+  const r = msg.records[idx]!;
+  if (idx !== msg.records.length - 1 || r.section !== 'additional' || r.class !== CLASS_ANY || r.ttl !== 0 || r.end !== msg.buf.length) return { kind: 'malformed' };
+  const buf = msg.buf;
+  const alg = readName(buf, r.rdata);
+  if (!alg || alg.next + 10 > r.end) return { kind: 'malformed' };
+  let p = alg.next;
+  const timeSigned = buf.readUInt16BE(p) * 2 ** 32 + buf.readUInt32BE(p + 2);
+  const fudge = buf.readUInt16BE(p + 6);
+  const macSize = buf.readUInt16BE(p + 8);
+  p += 10;
+  if (p + macSize + 6 > r.end) return { kind: 'malformed' };
+  const mac = Buffer.from(buf.subarray(p, p + macSize));
+  p += macSize;
+  const originalId = buf.readUInt16BE(p);
+  const error = buf.readUInt16BE(p + 2);
+  const otherLen = buf.readUInt16BE(p + 4);
+  p += 6;
+  if (p + otherLen !== r.end) return { kind: 'malformed' };
+  const other = Buffer.from(buf.subarray(p, p + otherLen));
+  return { kind: 'tsig', tsig: { keyName: r.name, algorithm: alg.name, timeSigned, fudge, mac, originalId, error, other, start: r.start } };
+}
+
 export type TsigVerdict =
   /** Signed with a known key and the MAC is right, in time. */
   | { kind: 'ok'; key: TsigKey; tsig: TsigRecord }
@@ -39,7 +84,7 @@ export class TsigKeyring {
 
   constructor(
     keys: readonly TsigKey[],
-    private readonly nowMs: () => number = Date.now,
+    private readonly nowMs: () => number = systemClock.now,
   ) {
     for (const k of keys) this.keys.set(k.name, k);
   }
@@ -53,7 +98,7 @@ export class TsigKeyring {
   }
 
   /** RFC 8945 §5.2: key, then MAC, then time. */
-  verify(msg: RawMessage, tsig: TsigRecord): TsigVerdict {
+  verify(msg: WireMessage, tsig: TsigRecord): TsigVerdict {
     const key = this.keys.get(tsig.keyName);
     if (!key || key.algorithm !== tsig.algorithm) return { kind: 'error', error: TSIG_ERROR.BADKEY, tsig };
     const { size } = HASH[key.algorithm];
@@ -85,7 +130,7 @@ export class TsigSigner {
     opts: { nowMs?: number; timeSigned?: number; fudge?: number } = {},
   ) {
     this.prevMac = requestMac;
-    this.timeSigned = opts.timeSigned ?? Math.floor((opts.nowMs ?? Date.now()) / 1000);
+    this.timeSigned = opts.timeSigned ?? Math.floor((opts.nowMs ?? systemClock.now()) / 1000);
     this.fudge = opts.fudge ?? DEFAULT_FUDGE;
   }
 
@@ -101,12 +146,12 @@ export class TsigSigner {
 }
 
 /** An unsigned TSIG error record (BADKEY, BADSIG: MAC size 0, §5.3.2) appended to `message`. */
-export function appendUnsignedError(message: Buffer, tsig: TsigRecord, error: number, nowMs = Date.now()): Buffer {
+export function appendUnsignedError(message: Buffer, tsig: TsigRecord, error: number, nowMs: number): Buffer {
   return appendTsig(message, { keyName: tsig.keyName, algorithm: tsig.algorithm, timeSigned: Math.floor(nowMs / 1000), fudge: tsig.fudge, mac: Buffer.alloc(0), error, other: Buffer.alloc(0) });
 }
 
 /** A signed error (BADTIME, BADTRUNC): request MAC chained; BADTIME carries our time in Other Data and the client's Time Signed (§5.2.3). */
-export function appendSignedError(message: Buffer, key: TsigKey, tsig: TsigRecord, error: number, nowMs = Date.now()): Buffer {
+export function appendSignedError(message: Buffer, key: TsigKey, tsig: TsigRecord, error: number, nowMs: number): Buffer {
   let other = Buffer.alloc(0);
   if (error === TSIG_ERROR.BADTIME) {
     other = Buffer.alloc(6);
@@ -116,14 +161,14 @@ export function appendSignedError(message: Buffer, key: TsigKey, tsig: TsigRecor
 }
 
 /** Signs an outgoing request (NOTIFY); returns the signed bytes and the MAC to verify the response with. */
-export function signRequest(message: Buffer, key: TsigKey, nowMs = Date.now()): { signed: Buffer; mac: Buffer } {
+export function signRequest(message: Buffer, key: TsigKey, nowMs: number): { signed: Buffer; mac: Buffer } {
   const timeSigned = Math.floor(nowMs / 1000);
   const m = mac(key, [message, variables(key.name, key.algorithm, timeSigned, DEFAULT_FUDGE, 0, Buffer.alloc(0))]);
   return { signed: appendTsig(message, { keyName: key.name, algorithm: key.algorithm, timeSigned, fudge: DEFAULT_FUDGE, mac: m, error: 0, other: Buffer.alloc(0) }), mac: m };
 }
 
 /** Verifies a response to a request we signed: 'ok', or why not. */
-export function verifyResponse(buf: Buffer, key: TsigKey, requestMac: Buffer, nowMs = Date.now()): 'ok' | 'unsigned' | 'malformed' | 'BADKEY' | 'BADSIG' | 'BADTIME' | string {
+export function verifyResponse(buf: Buffer, key: TsigKey, requestMac: Buffer, nowMs: number): 'ok' | 'unsigned' | 'malformed' | 'BADKEY' | 'BADSIG' | 'BADTIME' | string {
   const msg = readMessage(buf);
   if (!msg) return 'malformed';
   const read = readTsig(msg);
@@ -147,7 +192,7 @@ function mac(key: TsigKey, parts: Buffer[]): Buffer {
 }
 
 /** The message as it was before the TSIG was added: its record removed, ARCOUNT one less, the original ID. */
-function requestBytes(msg: RawMessage, tsig: TsigRecord): Buffer {
+function requestBytes(msg: WireMessage, tsig: TsigRecord): Buffer {
   const b = Buffer.from(msg.buf.subarray(0, tsig.start));
   b.writeUInt16BE(tsig.originalId, 0);
   b.writeUInt16BE(b.readUInt16BE(10) - 1, 10);

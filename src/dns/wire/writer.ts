@@ -4,13 +4,24 @@
  * truncated replies, TXT strings over 255 bytes); failoverd encodes its own
  * answers here so the full path and the fast path produce the same bytes.
  */
-import type { RData } from '../records/types.ts';
-import { RR_TYPE_CODE } from '../records/types.ts';
+import type { RData } from '../../records/types.ts';
+import { RR_TYPE_CODE } from '../../records/types.ts';
+import { CLASS_IN, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RD, FLAG_TC, TYPE_OPT } from './constants.ts';
 
-export const CLASS_IN = 1;
-/** QCLASS * (RFC 1035 §3.2.5): answered with the IN data. */
-export const CLASS_ANY = 255;
-export const TYPE_OPT = 41;
+/** What a reply's header says beyond the query's ID, opcode and RD. */
+export interface ReplyFlags {
+  rcode: number;
+  aa: boolean;
+  tc?: boolean;
+}
+
+/** Section counts of a header. */
+export interface Counts {
+  qd: number;
+  an: number;
+  ns: number;
+  ar: number;
+}
 
 export class WireWriter {
   private buf: Buffer;
@@ -52,6 +63,38 @@ export class WireWriter {
   }
   patchU16(offset: number, v: number): void {
     this.buf.writeUInt16BE(v & 0xffff, offset);
+  }
+
+  /** A reply's header: QR set, the query's ID, opcode and RD echoed, the low 4 bits of the rcode. */
+  replyHeader(query: { id: number; opcode: number; rd: boolean }, f: ReplyFlags, c: Counts): void {
+    this.u16(query.id);
+    let flags = FLAG_QR | ((query.opcode & 0xf) << 11);
+    if (f.aa) flags |= FLAG_AA;
+    if (f.tc) flags |= FLAG_TC;
+    if (query.rd) flags |= FLAG_RD;
+    flags |= f.rcode & 0xf;
+    this.u16(flags);
+    this.u16(c.qd);
+    this.u16(c.an);
+    this.u16(c.ns);
+    this.u16(c.ar);
+  }
+
+  question(q: { name: string; type: number; class: number }): void {
+    this.name(q.name);
+    this.u16(q.type);
+    this.u16(q.class);
+  }
+
+  /** The OPT record of a reply (RFC 6891 §6.1.2): our UDP size, the rcode's high bits, version 0, DO echoed. */
+  opt(rcode: number, dnssecOk: boolean): void {
+    this.u8(0); // root
+    this.u16(TYPE_OPT);
+    this.u16(EDNS_UDP_SIZE);
+    this.u8((rcode >> 4) & 0xff); // extended rcode
+    this.u8(0); // version
+    this.u16(dnssecOk ? 0x8000 : 0);
+    this.u16(0);
   }
 
   /**
