@@ -2,6 +2,8 @@
  * One base error with a stable `code` (see design.md, "Conventions").
  * Everything failoverd throws on purpose is a FailoverdError.
  */
+import { inspect } from 'node:util';
+
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'ZONE_INVALID'
@@ -20,6 +22,44 @@ export class FailoverdError extends Error {
     this.name = 'FailoverdError';
     this.code = code;
   }
+}
+
+/** The most characters of a user-given value that a message shows. */
+export const SHOWN_MAX = 80;
+
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A user-given value as a message shows it: control characters escaped (a
+ * message stays one line), at most `max` characters, and when cut, its
+ * whole size: aaaa…(1048576 bytes). Messages never echo a value whole.
+ */
+export function shown(value: string, max = SHOWN_MAX): string {
+  const { head, more } = headOf(value, max);
+  return head + more;
+}
+
+/** shown(), in double quotes: how a message quotes a user-given value ("aaaa"…(1048576 bytes)). */
+export function quote(value: string, max = SHOWN_MAX): string {
+  const { head, more } = headOf(value, max);
+  return `"${head}"${more}`;
+}
+
+function headOf(value: string, max: number): { head: string; more: string } {
+  let head = value.length > max ? value.slice(0, max) : value;
+  if (head.length < value.length && /[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1);
+  head = head.replace(/[\u0000-\u001f\u007f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return { head, more: value.length > max ? `…(${Buffer.byteLength(value)} bytes)` : '' };
+}
+
+/** What went wrong, for a message: the error's code (ENOENT, ...) or its message, never "[object Object]". */
+export function errorText(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && code) return code;
+    if (typeof message === 'string' && message) return shown(message, 200);
+  }
+  return shown(typeof err === 'string' ? err : inspect(err, { depth: 2, breakLength: Infinity }), 200);
 }
 
 /** Where a problem was found: a file, and a line or a field path (or both). */

@@ -1,4 +1,5 @@
 /** Master-file escapes in text: `\X` is X itself, `\DDD` is the octet DDD (decimal). */
+import { quote } from '../errors.ts';
 import { fail, ok, type Result } from './types.ts';
 
 /** Decodes a token (quoted or not, escapes as written) to its octets. */
@@ -12,12 +13,12 @@ export function decodeText(raw: string): Result<Buffer> {
       continue;
     }
     const next = chars[i + 1];
-    if (next === undefined) return fail(`backslash at the end of "${raw}"`);
+    if (next === undefined) return fail(`backslash at the end of ${quote(raw)}`);
     if (/[0-9]/.test(next)) {
       const digits = chars.slice(i + 1, i + 4).join('');
-      if (!/^[0-9]{3}$/.test(digits)) return fail(`bad escape "\\${digits}" in "${raw}": \\DDD needs three decimal digits`);
+      if (!/^[0-9]{3}$/.test(digits)) return fail(`bad escape "\\${digits}" in ${quote(raw)}: \\DDD needs three decimal digits`);
       const value = Number(digits);
-      if (value > 255) return fail(`bad escape "\\${digits}" in "${raw}": more than 255`);
+      if (value > 255) return fail(`bad escape "\\${digits}" in ${quote(raw)}: more than 255`);
       bytes.push(value);
       i += 3;
     } else {

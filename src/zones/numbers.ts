@@ -2,6 +2,7 @@
  * Numbers in master files. TTLs and SOA timers take BIND's units
  * (w, d, h, m, s, case-insensitive, combinable: "1h30m") or plain seconds.
  */
+import { quote } from '../errors.ts';
 import { fail, ok, type Result } from './types.ts';
 
 export const MAX_TTL = 2 ** 31 - 1; // RFC 2181 §8
@@ -18,7 +19,7 @@ export function parseTtl(text: string, what = 'TTL', max = MAX_TTL): Result<numb
     value = 0;
     for (const m of text.matchAll(/([0-9]+)([wdhms])/gi)) value += Number(m[1]) * UNIT_SECONDS[m[2]!.toLowerCase()]!;
   } else {
-    return fail(`${what} "${text}" is not a number`);
+    return fail(`${what} ${quote(text)} is not a number`);
   }
   if (value > max) return fail(`${what} ${text} is out of range 0..${max}`);
   return ok(value);
@@ -26,7 +27,7 @@ export function parseTtl(text: string, what = 'TTL', max = MAX_TTL): Result<numb
 
 /** A plain decimal integer in 0..max. */
 export function parseUint(text: string, what: string, max: number): Result<number> {
-  if (!/^[0-9]+$/.test(text)) return fail(`${what} "${text}" is not a number`);
+  if (!/^[0-9]+$/.test(text)) return fail(`${what} ${quote(text)} is not a number`);
   const value = Number(text);
   if (value > max) return fail(`${what} ${text} is out of range 0..${max}`);
   return ok(value);

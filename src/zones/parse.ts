@@ -14,7 +14,7 @@
  * opts.fallbackOrigin (load.ts: the file name minus ".zone").
  * Relative names before any $ORIGIN use opts.origin ?? opts.fallbackOrigin.
  */
-import { ProblemsError, type Problem } from '../errors.ts';
+import { ProblemsError, quote, type Problem } from '../errors.ts';
 import { canonicalName } from '../records/names.ts';
 import type { RRType, ZoneFile, ZoneFileRecord } from '../records/types.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -128,7 +128,7 @@ function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, 
     } else if (name === '$INCLUDE') {
       problems.push({ line, message: `$INCLUDE is not supported: put the records in this file` });
     } else {
-      problems.push({ line, message: `unknown directive "${first!.text}"` });
+      problems.push({ line, message: `unknown directive ${quote(first!.text)}` });
     }
   }
 
@@ -141,7 +141,7 @@ function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, 
       else if (previousOwner !== null) owner = previousOwner;
     } else {
       const t = tokens[i++]!;
-      const r = t.quoted ? { ok: false as const, error: `owner name is a quoted string "${t.text}"` } : parseName(t.text, currentOrigin);
+      const r = t.quoted ? { ok: false as const, error: `owner name is a quoted string ${quote(t.text)}` } : parseName(t.text, currentOrigin);
       if (r.ok) owner = canonicalName(r.value);
       else problems.push({ line, message: r.error });
       previousOwner = r.ok ? owner : null;
@@ -166,7 +166,7 @@ function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, 
       } else if (!classSeen && CLASSES.test(t.text)) {
         classSeen = true;
         if (t.text.toUpperCase() !== 'IN') {
-          problems.push({ line: t.line, message: `class "${t.text}" is not supported (only IN)` });
+          problems.push({ line: t.line, message: `class ${quote(t.text)} is not supported (only IN)` });
           fieldsOk = false;
         }
       } else {
@@ -184,8 +184,8 @@ function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, 
     if (typeToken.quoted || !SUPPORTED.has(typeName)) {
       const message =
         KNOWN_UNSUPPORTED.has(typeName) || /^TYPE[0-9]+$/.test(typeName)
-          ? `type "${typeToken.text}" not supported`
-          : `unknown type "${typeToken.text}"`;
+          ? `type ${quote(typeToken.text)} not supported`
+          : `unknown type ${quote(typeToken.text)}`;
       problems.push({ line: typeToken.line, message });
       return;
     }

@@ -1,5 +1,6 @@
 /** RDATA of the supported types, from the tokens after the type. */
 import { isIPv4, isIPv6 } from 'node:net';
+import { quote } from '../errors.ts';
 import type { RData, RRType } from '../records/types.ts';
 import { decodeText, splitCharacterStrings } from './escapes.ts';
 import { parseName } from './name.ts';
@@ -47,7 +48,7 @@ export function parseRData(type: RRType, tokens: Token[], line: number, origin: 
   }
   if (tokens.length > fields.length) {
     const extra = tokens[fields.length]!;
-    problems.push({ line: extra.line, message: `too many fields for ${type} record: unexpected "${extra.text}"` });
+    problems.push({ line: extra.line, message: `too many fields for ${type} record: unexpected ${quote(extra.text)}` });
   }
   const values: (string | number | Buffer)[] = [];
   fields.forEach(([label, kind], i) => {
@@ -62,7 +63,7 @@ export function parseRData(type: RRType, tokens: Token[], line: number, origin: 
 
 function parseField(type: RRType, label: string, kind: FieldKind, t: Token, origin: string | undefined): Result<string | number | Buffer> {
   const what = `${type} ${label}`;
-  if (t.quoted && kind !== 'text') return { ok: false, error: `${what}: expected ${kind === 'name' ? 'a domain name' : 'a value'}, got the quoted string "${t.text}"` };
+  if (t.quoted && kind !== 'text') return { ok: false, error: `${what}: expected ${kind === 'name' ? 'a domain name' : 'a value'}, got the quoted string ${quote(t.text)}` };
   switch (kind) {
     case 'name': {
       const r = parseName(t.text, origin);
@@ -77,11 +78,11 @@ function parseField(type: RRType, label: string, kind: FieldKind, t: Token, orig
     case 'ttl32':
       return parseTtl(t.text, what, MAX_U32);
     case 'ipv4':
-      return isIPv4(t.text) ? { ok: true, value: t.text } : { ok: false, error: `bad IPv4 address "${t.text}"` };
+      return isIPv4(t.text) ? { ok: true, value: t.text } : { ok: false, error: `bad IPv4 address ${quote(t.text)}` };
     case 'ipv6':
-      return isIPv6(t.text) && !t.text.includes('%') ? { ok: true, value: t.text.toLowerCase() } : { ok: false, error: `bad IPv6 address "${t.text}"` };
+      return isIPv6(t.text) && !t.text.includes('%') ? { ok: true, value: t.text.toLowerCase() } : { ok: false, error: `bad IPv6 address ${quote(t.text)}` };
     case 'tag':
-      if (!/^[A-Za-z0-9]{1,15}$/.test(t.text)) return { ok: false, error: `${what} "${t.text}" must be 1 to 15 letters or digits` };
+      if (!/^[A-Za-z0-9]{1,15}$/.test(t.text)) return { ok: false, error: `${what} ${quote(t.text)} must be 1 to 15 letters or digits` };
       return { ok: true, value: t.text };
     case 'text': {
       const r = decodeText(t.text);

@@ -3,6 +3,7 @@
  * Handles `;` comments (not inside quotes), quoted strings, backslash escapes
  * (kept as written, decoded later), and parentheses joining lines.
  */
+import { shown } from '../errors.ts';
 import type { Entry, LineProblem, Token } from './types.ts';
 
 export interface Tokenized {
@@ -79,7 +80,7 @@ export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
             }
           }
           if (!closed) {
-            problems.push({ line: lineNo, message: `unterminated quoted string "${tokenText.slice(0, 40)}` });
+            problems.push({ line: lineNo, message: `unterminated quoted string "${shown(tokenText, 40)}` });
           }
           if (!entry) entry = newEntry(lineNo, start !== 0 || depth > 0);
           if (!closed) entry.broken = true;
