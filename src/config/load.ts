@@ -7,16 +7,21 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve, join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ProblemsError, type Problem } from '../errors.ts';
+import { errorText, ProblemsError, quote, shown, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { resolveCluster } from './cluster.ts';
 import { validateRoute53 } from './route53.ts';
 import { resolveTransferConfig } from './transfer.ts';
 import { loadZoneFile } from '../zones/load.ts';
-import { configSchema, type RawConfig } from './schema.ts';
-import type { Config, RecordSetConfig, Target } from './types.ts';
-import { lineOfKey, lineOfPath } from './yaml-locate.ts';
+import { isHostName, readsAsIpAddress } from './dns-name.ts';
+import { canonicalIp } from './ip-address.ts';
+import { configSchema, type RawConfig, type RawRecordSet } from './schema.ts';
+import type { Config, HostPort, RecordSetConfig, Target } from './types.ts';
+import { lineOfAlias, lineOfKey, lineOfPath } from './yaml-locate.ts';
+
+/** The most nodes one YAML alias may expand to (the yaml library's default); more is a "billion laughs". */
+const MAX_ALIAS_COUNT = 100;
 
 export interface LoadedConfig {
   config: Config;
@@ -25,7 +30,7 @@ export interface LoadedConfig {
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : (out ? '.' : '') + String(seg);
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : (out ? '.' : '') + shown(String(seg));
   return out;
 }
 
@@ -41,7 +46,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ProblemsError('CONFIG_INVALID', [{ file, message: `cannot read config: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    throw new ProblemsError('CONFIG_INVALID', [{ file, message: `cannot read config: ${errorText(err)}` }]);
   }
   return parseConfigText(text, file);
 }
@@ -53,12 +58,21 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
 
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  let plain: unknown;
+  try {
+    plain = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (err) {
+    // toJS() throws for an alias that expands too far (a "billion laughs") or refers to no anchor.
+    const bomb = /excessive alias count/i.test(errorText(err));
+    const message = bomb ? `YAML: aliases expand to too many nodes (over ${MAX_ALIAS_COUNT} per alias): refused as a resource exhaustion attack` : `YAML: ${errorText(err)}`;
+    throw new ProblemsError('CONFIG_INVALID', [{ file, line: lineOfAlias(doc, lc, bomb ? undefined : /: (\S+)$/.exec(errorText(err))?.[1]), message }]);
+  }
+  const parsed = configSchema.safeParse(plain);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({ file, line: lineOfKey(doc, lc, issue.path, key), path: formatPath([...issue.path, key]), message: `unknown key "${key}"` });
+          problems.push({ file, line: lineOfKey(doc, lc, issue.path, key), path: formatPath([...issue.path, key]), message: `unknown key ${quote(key)}` });
         }
       } else {
         problems.push({ file, line: lineOfPath(doc, lc, issue.path), path: formatPath(issue.path), message: issue.message });
@@ -76,7 +90,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       zones.push(await loadZoneFile(zf));
     } catch (err) {
       if (err instanceof ProblemsError) problems.push(...err.problems);
-      else problems.push({ ...at(['zones']), message: `cannot load zone file ${zf}: ${String(err)}` });
+      else problems.push({ ...at(['zones']), message: `cannot load zone file ${zf}: ${errorText(err)}` });
     }
   }
   const origins = new Map<string, string>();
@@ -93,17 +107,18 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   const ids = new Set(records.flatMap((r) => r.targets.map((t) => t.id)));
   raw.maintenance.forEach((m, i) => {
     m.targets.forEach((id, j) => {
-      if (!ids.has(id)) problems.push({ ...at(['maintenance', i, 'targets', j]), message: `unknown target id "${id}" (target ids look like www.example.test/A/192.0.2.1, or an explicit id:)` });
+      if (!ids.has(id)) problems.push({ ...at(['maintenance', i, 'targets', j]), message: `unknown target id ${quote(id)} (target ids look like www.example.test/A/192.0.2.1, or an explicit id:)` });
     });
-    if (m.timezone && !validTimezone(m.timezone)) problems.push({ ...at(['maintenance', i, 'timezone']), message: `unknown time zone "${m.timezone}"` });
+    if (m.timezone && !validTimezone(m.timezone)) problems.push({ ...at(['maintenance', i, 'timezone']), message: `unknown time zone ${quote(m.timezone)}` });
   });
   const names = new Set<string>();
   const maintenance = raw.maintenance.map((m, i) => {
     const name = m.name ?? `maintenance[${i}]`;
-    if (names.has(name)) problems.push({ ...at(['maintenance', i, 'name']), message: `duplicate maintenance name "${name}"` });
+    if (names.has(name)) problems.push({ ...at(['maintenance', i, 'name']), message: `duplicate maintenance name ${quote(name)}` });
     names.add(name);
     return { ...m, name };
   });
+  listenClashes(raw.dns.listen, at, problems);
   const token = raw.admin.token ?? (process.env.FAILOVERD_ADMIN_TOKEN || undefined);
   if (!token && !isLoopback(raw.admin.listen.host)) {
     problems.push({ ...at(['admin', 'listen']), message: `admin.listen ${raw.admin.listen.host} is not a loopback address: set admin.token (or FAILOVERD_ADMIN_TOKEN) so that changes need a token` });
@@ -156,7 +171,7 @@ async function resolveZoneFiles(spec: string | string[], baseDir: string, proble
 function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): RecordSetConfig[] {
   const out: RecordSetConfig[] = [];
   const seen = new Map<string, number>();
-  const targetIds = new Set<string>();
+  const targetIds = new Map<string, Omit<Problem, 'message'>>();
   raw.records.forEach((r, i) => {
     const name = canonicalName(r.name);
     const zone = zones.filter((z) => isInZone(name, z.origin)).sort((a, b) => b.origin.length - a.origin.length)[0];
@@ -181,15 +196,25 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[
     seen.set(key, i);
 
     const targets: Target[] = [];
+    const addresses = new Map<string, number>();
     r.targets.forEach((t, j) => {
       const check = raw.checks[t.check];
-      if (!check) problems.push({ ...at(['records', i, 'targets', j, 'check']), message: `unknown check "${t.check}" (defined: ${Object.keys(raw.checks).join(', ') || 'none'})` });
-      const okAddress = r.type === 'A' ? isIPv4(t.address) : r.type === 'AAAA' ? isIPv6(t.address) : isHostName(t.address);
-      if (!okAddress) problems.push({ ...at(['records', i, 'targets', j, 'address']), message: `"${t.address}" is not ${r.type === 'A' ? 'an IPv4 address' : r.type === 'AAAA' ? 'an IPv6 address' : 'a host name'} for a ${r.type} record` });
-      const address = r.type === 'CNAME' ? canonicalName(t.address) : t.address;
+      if (!check) problems.push({ ...at(['records', i, 'targets', j, 'check']), message: `unknown check ${quote(t.check)} (defined: ${Object.keys(raw.checks).join(', ') || 'none'})` });
+      const bad = addressProblem(r.type, t.address);
+      if (bad) problems.push({ ...at(['records', i, 'targets', j, 'address']), message: bad });
+      const address = r.type === 'CNAME' ? canonicalName(t.address) : bad ? t.address : canonicalIp(t.address);
+      const twin = addresses.get(address);
+      if (twin !== undefined && !bad) {
+        const first = at(['records', i, 'targets', twin, 'address']);
+        const written = r.targets[twin]!.address;
+        const spelling = t.address === written ? '' : `, written ${quote(written)}; both are ${address}`;
+        problems.push({ ...at(['records', i, 'targets', j, 'address']), message: `${quote(t.address)} is also ${first.path} (line ${first.line}${spelling}): an answer holds each address once` });
+      }
+      if (!addresses.has(address)) addresses.set(address, j);
       const id = t.id ?? `${name}/${r.type}/${address}`;
-      if (targetIds.has(id)) problems.push({ ...at(['records', i, 'targets', j]), message: `duplicate target id "${id}"` });
-      targetIds.add(id);
+      const idTwin = targetIds.get(id);
+      if (idTwin !== undefined && (twin === undefined || t.id !== undefined)) problems.push({ ...at(['records', i, 'targets', j]), message: `duplicate target id ${quote(id)} (also ${idTwin.path}, line ${idTwin.line})` });
+      if (idTwin === undefined) targetIds.set(id, at(['records', i, 'targets', j]));
       if (check) targets.push({ id, address, checkName: t.check, check, weight: t.weight, probeKey: `${t.check}@${address}` });
     });
     if (r.policy === 'weighted' && r.targets.every((t) => t.weight === 0)) problems.push({ ...at(['records', i, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
@@ -224,7 +249,25 @@ function validTimezone(tz: string): boolean {
   }
 }
 
-function isHostName(s: string): boolean {
-  const n = s.endsWith('.') ? s.slice(0, -1) : s;
-  return n.length > 0 && n.length <= 253 && n.split('.').every((l) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(l));
+/** Why `address` cannot be a target of a `type` record set, or undefined. */
+function addressProblem(type: RawRecordSet['type'], address: string): string | undefined {
+  if (type === 'A') return isIPv4(address) ? undefined : `${quote(address)} is not an IPv4 address for an A record`;
+  if (type === 'AAAA') {
+    if (!isIPv6(address)) return `${quote(address)} is not an IPv6 address for an AAAA record`;
+    if (address.includes('%')) return `${quote(address)} has a zone id (%...): an AAAA record holds the address alone, and the probe would go out another interface than the clients`;
+    return undefined;
+  }
+  if (readsAsIpAddress(address)) return `${quote(address)} is an IP address, not a host name: a CNAME points to a name (use type A or AAAA for addresses)`;
+  return isHostName(address) ? undefined : `${quote(address)} is not a host name for a CNAME record`;
+}
+
+/** dns.listen: each address:port once, however it is spelled ([::1]:53 and [0:0:0:0:0:0:0:1]:53 are one socket). */
+function listenClashes(listen: HostPort[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>, problems: Problem[]): void {
+  const seen = new Map<string, number>();
+  listen.forEach((l, k) => {
+    const key = `[${l.host}]:${l.port}`;
+    const first = seen.get(key);
+    if (first === undefined || l.port === 0) seen.set(key, k);
+    else problems.push({ ...at(['dns', 'listen', k]), message: `${key} is also dns.listen[${first}] (line ${at(['dns', 'listen', first]).line}): one address:port listens once` });
+  });
 }

@@ -10,16 +10,12 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { quote } from '../errors.ts';
+import { dnsNameSchema, isHostName, readsAsIpAddress } from './dns-name.ts';
 import { durationSchema } from './duration.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 
 const duration = durationSchema;
-
-const dnsName = z
-  .string()
-  .min(1)
-  .transform(canonicalName)
-  .refine((n) => n.length <= 253 && n.split('.').every((l) => l.length >= 1 && l.length <= 63), 'not a valid DNS name');
 
 export const route53Schema = z.strictObject({
   /** "Z0123456789ABC" or "/hostedzone/Z0123456789ABC". */
@@ -28,7 +24,7 @@ export const route53Schema = z.strictObject({
     .transform((v) => v.replace(/^\/hostedzone\//, ''))
     .pipe(z.string().regex(/^[A-Z0-9]{1,32}$/, 'hostedZoneId must look like Z0123456789ABC')),
   /** Which served zone maps to the hosted zone. */
-  zone: dnsName,
+  zone: dnsNameSchema,
   mode: z.enum(['records', 'failover']).default('records'),
   /** Written into the ownership markers and health check tags. */
   ownerId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ownerId: 1-64 of letters, digits, _ . : -'),
@@ -41,7 +37,7 @@ export const route53Schema = z.strictObject({
   region: z.string().min(1).default('us-east-1'),
   dryRun: z.boolean().default(false),
   /** Names whose existing, unowned Route 53 records failoverd may take over. */
-  adopt: z.array(dnsName).default([]),
+  adopt: z.array(dnsNameSchema).default([]),
   /** The plan guard: refuse a plan touching more than maxChangeRatio of the owned record sets when at least minOwned are owned. */
   guard: z
     .strictObject({
@@ -60,8 +56,6 @@ export interface Route53Problem {
   path: string;
   message: string;
 }
-
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
 
 /**
  * Rules that need the whole config, and rules Route 53 enforces that are
@@ -82,11 +76,11 @@ export function validateRoute53(r53: Route53Config, records: Route53CheckedRecor
   const zone = r53.zone;
   const served = servedZones.map(canonicalName);
   if (!served.includes(zone)) {
-    problems.push({ path: 'route53.zone', message: `zone ${JSON.stringify(zone)} is not a served zone (served: ${served.join(', ') || 'none'})` });
+    problems.push({ path: 'route53.zone', message: `zone ${quote(zone)} is not a served zone (served: ${served.join(', ') || 'none'})` });
   }
   const inZone = records.filter((r) => isInZone(r.name, zone));
   if (inZone.length === 0) {
-    problems.push({ path: 'route53.zone', message: `no record set lives in zone ${JSON.stringify(zone)}: nothing to publish` });
+    problems.push({ path: 'route53.zone', message: `no record set lives in zone ${quote(zone)}: nothing to publish` });
   }
   records.forEach((r, i) => {
     const at = `records[${i}]`;
@@ -99,8 +93,8 @@ export function validateRoute53(r53: Route53Config, records: Route53CheckedRecor
     }
     if (r.ttl > 2147483647) problems.push({ path: `${at}.ttl`, message: 'TTL above 2147483647' });
     r.targets.forEach((t, j) => {
-      const ok = r.type === 'A' ? isIP(t.address) === 4 : r.type === 'AAAA' ? isIP(t.address) === 6 : HOSTNAME.test(t.address) && !isIP(t.address);
-      if (!ok) problems.push({ path: `${at}.targets[${j}].address`, message: `${JSON.stringify(t.address)} is not a valid ${r.type} value for Route 53` });
+      const ok = r.type === 'A' ? isIP(t.address) === 4 : r.type === 'AAAA' ? isIP(t.address) === 6 : isHostName(t.address) && !readsAsIpAddress(t.address);
+      if (!ok) problems.push({ path: `${at}.targets[${j}].address`, message: `${quote(t.address)} is not a valid ${r.type} value for Route 53` });
     });
     if (r.type === 'CNAME' && r.policy !== 'failover' && r.maxAnswers > 1 && r.targets.length > 1) {
       problems.push({ path: `${at}.maxAnswers`, message: `${r.name}: a CNAME holds one value; set maxAnswers: 1 or use policy failover` });

@@ -6,6 +6,9 @@
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { quote } from '../errors.ts';
+import { dnsNameSchema } from './dns-name.ts';
+import { canonicalIp } from './ip-address.ts';
 import { clusterSchema } from './cluster.ts';
 import { route53Schema } from './route53.ts';
 import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
@@ -18,12 +21,43 @@ const hostPort = z.string().transform((v, ctx) => {
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (!m || !host || !isIP(host) || !(port >= 0 && port <= 65535)) {
-    ctx.addIssue({ code: 'custom', message: `not an address:port: ${JSON.stringify(v)} (use e.g. 127.0.0.1:5353 or [::1]:5353)` });
+    ctx.addIssue({ code: 'custom', message: `not an address:port: ${quote(v)} (use e.g. 127.0.0.1:5353 or [::1]:5353)` });
     return z.NEVER;
   }
-  return { host, port };
+  return { host: canonicalIp(host), port };
 });
 export type HostPort = { host: string; port: number };
+
+/** An HTTP field name is a token (RFC 9110 §5.1, §5.6.2). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers failoverd (or fetch) sets itself: a request that sets them fails or hangs (a GET with Content-Length waits for a body). */
+const MANAGED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
+
+/** Field values: visible ASCII, Latin-1, space and tab; no CR, LF or NUL (what Node and fetch accept). */
+function headerValueProblem(value: string): string | undefined {
+  const bad = /[^\t\x20-\x7e\x80-\xff]/u.exec(value);
+  if (!bad) return undefined;
+  const c = bad[0];
+  return c.codePointAt(0)! > 0xff ? `character ${JSON.stringify(c)} cannot be sent in an HTTP header (Latin-1 only)` : `control character ${JSON.stringify(c)} cannot be sent in an HTTP header`;
+}
+
+/** Extra request headers: names are HTTP tokens, given once (case-insensitively), values sendable; values are never echoed (they may be secrets). */
+const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  const seen = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: `header name ${quote(name)} is not an HTTP token (letters, digits and !#$%&'*+-.^_\`|~; no spaces or colons)` });
+      continue;
+    }
+    const lower = name.toLowerCase();
+    if (MANAGED_HEADERS.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is set by failoverd itself; a request that sets it fails` });
+    const other = seen.get(lower);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is also given as ${other} (header names ignore case)` });
+    seen.set(lower, name);
+    const problem = headerValueProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name}: ${problem}` });
+  }
+});
 
 const statusRange = z.string().regex(/^\d{3}(-\d{3})?$/, 'status must be like "200" or "200-399"');
 
@@ -32,8 +66,15 @@ export const checkSchema = z
     type: z.enum(['http', 'https', 'tcp']),
     port: z.number().int().min(1).max(65535),
     path: z.string().startsWith('/').default('/'),
-    host: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).default({}),
+    host: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const problem = headerValueProblem(v);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `host is sent as the Host header: ${problem}` });
+      })
+      .optional(),
+    headers: headersSchema.default({}),
     expect: z
       .strictObject({
         status: z.array(statusRange).min(1).default(['200-399']),
@@ -73,7 +114,7 @@ export const failbackSchema = z.union([
 export type Failback = 'auto' | 'manual' | { after: number };
 
 export const recordSetSchema = z.strictObject({
-  name: z.string().min(1),
+  name: dnsNameSchema,
   type: z.enum(['A', 'AAAA', 'CNAME']),
   ttl: z.number().int().min(0).max(2147483647).default(30),
   degradedTtl: z.number().int().min(0).max(2147483647).optional(),
@@ -101,15 +142,33 @@ export const stateSchema = z
   .default({ file: './state/failoverd.json' });
 
 /** Webhooks told about every transition and override (src/notify/). */
-export const notifySchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
-  format: z.enum(['json', 'slack']).default('json'),
-  headers: z.record(z.string(), z.string()).default({}),
-  timeout: duration.default(5000),
-  retries: z.number().int().min(0).max(20).default(5),
-  backoff: duration.default(1000),
-  queue: z.number().int().min(1).max(100_000).default(1000),
-});
+export const notifySchema = z
+  .strictObject({
+    /** user:password in the URL is sent as an Authorization: Basic header (see notify/webhook.ts). */
+    url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
+    format: z.enum(['json', 'slack']).default('json'),
+    headers: headersSchema.default({}),
+    timeout: duration.default(5000),
+    retries: z.number().int().min(0).max(20).default(5),
+    backoff: duration.default(1000),
+    queue: z.number().int().min(1).max(100_000).default(1000),
+  })
+  .superRefine((n, ctx) => {
+    const u = new URL(n.url);
+    if (!u.username && !u.password) return;
+    const auth = Object.keys(n.headers).find((h) => h.toLowerCase() === 'authorization');
+    if (auth !== undefined) ctx.addIssue({ code: 'custom', path: ['headers', auth], message: 'url has user:password (sent as Authorization: Basic) and headers sets Authorization too: give one' });
+    if (safeDecode(u.username)?.includes(':') !== false) ctx.addIssue({ code: 'custom', path: ['url'], message: 'the user name in url cannot hold ":" (Basic authentication) or a bad %-escape' });
+    if (safeDecode(u.password) === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'the password in url has a bad %-escape' });
+  });
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Scheduled drains (src/maintenance/): the targets are drained for `duration` at each `cron` time. */
 export const maintenanceSchema = z.strictObject({

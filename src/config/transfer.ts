@@ -13,7 +13,10 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { errorText, quote } from '../errors.ts';
 import { canonicalName } from '../records/names.ts';
+import { dnsNameSchema } from './dns-name.ts';
+import { canonicalIp } from './ip-address.ts';
 
 export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha224', 'hmac-sha1'] as const;
 export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
@@ -38,11 +41,6 @@ export class TsigSecret {
   }
 }
 
-const dnsName = z
-  .string()
-  .min(1)
-  .transform(canonicalName)
-  .refine((n) => n.length <= 253 && n.split('.').every((l) => l.length >= 1 && l.length <= 63), 'not a valid DNS name');
 
 /** "192.0.2.1:53", "[2001:db8::1]:53", or an address alone (port 53). */
 const secondaryAddress = z.string().transform((v, ctx) => {
@@ -50,17 +48,17 @@ const secondaryAddress = z.string().transform((v, ctx) => {
   const host = m?.[1] ?? m?.[2] ?? (isIP(v) === 6 ? v : undefined);
   const port = m?.[3] !== undefined ? Number(m[3]) : 53;
   if (!host || !isIP(host) || !(port >= 1 && port <= 65535)) {
-    ctx.addIssue({ code: 'custom', message: `not an address[:port]: ${JSON.stringify(v)} (use e.g. 192.0.2.1:53 or [2001:db8::1]:53)` });
+    ctx.addIssue({ code: 'custom', message: `not an address[:port]: ${quote(v)} (use e.g. 192.0.2.1:53 or [2001:db8::1]:53)` });
     return z.NEVER;
   }
-  return { host, port };
+  return { host: canonicalIp(host), port };
 });
 
-/** "10.0.0.0/8", "2001:db8::/32", or one address (a /32 or /128). */
+/** "10.0.0.0/8", "2001:db8::/32", or one address (a /32 or /128); no IPv6 zone id (a client address has none to match). */
 const cidr = z.string().refine((v) => {
   const [addr, bits, ...rest] = v.split('/');
   const family = isIP(addr ?? '');
-  if (!family || rest.length) return false;
+  if (!family || rest.length || addr!.includes('%')) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }, 'not an address or CIDR block (use e.g. 127.0.0.1/32, 10.0.0.0/8, ::1/128)');
@@ -86,7 +84,7 @@ export const tsigSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'key na
 export const secondarySchema = z.strictObject({
   /** Where NOTIFY is sent. */
   address: secondaryAddress,
-  zones: z.array(dnsName).min(1),
+  zones: z.array(dnsNameSchema).min(1),
   /** The name of a key in `tsig:` that signs NOTIFY to this secondary. */
   tsig: z.string().min(1).optional(),
 });
@@ -157,7 +155,7 @@ export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZ
         text = extractSecret(readFileSync(resolve(baseDir, k.secretFile), 'utf8'));
         if (!validSecret(text)) problems.push({ path: `tsig.${label}.secretFile`, message: `${k.secretFile} holds no base64 secret of at least 16 bytes` });
       } catch (err) {
-        problems.push({ path: `tsig.${label}.secretFile`, message: `cannot read ${k.secretFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+        problems.push({ path: `tsig.${label}.secretFile`, message: `cannot read ${k.secretFile}: ${errorText(err)}` });
         continue;
       }
     }
@@ -170,7 +168,7 @@ export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZ
       if (!served.has(z)) problems.push({ path: `secondaries[${i}].zones[${j}]`, message: `${z} is not a served zone (served: ${[...served].join(', ') || 'none'})` });
     });
     const tsig = s.tsig === undefined ? undefined : canonicalName(s.tsig);
-    if (tsig !== undefined && !byName.has(tsig)) problems.push({ path: `secondaries[${i}].tsig`, message: `unknown key "${s.tsig}" (defined in tsig: ${Object.keys(raw.tsig).join(', ') || 'none'})` });
+    if (tsig !== undefined && !byName.has(tsig)) problems.push({ path: `secondaries[${i}].tsig`, message: `unknown key ${quote(s.tsig!)} (defined in tsig: ${Object.keys(raw.tsig).join(', ') || 'none'})` });
     return { address: s.address, zones: [...new Set(s.zones)], tsig };
   });
   return { settings: { secondaries, transfer: { allow: raw.transfer.allow, journal: raw.transfer.journal }, tsig: keys }, problems };

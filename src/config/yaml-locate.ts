@@ -1,5 +1,5 @@
 /** Maps a field path of a parsed YAML document back to its line. */
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, visit, type Document, type LineCounter, type Node } from 'yaml';
 
 /** The line (1-based) of the deepest node along `path` that exists in the document. */
 export function lineOfPath(doc: Document, lc: LineCounter, path: ReadonlyArray<PropertyKey>): number | undefined {
@@ -42,4 +42,22 @@ export function lineOfKey(doc: Document, lc: LineCounter, path: ReadonlyArray<Pr
 function rangeLine(node: unknown, lc: LineCounter): number | undefined {
   const range = (node as Node | undefined)?.range;
   return range ? lc.linePos(range[0]).line : undefined;
+}
+
+/** The line of the alias `*source` (or of the first alias when `source` is not given or not found). */
+export function lineOfAlias(doc: Document, lc: LineCounter, source?: string): number | undefined {
+  let first: number | undefined;
+  let found: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      const line = rangeLine(node, lc);
+      first ??= line;
+      if (source !== undefined && node.source === source) {
+        found = line;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found ?? first;
 }
