@@ -72,7 +72,8 @@ export class Daemon {
     this.controller = new Controller(config, { logger: this.log, clock: opts.clock, restore: saved });
     this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
-      controller: () => this.controller,
+      decisions: () => this.controller.decisions(),
+      ready: () => this.controller.isReady,
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
@@ -247,6 +248,8 @@ export class Daemon {
   private adminDeps(): AdminDeps {
     return {
       controller: () => this.controller,
+      decisions: () => this.controller.decisions(),
+      probes: (key) => this.controller.tracker(key),
       snapshot: () => this.snapshot,
       readiness: () => {
         if (this.stopping) return { ready: false, reason: 'stopping' };

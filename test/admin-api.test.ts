@@ -76,7 +76,7 @@ test('GET /v1/status: record sets with answer, policy, since and why; targets wi
   assert.equal(p.probe, 'web@127.0.0.1');
   assert.equal(p.answered, true);
   assert.equal(p.real.health, 'UP');
-  assert.deepEqual(p.effective, { health: 'UP', since: p.effective.since, overridden: false });
+  assert.deepEqual(p.effective, { health: 'UP', since: p.effective.since, overridden: false, why: 'probes: UP' });
   assert.equal(p.override, null);
   assert.ok(p.history.length >= 2 && p.history.length <= 10, `history of ${p.history.length}`);
   assert.deepEqual(Object.keys(p.history[0]).sort(), ['at', 'latencyMs', 'ok', 'reason']);

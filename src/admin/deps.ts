@@ -1,17 +1,24 @@
 /** What the admin API reads and steers: the daemon, through this narrow interface. */
 import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
+import type { RecordSetDecision } from '../failover/decision.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { StatusHistory } from './status-history.ts';
+import type { ProbesOf } from './views.ts';
 
 export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[] } | { ok: false; problems: Problem[] };
 
 export interface AdminDeps {
+  /** Operator actions (overrides, failback), the config and the transitions. */
   controller(): Controller;
+  /** What is served: the decision of every record set. Every reader of answers and effective health reads these. */
+  decisions(): RecordSetDecision[];
+  /** This instance's probes of a probed target (streak, last and recent results). */
+  probes: ProbesOf;
   snapshot(): Snapshot | undefined;
   /** Ready once zones are loaded and the first probe round is done; not while stopping. */
   readiness(): { ready: boolean; reason?: string };

@@ -1,12 +1,11 @@
 /**
  * Prometheus metrics: one prom-client Registry per daemon, every name
  * prefixed failoverd_. Counters and histograms are fed by events; gauges
- * read the controller's state when scraped, so they can never drift from it
- * (nor keep series of targets a reload removed).
+ * read the decisions (what is served) when scraped, so they can never drift
+ * from them (nor keep series of targets a reload removed).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Controller } from '../controller.ts';
-import { recordSetKey } from '../failover/describe.ts';
+import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Snapshot } from '../records/snapshot.ts';
@@ -16,7 +15,10 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
 
 export interface MetricsSources {
-  controller: () => Controller;
+  /** The decision of every record set (what is served). */
+  decisions: () => RecordSetDecision[];
+  /** True once the first answers are decided. */
+  ready: () => boolean;
   snapshot: () => Snapshot | undefined;
   /** Maintenance window name → active now. */
   maintenance: () => Array<{ name: string; active: boolean }>;
@@ -61,14 +63,11 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        const c = src.controller();
-        for (const rs of c.config.records) {
-          for (const t of rs.targets) {
-            const real = c.tracker(t.probeKey)?.health ?? 'UNKNOWN';
-            const eff = c.effectiveOf(t).health;
+        for (const d of src.decisions()) {
+          for (const t of d.targets) {
             for (const s of HEALTH_STATES) {
-              this.set({ target: t.id, record_set: recordSetKey(rs), view: 'real', state: s }, real === s ? 1 : 0);
-              this.set({ target: t.id, record_set: recordSetKey(rs), view: 'effective', state: s }, eff === s ? 1 : 0);
+              this.set({ target: t.id, record_set: d.key, view: 'real', state: s }, t.realHealth === s ? 1 : 0);
+              this.set({ target: t.id, record_set: d.key, view: 'effective', state: s }, t.health === s ? 1 : 0);
             }
           }
         }
@@ -136,7 +135,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const [id, o] of src.controller().overrides.all()) this.set({ target: id, state: o.state, source: o.source }, 1);
+        for (const d of src.decisions()) for (const { id, override: o } of d.targets) if (o) this.set({ target: id, state: o.state, source: o.source }, 1);
       },
     });
     new Gauge({
@@ -146,10 +145,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const { config, state } of src.controller().answers()) {
-          const answered = state.answer.kind === 'targets' ? new Set(state.answer.targetIds) : new Set<string>();
-          for (const t of config.targets) this.set({ record_set: recordSetKey(config), target: t.id, address: t.address }, answered.has(t.id) ? 1 : 0);
-        }
+        for (const d of src.decisions()) for (const t of d.targets) this.set({ record_set: d.key, target: t.id, address: t.address }, t.answered ? 1 : 0);
       },
     });
     new Gauge({
@@ -159,8 +155,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const { config, state } of src.controller().answers()) {
-          const rs = recordSetKey(config);
+        for (const { key: rs, state } of src.decisions()) {
           for (const k of ['targets', 'nodata', 'servfail']) this.set({ record_set: rs, flag: k }, state.answer.kind === k ? 1 : 0);
           this.set({ record_set: rs, flag: 'degraded' }, state.degraded ? 1 : 0);
           this.set({ record_set: rs, flag: 'all_down' }, state.allDown ? 1 : 0);
@@ -174,7 +169,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const { config, state } of src.controller().answers()) this.set({ record_set: recordSetKey(config) }, state.since / 1000);
+        for (const { key, state } of src.decisions()) this.set({ record_set: key }, state.since / 1000);
       },
     });
     this.transitionsTotal = new Counter({ name: 'failoverd_transitions_total', help: 'Answer changes (transitions) per record set.', labelNames: ['record_set'], registers });
@@ -220,7 +215,7 @@ export class Metrics {
       help: '1 once zones are loaded and the first probe round is done.',
       registers,
       collect() {
-        this.set(src.controller().isReady ? 1 : 0);
+        this.set(src.ready() ? 1 : 0);
       },
     });
   }

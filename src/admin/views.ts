@@ -1,13 +1,18 @@
 /** The JSON shapes of record sets and targets in the API, and the readable explanation of an answer. */
 import type { RecordSetConfig, Target } from '../config/types.ts';
-import type { Controller } from '../controller.ts';
+import type { RecordSetDecision, TargetDecision } from '../failover/decision.ts';
+import type { HealthTracker } from '../health/hysteresis.ts';
 import { answerAddresses, describeAnswer, formatMs, recordSetKey, targetRole } from '../failover/describe.ts';
-import type { RecordSetState } from '../failover/types.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
 
 export const iso = (ms: number | undefined): string | undefined => (ms === undefined || ms <= 0 ? undefined : new Date(ms).toISOString());
 
-export function recordSetView(c: Controller, rs: RecordSetConfig, state: RecordSetState | undefined) {
+/** This instance's probes of a probed target ("<check>@<address>"): streak, last result, recent results. */
+export type ProbesOf = (probeKey: string) => HealthTracker | undefined;
+
+/** A record set as the API shows it: its decision (what is served, and why), with this instance's probe details. */
+export function recordSetView(rs: RecordSetConfig, d: RecordSetDecision | undefined, probes: ProbesOf) {
+  const state = d?.state;
   return {
     key: recordSetKey(rs),
     name: rs.name,
@@ -25,15 +30,14 @@ export function recordSetView(c: Controller, rs: RecordSetConfig, state: RecordS
     since: iso(state?.since),
     reason: state?.reason,
     pending: state?.pending,
-    targets: rs.targets.map((t) => targetView(c, rs, t, state)),
+    version: d?.version,
+    targets: rs.targets.map((t) => targetView(rs, t, d?.targets.find((x) => x.id === t.id), probes)),
   };
 }
 
-export function targetView(c: Controller, rs: RecordSetConfig, t: Target, state?: RecordSetState) {
-  const tracker = c.tracker(t.probeKey);
-  const eff = c.effectiveOf(t);
-  const o = c.overrides.get(t.id);
-  const answered = state?.answer.kind === 'targets' && state.answer.targetIds.includes(t.id);
+export function targetView(rs: RecordSetConfig, t: Target, d: TargetDecision | undefined, probes: ProbesOf) {
+  const tracker = probes(t.probeKey);
+  const o = d?.override;
   return {
     id: t.id,
     recordSet: recordSetKey(rs),
@@ -42,9 +46,9 @@ export function targetView(c: Controller, rs: RecordSetConfig, t: Target, state?
     check: t.checkName,
     probe: t.probeKey,
     weight: t.weight,
-    answered,
-    real: { health: tracker?.health ?? 'UNKNOWN', since: iso(tracker?.since), streak: tracker?.streak },
-    effective: { health: eff.health, since: iso(eff.since), overridden: eff.overridden },
+    answered: d?.answered ?? false,
+    real: { health: d?.realHealth ?? tracker?.health ?? 'UNKNOWN', since: iso(tracker?.since), streak: tracker?.streak },
+    effective: { health: d?.health ?? tracker?.health ?? 'UNKNOWN', since: iso(d?.since), overridden: d?.overridden ?? false, why: d?.why },
     override: o ? { state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) } : null,
     history: (tracker?.history() ?? []).reverse().map((h) => ({ at: iso(h.at), ok: h.ok, latencyMs: Math.round(h.latencyMs * 10) / 10, reason: h.reason })),
   };
@@ -68,20 +72,20 @@ export function ago(ms: number, now: number): string {
 }
 
 /** One readable paragraph: what a record set answers, since when, why, and the state of each target. */
-export function explainParagraph(c: Controller, rs: RecordSetConfig, state: RecordSetState | undefined, now = Date.now()): string {
+export function explainParagraph(rs: RecordSetConfig, d: RecordSetDecision | undefined, probes: ProbesOf, now: number): string {
   const key = recordSetKey(rs);
-  if (!state) return `${key} has no answer yet: failoverd is waiting for the first probe round.`;
+  const state = d?.state;
+  if (!d || !state) return `${key} has no answer yet: failoverd is waiting for the first probe round.`;
   const parts: string[] = [];
   const ttl = state.answer.kind === 'servfail' ? '' : ` with TTL ${state.answer.ttl}${state.degraded && rs.degradedTtl !== undefined ? ' (degradedTtl)' : ''}`;
   parts.push(`${key} (policy ${rs.policy}) answers ${describeAnswer(rs, state.answer)}${ttl} since ${iso(state.since)} (${ago(state.since, now)}) because ${state.reason.replace(/^initial answer: /, 'at start ')}.`);
   for (const t of rs.targets) {
-    const tr = c.tracker(t.probeKey);
-    const eff = c.effectiveOf(t);
-    const o = c.overrides.get(t.id);
-    const last = tr?.last;
+    const td = d.targets.find((x) => x.id === t.id);
+    const last = probes(t.probeKey)?.last;
+    const o = td?.override;
     const lastText = last ? `last probe ${last.ok ? 'ok' : 'failed'} (${last.reason}, ${Math.round(last.latencyMs)}ms) ${ago(last.at, now)}` : 'not probed yet';
-    const ov = o ? `, ${o.state === 'DOWN' ? 'drained' : 'pinned UP'} by ${o.source} (${o.reason})${o.expiresAt ? ` until ${iso(o.expiresAt)}` : ''}, real health ${tr?.health ?? 'UNKNOWN'}` : '';
-    parts.push(`The ${targetRole(rs, t.id)} ${t.id} is ${eff.health}${ov} since ${ago(eff.since, now)}; ${lastText}.`);
+    const ov = o ? `, ${o.state === 'DOWN' ? 'drained' : 'pinned UP'} by ${o.source} (${o.reason})${o.expiresAt ? ` until ${iso(o.expiresAt)}` : ''}, real health ${td?.realHealth ?? 'UNKNOWN'}` : '';
+    parts.push(`The ${targetRole(rs, t.id)} ${t.id} is ${td?.health ?? 'UNKNOWN'}${ov} since ${ago(td?.since ?? now, now)}; ${lastText}.`);
   }
   if (state.pending) parts.push(`Waiting: ${state.pending}.`);
   if (rs.policy === 'failover') {

@@ -6,6 +6,8 @@
  * daemon cannot disagree about what is served.
  */
 import type { DynamicType, Health, Policy, RecordSetConfig, Target } from '../config/types.ts';
+import type { TargetOverride } from '../health/overrides.ts';
+import type { TargetHealthView } from '../health/target-health.ts';
 import { recordSetKey, targetRole } from './describe.ts';
 import type { RecordSetState } from './types.ts';
 
@@ -26,7 +28,9 @@ export interface TargetDecision {
   realHealth: Health;
   since: number;
   overridden: boolean;
-  /** Why the target has this effective health ("override: drain", "probes: UP"). */
+  /** The operator's override deciding the effective health, when there is one. */
+  override?: TargetOverride;
+  /** Why the target has this effective health ("override: DOWN: drain", "probes: UP"). */
   why: string;
   /** True when the answer serves this target now. */
   answered: boolean;
@@ -46,15 +50,6 @@ export interface RecordSetDecision {
   state: RecordSetState;
   /** Increases with every batch of decisions the controller emits. */
   version: number;
-}
-
-/** The parts of a target's health a decision quotes. */
-export interface TargetHealthView {
-  health: Health;
-  realHealth: Health;
-  since: number;
-  overridden: boolean;
-  overrideReason?: string;
 }
 
 export function decide(rs: RecordSetConfig, state: RecordSetState, health: (t: Target) => TargetHealthView, version: number): RecordSetDecision {
@@ -84,7 +79,8 @@ export function decide(rs: RecordSetConfig, state: RecordSetState, health: (t: T
         realHealth: h.realHealth,
         since: h.since,
         overridden: h.overridden,
-        why: h.overridden ? `override: ${h.overrideReason ?? h.health}` : `probes: ${h.realHealth}`,
+        ...(h.override ? { override: h.override } : {}),
+        why: h.override ? `override: ${h.override.state}${h.override.reason ? `: ${h.override.reason}` : ''}` : `probes: ${h.realHealth}`,
         answered: answeredIds.includes(t.id),
       };
     }),

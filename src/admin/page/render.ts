@@ -6,6 +6,7 @@
  */
 import type { RecordSetConfig } from '../../config/types.ts';
 import type { Health } from '../../config/types.ts';
+import { recordSetKey } from '../../failover/describe.ts';
 import type { AdminDeps } from '../deps.ts';
 import { HISTORY_WINDOW_MS, STRIP_CELL_MS, type StripCell } from '../status-history.ts';
 import { ago, iso, recordSetView, secondaryView, targetView } from '../views.ts';
@@ -50,8 +51,8 @@ ${renderLive(d)}
 export function renderLive(d: AdminDeps): string {
   const c = d.controller();
   const now = d.now();
-  const states = new Map(c.answers().map((a) => [a.config, a.state]));
-  const sets = c.config.records.map((rs) => ({ rs, view: recordSetView(c, rs, states.get(rs)) }));
+  const byKey = new Map(d.decisions().map((x) => [x.key, x]));
+  const sets = c.config.records.map((rs) => ({ rs, view: recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes) }));
   return [summary(d, sets.map((s) => s.view), now), `<section class="sets" aria-label="Record sets">${sets.map((s) => recordSet(d, s.rs, s.view, now)).join('\n')}</section>`, timeline(d), route53(d), secondaries(d)].join('\n');
 }
 
@@ -94,9 +95,8 @@ ${v.targets.map((t) => target(d, rs, t, now)).join('\n')}
 }
 
 function target(d: AdminDeps, rs: RecordSetConfig, t: TargetView, now: number): string {
-  const c = d.controller();
-  const o = c.overrides.get(t.id);
-  const cells = d.history.strip(t.probe, t.id, t.real.health as Health, o ? { state: o.state, createdAt: o.createdAt } : undefined);
+  const o = t.override;
+  const cells = d.history.strip(t.probe, t.id, t.real.health as Health, o ? { state: o.state, createdAt: Date.parse(o.createdAt!) } : undefined);
   const override = t.override
     ? `<span class="badge ${t.override.state === 'DOWN' ? 'b-drain' : 'b-pin'}">${t.override.state === 'DOWN' ? 'DRAINED' : 'PINNED UP'}</span> <span class="reason">${esc(t.override.reason)}</span> <span class="muted">by ${esc(t.override.source)}${t.override.expiresAt ? `, until ${time(Date.parse(t.override.expiresAt), now, 'abs')}` : ', no expiry'}</span>`
     : '<span class="muted">none</span>';

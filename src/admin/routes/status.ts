@@ -1,5 +1,6 @@
 /** GET /v1/status, GET /v1/explain?name=&type=, GET /v1/transitions?limit=. */
 
+import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../records/names.ts';
 import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
@@ -16,8 +17,9 @@ export function statusRoutes(d: AdminDeps): Route[] {
       path: '/v1/status',
       handler: ({ res }) => {
         const c = d.controller();
-        const answers = new Map(c.answers().map((a) => [a.config, a.state]));
-        const recordSets = c.config.records.map((rs) => recordSetView(c, rs, answers.get(rs)));
+        const decisions = d.decisions();
+        const byKey = new Map(decisions.map((x) => [x.key, x]));
+        const recordSets = c.config.records.map((rs) => recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes));
         const info = d.info();
         sendJson(res, 200, {
           ready: d.readiness().ready,
@@ -27,7 +29,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           zones: (d.snapshot()?.zones ?? []).map((z) => ({ origin: z.origin, serial: z.serial })),
           recordSets: recordSets.map(({ targets, ...rs }) => ({ ...rs, targets: targets.map((t) => t.id) })),
           targets: recordSets.flatMap((rs) => rs.targets),
-          overrides: c.overrides.all().map(([id, o]) => ({ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) })),
+          overrides: decisions.flatMap((x) => x.targets.flatMap(({ id, override: o }) => (o ? [{ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) }] : []))),
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
@@ -44,7 +46,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
         if (type !== undefined && !TYPES.has(type)) throw new ApiError(400, 'BAD_REQUEST', `type must be A, AAAA or CNAME, not ${JSON.stringify(query.get('type'))}`);
         const name = canonicalName(rawName);
         const c = d.controller();
-        const answers = new Map(c.answers().map((a) => [a.config, a.state]));
+        const byKey = new Map(d.decisions().map((x) => [x.key, x]));
         const sets = c.config.records.filter((rs) => rs.name === name && (type === undefined || rs.type === type));
         if (sets.length === 0) {
           const zone = d.snapshot() ? findZone(d.snapshot()!, name) : undefined;
@@ -56,7 +58,10 @@ export function statusRoutes(d: AdminDeps): Route[] {
           throw new ApiError(404, 'NOT_FOUND', `no record set ${name}${type ? `/${type}` : ''}: ${why}`);
         }
         const now = d.now();
-        const explained = sets.map((rs) => ({ ...recordSetView(c, rs, answers.get(rs)), explanation: explainParagraph(c, rs, answers.get(rs), now) }));
+        const explained = sets.map((rs) => {
+          const decision = byKey.get(recordSetKey(rs));
+          return { ...recordSetView(rs, decision, d.probes), explanation: explainParagraph(rs, decision, d.probes, now) };
+        });
         sendJson(res, 200, { name, explanation: explained.map((e) => e.explanation).join('\n\n'), recordSets: explained });
       },
     },
