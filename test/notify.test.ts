@@ -2,12 +2,15 @@
  * Webhooks: a receiver in the test gets one JSON body per transition and per
  * override change, in order, retried after a 500; a Slack-format hook gets
  * text; a receiver that never answers delays neither the others nor DNS.
+ * user:password in a webhook URL arrive as Authorization: Basic, and the
+ * password is in no log line, /v1/status or /metrics, even when a delivery fails.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { AdminDaemon, TestDir, TOKEN, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, tcpBackend, type Backend } from './helpers/backends.ts';
+import { freePort } from './helpers/ports.ts';
 
 const dir = new TestDir();
 let backends: Backend[] = [];
@@ -16,7 +19,12 @@ let d: AdminDaemon;
 let receiver: http.Server;
 const received: Array<{ path: string; body: any; auth?: string }> = [];
 let fail500 = 1;
+/** Requests to /json and /slack. */
 let requests = 0;
+let closedPort: number;
+/** As written in the URL (%-escaped); the receiver sees it decoded. */
+const PASSWORD = 'pa%40ss%3Aw0rd-s3cret';
+const SECRETS = [/pa%40ss/i, /pa@ss/, /w0rd-s3cret/, new RegExp(Buffer.from('hook user:pa@ss:w0rd-s3cret').toString('base64').slice(0, 16))];
 
 before(async () => {
   backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
@@ -25,6 +33,11 @@ before(async () => {
     let text = '';
     req.on('data', (c) => (text += c));
     req.on('end', () => {
+      if (req.url === '/basic') {
+        received.push({ path: req.url, body: JSON.parse(text), auth: req.headers.authorization });
+        res.writeHead(204).end();
+        return;
+      }
       requests++;
       if (req.url === '/json' && fail500 > 0) {
         fail500--;
@@ -37,10 +50,13 @@ before(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const port = (receiver.address() as { port: number }).port;
+  closedPort = await freePort();
   dir.write(wwwConfig(backends[0]!.port, { token: TOKEN, extra: `notify:
   - { url: "http://127.0.0.1:${hung.port}/never", timeout: 300ms, retries: 1, backoff: 50ms }
   - { url: "http://127.0.0.1:${port}/json", backoff: 50ms, headers: { Authorization: "Bearer hook-secret" } }
   - { url: "http://127.0.0.1:${port}/slack", format: slack, backoff: 50ms }
+  - { url: "http://hook%20user:${PASSWORD}@127.0.0.1:${port}/basic", backoff: 50ms }
+  - { url: "http://hook:${PASSWORD}@127.0.0.1:${closedPort}/closed", timeout: 300ms, retries: 1, backoff: 50ms }
 ` }));
   d = await AdminDaemon.start(dir);
 });
@@ -97,4 +113,26 @@ test('each transition and each override reaches the webhook, in order, after a r
   assert.match(slack[2]!.body.text, /override \(drain\) on \*www\.example\.test\/A\/127\.0\.0\.1\* set until .* by api: deploy$/);
   // The hung webhook gave up after its retries, and said so.
   await d.proc.waitForLog((l) => l.msg === 'notification failed; giving up on it' && l.webhook === `http://127.0.0.1:${hung.port}/never`, 5000);
+});
+
+test('user:password in a webhook URL go as Authorization: Basic, and the password shows nowhere', async () => {
+  const basic = (await until('a delivery with credentials', () => {
+    const b = received.filter((r) => r.path === '/basic');
+    return b.length >= 1 ? b : undefined;
+  }, 5000))!;
+  assert.equal(basic[0]!.auth, `Basic ${Buffer.from('hook user:pa@ss:w0rd-s3cret').toString('base64')}`);
+  assert.equal(basic[0]!.body.event, 'transition');
+  // The webhook on a closed port fails (refused), is retried once and given up: its log lines name it without the password.
+  const gaveUp = await d.proc.waitForLog((l) => l.msg === 'notification failed; giving up on it' && l.webhook === `http://127.0.0.1:${closedPort}/closed`, 5000);
+  assert.match(String(gaveUp.err), /ECONNREFUSED/);
+  const status = await d.api('GET', '/v1/status');
+  const metrics = await d.api('GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  const places: Array<[string, string]> = [
+    ['log lines', d.proc.logs.map((l) => JSON.stringify(l)).join('\n')],
+    ['stderr', d.proc.stderr],
+    ['/v1/status', status.text],
+    ['/metrics', metrics.text],
+  ];
+  for (const [where, text] of places) for (const secret of SECRETS) assert.doesNotMatch(text, secret, `the password in ${where}`);
 });

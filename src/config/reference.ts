@@ -44,7 +44,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'checks.<name>.port': { description: 'The port probed on each target\'s address.', example: '8080' },
   'checks.<name>.path': { description: 'HTTP(S): the request path.', example: '/healthz' },
   'checks.<name>.host': { description: 'HTTP(S): the Host header and TLS server name (SNI); the target address when not set (no SNI for an IP address).', example: 'www.example.test' },
-  'checks.<name>.headers': { description: 'HTTP(S): extra request headers.', example: '{ X-Probe: failoverd }' },
+  'checks.<name>.headers': { description: 'HTTP(S): extra request headers, with the rules of `notify[].headers`.', example: '{ X-Probe: failoverd }' },
   'checks.<name>.expect': { description: 'HTTP(S): what counts as healthy.' },
   'checks.<name>.expect.status': { description: 'Healthy status codes: single codes or ranges.', example: '["200", "204-299"]' },
   'checks.<name>.expect.body': { description: 'HTTP(S): a substring the response body must contain. Only the first 5 KiB (5,120 bytes) of the body are read and searched; a match after that counts as missing.', example: 'ok' },
@@ -69,7 +69,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
 
   // records
   records: { description: 'The record sets failoverd decides: each is a name, a type and a TTL whose values a policy picks from its targets.' },
-  'records[].name': { description: 'The owner name, inside a served zone.', example: 'www.example.test' },
+  'records[].name': { description: 'The owner name, inside a served zone: labels of 1 to 63 octets, at most 255 octets in all, printable ASCII (punycode for IDN).', example: 'www.example.test' },
   'records[].type': { description: 'The record type answered; targets are addresses (A, AAAA) or host names (CNAME).', example: 'A' },
   'records[].ttl': { description: 'TTL of the answer, in seconds.', example: '60' },
   'records[].degradedTtl': { description: 'TTL while the answer is not the all-healthy one (failed over, or some targets down), so resolvers come back sooner. `ttl` when not set.', example: '5' },
@@ -89,7 +89,10 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'records[].maxAnswers': { description: 'At most this many values in one answer.', example: '2' },
   'records[].targets': { description: 'The endpoints that can answer for the name, in order: the first is the primary.' },
   'records[].targets[].id': { description: 'A stable id for drains, status and logs. Default: "NAME/TYPE/ADDRESS".', example: 'web-eu-1' },
-  'records[].targets[].address': { description: 'The value answered (an IP address for A/AAAA, a host name for CNAME) and the address probed.', example: '192.0.2.10' },
+  'records[].targets[].address': {
+    description: 'The value answered (an IP address for A/AAAA, a host name for CNAME, never an IP address there) and the address probed. IPv6 is kept in its RFC 5952 spelling (`0:0:0:0:0:0:0:1` is `::1`, also in target ids); no zone id (`%eth0`); each address once per record set.',
+    example: '192.0.2.10',
+  },
   'records[].targets[].check': { description: 'The name of a check under `checks:`.', example: 'web' },
   'records[].targets[].weight': { description: 'Policy weighted: relative share of answers. Targets with weight 0 are picked (evenly) only when no healthy target has a weight above 0.', example: '3' },
 
@@ -135,9 +138,15 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
 
   // notify
   notify: { description: 'Webhooks told about every transition and override (a JSON body each), retried with backoff from a bounded queue.' },
-  'notify[].url': { description: 'Where to POST.', example: 'https://hooks.example.test/failoverd' },
+  'notify[].url': {
+    description: 'Where to POST. `user:password@` in the URL is sent as an `Authorization: Basic` header (not with `headers.Authorization` too); logs name the webhook without it, and the password is never logged.',
+    example: 'https://hooks.example.test/failoverd',
+  },
   'notify[].format': { description: '`json`: failoverd\'s event object. `slack`: a Slack incoming-webhook message.', example: 'slack' },
-  'notify[].headers': { description: 'Extra request headers (e.g. authorization).', example: '{ Authorization: "Bearer abc" }' },
+  'notify[].headers': {
+    description: 'Extra request headers (e.g. authorization). Names are HTTP tokens, each given once (names ignore case); values are Latin-1 without control characters; Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, Expect, TE and Trailer are set by failoverd.',
+    example: '{ Authorization: "Bearer abc" }',
+  },
   'notify[].timeout': { description: 'How long one delivery may take.', example: '2s' },
   'notify[].retries': { description: 'Retries of a failed delivery before it is given up.', example: '10' },
   'notify[].backoff': { description: 'The base delay of the retry backoff.', example: '500ms' },

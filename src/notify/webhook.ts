@@ -5,10 +5,16 @@
  * 408, 429) are retried with exponential backoff (backoff × 2^n, ±20 %,
  * capped at 60 s) up to `retries` times; other 4xx give up at once. A full
  * queue drops its oldest event (counted, logged rate-limited).
+ *
+ * A URL with user:password is sent without them, as an Authorization:
+ * Basic header (fetch refuses such a URL, and its error quotes it whole);
+ * the password never reaches a log line: logs name the webhook by
+ * safeUrl(), and error texts have the credentials cut out.
  */
 import { hostname } from 'node:os';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import type { NotifyConfig } from '../config/types.ts';
+import { errorText } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { webhookBody, type NotifyEvent } from './events.ts';
 
@@ -33,6 +39,41 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** Where to POST and what to send besides the body: the URL without credentials, and the headers with Authorization: Basic from them. */
+export interface WebhookRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** Strings to cut out of any text that is logged: the password, as written and decoded, and the Basic token. */
+  secrets: string[];
+}
+
+export function webhookRequest(cfg: Pick<NotifyConfig, 'url' | 'headers'>): WebhookRequest {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'failoverd', ...cfg.headers };
+  const u = new URL(cfg.url);
+  if (!u.username && !u.password) return { url: cfg.url, headers, secrets: [] };
+  const token = Buffer.from(`${decoded(u.username)}:${decoded(u.password)}`, 'utf8').toString('base64');
+  const secrets = [cfg.url, u.password, decoded(u.password), token].filter((x) => x.length > 0);
+  u.username = '';
+  u.password = '';
+  headers.authorization = `Basic ${token}`;
+  return { url: u.href, headers, secrets };
+}
+
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** `text` with every secret cut out (longest first, so a URL goes before the password inside it). */
+export function redacted(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('[redacted]');
+  return out;
+}
+
 class WebhookQueue {
   private readonly queue: NotifyEvent[] = [];
   private busy = false;
@@ -40,6 +81,7 @@ class WebhookQueue {
   private inflight: AbortController | undefined;
   private stopped = false;
   private readonly where: string;
+  private readonly request: WebhookRequest;
   private readonly limited: RateLimitedLog;
   /** Identity across reloads: the webhook's whole config. */
   readonly key: string;
@@ -52,6 +94,7 @@ class WebhookQueue {
     private readonly host: string,
   ) {
     this.where = safeUrl(cfg.url);
+    this.request = webhookRequest(cfg);
     this.key = JSON.stringify(cfg);
     this.limited = new RateLimitedLog(log);
   }
@@ -123,13 +166,15 @@ class WebhookQueue {
     this.inflight = abort;
     const timer = this.clock.setTimer(this.cfg.timeout, () => abort.abort());
     try {
-      const res = await fetch(this.cfg.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'failoverd', ...this.cfg.headers }, body, signal: abort.signal });
+      const res = await fetch(this.request.url, { method: 'POST', headers: this.request.headers, body, signal: abort.signal });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, retry: false, why: '' };
       const retry = res.status >= 500 || res.status === 408 || res.status === 429;
       return { ok: false, retry, why: `status ${res.status}` };
     } catch (err) {
-      return { ok: false, retry: true, why: abort.signal.aborted ? `timeout after ${this.cfg.timeout}ms` : String((err as Error).cause ?? err) };
+      if (abort.signal.aborted) return { ok: false, retry: true, why: `timeout after ${this.cfg.timeout}ms` };
+      const cause = (err as Error).cause ?? err;
+      return { ok: false, retry: true, why: redacted(cause instanceof Error ? cause.message : errorText(cause), this.request.secrets) };
     } finally {
       timer.cancel();
       this.inflight = undefined;
