@@ -1,5 +1,6 @@
 /** pino, structured; one child logger per component (design.md, "Logging"). */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { systemClock, type Clock } from './clock.ts';
 
 export type { Logger };
 
@@ -24,8 +25,9 @@ export class RateLimitedLog {
   constructor(
     private readonly log: Logger,
     private readonly intervalMs = 10_000,
+    private readonly clock: Clock = systemClock,
   ) {}
-  warn(key: string, obj: Record<string, unknown>, msg: string, now = Date.now()): void {
+  warn(key: string, obj: Record<string, unknown>, msg: string, now = this.clock.now()): void {
     const e = this.last.get(key);
     if (e && now - e.at < this.intervalMs) {
       e.suppressed++;

@@ -7,6 +7,7 @@
  */
 import { Command, Option } from 'commander';
 import { EXIT_CONFIG } from './problems.ts';
+import { systemClock } from '../clock.ts';
 
 const DEFAULT_ADMIN = 'http://127.0.0.1:8053';
 
@@ -73,7 +74,7 @@ export function table(head: string[], cells: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
-function ago(iso: string | undefined, now = Date.now()): string {
+function ago(iso: string | undefined, now = systemClock.now()): string {
   if (!iso) return '-';
   const s = Math.round((now - Date.parse(iso)) / 1000);
   const abs = Math.abs(s);

@@ -48,7 +48,7 @@ export function registerDaemonCommands(program: Command): void {
             setImmediate(() => process.exit(0));
           },
           (err) => {
-            logger.error({ err: String(err) }, 'error while stopping');
+            logger.error({ err }, 'error while stopping');
             process.exit(1);
           },
         );
@@ -64,7 +64,7 @@ export function registerDaemonCommands(program: Command): void {
           void daemon.reload();
         }
       } catch (err) {
-        logger.fatal({ err: String(err), code: (err as { code?: string }).code }, 'cannot start');
+        logger.fatal({ err, code: (err as { code?: string }).code }, 'cannot start');
         logger.flush();
         await daemon.stop();
         process.exitCode = 1;

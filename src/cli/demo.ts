@@ -17,6 +17,7 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config/load.ts';
 import { configSchema } from '../config/schema.ts';
 import { Daemon } from '../daemon.ts';
@@ -127,7 +128,7 @@ $TTL 300
 ns1     IN A   127.0.0.53
 `;
 
-function time(at = Date.now()): string {
+function time(at = systemClock.now()): string {
   return new Date(at).toTimeString().slice(0, 8);
 }
 
