@@ -7,6 +7,8 @@
  *        failover-time snapshot-swap probe-cpu memory (default: all of these)
  *        node-versions (only when named: dns-qps and probe-cpu again on each
  *        supported Node.js release, side by side)
+ *        cluster-failover (only when named: three instances in network
+ *        namespaces, needs root)
  */
 import { cpus, loadavg } from 'node:os';
 import { CORES } from './lib/cpu.ts';
@@ -21,9 +23,10 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'dns-stall': () => import('./dns-stall.ts'),
   memory: () => import('./memory.ts'),
   'node-versions': () => import('./node-versions.ts'),
+  'cluster-failover': () => import('./cluster-failover.ts'),
 };
-/** Run only when named: it runs other benches again on each Node.js release. */
-const ON_REQUEST = new Set(['node-versions']);
+/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces). */
+const ON_REQUEST = new Set(['node-versions', 'cluster-failover']);
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = wanted.filter((w) => !benches[w]);

@@ -26,6 +26,7 @@ export class AnswerPoller {
     private readonly port: number,
     private readonly name: string,
     private readonly everyMs = 20,
+    private readonly host = '127.0.0.1',
   ) {
     this.sock = createSocket('udp4');
     this.sock.on('message', (msg) => {
@@ -50,7 +51,7 @@ export class AnswerPoller {
     const tick = (): void => {
       this.id = (this.id + 1) & 0xffff;
       this.polls.set(this.id, { sentAt: performance.now() });
-      this.sock.send(buildQuery(this.name, 1, { id: this.id }), this.port, '127.0.0.1');
+      this.sock.send(buildQuery(this.name, 1, { id: this.id }), this.port, this.host);
     };
     tick();
     this.timer = setInterval(tick, this.everyMs);

@@ -34,13 +34,16 @@ const run = promisify(execFile);
 const RUN_PREFIX = 'fot';
 const RUN_NAME = /^fot(\d+)[a-z](?:-[a-z0-9]+)?$/;
 
+/** Why network namespaces cannot be made here, or undefined when they can. */
+export function netnsMissing(): string | undefined {
+  if (!hasTool('ip')) return 'ip not installed (Debian package iproute2)';
+  if (process.getuid?.() !== 0) return 'network namespaces need root (run as root or under CI)';
+  return undefined;
+}
+
 /** Returns true when namespaces can be made here; otherwise skips the test (or fails it under CI=true). */
 export function needNetns(t: TestContext): boolean {
-  const reason = !hasTool('ip')
-    ? 'ip not installed (Debian package iproute2)'
-    : process.getuid?.() !== 0
-      ? 'network namespaces need root (run as root or under CI)'
-      : undefined;
+  const reason = netnsMissing();
   if (reason === undefined) return true;
   if (process.env.CI === 'true') throw new Error(`${reason}: required when CI=true`);
   process.stdout.write(`# SKIP: ${reason}\n`);
