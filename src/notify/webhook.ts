@@ -40,14 +40,14 @@ export function safeUrl(url: string): string {
 }
 
 /** Where to POST and what to send besides the body: the URL without credentials, and the headers with Authorization: Basic from them. */
-export interface WebhookRequest {
+interface WebhookRequest {
   url: string;
   headers: Record<string, string>;
   /** Strings to cut out of any text that is logged: the password, as written and decoded, and the Basic token. */
   secrets: string[];
 }
 
-export function webhookRequest(cfg: Pick<NotifyConfig, 'url' | 'headers'>): WebhookRequest {
+function webhookRequest(cfg: Pick<NotifyConfig, 'url' | 'headers'>): WebhookRequest {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'failoverd', ...cfg.headers };
   const u = new URL(cfg.url);
   if (!u.username && !u.password) return { url: cfg.url, headers, secrets: [] };
@@ -68,7 +68,7 @@ function decoded(s: string): string {
 }
 
 /** `text` with every secret cut out (longest first, so a URL goes before the password inside it). */
-export function redacted(text: string, secrets: readonly string[]): string {
+function redacted(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('[redacted]');
   return out;
