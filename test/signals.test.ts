@@ -10,12 +10,7 @@ import { test } from 'node:test';
 import { TestDir, TOKEN } from './helpers/admin-daemon.ts';
 import { DaemonProcess } from './helpers/cli.ts';
 
-// On Node 22 and 24 the SigCgt bit for SIGHUP is set before failoverd's first line
-// runs: the signal sent at that moment is absorbed (the daemon lives on) but
-// no early reload follows. Not yet understood; skipped there with the reason.
-const NODE24_EARLY_SIGHUP = Number(process.versions.node.split('.')[0]) >= 22 ? 'Node 22 and 24 set the SIGHUP SigCgt bit before failoverd runs: the early signal is absorbed without a reload (open question, see the closing note)' : false;
-
-test('a SIGHUP right after spawn is remembered and applied as a reload once the daemon is up', { skip: NODE24_EARLY_SIGHUP }, async (t) => {
+test('a SIGHUP right after spawn is remembered and applied as a reload once the daemon is up', async (t) => {
   const dir = new TestDir();
   t.after(() => dir.remove());
   dir.write(`dns: { listen: ["127.0.0.1:0"] }

@@ -13,7 +13,7 @@ export function registerDaemonCommands(program: Command): void {
     .action(async (opts: { config: string }) => {
       // SIGHUP before the daemon is up: remembered (as bin/failoverd.js does
       // before this module loads) and applied as one reload once it is.
-      let hupBeforeStart = takeEarlySighups();
+      let hupBeforeStart = 0;
       let up: { daemon: Daemon; logger: ReturnType<typeof createLogger> } | undefined;
       let stopping = false;
       process.on('SIGHUP', () => {
@@ -25,6 +25,12 @@ export function registerDaemonCommands(program: Command): void {
         up.logger.info({ signal: 'SIGHUP' }, 'reloading config');
         void up.daemon.reload();
       });
+      // Only now that ours listens may the early handler go: removing the
+      // last SIGHUP listener stops libuv's signal watcher, and a signal that
+      // arrived but was not dispatched yet (module loading blocks the event
+      // loop while loader hooks run on their own thread, Node 22 and 24) is
+      // dropped with it.
+      hupBeforeStart += takeEarlySighups();
       let loaded;
       try {
         loaded = await loadConfig(opts.config);
