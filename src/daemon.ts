@@ -55,7 +55,9 @@ export class Daemon {
   private publishQueued: NodeJS.Immediate | undefined;
   private serving = false;
   private stopping = false;
+  /** The reload in progress, and the one that reads the file again after it (requests that arrived during it). */
   private reloading: Promise<ReloadOutcome> | undefined;
+  private reloadQueued: Promise<ReloadOutcome> | undefined;
   private readonly startedAt: number;
   private configLoadedAt: number;
   private adminBound: { host: string; port: number } | undefined;
@@ -147,11 +149,31 @@ export class Daemon {
    * and returned, the running config stays. Valid: applied; probes whose
    * settings did not change keep their health. Listen addresses, the state
    * file and Route 53 settings need a restart (a warning says so).
+   * One reload runs at a time; a request that arrives during one gets the
+   * result of a read that begins after it ends (shared by every request that
+   * arrived meanwhile), so an edit made during a reload is never lost.
    */
   reload(): Promise<ReloadOutcome> {
-    if (this.reloading) return this.reloading;
-    this.reloading = this.doReload().finally(() => (this.reloading = undefined));
-    return this.reloading;
+    if (!this.reloading) return this.startReload();
+    // The running reload may have read the file before this request's edit:
+    // one more read follows it, shared by every request that arrives meanwhile.
+    if (!this.reloadQueued) {
+      this.log.info({ component: 'reload' }, 'reload requested while a reload runs: the config is read again after it');
+      const again = () => {
+        this.reloadQueued = undefined;
+        return this.startReload();
+      };
+      this.reloadQueued = this.reloading.then(again, again);
+    }
+    return this.reloadQueued;
+  }
+
+  private startReload(): Promise<ReloadOutcome> {
+    const running = this.doReload().finally(() => {
+      if (this.reloading === running) this.reloading = undefined;
+    });
+    this.reloading = running;
+    return running;
   }
 
   private async doReload(): Promise<ReloadOutcome> {

@@ -4,6 +4,9 @@
  * dropping the health (or the drains) of targets whose probes did not change.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { constants, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { AdminDaemon, FAST, metric, parsePrometheus, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
@@ -148,3 +151,59 @@ test('SIGHUP applies a good config too; a removed target loses its drain (logged
   // The admin API still listens where it did.
   assert.equal((await d.api('GET', '/healthz')).status, 200);
 });
+
+test('a reload requested during a reload reads the file again after it: the second caller gets the edit', async () => {
+  // The config file becomes a FIFO, so the daemon's read of it waits until the
+  // test writes: the first reload is held in its read, with no sleep, while
+  // the second request arrives; each read gets what the test writes then.
+  const config1 = config(WWW(30));
+  const edited = config(WWW(30) + `  - name: api.example.test\n    type: A\n    targets: [{ address: 127.0.0.3, check: api }]\n`);
+  unlinkSync(dir.config);
+  execFileSync('mkfifo', [dir.config]);
+  try {
+    const first = d.api('POST', '/v1/reload');
+    const read1 = await openFifoForWriting(dir.config); // returns once the daemon opened the file: the first reload is reading it
+    const second = d.api('POST', '/v1/reload');
+    const third = d.api('POST', '/v1/reload');
+    await d.proc.waitForLog((l) => l.msg === 'reload requested while a reload runs: the config is read again after it', 5000);
+    await read1.writeFile(config1);
+    await read1.close();
+    const r1 = await first;
+    assert.equal(r1.status, 200, JSON.stringify(r1.body));
+    assert.deepEqual(r1.body.recordSetsAdded, []);
+    // The file is edited after the first read: the second read sees the edit.
+    const read2 = await openFifoForWriting(dir.config);
+    await read2.writeFile(edited);
+    await read2.close();
+    const [r2, r3] = await Promise.all([second, third]);
+    assert.equal(r2.status, 200, JSON.stringify(r2.body));
+    assert.deepEqual(r2.body.recordSetsAdded, ['api.example.test/A']);
+    assert.deepEqual(r3.body, r2.body, 'requests that arrived during the same reload share the read after it');
+    await d.waitForAnswer('api.example.test', ['127.0.0.3'], 3000);
+    assert.equal(d.proc.logs.filter((l) => l.msg === 'reload requested while a reload runs: the config is read again after it').length, 1);
+  } finally {
+    unlinkSync(dir.config);
+    dir.write(edited);
+  }
+});
+
+/**
+ * Opens a FIFO for writing: resolves once a reader (the daemon) opened it.
+ * After `ms` without one, the test opens it for reading itself, which
+ * releases the pending open (it would hold the test process), and fails.
+ */
+async function openFifoForWriting(path: string, ms = 5000): Promise<FileHandle> {
+  const pending = open(path, 'w');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`nobody opened ${path} for reading within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (err) {
+    const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    await (await pending).close();
+    await reader.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
