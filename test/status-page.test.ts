@@ -66,7 +66,7 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
     for (const b of backends) await b.kill();
     dir.remove();
   });
-  d = await AdminDaemon.start(dir);
+  d = await AdminDaemon.start(dir, {}, 10_000, { inDir: true });
   browser = await launch(dir.dir);
   const page = browser.pages()[0] ?? (await browser.newPage());
   const consoleErrors: string[] = [];

@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DaemonProcess } from './cli.ts';
 import { EXAMPLE_ZONE_FILE } from './dns-fixture.ts';
 
@@ -47,6 +47,8 @@ export interface DaemonPlace {
   wrap?: string[];
   /** Where its admin API and DNS are reached (default 127.0.0.1). */
   host?: string;
+  /** Run in the test's folder with `--config failoverd.yaml` (what shows is a plain file name, as for a user in their own folder). */
+  inDir?: boolean;
 }
 
 export class AdminDaemon {
@@ -61,7 +63,7 @@ export class AdminDaemon {
   /** `where`: a daemon elsewhere than on loopback, e.g. in a network namespace (wrap: ['ip', 'netns', 'exec', ns]) reached on its address there. */
   constructor(readonly dir: TestDir, env: NodeJS.ProcessEnv = {}, where: DaemonPlace = {}) {
     this.host = where.host ?? '127.0.0.1';
-    this.proc = new DaemonProcess(['run', '--config', dir.config], { env, ...(where.wrap ? { wrap: where.wrap } : {}) });
+    this.proc = new DaemonProcess(['run', '--config', where.inDir ? basename(dir.config) : dir.config], { env, ...(where.wrap ? { wrap: where.wrap } : {}), ...(where.inDir ? { cwd: dir.dir } : {}) });
   }
 
   /** Starts a daemon and waits until it serves DNS. */
