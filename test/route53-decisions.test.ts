@@ -5,18 +5,14 @@
  * embedded answer and what Route 53 would answer agree. Against moto_server.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Resolver } from 'node:dns/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { GetHealthCheckCommand, ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
-import { DaemonProcess, runCli } from './helpers/cli.ts';
-import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
-import { createZone, needMoto, startMoto, TEST_CREDENTIALS } from './helpers/moto.ts';
+import { until, type AdminDaemon } from './helpers/admin-daemon.ts';
+import type { Backend } from './helpers/backends.ts';
+import { runCli } from './helpers/cli.ts';
+import { motoZone } from './helpers/moto.ts';
+import { route53Daemon } from './helpers/route53-daemon.ts';
 
-const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' };
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 
 interface Running {
@@ -24,64 +20,14 @@ interface Running {
   zoneId: string;
   backends: Backend[];
   admin: string[];
-  resolver: Resolver;
-  daemon: DaemonProcess;
+  daemon: AdminDaemon;
 }
 
 async function start(t: TestContext, mode: 'records' | 'failover'): Promise<Running | undefined> {
-  if (!needMoto(t)) return undefined;
-  const moto = await startMoto();
-  t.after(() => moto.stop());
-  const { id: zoneId, client } = await createZone(moto.endpoint, 'example.test');
-  const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
-  t.after(async () => {
-    for (const b of backends) await b.kill();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'failoverd-r53d-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'zones'));
-  copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
-  const config = join(dir, 'failoverd.yaml');
-  writeFileSync(
-    config,
-    `dns: { listen: ["127.0.0.1:0"] }
-admin: { listen: "127.0.0.1:0" }
-zones: zones
-checks:
-  web: { type: http, port: ${backends[0]!.port}, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }
-records:
-  - name: www.example.test
-    type: A
-    ttl: 30
-    failback: manual
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-route53:
-  hostedZoneId: ${zoneId}
-  zone: example.test
-  mode: ${mode}
-  ownerId: failoverd-test
-  endpoint: ${moto.endpoint}
-  maxRequestsPerSecond: 20
-`,
-  );
-  const daemon = new DaemonProcess(['run', '--config', config], { env: AWS_ENV });
-  t.after(() => daemon.stop());
-  const serving = await daemon.waitForLog((l) => l.msg === 'serving DNS', 15_000);
-  const adminLog = await daemon.waitForLog((l) => l.msg === 'admin API listening', 5000);
-  const a = adminLog.listen as { host: string; port: number };
-  const resolver = new Resolver({ timeout: 1000, tries: 1 });
-  resolver.setServers([`127.0.0.1:${(serving.listen as Array<{ port: number }>)[0]!.port}`]);
-  return { client, zoneId, backends, admin: ['--admin', `http://${a.host}:${a.port}`], resolver, daemon };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const start = performance.now();
-  for (let i = 0; i < 10_000 && performance.now() - start < timeoutMs; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  const moto = await motoZone(t, 'example.test');
+  if (!moto) return undefined;
+  const { backends, daemon } = await route53Daemon(t, { endpoint: moto.endpoint, zoneId: moto.zoneId, mode, failback: 'manual' });
+  return { client: moto.client, zoneId: moto.zoneId, backends, admin: ['--admin', daemon.adminUrl], daemon };
 }
 
 /** What Route 53 answers for www.example.test A now: the records, resolved through the health check in failover mode. */
@@ -98,7 +44,7 @@ async function route53Answer(r: Running): Promise<string[]> {
 }
 
 async function embeddedAnswer(r: Running): Promise<string[]> {
-  return (await r.resolver.resolve4('www.example.test').catch(() => [])).sort();
+  return (await r.daemon.resolver.resolve4('www.example.test').catch(() => [])).sort();
 }
 
 /** Waits until the embedded DNS and Route 53 both answer `want` (within `ms`), then checks they agree. */

@@ -5,18 +5,13 @@
  * /metrics all show the sink out of sync with the error.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
-import { DaemonProcess, runCli } from './helpers/cli.ts';
-import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
+import { runCli } from './helpers/cli.ts';
+import { route53Daemon } from './helpers/route53-daemon.ts';
 
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/';
-const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'dummy-secret', AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' };
 
 test('an AccessDenied from Route 53 shows in /v1/status, failoverd status and /metrics', async (t) => {
   let requests = 0;
@@ -30,41 +25,10 @@ test('an AccessDenied from Route 53 shows in /v1/status, failoverd status and /m
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
-  t.after(async () => {
-    for (const b of backends) await b.kill();
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'failoverd-r53s-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'zones'));
-  copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
-  const config = join(dir, 'failoverd.yaml');
-  writeFileSync(
-    config,
-    `dns: { listen: ["127.0.0.1:0"] }
-admin: { listen: "127.0.0.1:0" }
-zones: zones
-checks:
-  web: { type: http, port: ${backends[0]!.port}, interval: 1s, timeout: 500ms, rise: 1, fall: 2 }
-records:
-  - name: www.example.test
-    type: A
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-route53:
-  hostedZoneId: ZFAKE123
-  zone: example.test
-  mode: records
-  ownerId: failoverd-test
-  endpoint: ${endpoint}
-`,
-  );
-  const daemon = new DaemonProcess(['run', '--config', config], { env: AWS_ENV });
-  t.after(() => daemon.stop());
-  const adminLog = await daemon.waitForLog((l) => l.msg === 'admin API listening', 15_000);
-  const a = adminLog.listen as { host: string; port: number };
-  const admin = `http://${a.host}:${a.port}`;
+  const { daemon } = await route53Daemon(t, { endpoint, zoneId: 'ZFAKE123', mode: 'records' });
+  const admin = daemon.adminUrl;
   // The sink logs its failure: wait on that event, then read every view.
-  await daemon.waitForLog((l) => l.component === 'route53' && l.code === 'ROUTE53_REJECTED', 15_000);
+  await daemon.proc.waitForLog((l) => l.component === 'route53' && l.code === 'ROUTE53_REJECTED', 15_000);
   assert.ok(requests > 0, 'the fake Route 53 was asked');
 
   const st = (await (await fetch(`${admin}/v1/status`)).json()) as { route53: any };

@@ -66,13 +66,18 @@ export class AdminDaemon {
     this.proc = new DaemonProcess(['run', '--config', where.inDir ? basename(dir.config) : dir.config], { env, ...(where.wrap ? { wrap: where.wrap } : {}), ...(where.inDir ? { cwd: dir.dir } : {}) });
   }
 
-  /** Starts a daemon and waits until it serves DNS. */
+  /** Starts a daemon and waits until it serves DNS; one that does not in time is killed before the error is thrown. */
   static async start(dir: TestDir, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000, where: DaemonPlace = {}): Promise<AdminDaemon> {
     const d = new AdminDaemon(dir, env, where);
-    await d.waitAdmin(timeoutMs);
-    const serving = await d.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
-    d.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
-    d.resolver.setServers([`${d.host}:${d.dnsPort}`]);
+    try {
+      await d.waitAdmin(timeoutMs);
+      const serving = await d.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
+      d.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
+      d.resolver.setServers([`${d.host}:${d.dnsPort}`]);
+    } catch (err) {
+      await d.stop('SIGKILL');
+      throw err;
+    }
     return d;
   }
 
@@ -129,10 +134,10 @@ export class AdminDaemon {
   }
 }
 
-/** Polls `fn` every 20 ms until it returns a truthy value or `timeoutMs` passes. */
-export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+/** Polls `fn` every 20 ms until it returns a truthy value (which it resolves with) or `timeoutMs` passes. */
+export async function until<T>(what: string, fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 5000): Promise<T> {
   const start = Date.now();
-  let last: T | undefined;
+  let last: T | Falsy;
   while (Date.now() - start < timeoutMs) {
     last = await fn();
     if (last) return last;
@@ -140,6 +145,8 @@ export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs
   }
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
+
+type Falsy = undefined | null | false | 0 | '';
 
 /** Parses Prometheus text format strictly: every non-comment line must be `name{labels} value`. */
 export function parsePrometheus(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {

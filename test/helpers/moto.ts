@@ -11,6 +11,9 @@ import { needTool } from './tools.ts';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
+/** The environment of a daemon or CLI that talks to moto (or a fake Route 53): the dummy credentials, no instance metadata. */
+export const AWS_ENV = { AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1' };
+
 export interface Moto {
   endpoint: string;
   port: number;
@@ -63,4 +66,16 @@ export async function createZone(endpoint: string, name: string): Promise<{ id: 
   const client = new Route53Client({ region: 'us-east-1', endpoint, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   const res = await client.send(new CreateHostedZoneCommand({ Name: name, CallerReference: `test-${name}-${Date.now()}-${Math.random()}` }));
   return { id: (res.HostedZone?.Id ?? '').replace(/^\/hostedzone\//, ''), client };
+}
+
+/**
+ * moto_server started for this test (stopped when it ends) with one fresh
+ * hosted zone; undefined when the test was skipped for want of moto_server.
+ */
+export async function motoZone(t: TestContext, name: string): Promise<{ endpoint: string; zoneId: string; client: Route53Client } | undefined> {
+  if (!needMoto(t)) return undefined;
+  const moto = await startMoto();
+  t.after(() => moto.stop());
+  const { id: zoneId, client } = await createZone(moto.endpoint, name);
+  return { endpoint: moto.endpoint, zoneId, client };
 }
