@@ -76,7 +76,7 @@ test('a broken config is refused with every problem (API and SIGHUP), and the ol
   assert.equal(r2.status, 422);
   assert.deepEqual(r2.body.error.details.map((p: any) => [p.line, p.path, p.message]), [
     [14, 'records[1].targets[0].check', 'unknown check "nope" (defined: web, api)'],
-    [14, 'records[1].targets[0].address', '"300.1.1.1" is not an IPv4 address for a A record'],
+    [14, 'records[1].targets[0].address', '"300.1.1.1" is not an IPv4 address for an A record'],
   ]);
   assert.match(r2.body.error.details[0].text, /failoverd\.yaml:14 records\[1\]\.targets\[0\]\.check: unknown check "nope"/);
   // Every problem is logged (1 + 2 lines), with its place.
