@@ -82,3 +82,18 @@ test('snapshot: static data is built once per zone file, not at every answer cha
   assert.notEqual(node(c, 'static.example.test'), node(b, 'static.example.test'));
   assert.equal(c.zones[0]!.serial, b.zones[0]!.serial);
 });
+
+test('snapshot: given serials (a cluster leader\'s) are served as given; a baseline built from them keeps its serial while the data stays', () => {
+  const zones = [exampleZone()];
+  const www = (v: string): DynamicRRset[] => [{ name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: [v] }];
+  const given = new Map([['example.test', 2026120050]]);
+  const baseline = buildSnapshot(zones, www('127.0.0.1'), undefined, undefined, given);
+  assert.equal(baseline.zones[0]!.serial, 2026120050);
+  assert.equal(baseline.zones[0]!.soa.serial, 2026120050);
+  // A new leader's first build from that baseline: same data, same serial; a change moves it by one.
+  assert.equal(buildSnapshot(zones, www('127.0.0.1'), baseline).zones[0]!.serial, 2026120050);
+  assert.equal(buildSnapshot(zones, www('127.0.0.2'), baseline).zones[0]!.serial, 2026120051);
+  // Given serials win over prev and floor (a follower serves exactly the leader's serial, even a lower one).
+  const lower = buildSnapshot(zones, www('127.0.0.2'), baseline, new Map([['example.test', 9000]]), new Map([['example.test', 17]]));
+  assert.equal(lower.zones[0]!.serial, 17);
+});

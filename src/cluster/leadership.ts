@@ -6,38 +6,64 @@
  *   transaction guarded by createRevision == mine, so a deposed leader (its
  *   lease expired, the key deleted or re-created by another) is refused;
  * - losers watch the key and campaign again when it is deleted (lease
- *   expiry deletes it).
+ *   expiry deletes it), and also every TTL in case a watch event was lost;
+ * - a leader whose lease etcd has not confirmed for a TTL steps down at once
+ *   (etcd may already have expired it and elected another), and takes the
+ *   key back if it turns out to be still its own.
+ *
+ * Why a naturally expiring lease once seemed not to elect anyone: closing an
+ * etcd3 client does not end its open keep-alive stream, so a "closed" leader
+ * in the same process kept its lease alive. A killed process does not.
  */
 import { EventEmitter } from 'node:events';
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { KeptLease } from './kept-lease.ts';
 
-export class Leadership extends EventEmitter {
-  private lease: Lease | undefined;
+export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: [err: unknown] }> {
+  readonly lease: KeptLease;
   private watcher: Watcher | undefined;
   private myRevision: string | undefined;
   private closed = false;
+  private tick: TimerHandle | undefined;
+  private attempting: Promise<void> | undefined;
 
   constructor(
     private readonly client: Etcd3,
-    /** The leader key, e.g. "failoverd/<cluster>/leader". */
+    /** The leader key, e.g. "/failoverd/<cluster>/leader". */
     private readonly key: string,
     /** This instance's name, stored as the key's value. */
     private readonly instance: string,
-    private readonly leaseTtlSeconds: number,
+    leaseTtlSeconds: number,
+    private readonly clock: Clock = systemClock,
   ) {
     super();
+    this.lease = new KeptLease(client, leaseTtlSeconds, clock);
+    this.lease.on('lost', () => {
+      this.depose();
+      this.campaign();
+    });
+    this.lease.on('granted', () => this.campaign());
   }
 
-  /** True while this instance holds the leader key it created. */
+  /** True while this instance holds the leader key it created and etcd confirmed its lease within a TTL. */
   get isLeader(): boolean {
-    return this.myRevision !== undefined;
+    return this.myRevision !== undefined && this.lease.fresh();
+  }
+
+  /** The leader key's createRevision while leader: what fenced writes compare against. */
+  get fence(): string | undefined {
+    return this.isLeader ? this.myRevision : undefined;
   }
 
   /** Starts campaigning; resolves after the first attempt (leader or follower). */
   async start(): Promise<void> {
     this.watcher = await this.client.watch().key(this.key).create();
-    this.watcher.on('delete', () => void this.attempt().catch((err: unknown) => this.emit('error', err)));
-    await this.attempt();
+    this.watcher.on('delete', () => this.campaign());
+    this.watcher.on('error', (err) => this.emit('error', err));
+    await this.lease.start();
+    await this.campaign();
+    this.scheduleTick();
   }
 
   /** The name of the current leader, or undefined when there is none. */
@@ -47,7 +73,7 @@ export class Leadership extends EventEmitter {
 
   /** Writes `value` under `key` only while this instance is still the leader (the fence). Returns false when refused. */
   async fencedPut(key: string, value: string): Promise<boolean> {
-    const rev = this.myRevision;
+    const rev = this.fence;
     if (rev === undefined) return false;
     const res = await this.client.if(this.key, 'Create', '==', rev).then(this.client.put(key).value(value)).commit();
     if (!res.succeeded) this.depose();
@@ -57,34 +83,44 @@ export class Leadership extends EventEmitter {
   /** Stops campaigning and gives up leadership (revokes the lease, which deletes the key). */
   async close(): Promise<void> {
     this.closed = true;
-    await this.watcher?.cancel();
-    const lease = this.lease;
-    this.lease = undefined;
+    this.tick?.cancel();
+    await this.watcher?.cancel().catch(() => undefined);
     this.myRevision = undefined;
-    await lease?.revoke().catch(() => undefined);
+    await this.lease.close();
+  }
+
+  /** One campaign at a time; errors are reported, and the next tick tries again. */
+  campaign(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.attempting) return this.attempting;
+    const run = this.attempt()
+      .catch((err: unknown) => void this.emit('error', err))
+      .finally(() => (this.attempting = undefined));
+    this.attempting = run;
+    return run;
+  }
+
+  private scheduleTick(): void {
+    if (this.closed) return;
+    // A third of the TTL: a stale lease is noticed well within a TTL.
+    this.tick = this.clock.setTimer((this.lease.ttlSeconds * 1000) / 3, () => {
+      if (this.myRevision !== undefined && !this.lease.fresh()) this.depose();
+      if (!this.isLeader) void this.campaign();
+      this.scheduleTick();
+    });
   }
 
   private async attempt(): Promise<void> {
     if (this.closed || this.isLeader) return;
-    if (this.lease === undefined) {
-      const lease = this.client.lease(this.leaseTtlSeconds);
-      lease.on('lost', () => {
-        if (this.lease === lease) this.lease = undefined;
-        this.depose();
-        void this.attempt().catch((err: unknown) => this.emit('error', err));
-      });
-      this.lease = lease;
-    }
-    const leaseId = await this.lease.grant();
-    const res = await this.client
+    const leaseId = this.lease.id;
+    if (leaseId === undefined || !this.lease.fresh()) return;
+    await this.client
       .if(this.key, 'Create', '==', 0)
       .then(this.client.put(this.key).value(this.instance).lease(leaseId))
-      .else(this.client.get(this.key))
       .commit();
-    if (!res.succeeded) return;
-    const got = await this.client.get(this.key).exec();
-    const kv = got.kvs[0];
-    if (kv === undefined || kv.lease !== leaseId) return;
+    const kv = (await this.client.get(this.key).exec()).kvs[0];
+    // Won now, or the key is still ours from before a stale spell.
+    if (kv === undefined || kv.lease !== leaseId || this.closed) return;
     this.myRevision = kv.create_revision;
     this.emit('elected');
   }

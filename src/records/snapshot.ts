@@ -215,7 +215,9 @@ const builtFrom = new WeakMap<ZoneView, readonly DynamicRRset[]>();
 /**
  * Builds a snapshot. A zone keeps its serial when its data is unchanged from
  * `prev`; otherwise the serial moves forward. `floorSerials` (from persisted
- * state) keeps serials from going backwards across restarts.
+ * state) keeps serials from going backwards across restarts. `givenSerials`
+ * (cluster mode: the leader's serials, which every instance serves) set a
+ * zone's serial outright.
  *
  * The static data of a zone file is built once and shared (LayeredNodes).
  * With a `prev` of the same zone files and the same record sets in the same
@@ -228,6 +230,7 @@ export function buildSnapshot(
   dynamic: readonly DynamicRRset[],
   prev?: Snapshot,
   floorSerials?: ReadonlyMap<string, number>,
+  givenSerials?: ReadonlyMap<string, number>,
 ): Snapshot {
   const views: ZoneView[] = [];
   for (const zf of zones) {
@@ -257,7 +260,9 @@ export function buildSnapshot(
     }
     const dataChanged = !before || !was || before.fingerprint !== fingerprint || (changedNames ? changedNames.size > 0 : !sameByKey(was, mine));
     let serial: number;
-    if (before && !dataChanged) serial = before.serial;
+    const given = givenSerials?.get(zf.origin);
+    if (given !== undefined) serial = given >>> 0;
+    else if (before && !dataChanged) serial = before.serial;
     else if (before) serial = nextSerial(before.serial, soa.serial);
     else {
       const floor = floorSerials?.get(zf.origin);

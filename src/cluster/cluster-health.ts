@@ -1,0 +1,75 @@
+/**
+ * The leader's health source: each target's real health is the quorum over
+ * the live vantage points' views of its probe key (quorum.ts); operators'
+ * overrides (kept in etcd, mirrored into the local override store) go on
+ * top, as on one instance. `since` is when the cluster's verdict last
+ * changed, so failback delays count from the cluster's view, not one
+ * instance's.
+ */
+import type { Clock } from '../clock.ts';
+import type { Health, Target } from '../config/types.ts';
+import type { TargetHealthView } from '../failover/decision.ts';
+import { effectiveHealth } from '../health/effective.ts';
+import type { TargetOverride } from '../health/overrides.ts';
+import { clusterHealth, type ClusterHealth, type Quorum } from './quorum.ts';
+import type { VantageReport } from './vantage.ts';
+
+export interface ClusterTargetHealth extends ClusterHealth {
+  since: number;
+  /** instance → its view of this probe key. */
+  views: Record<string, Health>;
+}
+
+export class ClusterHealthSource {
+  private readonly byProbeKey = new Map<string, ClusterTargetHealth>();
+
+  constructor(
+    private readonly quorum: Quorum,
+    private readonly clock: Clock,
+    /** The active override of a target id. */
+    private readonly override: (targetId: string) => TargetOverride | undefined,
+  ) {}
+
+  /**
+   * Recomputes every probe key from the live reports; returns the probe keys
+   * whose cluster health changed.
+   */
+  update(probeKeys: Iterable<string>, reports: readonly VantageReport[]): string[] {
+    const now = this.clock.now();
+    const changed: string[] = [];
+    for (const key of probeKeys) {
+      const views: Record<string, Health> = {};
+      for (const r of reports) {
+        const v = r.targets[key];
+        if (v) views[r.instance] = v.health;
+      }
+      const h = clusterHealth(this.quorum, Object.values(views));
+      const before = this.byProbeKey.get(key);
+      const since = before && before.health === h.health ? before.since : now;
+      this.byProbeKey.set(key, { ...h, since, views });
+      if (!before || before.health !== h.health) changed.push(key);
+    }
+    return changed;
+  }
+
+  /** The cluster's view of one probe key (undefined before the first update). */
+  real(probeKey: string): ClusterTargetHealth | undefined {
+    return this.byProbeKey.get(probeKey);
+  }
+
+  /** What the leader's decider reads: effective (override over the cluster's real health), with since. */
+  view(t: Target): TargetHealthView {
+    const real = this.byProbeKey.get(t.probeKey);
+    const realHealth = real?.health ?? 'UNKNOWN';
+    const o = this.override(t.id);
+    const now = this.clock.now();
+    const e = effectiveHealth(realHealth, o, now);
+    return {
+      health: e.health,
+      realHealth,
+      since: e.overridden && o ? o.createdAt : (real?.since ?? now),
+      overridden: e.overridden,
+      ...(e.overridden && o ? { overrideReason: o.reason ? `${o.state}: ${o.reason}` : o.state } : {}),
+    };
+  }
+}

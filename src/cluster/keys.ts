@@ -1,0 +1,39 @@
+/** Where a cluster keeps its state in etcd: everything under /failoverd/<name>/. */
+export class ClusterKeys {
+  readonly prefix: string;
+  constructor(clusterName: string) {
+    this.prefix = `/failoverd/${clusterName}/`;
+  }
+  /** The leader key: this instance's name under its lease. */
+  get leader(): string {
+    return `${this.prefix}leader`;
+  }
+  /** The decisions and serials the leader wrote (one key, one fenced transaction). */
+  get decisions(): string {
+    return `${this.prefix}decisions`;
+  }
+  get vantagePrefix(): string {
+    return `${this.prefix}vantage/`;
+  }
+  vantage(instance: string): string {
+    return `${this.vantagePrefix}${instance}`;
+  }
+  get overridePrefix(): string {
+    return `${this.prefix}overrides/`;
+  }
+  override(targetId: string): string {
+    return `${this.overridePrefix}${encodeURIComponent(targetId)}`;
+  }
+  targetOfOverride(key: string): string {
+    return decodeURIComponent(key.slice(this.overridePrefix.length));
+  }
+  get failbackPrefix(): string {
+    return `${this.prefix}commands/failback/`;
+  }
+  failback(recordSetKey: string): string {
+    return `${this.failbackPrefix}${encodeURIComponent(recordSetKey)}`;
+  }
+  recordSetOfFailback(key: string): string {
+    return decodeURIComponent(key.slice(this.failbackPrefix.length));
+  }
+}
