@@ -1,0 +1,398 @@
+/**
+ * One instance of a failoverd cluster: the composition of the cluster's
+ * parts around the local controller.
+ * - Vantage point: publishes this instance's per-probe-key health under its
+ *   lease; watches every instance's.
+ * - Leadership: one leader at a time (leadership.ts). The leader combines
+ *   the live vantage points by quorum (cluster-health.ts), runs its own
+ *   decider over that health, and writes the decisions and the zone serials
+ *   in one fenced transaction (decision-store.ts).
+ * - Every instance serves the decisions it watches (served()); cut off from
+ *   etcd it keeps them (onLoss: freeze) or serves its own local verdict
+ *   (onLoss: local), and says so (status(), logs, metrics).
+ * - Operators' overrides live in etcd (operator-state.ts); failback commands
+ *   go to the leader through etcd.
+ * It knows no sink: daemon.ts reads served(), isLeader and the events.
+ */
+import { EventEmitter } from 'node:events';
+import type { Etcd3 } from 'etcd3';
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { Config, Target } from '../config/types.ts';
+import type { RecordSetDecision, TargetHealthView } from '../failover/decision.ts';
+import type { RecordSetState } from '../failover/types.ts';
+import type { OverrideEvent, OverrideStore } from '../health/overrides.ts';
+import type { Logger } from '../log.ts';
+import { toDynamicRRset } from '../published-answers.ts';
+import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
+import type { ZoneFile } from '../records/types.ts';
+import { ClusterHealthSource } from './cluster-health.ts';
+import { DecisionStore, type DecisionRecord } from './decision-store.ts';
+import { createEtcdClient } from './etcd-client.ts';
+import { ClusterKeys } from './keys.ts';
+import { Leadership } from './leadership.ts';
+import { OperatorState } from './operator-state.ts';
+import { PrefixMirror } from './prefix-mirror.ts';
+import { parseVantageReport, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
+
+/** The leader's decider: failover machines over a health source it is given. */
+export interface LeaderDecider {
+  decisions(): RecordSetDecision[];
+  /** The health of these targets changed (cluster verdict or override). */
+  healthChanged(targets: Target[]): void;
+  /** A failback command for a record set key. */
+  failback(recordSetKey: string): { kind: 'moved' | 'unchanged' | 'refused'; reason?: string };
+  stop(): void;
+}
+
+export type DeciderFactory = (
+  health: { view(t: Target): TargetHealthView },
+  /** record set key → the state the cluster last decided (holds, active targets). */
+  restore: Record<string, RecordSetState>,
+  /** Called after the decisions changed. */
+  onChange: () => void,
+) => LeaderDecider;
+
+export interface ClusterNodeOptions {
+  config: Config;
+  zones: readonly ZoneFile[];
+  /** This instance's views per probe key (after hysteresis): what it publishes. */
+  localViews: () => Record<string, VantageView>;
+  /** The local override store (mirrored with etcd). */
+  overrides: () => OverrideStore;
+  makeDecider: DeciderFactory;
+  clock: Clock;
+  logger: Logger;
+  /** For tests: an etcd client to use instead of one made from the config. */
+  client?: Etcd3;
+}
+
+export interface ClusterStatus {
+  name: string;
+  instance: string;
+  leader: string | null;
+  isLeader: boolean;
+  connected: boolean;
+  /** What this instance serves: the cluster's decisions, or its own verdict. */
+  serving: 'cluster' | 'frozen' | 'local';
+  quorum: string;
+  onLoss: 'freeze' | 'local';
+  leaseTtlSeconds: number;
+  lastDecision: { leader: string; term: string; decidedAt: number; receivedAt: number } | null;
+  vantagePoints: Array<{ instance: string; publishedAt: number }>;
+  /** target id → the cluster's view, e.g. "1 of 3 vantage points see DOWN (2 needed)". */
+  targets: Array<{ id: string; probeKey: string; health: string; why: string; views: Record<string, string> }>;
+}
+
+/** The name of an event the node emits: what the daemon reacts to. */
+type Events = { served: []; leadership: [isLeader: boolean]; connection: [connected: boolean] };
+
+export class ClusterNode extends EventEmitter<Events> {
+  private readonly cfg;
+  private readonly client: Etcd3;
+  private readonly keys: ClusterKeys;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  readonly leadership: Leadership;
+  private readonly vantage: VantagePublisher;
+  private readonly vantageMirror: PrefixMirror;
+  private readonly failbacks: PrefixMirror;
+  readonly operatorState: OperatorState;
+  private readonly store: DecisionStore;
+  private readonly health: ClusterHealthSource;
+  private decider: LeaderDecider | undefined;
+  private serialsSnapshot: Snapshot | undefined;
+  private writeQueued: NodeJS.Immediate | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private receivedAt = 0;
+  private connected = false;
+  private leaderName: string | null = null;
+  private tick: TimerHandle | undefined;
+  private stopped = false;
+  private config: Config;
+  private zones: readonly ZoneFile[];
+
+  constructor(private readonly opts: ClusterNodeOptions) {
+    super();
+    const c = opts.config.cluster;
+    if (!c) throw new Error('ClusterNode needs a cluster section');
+    this.cfg = c;
+    this.config = opts.config;
+    this.zones = opts.zones;
+    this.log = opts.logger;
+    this.clock = opts.clock;
+    this.client = opts.client ?? createEtcdClient(c);
+    this.keys = new ClusterKeys(c.name);
+    this.leadership = new Leadership(this.client, this.keys.leader, c.instance, c.leaseTtl / 1000, this.clock);
+    this.leadership.on('elected', () => this.onElected());
+    this.leadership.on('deposed', () => this.onDeposed('deposed'));
+    this.leadership.on('error', (err) => this.log.debug({ err }, 'leader campaign failed: tried again'));
+    this.vantage = new VantagePublisher(this.client, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, this.clock, this.log);
+    this.vantageMirror = new PrefixMirror(this.client, this.keys.vantagePrefix);
+    this.vantageMirror.on('change', () => this.onVantageChange());
+    this.failbacks = new PrefixMirror(this.client, this.keys.failbackPrefix);
+    this.failbacks.on('change', (key, value) => {
+      if (value !== undefined && this.decider) void this.runFailback(key);
+    });
+    this.health = new ClusterHealthSource(c.quorum, this.clock, (id) => opts.overrides().get(id));
+    this.operatorState = new OperatorState(this.client, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log);
+    this.store = new DecisionStore(this.client, this.keys.decisions, this.log);
+    this.store.listeners.push((r) => this.onRecord(r));
+  }
+
+  get isLeader(): boolean {
+    return this.decider !== undefined && this.leadership.isLeader;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /**
+   * Connects and joins: reads the overrides, the vantage points and the
+   * decisions, starts campaigning, and resolves once this instance has the
+   * cluster's current decisions (true), or after `timeoutMs` (false; it then
+   * serves its local verdict until decisions arrive). Retries while etcd
+   * does not answer.
+   */
+  async start(timeoutMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + timeoutMs;
+    const joined = this.join(deadline);
+    const got = new Promise<boolean>((resolve) => {
+      if (this.store.latest()) return resolve(true);
+      const timer = this.clock.setTimer(timeoutMs, () => resolve(false));
+      this.once('served', () => {
+        timer.cancel();
+        resolve(true);
+      });
+    });
+    const ok = await got;
+    void joined;
+    this.scheduleTick();
+    return ok;
+  }
+
+  /** Starts publishing this instance's health (after its first probe round). */
+  publishVantage(): void {
+    this.vantage.enable();
+  }
+
+  /** This instance's health of some probe key changed. */
+  localHealthChanged(): void {
+    this.vantage.changed();
+  }
+
+  /** Told of every event of the local override store: mirrored to etcd; the leader re-decides. */
+  onOverride(e: OverrideEvent): void {
+    this.operatorState.onLocalEvent(e);
+    const t = this.targetsById().get(e.targetId);
+    if (t && this.decider) this.decider.healthChanged([t]);
+  }
+
+  /** Resolves once local operator changes are in etcd (rejects if a write failed). */
+  flushOperatorState(): Promise<void> {
+    return this.operatorState.flush();
+  }
+
+  /** A failback command: run by the leader (directly here, or through etcd). */
+  async failback(recordSetKey: string): Promise<{ kind: 'moved' | 'unchanged' | 'refused' | 'requested'; reason?: string }> {
+    if (this.decider && this.isLeader) return this.decider.failback(recordSetKey);
+    await this.client.put(this.keys.failback(recordSetKey)).value(JSON.stringify({ by: this.cfg.instance, at: this.clock.now() })).exec();
+    return { kind: 'requested', reason: `sent to the leader ${this.leaderName ?? '(none right now)'}` };
+  }
+
+  /**
+   * What this instance serves now: the cluster's decisions and serials, or
+   * undefined for its own local verdict (no decision seen yet, or cut off
+   * from etcd with onLoss: local).
+   */
+  served(): DecisionRecord | undefined {
+    const r = this.store.latest();
+    if (!r) return undefined;
+    if (!this.connected && this.cfg.onLoss === 'local') return undefined;
+    return r;
+  }
+
+  /** A new config (reload): the leader's decider is rebuilt by the daemon's factory on the next election; zones feed the serials. */
+  reconfigure(config: Config, zones: readonly ZoneFile[]): void {
+    this.config = config;
+    this.zones = zones;
+    this.onVantageChange();
+  }
+
+  status(): ClusterStatus {
+    const r = this.store.latest();
+    const targets: ClusterStatus['targets'] = [];
+    for (const t of this.targetsById().values()) {
+      const h = this.health.real(t.probeKey);
+      targets.push({ id: t.id, probeKey: t.probeKey, health: h?.health ?? 'UNKNOWN', why: h?.why ?? 'no vantage point has reported', views: h?.views ?? {} });
+    }
+    return {
+      name: this.cfg.name,
+      instance: this.cfg.instance,
+      leader: this.leaderName,
+      isLeader: this.isLeader,
+      connected: this.connected,
+      serving: this.served() ? (this.connected ? 'cluster' : 'frozen') : 'local',
+      quorum: String(this.cfg.quorum),
+      onLoss: this.cfg.onLoss,
+      leaseTtlSeconds: this.cfg.leaseTtl / 1000,
+      lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt } : null,
+      vantagePoints: this.reports().map((v) => ({ instance: v.instance, publishedAt: v.at })),
+      targets,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.tick?.cancel();
+    if (this.writeQueued) clearImmediate(this.writeQueued);
+    this.vantage.stop();
+    this.decider?.stop();
+    this.decider = undefined;
+    await this.writing;
+    await Promise.all([this.vantageMirror.stop(), this.failbacks.stop(), this.operatorState.stop(), this.store.stop()]);
+    // Revoking the lease deletes the leader and vantage keys at once: the others move on without waiting a TTL.
+    await this.leadership.close();
+    this.client.close();
+  }
+
+  private async join(deadline: number): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.store.start();
+        await this.operatorState.start();
+        await this.vantageMirror.start();
+        await this.failbacks.start();
+        await this.leadership.start();
+        this.setConnected(true);
+        this.onVantageChange();
+        this.leaderName = (await this.leadership.leader()) ?? null;
+        const r = this.store.latest();
+        if (r) this.onRecord(r);
+        return;
+      } catch (err) {
+        if (attempt === 0 || this.clock.now() > deadline) this.log.warn({ err, endpoints: this.cfg.etcd.endpoints }, 'etcd does not answer: trying again');
+        await new Promise<void>((resolve) => this.clock.setTimer(500, resolve));
+      }
+    }
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.tick = this.clock.setTimer(Math.max(200, this.cfg.leaseTtl / 3), () => {
+      this.setConnected(this.leadership.lease.fresh());
+      void this.refreshLeaderName();
+      this.scheduleTick();
+    });
+  }
+
+  private async refreshLeaderName(): Promise<void> {
+    if (!this.connected) return;
+    try {
+      this.leaderName = (await this.leadership.leader()) ?? null;
+    } catch {
+      /* the next tick notices the lost connection */
+    }
+  }
+
+  private setConnected(connected: boolean): void {
+    if (connected === this.connected) return;
+    this.connected = connected;
+    if (connected) this.log.info({ endpoints: this.cfg.etcd.endpoints }, 'connected to etcd: serving the cluster\'s decisions');
+    else
+      this.log.warn(
+        { endpoints: this.cfg.etcd.endpoints, onLoss: this.cfg.onLoss },
+        this.cfg.onLoss === 'freeze' ? 'cut off from etcd: serving the last decisions seen until etcd is back' : 'cut off from etcd: serving this instance\'s own verdict until etcd is back',
+      );
+    this.emit('connection', connected);
+    this.emit('served');
+  }
+
+  private targetsById(): Map<string, Target> {
+    const out = new Map<string, Target>();
+    for (const rs of this.config.records) for (const t of rs.targets) out.set(t.id, t);
+    return out;
+  }
+
+  private reports(): VantageReport[] {
+    const out: VantageReport[] = [];
+    for (const [key, value] of this.vantageMirror.all()) {
+      const r = parseVantageReport(value);
+      if (r) out.push(r);
+      else this.log.debug({ key }, 'ignored a malformed vantage report');
+    }
+    return out;
+  }
+
+  private onVantageChange(): void {
+    const probeKeys = new Set<string>();
+    for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
+    const changed = new Set(this.health.update(probeKeys, this.reports()));
+    if (!this.decider || changed.size === 0) return;
+    this.decider.healthChanged([...this.targetsById().values()].filter((t) => changed.has(t.probeKey)));
+  }
+
+  private onRecord(r: DecisionRecord): void {
+    this.receivedAt = this.clock.now();
+    this.leaderName = r.leader;
+    this.emit('served');
+  }
+
+  private onElected(): void {
+    if (this.stopped || this.decider) return;
+    const last = this.store.latest();
+    const restore: Record<string, RecordSetState> = {};
+    for (const d of last?.decisions ?? []) restore[d.key] = d.state;
+    // Serials continue from the last record: unchanged data keeps its serial.
+    this.serialsSnapshot = last ? buildSnapshot(this.zones, last.decisions.map(toDynamicRRset), undefined, undefined, new Map(Object.entries(last.serials))) : undefined;
+    this.leaderName = this.cfg.instance;
+    this.decider = this.opts.makeDecider(this.health, restore, () => this.queueWrite());
+    this.log.info({ instance: this.cfg.instance, term: this.leadership.fence, vantagePoints: this.reports().map((r) => r.instance) }, 'elected leader: deciding for the cluster');
+    this.emit('leadership', true);
+    this.queueWrite();
+    for (const key of this.failbacks.all().keys()) void this.runFailback(key);
+  }
+
+  private onDeposed(why: string): void {
+    if (!this.decider) return;
+    this.decider.stop();
+    this.decider = undefined;
+    this.serialsSnapshot = undefined;
+    this.log.warn({ instance: this.cfg.instance, why }, 'no longer the leader: serving the new leader\'s decisions');
+    this.emit('leadership', false);
+  }
+
+  private queueWrite(): void {
+    if (this.writeQueued || !this.decider) return;
+    this.writeQueued = setImmediate(() => {
+      this.writeQueued = undefined;
+      this.writing = this.writing.then(() => this.writeDecisions());
+    });
+  }
+
+  private async writeDecisions(): Promise<void> {
+    const decider = this.decider;
+    const term = this.leadership.fence;
+    if (!decider || term === undefined || this.stopped) return;
+    const decisions = decider.decisions();
+    this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
+    const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
+    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials };
+    try {
+      const ok = await this.store.write(this.leadership, record);
+      if (!ok) this.onDeposed('a write was refused by the fence: another instance leads');
+    } catch (err) {
+      this.log.warn({ err }, 'could not write the decisions to etcd: trying again');
+      this.clock.setTimer(250, () => this.queueWrite());
+    }
+  }
+
+  private async runFailback(key: string): Promise<void> {
+    const decider = this.decider;
+    if (!decider) return;
+    const recordSet = this.keys.recordSetOfFailback(key);
+    const outcome = decider.failback(recordSet);
+    this.log.info({ recordSet, outcome: outcome.kind, reason: outcome.reason }, 'failback command from the cluster');
+    await this.client.delete().key(key).exec().catch((err: unknown) => this.log.warn({ err }, 'could not remove a done failback command'));
+  }
+}
