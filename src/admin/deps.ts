@@ -1,4 +1,5 @@
 /** What the admin API reads and steers: the daemon, through this narrow interface. */
+import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
@@ -35,5 +36,7 @@ export interface AdminDeps {
   secondaries(): NotifyStatus[];
   /** The last hour of each target and the recent override events (the status page). */
   history: StatusHistory;
+  /** Cluster mode's state; undefined without a cluster: section. */
+  cluster?(): ClusterStatus | undefined;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
 }

@@ -5,11 +5,13 @@
  * from them (nor keep series of targets a reload removed).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
+import { registerClusterMetrics } from './cluster-metrics.ts';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
@@ -27,6 +29,8 @@ export interface MetricsSources {
   now: () => number;
   /** The Route 53 sink; undefined when not configured (no failoverd_route53_* series then). */
   route53?: () => Route53MetricsView | undefined;
+  /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
+  cluster?: () => ClusterStatus | undefined;
 }
 
 export class Metrics {
@@ -218,6 +222,7 @@ export class Metrics {
         this.set(src.ready() ? 1 : 0);
       },
     });
+    registerClusterMetrics(this.registry, () => src.cluster?.(), src.now);
   }
 
   probe(target: string, r: ProbeResult): void {

@@ -100,7 +100,22 @@ function formatStatus(s: any): string {
     ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}`;
+}
+
+/** The cluster lines: who leads, this instance's link to etcd, and each target as the vantage points see it. */
+function formatCluster(c: any): string {
+  if (!c) return '';
+  const link = c.connected ? 'connected to etcd' : 'CUT OFF FROM ETCD';
+  const serving = c.serving === 'cluster' ? "serving the cluster's decisions" : c.serving === 'frozen' ? 'serving the LAST decisions seen (frozen)' : "serving its OWN local verdict";
+  const last = c.lastDecision ? `; last decision by ${c.lastDecision.leader} ${ago(c.lastDecision.receivedAt)}` : '; no decision received yet';
+  const points = c.vantagePoints.map((v: any) => v.instance).join(', ') || 'none';
+  const head = `\nCluster ${c.name}: instance ${c.instance}${c.isLeader ? ' (LEADER)' : ''}, leader ${c.leader ?? 'none'}; ${link}, ${serving}${last}\nVantage points live (${c.vantagePoints.length}): ${points}; quorum ${c.quorum}\n`;
+  const views = table(
+    ['TARGET', 'CLUSTER', 'VANTAGE POINTS', 'VIEWS'],
+    c.targets.map((t: any) => [t.id, t.health, t.why, Object.entries(t.views).map(([i, h]) => `${i}=${h}`).join(' ') || '-']),
+  );
+  return `${head}${views}`;
 }
 
 function formatRoute53(r: any): string {

@@ -77,6 +77,8 @@ export interface ClusterStatus {
   quorum: string;
   onLoss: 'freeze' | 'local';
   leaseTtlSeconds: number;
+  /** When this node started (epoch ms). */
+  startedAt: number;
   lastDecision: { leader: string; term: string; decidedAt: number; receivedAt: number } | null;
   vantagePoints: Array<{ instance: string; publishedAt: number }>;
   /** target id → the cluster's view, e.g. "1 of 3 vantage points see DOWN (2 needed)". */
@@ -110,6 +112,7 @@ export class ClusterNode extends EventEmitter<Events> {
   private stopped = false;
   private config: Config;
   private zones: readonly ZoneFile[];
+  private readonly startedAt: number;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     super();
@@ -120,6 +123,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.zones = opts.zones;
     this.log = opts.logger;
     this.clock = opts.clock;
+    this.startedAt = this.clock.now();
     this.client = opts.client ?? createEtcdClient(c);
     this.keys = new ClusterKeys(c.name);
     this.leadership = new Leadership(this.client, this.keys.leader, c.instance, c.leaseTtl / 1000, this.clock);
@@ -236,6 +240,7 @@ export class ClusterNode extends EventEmitter<Events> {
       quorum: String(this.cfg.quorum),
       onLoss: this.cfg.onLoss,
       leaseTtlSeconds: this.cfg.leaseTtl / 1000,
+      startedAt: this.startedAt,
       lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt } : null,
       vantagePoints: this.reports().map((v) => ({ instance: v.instance, publishedAt: v.at })),
       targets,

@@ -1,5 +1,6 @@
 /** GET /v1/status, GET /v1/explain?name=&type=, GET /v1/transitions?limit=. */
 
+import type { ClusterStatus } from '../../cluster/cluster-node.ts';
 import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../records/names.ts';
 import { findZone } from '../../records/snapshot.ts';
@@ -9,6 +10,17 @@ import type { Route } from '../router.ts';
 import { explainParagraph, iso, recordSetView, secondaryView } from '../views.ts';
 
 const TYPES = new Set(['A', 'AAAA', 'CNAME']);
+
+/** The cluster section of /v1/status (null without a cluster: section), times as ISO strings. */
+function clusterView(c: ClusterStatus | undefined): unknown {
+  if (!c) return null;
+  const { startedAt: _, lastDecision, vantagePoints, ...rest } = c;
+  return {
+    ...rest,
+    lastDecision: lastDecision ? { ...lastDecision, decidedAt: iso(lastDecision.decidedAt), receivedAt: iso(lastDecision.receivedAt) } : null,
+    vantagePoints: vantagePoints.map((v) => ({ instance: v.instance, publishedAt: iso(v.publishedAt) })),
+  };
+}
 
 export function statusRoutes(d: AdminDeps): Route[] {
   return [
@@ -33,6 +45,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
+          cluster: clusterView(d.cluster?.()),
         });
       },
     },
