@@ -10,6 +10,8 @@ import { AdminServer } from './admin/server.ts';
 import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
 import { StatusHistory } from './admin/status-history.ts';
+import { ClusterNode } from './cluster/cluster-node.ts';
+import { MachinesDecider } from './cluster/leader-decider.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { Controller } from './controller.ts';
@@ -20,6 +22,7 @@ import type { Logger } from './log.ts';
 import { MaintenanceWindows } from './maintenance/windows.ts';
 import { overrideEvent, transitionEvent } from './notify/events.ts';
 import { Notifier } from './notify/webhook.ts';
+import type { Transition } from './failover/types.ts';
 import { FAILOVERD_VERSION } from './probes/version.ts';
 import { toDesiredRecordSet, toDynamicRRset } from './published-answers.ts';
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
@@ -48,6 +51,8 @@ export class Daemon {
   private readonly state: StateWriter;
   private readonly notifier: Notifier;
   private readonly maintenance: MaintenanceWindows;
+  /** Cluster mode (a cluster: section): the decisions served come from etcd. */
+  private readonly cluster: ClusterNode | undefined;
   /** Serials from the state file: the first snapshot starts above them. */
   private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
@@ -80,6 +85,7 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
       route53: () => this.route53?.metricsView(),
+      cluster: () => this.cluster?.status(),
       now: () => this.clock.now(),
     });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
@@ -88,18 +94,26 @@ export class Daemon {
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
+    this.cluster = config.cluster ? this.createClusterNode(loaded) : undefined;
     this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
     this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {
-      this.metrics.transition(t);
-      this.notifier.send(transitionEvent(t));
+      // In cluster mode the leader's transitions are the ones served and told (onLeaderTransition).
+      if (!this.cluster) {
+        this.metrics.transition(t);
+        this.notifier.send(transitionEvent(t));
+      }
       this.state.markDirty();
     });
     this.controller.probeListeners.push((key, r) => this.metrics.probe(key, r));
-    this.controller.healthListeners.push(() => this.state.markDirty());
+    this.controller.healthListeners.push(() => {
+      this.cluster?.localHealthChanged();
+      this.state.markDirty();
+    });
     this.controller.overrideListeners.push((e) => {
-      this.notifier.send(overrideEvent(e, this.clock.now()));
+      this.cluster?.onOverride(e);
+      if (!this.cluster || this.cluster.isLeader) this.notifier.send(overrideEvent(e, this.clock.now()));
       this.state.markDirty();
       if (e.action === 'expired' && e.override.source.startsWith('maintenance:')) {
         this.log.info({ component: 'maintenance', window: e.override.source.slice('maintenance:'.length), target: e.targetId }, 'maintenance window ended: target released');
@@ -116,10 +130,13 @@ export class Daemon {
     this.adminBound = await this.admin.start();
     this.log.info({ component: 'admin', listen: this.adminBound, auth: this.loaded.config.admin.token ? 'token' : 'none (loopback only)' }, 'admin API listening');
     await this.controller.start();
+    if (this.cluster) await this.joinCluster(this.cluster);
     this.publish();
     const bound = await this.dns.start();
-    this.route53?.start();
-    this.maintenance.configure(this.loaded.config.maintenance);
+    if (!this.cluster) {
+      this.route53?.start();
+      this.maintenance.configure(this.loaded.config.maintenance);
+    }
     this.serving = true;
     await this.state.flush();
     this.log.info({ listen: bound, zones: this.loaded.zones.map((z) => z.origin), serials: Object.fromEntries(this.snapshot!.zones.map((z) => [z.origin, z.serial])), recordSets: this.loaded.config.records.length, route53: this.route53 ? this.loaded.config.route53!.mode : 'off' }, 'serving DNS');
@@ -133,6 +150,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.maintenance.stop();
+    await this.cluster?.stop();
     await this.controller.stop();
     this.publishNowIfQueued(); // the state file keeps the serial that was served
     await this.state.close();
@@ -205,7 +223,8 @@ export class Daemon {
     const summary = this.controller.reload(applied);
     this.publishNowIfQueued();
     this.notifier.configure(applied.notify);
-    if (this.serving) this.maintenance.configure(applied.maintenance);
+    if (this.serving && (!this.cluster || this.cluster.isLeader)) this.maintenance.configure(applied.maintenance);
+    this.cluster?.reconfigure(applied, next.zones);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
     for (const w of warnings) log.warn(w);
     this.metrics.reload(true);
@@ -235,14 +254,69 @@ export class Daemon {
     this.publish();
   }
 
-  /** Builds the snapshot of static data plus every current answer, swaps it in, and tells Route 53. */
+  /**
+   * Builds the snapshot of static data plus every current answer, swaps it
+   * in, and tells Route 53. In cluster mode the answers and serials are the
+   * cluster's (or this instance's own verdict when it has none, or is cut
+   * off with onLoss: local), and only the leader tells Route 53.
+   */
   private publish(): void {
-    const decisions = this.controller.decisions();
-    this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials);
+    const served = this.cluster?.served();
+    const decisions = served?.decisions ?? this.controller.decisions();
+    const given = served ? new Map(Object.entries(served.serials)) : undefined;
+    this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials, given);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
-    this.route53?.update(decisions.map(toDesiredRecordSet));
+    if (!this.cluster || this.cluster.isLeader) this.route53?.update(decisions.map(toDesiredRecordSet));
     this.state.markDirty();
+  }
+
+  private createClusterNode(loaded: LoadedConfig): ClusterNode {
+    const log = this.log.child({ component: 'cluster' });
+    const node = new ClusterNode({
+      config: loaded.config,
+      zones: loaded.zones,
+      localViews: () => {
+        const out: Record<string, { health: 'UP' | 'DOWN' | 'UNKNOWN'; since: number; reason?: string }> = {};
+        for (const rs of this.controller.config.records) {
+          for (const t of rs.targets) {
+            const tr = this.controller.tracker(t.probeKey);
+            if (tr) out[t.probeKey] = { health: tr.health, since: tr.since, ...(tr.last ? { reason: tr.last.reason } : {}) };
+          }
+        }
+        return out;
+      },
+      overrides: () => this.controller.overrides,
+      makeDecider: (health, restore, onChange) =>
+        new MachinesDecider({ records: this.loaded.config.records, health, restore, onChange, onTransition: (t) => this.onLeaderTransition(t), clock: this.clock, logger: log }),
+      clock: this.clock,
+      logger: log,
+    });
+    node.on('served', () => this.queuePublish());
+    node.on('leadership', (leader) => {
+      if (this.stopping) return;
+      if (leader) {
+        this.route53?.start();
+        this.maintenance.configure(this.loaded.config.maintenance);
+      } else this.maintenance.stop();
+      this.queuePublish();
+    });
+    return node;
+  }
+
+  /** Joins the cluster: DNS opens once this instance has the cluster's decisions, or after startupTimeout on its own verdict. */
+  private async joinCluster(node: ClusterNode): Promise<void> {
+    node.publishVantage();
+    const timeout = this.loaded.config.startupTimeout;
+    if (!(await node.start(timeout))) {
+      this.log.warn({ component: 'cluster', startupTimeout: timeout, endpoints: this.loaded.config.cluster!.etcd.endpoints }, 'no cluster decisions within startupTimeout (etcd unreachable, or no leader yet): serving this instance\'s own verdict until they arrive');
+    }
+  }
+
+  /** A transition the cluster's leader (this instance) decided: counted and told. */
+  private onLeaderTransition(t: Transition): void {
+    this.metrics.transition(t);
+    this.notifier.send(transitionEvent(t));
   }
 
   private buildState(): PersistedState {
@@ -282,11 +356,13 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       metrics: this.metrics,
       // An operator action's answer change is in the snapshot (and its serial on disk) before the API answers.
-      persistNow: () => {
+      persistNow: async () => {
         this.publishNowIfQueued();
+        await this.cluster?.flushOperatorState();
         return this.state.flush();
       },
       route53: () => this.route53?.view() ?? null,
+      cluster: () => this.cluster?.status(),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
       history: this.history,
       now: () => this.clock.now(),

@@ -1,0 +1,89 @@
+/**
+ * Three failoverd processes on loopback, one cluster on a real etcd: the
+ * same answer and SOA serial on all three after every step; a killed
+ * primary moves all three; a drain through instance 2 moves all three
+ * within 1 s; SIGKILL of the leader: a new leader within leaseTtl + 1 s and
+ * a failover right after the kill decided within that time; the old leader,
+ * restarted, serves the current decisions from its first answer.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { until } from './helpers/admin-daemon.ts';
+import { startEtcd } from './helpers/etcd.ts';
+import { needTool } from './helpers/tools.ts';
+
+const PRIMARY = '127.0.0.1';
+const SECONDARY = '127.0.0.2';
+const DRAIN = `/v1/targets/${encodeURIComponent(`www.example.test/A/${PRIMARY}`)}/override`;
+
+test('cluster of 3 on loopback: one answer and serial everywhere; killed primary, drain through instance 2, leader SIGKILL', { timeout: 60_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server')) return;
+  const etcd = await startEtcd(1);
+  t.after(() => etcd.stop());
+  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s' });
+  t.after(() => cluster.stop());
+  await cluster.start();
+
+  // 1. The same answer and serial on all three; every instance sees 3 vantage points and one leader.
+  const first = await cluster.waitSame([PRIMARY]);
+  await until('3 vantage points seen by every instance', async () => (await Promise.all([0, 1, 2].map((i) => cluster.status(i)))).every((s) => s.cluster.vantagePoints.length === 3 && s.cluster.connected));
+  const leader = await cluster.leaderIndex();
+  const st = await cluster.status(leader);
+  assert.equal(st.cluster.leader, `fo-${leader + 1}`);
+  assert.equal(st.cluster.serving, 'cluster');
+  const view = st.cluster.targets.find((x: any) => x.id === `www.example.test/A/${PRIMARY}`);
+  assert.equal(view.health, 'UP');
+  assert.match(view.why, /^0 of 3 vantage points see DOWN/);
+
+  // 2. Killed primary: all three answer the secondary, with one new serial.
+  await primary!.kill();
+  const failover = await cluster.waitSame([SECONDARY], 5000);
+  assert.ok(failover.serial > first.serial, `serial moved: ${first.serial} -> ${failover.serial}`);
+  t.diagnostic(`failover on 3 instances after the primary was killed: ${failover.ms} ms`);
+  await primary!.revive();
+  const back = await cluster.waitSame([PRIMARY], 5000);
+
+  // 3. A drain through instance 2 moves all three within 1 s; an undrain through instance 3 moves them back.
+  const t0 = Date.now();
+  const drained = await cluster.daemons[1]!.api('POST', DRAIN, { body: { state: 'down', reason: 'cluster drain test' } });
+  assert.equal(drained.status, 200, drained.text);
+  const moved = await cluster.waitSame([SECONDARY], 3000);
+  const drainMs = Date.now() - t0;
+  t.diagnostic(`drain through instance 2 seen on all three after ${drainMs} ms`);
+  assert.ok(drainMs < 1000, `drain took ${drainMs} ms on all three`);
+  assert.ok(moved.serial > back.serial);
+  for (const i of [0, 2]) {
+    const s = await cluster.status(i);
+    assert.equal(s.overrides.length, 1, `instance ${i + 1} shows the drain`);
+    assert.equal(s.overrides[0].reason, 'cluster drain test');
+  }
+  const undrained = await cluster.daemons[2]!.api('DELETE', DRAIN);
+  assert.equal(undrained.status, 200, undrained.text);
+  await cluster.waitSame([PRIMARY], 3000);
+
+  // 4. SIGKILL the leader and kill the primary right after: a new leader within leaseTtl + 1 s, and the failover decided.
+  const old = await cluster.leaderIndex();
+  const k0 = Date.now();
+  await cluster.kill(old);
+  await primary!.kill();
+  const next = await cluster.leaderIndex(5000);
+  const electedMs = Date.now() - k0;
+  const decided = await cluster.waitSame([SECONDARY], 5000);
+  const decidedMs = Date.now() - k0;
+  t.diagnostic(`leader SIGKILLed: new leader fo-${next + 1} seen after ${electedMs} ms; failover on the 2 left after ${decidedMs} ms`);
+  assert.notEqual(next, old);
+  assert.ok(electedMs <= 2000 + 500, `new leader after ${electedMs} ms (leaseTtl 1 s + 1 s, and the status poll)`);
+
+  // 5. The old leader, restarted, serves the current decisions from its first answer.
+  const again = await cluster.startOne(old);
+  assert.deepEqual(await again.answer('www.example.test'), [SECONDARY]);
+  assert.equal(await again.serial(), decided.serial);
+  await cluster.waitSame([SECONDARY], 3000);
+});

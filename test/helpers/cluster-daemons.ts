@@ -1,0 +1,126 @@
+/**
+ * Several failoverd processes on loopback forming one cluster on a real
+ * etcd: each in its own temp folder with the same records, its own admin
+ * and DNS ports, and `cluster.instance: fo-<n>`. Ask them all the same
+ * question, find the leader, kill and restart one.
+ */
+import { AdminDaemon, FAST, TestDir, TOKEN, until } from './admin-daemon.ts';
+
+export interface ClusterOptions {
+  endpoints: string[];
+  /** The backends' HTTP port (the same port on 127.0.0.1 and 127.0.0.2). */
+  port: number;
+  name?: string;
+  leaseTtl?: string;
+  quorum?: string;
+  onLoss?: 'freeze' | 'local';
+  /** More top-level YAML (e.g. a route53: section). */
+  extra?: string;
+  failback?: string;
+}
+
+export function clusterConfig(n: number, o: ClusterOptions): string {
+  return `dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
+startupTimeout: 8s
+checks:
+  web: { type: http, port: ${o.port}, ${FAST} }
+records:
+  - name: www.example.test
+    type: A
+    ttl: 5
+    failback: ${o.failback ?? 'auto'}
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+cluster:
+  name: ${o.name ?? 'test'}
+  instance: fo-${n}
+  etcd: { endpoints: ${JSON.stringify(o.endpoints)} }
+  quorum: ${o.quorum ?? 'majority'}
+  leaseTtl: ${o.leaseTtl ?? '1s'}
+  onLoss: ${o.onLoss ?? 'freeze'}
+${o.extra ?? ''}`;
+}
+
+export class LoopbackCluster {
+  readonly dirs: TestDir[] = [];
+  readonly daemons: Array<AdminDaemon | undefined> = [];
+
+  constructor(
+    readonly size: number,
+    o: ClusterOptions,
+  ) {
+    for (let i = 1; i <= size; i++) {
+      const d = new TestDir();
+      d.write(clusterConfig(i, o));
+      this.dirs.push(d);
+    }
+  }
+
+  /** Starts every instance (in parallel) and waits until each serves DNS. */
+  async start(timeoutMs = 20_000): Promise<void> {
+    await Promise.all(this.dirs.map((_, i) => this.startOne(i, timeoutMs)));
+  }
+
+  async startOne(i: number, timeoutMs = 20_000): Promise<AdminDaemon> {
+    const d = await AdminDaemon.start(this.dirs[i]!, {}, timeoutMs);
+    this.daemons[i] = d;
+    return d;
+  }
+
+  live(): AdminDaemon[] {
+    return this.daemons.filter((d): d is AdminDaemon => d !== undefined);
+  }
+
+  /** Each live instance's answer and SOA serial. */
+  async views(name = 'www.example.test'): Promise<Array<{ answer: string; serial: number | string }>> {
+    return Promise.all(
+      this.live().map(async (d) => ({
+        answer: (await d.answer(name)).join(','),
+        serial: await d.serial().catch((err: { code?: string }) => err.code ?? 'error'),
+      })),
+    );
+  }
+
+  /** Waits until every live instance answers `want` with one SOA serial; returns the time it took and the serial. */
+  async waitSame(want: string[], timeoutMs = 5000): Promise<{ ms: number; serial: number }> {
+    const start = Date.now();
+    const views = await until(
+      `every instance answering ${want.join(',')} with one serial`,
+      async () => {
+        const v = await this.views();
+        return v.every((x) => x.answer === want.join(',') && x.serial === v[0]!.serial) ? v : undefined;
+      },
+      timeoutMs,
+    );
+    return { ms: Date.now() - start, serial: views![0]!.serial as number };
+  }
+
+  /** Index of the instance whose /v1/status says it leads. */
+  async leaderIndex(timeoutMs = 5000): Promise<number> {
+    return until(
+      'one leader',
+      async () => {
+        const st = await Promise.all(this.daemons.map(async (d) => (d ? (await d.api('GET', '/v1/status')).body?.cluster : undefined)));
+        const leaders = st.map((s, i) => (s?.isLeader ? i : -1)).filter((i) => i >= 0);
+        return leaders.length === 1 ? leaders[0]! + 1 : undefined;
+      },
+      timeoutMs,
+    ).then((i) => i! - 1);
+  }
+
+  async status(i: number): Promise<any> {
+    return (await this.daemons[i]!.api('GET', '/v1/status')).body;
+  }
+
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const d = this.daemons[i];
+    this.daemons[i] = undefined;
+    await d?.stop(signal);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.daemons.map((d) => d?.stop()));
+    for (const d of this.dirs) d.remove();
+  }
+}
