@@ -11,7 +11,8 @@ import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
 import { StatusHistory } from './admin/status-history.ts';
 import { ClusterNode } from './cluster/cluster-node.ts';
-import { MachinesDecider } from './cluster/leader-decider.ts';
+import { Decider } from './failover/decider.ts';
+import type { RecordSetDecision } from './failover/decision.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { Controller } from './controller.ts';
@@ -79,7 +80,7 @@ export class Daemon {
     this.controller = new Controller(config, { logger: this.log, clock: opts.clock, restore: saved });
     this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
-      decisions: () => this.controller.decisions(),
+      decisions: () => this.servedDecisions(),
       ready: () => this.controller.isReady,
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
@@ -260,6 +261,11 @@ export class Daemon {
    * cluster's (or this instance's own verdict when it has none, or is cut
    * off with onLoss: local), and only the leader tells Route 53.
    */
+  /** The decisions this instance serves: the cluster's in cluster mode (when it has them), else its own. */
+  private servedDecisions(): RecordSetDecision[] {
+    return this.cluster?.served()?.decisions ?? this.controller.decisions();
+  }
+
   private publish(): void {
     const served = this.cluster?.served();
     const decisions = served?.decisions ?? this.controller.decisions();
@@ -276,19 +282,15 @@ export class Daemon {
     const node = new ClusterNode({
       config: loaded.config,
       zones: loaded.zones,
-      localViews: () => {
-        const out: Record<string, { health: 'UP' | 'DOWN' | 'UNKNOWN'; since: number; reason?: string }> = {};
-        for (const rs of this.controller.config.records) {
-          for (const t of rs.targets) {
-            const tr = this.controller.tracker(t.probeKey);
-            if (tr) out[t.probeKey] = { health: tr.health, since: tr.since, ...(tr.last ? { reason: tr.last.reason } : {}) };
-          }
-        }
-        return out;
-      },
+      localViews: () => Object.fromEntries(this.controller.health.probed()),
       overrides: () => this.controller.overrides,
-      makeDecider: (health, restore, onChange) =>
-        new MachinesDecider({ records: this.loaded.config.records, health, restore, onChange, onTransition: (t) => this.onLeaderTransition(t), clock: this.clock, logger: log }),
+      makeDecider: (health, restore, onChange) => {
+        const decider = new Decider(this.loaded.config, { clock: this.clock, logger: log, health, restore });
+        decider.changeListeners.push(onChange);
+        decider.transitionListeners.push((t) => this.onLeaderTransition(t));
+        decider.activate();
+        return decider;
+      },
       clock: this.clock,
       logger: log,
     });
@@ -344,7 +346,7 @@ export class Daemon {
   private adminDeps(): AdminDeps {
     return {
       controller: () => this.controller,
-      decisions: () => this.controller.decisions(),
+      decisions: () => this.servedDecisions(),
       probes: (key) => this.controller.tracker(key),
       snapshot: () => this.snapshot,
       readiness: () => {

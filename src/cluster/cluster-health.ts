@@ -8,9 +8,9 @@
  */
 import type { Clock } from '../clock.ts';
 import type { Health, Target } from '../config/types.ts';
-import type { TargetHealthView } from '../failover/decision.ts';
 import { effectiveHealth } from '../health/effective.ts';
 import type { TargetOverride } from '../health/overrides.ts';
+import type { TargetHealthView } from '../health/target-health.ts';
 import { clusterHealth, type ClusterHealth, type Quorum } from './quorum.ts';
 import type { VantageReport } from './vantage.ts';
 
@@ -64,12 +64,14 @@ export class ClusterHealthSource {
     const o = this.override(t.id);
     const now = this.clock.now();
     const e = effectiveHealth(realHealth, o, now);
+    const reason = e.overridden && o ? `${o.state === 'DOWN' ? 'drained' : 'pinned UP'} by override (${o.source}): ${o.reason}` : real ? `cluster: ${real.why}` : undefined;
     return {
       health: e.health,
       realHealth,
       since: e.overridden && o ? o.createdAt : (real?.since ?? now),
       overridden: e.overridden,
-      ...(e.overridden && o ? { overrideReason: o.reason ? `${o.state}: ${o.reason}` : o.state } : {}),
+      ...(e.overridden && o ? { override: o } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     };
   }
 }

@@ -18,7 +18,8 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Config, Target } from '../config/types.ts';
-import type { RecordSetDecision, TargetHealthView } from '../failover/decision.ts';
+import type { RecordSetDecision } from '../failover/decision.ts';
+import type { FailbackOutcome, HealthSource } from '../failover/decider.ts';
 import type { RecordSetState } from '../failover/types.ts';
 import type { OverrideEvent, OverrideStore } from '../health/overrides.ts';
 import type { Logger } from '../log.ts';
@@ -34,18 +35,20 @@ import { OperatorState } from './operator-state.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
 import { parseVantageReport, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
 
-/** The leader's decider: failover machines over a health source it is given. */
+/** The leader's decider (failover/decider.ts): failover machines over a health source it is given. */
 export interface LeaderDecider {
   decisions(): RecordSetDecision[];
-  /** The health of these targets changed (cluster verdict or override). */
-  healthChanged(targets: Target[]): void;
-  /** A failback command for a record set key. */
-  failback(recordSetKey: string): { kind: 'moved' | 'unchanged' | 'refused'; reason?: string };
+  /** The cluster's health of a probe key changed. */
+  probeKeyChanged(probeKey: string): void;
+  /** A target's override changed. */
+  targetChanged(targetId: string): void;
+  failback(recordSetKey: string): FailbackOutcome;
+  reload(config: Config): unknown;
   stop(): void;
 }
 
 export type DeciderFactory = (
-  health: { view(t: Target): TargetHealthView },
+  health: HealthSource,
   /** record set key → the state the cluster last decided (holds, active targets). */
   restore: Record<string, RecordSetState>,
   /** Called after the decisions changed. */
@@ -188,8 +191,7 @@ export class ClusterNode extends EventEmitter<Events> {
   /** Told of every event of the local override store: mirrored to etcd; the leader re-decides. */
   onOverride(e: OverrideEvent): void {
     this.operatorState.onLocalEvent(e);
-    const t = this.targetsById().get(e.targetId);
-    if (t && this.decider) this.decider.healthChanged([t]);
+    this.decider?.targetChanged(e.targetId);
   }
 
   /** Resolves once local operator changes are in etcd (rejects if a write failed). */
@@ -198,7 +200,7 @@ export class ClusterNode extends EventEmitter<Events> {
   }
 
   /** A failback command: run by the leader (directly here, or through etcd). */
-  async failback(recordSetKey: string): Promise<{ kind: 'moved' | 'unchanged' | 'refused' | 'requested'; reason?: string }> {
+  async failback(recordSetKey: string): Promise<FailbackOutcome | { kind: 'requested'; reason: string }> {
     if (this.decider && this.isLeader) return this.decider.failback(recordSetKey);
     await this.client.put(this.keys.failback(recordSetKey)).value(JSON.stringify({ by: this.cfg.instance, at: this.clock.now() })).exec();
     return { kind: 'requested', reason: `sent to the leader ${this.leaderName ?? '(none right now)'}` };
@@ -216,11 +218,12 @@ export class ClusterNode extends EventEmitter<Events> {
     return r;
   }
 
-  /** A new config (reload): the leader's decider is rebuilt by the daemon's factory on the next election; zones feed the serials. */
+  /** A new config (reload): the leader's decider takes it (record sets keep their state); zones feed the serials. */
   reconfigure(config: Config, zones: readonly ZoneFile[]): void {
     this.config = config;
     this.zones = zones;
     this.onVantageChange();
+    this.decider?.reload(config);
   }
 
   status(): ClusterStatus {
@@ -332,9 +335,8 @@ export class ClusterNode extends EventEmitter<Events> {
   private onVantageChange(): void {
     const probeKeys = new Set<string>();
     for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
-    const changed = new Set(this.health.update(probeKeys, this.reports()));
-    if (!this.decider || changed.size === 0) return;
-    this.decider.healthChanged([...this.targetsById().values()].filter((t) => changed.has(t.probeKey)));
+    const changed = this.health.update(probeKeys, this.reports());
+    for (const key of changed) this.decider?.probeKeyChanged(key);
   }
 
   private onRecord(r: DecisionRecord): void {
@@ -397,7 +399,7 @@ export class ClusterNode extends EventEmitter<Events> {
     if (!decider) return;
     const recordSet = this.keys.recordSetOfFailback(key);
     const outcome = decider.failback(recordSet);
-    this.log.info({ recordSet, outcome: outcome.kind, reason: outcome.reason }, 'failback command from the cluster');
+    this.log.info({ recordSet, outcome: outcome.kind, reason: outcome.kind === 'moved' ? outcome.transition.reason : outcome.reason }, 'failback command from the cluster');
     await this.client.delete().key(key).exec().catch((err: unknown) => this.log.warn({ err }, 'could not remove a done failback command'));
   }
 }
