@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dig } from './dig.ts';
 import { stopChild, type ServedZone } from './nsd.ts';
 import { freePort } from './ports.ts';
+import { waitUntilAnswering } from './raw-dns.ts';
 
 export interface RunningKnot {
   port: number;
@@ -58,11 +58,6 @@ export async function startKnot(zones: ServedZone[]): Promise<RunningKnot> {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 50 && child.exitCode === null; i++) {
-    const up = await Promise.all(zones.map((z) => dig(port, z.origin === '' ? '.' : z.origin, 'SOA').then((r) => r.status === 'NOERROR' && r.flags.includes('aa'), () => false)));
-    if (up.every(Boolean)) return { port, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`knotd did not serve ${zones.map((z) => z.origin).join(', ')}: ${stderr}`);
+  await waitUntilAnswering({ name: 'knotd', port, child, stderr: () => stderr, stop }, zones.map((z) => z.origin), { authoritative: true });
+  return { port, stop };
 }

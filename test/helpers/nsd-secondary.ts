@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig, type DigResult } from './dig.ts';
+import { waitUntilAnswering } from './raw-dns.ts';
 
 export interface NsdSecondaryOptions {
   /** The port NSD listens on (UDP and TCP), picked by the caller (failoverd's config names it). */
@@ -72,15 +73,6 @@ ${o.key ? `key:\n  name: ${o.key.name}\n  algorithm: ${o.key.algorithm}\n  secre
     rmSync(dir, { recursive: true, force: true });
   };
   // Up when it answers on its port (REFUSED/SERVFAIL until the zone has transferred).
-  for (let i = 0; i < 50; i++) {
-    if (child.exitCode !== null) break;
-    try {
-      await dig(o.port, o.zone, 'SOA');
-      return { port: o.port, pid: child.pid!, log: () => stderr, query: (name, type = 'A') => dig(o.port, name, type), stop };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await stop();
-  throw new Error(`nsd did not start: ${stderr}`);
+  await waitUntilAnswering({ name: 'nsd (secondary)', port: o.port, child, stderr: () => stderr, stop }, [o.zone], { authoritative: false });
+  return { port: o.port, pid: child.pid!, log: () => stderr, query: (name, type = 'A') => dig(o.port, name, type), stop };
 }

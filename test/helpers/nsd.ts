@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dig } from './dig.ts';
 import { freePort } from './ports.ts';
+import { waitUntilAnswering } from './raw-dns.ts';
 
 export interface RunningNsd {
   port: number;
@@ -62,14 +62,8 @@ export async function startNsdZones(zones: ServedZone[], opts: { unlimited?: boo
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  // Wait (bounded) until every zone is loaded and served.
-  for (let i = 0; i < 50 && child.exitCode === null; i++) {
-    const up = await Promise.all(zones.map((z) => dig(port, z.origin === '' ? '.' : z.origin, 'SOA').then((r) => r.status === 'NOERROR' && r.flags.includes('aa'), () => false)));
-    if (up.every(Boolean)) return { port, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`nsd did not serve ${zones.map((z) => z.origin).join(', ')}: ${stderr}`);
+  await waitUntilAnswering({ name: 'nsd', port, child, stderr: () => stderr, stop }, zones.map((z) => z.origin), { authoritative: true });
+  return { port, stop };
 }
 
 /** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */

@@ -1,4 +1,5 @@
 /** Raw DNS packets over UDP and TCP, for what dig and dns.Resolver cannot send. */
+import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -33,20 +34,30 @@ export function buildQuery(name: string, type: number, opts: { id?: number; flag
   return Buffer.concat(parts);
 }
 
-/** Sends one UDP packet; resolves with the reply, or undefined after `waitMs`. */
-export function udpExchange(port: number, packet: Buffer, waitMs = 1000): Promise<Buffer | undefined> {
+/**
+ * Sends one UDP packet from a socket connected to 127.0.0.1:port; resolves
+ * with the reply, or with why there is none (the port refused it, or no
+ * reply within `waitMs`).
+ */
+export function udpAsk(port: number, packet: Buffer, waitMs = 1000): Promise<{ reply: Buffer } | { problem: string }> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
-    const done = (v: Buffer | undefined) => {
+    const done = (v: { reply: Buffer } | { problem: string }) => {
       clearTimeout(timer);
       sock.close();
       resolve(v);
     };
-    const timer = setTimeout(() => done(undefined), waitMs);
-    sock.on('message', (msg) => done(msg));
-    sock.on('error', () => done(undefined));
-    sock.send(packet, port, '127.0.0.1');
+    const timer = setTimeout(() => done({ problem: `no reply within ${waitMs} ms` }), waitMs);
+    sock.on('message', (msg) => done({ reply: msg }));
+    sock.on('error', (err: NodeJS.ErrnoException) => done({ problem: err.code ?? err.message }));
+    sock.connect(port, '127.0.0.1', () => sock.send(packet));
   });
+}
+
+/** Sends one UDP packet; resolves with the reply, or undefined (refused, or nothing after `waitMs`). */
+export async function udpExchange(port: number, packet: Buffer, waitMs = 1000): Promise<Buffer | undefined> {
+  const r = await udpAsk(port, packet, waitMs);
+  return 'reply' in r ? r.reply : undefined;
 }
 
 /** Sends length-prefixed messages over one TCP connection; collects the replies. */
@@ -85,4 +96,57 @@ export function rcodeOf(reply: Buffer): number {
 }
 export function flagsOf(reply: Buffer): { qr: boolean; aa: boolean; tc: boolean; rd: boolean; ra: boolean; opcode: number } {
   return { qr: !!(reply[2]! & 0x80), opcode: (reply[2]! >> 3) & 0xf, aa: !!(reply[2]! & 0x04), tc: !!(reply[2]! & 0x02), rd: !!(reply[2]! & 0x01), ra: !!(reply[3]! & 0x80) };
+}
+
+/** A DNS server process a test started on 127.0.0.1:port. */
+export interface ServerProcess {
+  /** For errors: e.g. 'nsd', 'knotd'. */
+  name: string;
+  port: number;
+  child: ChildProcess;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** Stops it and removes its files: called before waitUntilAnswering throws. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Waits until a DNS server the test started answers the SOA query of every
+ * zone (origin without the trailing dot; '' is the root): `authoritative`,
+ * NOERROR with AA (each zone loaded and served); otherwise any reply (the
+ * server is up, a zone may still be transferring). Bounded: at most `tries`
+ * rounds and `timeoutMs`. A server that exits first, or is not ready in
+ * time, is stopped, and the error names it, its port, the last problem seen
+ * and its stderr.
+ */
+export async function waitUntilAnswering(s: ServerProcess, zones: string[], o: { authoritative: boolean; tries?: number; timeoutMs?: number }): Promise<void> {
+  const tries = o.tries ?? 200;
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  const start = performance.now();
+  let last = 'not asked yet';
+  for (let i = 0; i < tries && performance.now() - start < timeoutMs; i++) {
+    if (s.child.exitCode !== null || s.child.signalCode !== null) {
+      await s.stop();
+      throw new Error(`${s.name} on port ${s.port} exited (${s.child.exitCode ?? s.child.signalCode}) before answering; last: ${last}; stderr: ${s.stderr()}`);
+    }
+    last = await soaProblem(s.port, zones, o.authoritative);
+    if (last === '') return;
+    // Refused or answered but not ready: ask again shortly (no reply at all has waited already).
+    if (!last.includes('no reply within')) await new Promise((r) => setTimeout(r, 50));
+  }
+  await s.stop();
+  throw new Error(`${s.name} on port ${s.port} not answering after ${tries} tries or ${timeoutMs} ms; last: ${last}; stderr: ${s.stderr()}`);
+}
+
+/** '' when every zone's SOA is answered as wanted, otherwise the first problem. */
+async function soaProblem(port: number, zones: string[], authoritative: boolean): Promise<string> {
+  for (const zone of zones) {
+    const shown = zone === '' ? '.' : zone;
+    const r = await udpAsk(port, buildQuery(zone, 6, { id: Math.floor(Math.random() * 0x10000) }), 500);
+    if ('problem' in r) return `SOA ${shown}: ${r.problem}`;
+    if (!authoritative) continue;
+    if (rcodeOf(r.reply) !== 0) return `SOA ${shown}: rcode ${rcodeOf(r.reply)}`;
+    if (!flagsOf(r.reply).aa) return `SOA ${shown}: not authoritative`;
+  }
+  return '';
 }
