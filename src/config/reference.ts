@@ -25,6 +25,25 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     description: 'Processes that serve UDP, sharing the port; "auto" is one per CPU core. TCP stays in the main process.',
     example: 'auto',
   },
+  'dns.tcp': {
+    description: 'Bounds on DNS over TCP, so that clients cannot use up the file descriptors the probes, the admin API and the state file need. A connection refused or closed by a bound is logged (rate-limited) and counted.',
+  },
+  'dns.tcp.maxConnections': {
+    description: 'TCP connections open at once, over every listen address. One more is closed as soon as it is accepted. Keep it well below the descriptor limit (ulimit -n).',
+    example: '512',
+  },
+  'dns.tcp.maxPerClient': {
+    description: 'TCP connections open at once from one client address (an IPv4 client on an IPv6 socket counts as its IPv4 address). One more from that address is closed as soon as it is accepted; other clients are still served.',
+    example: '16',
+  },
+  'dns.tcp.messageTimeout': {
+    description: 'The longest a client may take to send one whole message, from its first byte; the connection is closed after that. Unlike the idle timeout, a byte now and then does not extend it. From 100ms to 1m.',
+    example: '2s',
+  },
+  'dns.tcp.idleTimeout': {
+    description: 'A connection with no message under way and no reply still being read is closed after this (RFC 7766 §6.2.3 recommends at least 10s). From 100ms to 1h.',
+    example: '30s',
+  },
   zones: {
     description: 'Zone files (RFC 1035 master files) or folders of them (every *.zone inside), relative to the config file. They hold the static records; record sets add the failover answers.',
     example: '[zones/example.test.zone]',

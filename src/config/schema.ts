@@ -180,14 +180,32 @@ export const maintenanceSchema = z.strictObject({
   reason: z.string().min(1).max(500),
 });
 
+/** Bounds on DNS over TCP (src/dns/tcp-limits.ts); the defaults keep far below a 1,024-descriptor limit. */
+export const DNS_TCP_DEFAULTS = { maxConnections: 256, maxPerClient: 32, messageTimeout: 5000, idleTimeout: 10_000 };
+const dnsTcpSchema = z
+  .strictObject({
+    maxConnections: z.number().int().min(1).max(65_535).default(DNS_TCP_DEFAULTS.maxConnections),
+    maxPerClient: z.number().int().min(1).max(65_535).default(DNS_TCP_DEFAULTS.maxPerClient),
+    messageTimeout: duration
+      .refine((ms) => ms >= 100, { message: 'messageTimeout must be at least 100ms' })
+      .refine((ms) => ms <= 60_000, { message: 'messageTimeout must be at most 1m' })
+      .default(DNS_TCP_DEFAULTS.messageTimeout),
+    idleTimeout: duration
+      .refine((ms) => ms >= 100, { message: 'idleTimeout must be at least 100ms' })
+      .refine((ms) => ms <= 3_600_000, { message: 'idleTimeout must be at most 1h' })
+      .default(DNS_TCP_DEFAULTS.idleTimeout),
+  })
+  .default(DNS_TCP_DEFAULTS);
+
 export const configSchema = z.strictObject({
   dns: z
     .strictObject({
       listen: z.array(hostPort).min(1).default([{ host: '127.0.0.1', port: 5353 }]),
       /** Processes serving UDP (sharing the port); "auto" = one per core. TCP stays in the main process. */
       workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
+      tcp: dnsTcpSchema,
     })
-    .default({ listen: [{ host: '127.0.0.1', port: 5353 }], workers: 1 }),
+    .default({ listen: [{ host: '127.0.0.1', port: 5353 }], workers: 1, tcp: DNS_TCP_DEFAULTS }),
   zones: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('zones'),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

@@ -45,7 +45,12 @@ export interface RecordSetConfig {
 export interface Config {
   /** The config file as given, for messages. */
   file: string;
-  dns: { listen: HostPort[]; workers: number | 'auto' };
+  dns: {
+    listen: HostPort[];
+    workers: number | 'auto';
+    /** Bounds on DNS over TCP; durations in milliseconds. */
+    tcp: { maxConnections: number; maxPerClient: number; messageTimeout: number; idleTimeout: number };
+  };
   /** Resolved zone file paths. */
   zoneFiles: string[];
   log: { level: string };

@@ -19,6 +19,7 @@ import { readQuery, udpLimit, type QueryInfo } from './query.ts';
 import { encodeReply, errorSections } from './response.ts';
 import { fastAnswer, newPlainQuery } from './fast-path.ts';
 import { ReplyTemplates } from './reply-templates.ts';
+import { DEFAULT_TCP_LIMITS, TcpConnectionLimiter, type TcpCloseReason, type TcpLimits, type TcpStats } from './tcp-limits.ts';
 import { DnsTcpServer, type TcpExchange } from './tcp-server.ts';
 import { resolveWorkers, UdpWorkerPool } from './worker-pool.ts';
 import { resolveQuestion, type WeightedPicker } from './resolve.ts';
@@ -43,6 +44,10 @@ export interface DnsServerOptions {
    * weighted answers at random (`pick` is not passed to them).
    */
   workers?: number | 'auto';
+  /** Bounds on TCP connections (tcp-limits.ts); what is not given takes its default. */
+  tcp?: Partial<TcpLimits>;
+  /** Called once per TCP connection refused or closed by a bound (for metrics). */
+  onTcpClosed?: (reason: TcpCloseReason) => void;
 }
 
 type Send = (reply: Buffer) => void;
@@ -52,6 +57,13 @@ export interface TransferHandler {
   /** The reply messages, or undefined to let the server answer as usual. */
   handle(req: DnsRequest, info: QueryInfo, ctx: { transport: Transport; client: DnsClient; snapshot: Snapshot | undefined; limit: number }): Buffer[] | undefined;
 }
+
+/** The log line of a connection refused or closed by a bound (idle closes are normal and not logged). */
+const TCP_CLOSE_LOG: Record<Exclude<TcpCloseReason, 'idle-timeout'>, string> = {
+  'max-connections': 'refused a TCP connection: dns.tcp.maxConnections are open',
+  'max-per-client': 'refused a TCP connection: dns.tcp.maxPerClient are open from this client',
+  'message-timeout': 'closed a TCP connection: a message took longer than dns.tcp.messageTimeout',
+};
 
 /** One record of a weighted RRset per query, in proportion to its weight. */
 export function randomWeightedPick(weights: readonly number[]): number {
@@ -69,6 +81,7 @@ export class DnsServer {
   private readonly clock: Clock;
   private readonly errors: RateLimitedLog;
   private readonly pick: WeightedPicker;
+  private readonly tcpLimiter: TcpConnectionLimiter;
   private transfers: TransferHandler | undefined;
   private pool: UdpWorkerPool | undefined;
   /** Set in a UDP worker: queries for the transfer handler go to the main process. */
@@ -78,6 +91,15 @@ export class DnsServer {
     this.clock = opts.clock ?? systemClock;
     this.errors = new RateLimitedLog(opts.logger);
     this.pick = opts.pick ?? randomWeightedPick;
+    this.tcpLimiter = new TcpConnectionLimiter({ ...DEFAULT_TCP_LIMITS, ...opts.tcp }, (reason, client) => {
+      if (reason !== 'idle-timeout') this.warn(`tcp-${reason}`, { reason, client }, TCP_CLOSE_LOG[reason]);
+      opts.onTcpClosed?.(reason);
+    });
+  }
+
+  /** TCP connections open now, accepted, and refused or closed by a bound (by reason). */
+  tcpStats(): TcpStats {
+    return this.tcpLimiter.stats();
   }
 
   /** Swaps in a new snapshot; queries from now on see only it. */
@@ -251,6 +273,8 @@ export class DnsServer {
     return new DnsTcpServer({
       onMessage: (raw, exchange) => this.onTcpMessage(raw, exchange),
       onFramingError: (err, client) => this.warn('tcp-parse', { err, client: client.address }, 'closed a TCP connection with an unreadable message'),
+      limiter: this.tcpLimiter,
+      clock: this.clock,
     });
   }
 
