@@ -226,6 +226,7 @@ export class Daemon {
     this.notifier.configure(applied.notify);
     if (this.serving && (!this.cluster || this.cluster.isLeader)) this.maintenance.configure(applied.maintenance);
     this.cluster?.reconfigure(applied, next.zones);
+    this.metrics.forgetProbes(summary.probesRemoved);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
     for (const w of warnings) log.warn(w);
     this.metrics.reload(true);

@@ -230,6 +230,14 @@ export class Metrics {
     this.probeSeconds.observe({ target }, r.latencyMs / 1000);
   }
 
+  /** Drops the series of probe keys a reload removed: a gone target keeps no probe series. */
+  forgetProbes(keys: readonly string[]): void {
+    for (const target of keys) {
+      for (const outcome of ['ok', 'fail']) this.probes.remove({ target, outcome });
+      this.probeSeconds.remove({ target });
+    }
+  }
+
   transition(t: Transition): void {
     this.transitionsTotal.inc({ record_set: t.recordSet });
   }
