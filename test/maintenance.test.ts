@@ -12,12 +12,16 @@ let backends: Backend[] = [];
 let d: AdminDaemon;
 let startAt: number;
 
+/** A 6-field cron (with seconds) for the whole second at least `aheadMs` from now, in UTC, and that moment. */
+function cronAhead(aheadMs: number): { cron: string; at: number } {
+  const at = new Date(Math.ceil((Date.now() + aheadMs) / 1000) * 1000);
+  return { cron: `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`, at: at.getTime() };
+}
+
 before(async () => {
   backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
-  // A 6-field cron (with seconds) for a moment 5 s from now, in UTC.
-  const at = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000);
-  startAt = at.getTime();
-  const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+  const { cron, at } = cronAhead(5000);
+  startAt = at;
   dir.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
   - name: patch
     targets: [www.example.test/A/127.0.0.1]
@@ -67,4 +71,35 @@ test('a maintenance window drains its target when the cron fires, visibly, then 
   assert.equal(afterwards.maintenance[0].active, false);
   assert.deepEqual(afterwards.overrides, []);
   assert.equal(await active(), 0);
+});
+
+test('a window removed by a reload releases its drain; other overrides stay', async () => {
+  const { cron, at } = cronAhead(1500);
+  dir.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
+  - name: hotfix
+    targets: [www.example.test/A/127.0.0.1]
+    cron: "${cron}"
+    timezone: UTC
+    duration: 1h
+    reason: database migration
+` }));
+  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
+  const pin = await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'up', reason: 'known good' } });
+  assert.equal(pin.status, 200);
+  await d.waitForAnswer('www.example.test', ['127.0.0.2'], at - Date.now() + 2000);
+  const during = (await d.api('GET', '/v1/status')).body;
+  assert.deepEqual(during.overrides.map((o: any) => [o.target, o.state, o.source]).sort(), [
+    ['www.example.test/A/127.0.0.1', 'DOWN', 'maintenance:hotfix'],
+    ['www.example.test/A/127.0.0.2', 'UP', 'api'],
+  ]);
+
+  dir.write(wwwConfig(backends[0]!.port));
+  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
+  // Released at the reload: answered again before the hour is over.
+  await d.waitForAnswer('www.example.test', ['127.0.0.1'], 2000);
+  const released = await d.proc.waitForLog((l) => l.msg === 'maintenance window no longer configured for this target: target released');
+  assert.deepEqual([released.window, released.target], ['hotfix', 'www.example.test/A/127.0.0.1']);
+  const afterwards = (await d.api('GET', '/v1/status')).body;
+  assert.deepEqual(afterwards.maintenance, []);
+  assert.deepEqual(afterwards.overrides.map((o: any) => [o.target, o.state, o.source]), [['www.example.test/A/127.0.0.2', 'UP', 'api']]);
 });

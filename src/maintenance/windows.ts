@@ -4,7 +4,8 @@
  * `duration`), which shows in status, metrics and the log; when it expires
  * they are released. An operator override already on a target is left
  * alone. A restart during a window keeps the drain: it is a persisted
- * override with its expiry.
+ * override with its expiry. A window removed from the config (or a target
+ * removed from a window) releases its drain at the reload or start.
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { schedule, type ScheduledTask } from 'node-cron';
@@ -35,13 +36,28 @@ export class MaintenanceWindows {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** (Re)schedules every window. */
+  /**
+   * (Re)schedules every window, and releases the drains of windows that are
+   * gone (or no longer name the target): removed by a reload, or from the
+   * state file of a run whose config had them.
+   */
   configure(windows: MaintenanceConfig[]): void {
     this.stop();
     this.tasks = windows.map((cfg) => ({
       cfg,
       task: schedule(cfg.cron, () => this.begin(cfg), { name: `failoverd-maintenance-${cfg.name}`, timezone: cfg.timezone, noOverlap: true }),
     }));
+    this.releaseOrphans(windows);
+  }
+
+  private releaseOrphans(windows: MaintenanceConfig[]): void {
+    const c = this.controller();
+    const targetsOf = new Map(windows.map((w) => [`maintenance:${w.name}`, new Set(w.targets)]));
+    for (const [id, o] of c.overrides.all()) {
+      if (!o.source.startsWith('maintenance:') || targetsOf.get(o.source)?.has(id)) continue;
+      c.clearOverride(id);
+      this.log.info({ window: o.source.slice('maintenance:'.length), target: id }, 'maintenance window no longer configured for this target: target released');
+    }
   }
 
   /** Starts a window now (also what the cron does). */
