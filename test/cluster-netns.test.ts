@@ -1,83 +1,307 @@
 /**
- * failoverd instances as vantage points in their own network namespaces
- * (test/helpers/netns.ts): three instances, the backends (primary and
- * secondary) in another namespace, three etcd members in the hub namespace.
- * The test process asks every instance's DNS and admin API over the lab's
- * segment.
+ * A failoverd cluster with real network separation (issue 12, "done when"):
+ * three instances, each a vantage point in its own network namespace
+ * (test/helpers/netns.ts), the primary and secondary backends as processes in
+ * another, three etcd members in the lab's hub namespace. The test process
+ * asks every instance's DNS and admin API across the lab.
+ *
+ * Checks, in one sequence on one cluster (each a subtest):
+ *  (1) after every step the three answer the same and serve the same SOA serial;
+ *  (2) quorum: one instance cut off from the primary (a blackhole route in its
+ *      namespace) changes nothing, its status says "1 of 3 vantage points see
+ *      DOWN"; cut off two: failover;
+ *  (3) killed primary: all three answer the secondary (time printed);
+ *  (4) leader SIGKILLed: a new leader within leaseTtl + 1 s, a failover right
+ *      after the kill decided within that time, the old leader restarted
+ *      serves the current decision from its first answer;
+ *  (6) a drain through instance 2 moves all three within 1 s and survives
+ *      the loss of any one instance;
+ *  (7) one etcd member down: no effect; etcd quorum lost: all keep answering,
+ *      /v1/status and failoverd_cluster_* say disconnected; etcd back: resume.
+ * A first test shows the same lab without a cluster: section, where the cut-off
+ * instance fails over alone (what cluster mode exists to prevent).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { AdminDaemon, FAST, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
-import { startEtcd } from './helpers/etcd.ts';
-import { createNetnsLab, inNamespace, needNetns, startBackend, type Namespace, type NetnsLab } from './helpers/netns.ts';
+import { AdminDaemon, FAST, metric, parsePrometheus, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
+import { runCli } from './helpers/cli.ts';
+import { startEtcd, type EtcdCluster } from './helpers/etcd.ts';
+import { createNetnsLab, inNamespace, needNetns, startBackend, type Namespace, type NamespacedBackend, type NetnsLab } from './helpers/netns.ts';
 import { needTool } from './helpers/tools.ts';
 
 const run = promisify(execFile);
 const NAME = 'www.example.test';
 const BACKEND_PORT = 8080;
+/** Short for a quick test; the checks hold for any leaseTtl (docs/cluster.md). */
+const LEASE_TTL_S = 2;
+/**
+ * FAST: probes every 400 ms, 50 ms after a failure, fall 2: a vantage point
+ * sees a cut-off target DOWN after at most about 0.5 s (the "fall time").
+ */
+const FALL_TIME_MS = 500;
 
-function instanceConfig(lab: NetnsLab, ns: Namespace): string {
+function instanceConfig(lab: NetnsLab, ns: Namespace, i: number, etcd?: EtcdCluster): string {
+  const cluster = etcd
+    ? `cluster:
+  name: ${lab.run}
+  instance: fo-${i + 1}
+  etcd: { endpoints: ${JSON.stringify(etcd.endpoints)} }
+  quorum: majority
+  leaseTtl: ${LEASE_TTL_S}s
+  onLoss: freeze
+`
+    : '';
   return `dns: { listen: ["${ns.address}:5353"] }
 zones: zones
 admin: { listen: "${ns.address}:8053", token: "${TOKEN}" }
-checks:
+${cluster}checks:
   web: { type: http, port: ${BACKEND_PORT}, ${FAST} }
 records:
   - name: ${NAME}
     type: A
-    targets: [{ address: ${lab.primary}, check: web }, { address: ${lab.secondary}, check: web }]
+    targets: [{ id: primary, address: ${lab.primary}, check: web }, { id: secondary, address: ${lab.secondary}, check: web }]
 `;
 }
 
-/** What every instance answers for NAME, and its SOA serial. */
-async function views(instances: AdminDaemon[]): Promise<Array<{ answer: string; serial: number }>> {
-  return Promise.all(instances.map(async (d) => ({ answer: (await d.answer(NAME)).join(','), serial: await d.serial() })));
+interface Lab {
+  lab: NetnsLab;
+  primary: NamespacedBackend;
+  secondary: NamespacedBackend;
+  etcd: EtcdCluster;
+  dirs: TestDir[];
 }
 
-test('network namespaces: instances probe the backends across the lab, a blackhole route cuts one vantage point off', { timeout: 90_000 }, async (t) => {
-  if (!needNetns(t) || !needTool(t, 'etcd', 'etcd-server')) return;
+async function setUp(t: TestContext): Promise<Lab | undefined> {
+  if (!needNetns(t) || !needTool(t, 'etcd', 'etcd-server')) return undefined;
   const lab = await createNetnsLab({ instances: 3 });
   t.after(() => lab.remove());
   const primary = await startBackend(lab, lab.primary, BACKEND_PORT);
   const secondary = await startBackend(lab, lab.secondary, BACKEND_PORT);
   const etcd = await startEtcd(3, { host: lab.hub.address, wrap: inNamespace(lab.hub).wrap });
   t.after(() => etcd.stop());
-
-  // etcd in the hub namespace is reachable from inside an instance's namespace.
-  const { stdout } = await run('ip', ['netns', 'exec', lab.instances[0]!.name, process.execPath, '-e', `fetch(${JSON.stringify(`${etcd.endpoints[0]}/version`)}).then((r) => r.text()).then((v) => process.stdout.write(v))`], { timeout: 10_000 });
-  assert.match(stdout, /"etcdserver":"3\./);
-
   const dirs = lab.instances.map(() => new TestDir());
   t.after(() => dirs.forEach((d) => d.remove()));
-  const instances: AdminDaemon[] = [];
-  t.after(async () => {
-    for (const d of instances) await d.stop();
-  });
-  for (const [i, ns] of lab.instances.entries()) {
-    dirs[i]!.write(instanceConfig(lab, ns));
-    instances.push(await AdminDaemon.start(dirs[i]!, {}, 20_000, inNamespace(ns)));
+  return { lab, primary, secondary, etcd, dirs };
+}
+
+/** The instances (a slot per namespace; undefined while one is down), stopped at the end. */
+class Instances {
+  readonly slots: Array<AdminDaemon | undefined> = [];
+  constructor(private readonly l: Lab) {}
+  get live(): AdminDaemon[] {
+    return this.slots.filter((d): d is AdminDaemon => d !== undefined);
   }
+  async start(i: number): Promise<AdminDaemon> {
+    const d = await AdminDaemon.start(this.l.dirs[i]!, {}, 30_000, inNamespace(this.l.lab.instances[i]!));
+    this.slots[i] = d;
+    return d;
+  }
+  async kill(i: number): Promise<void> {
+    const d = this.slots[i];
+    this.slots[i] = undefined;
+    await d?.stop('SIGKILL');
+  }
+  async stopAll(): Promise<void> {
+    await Promise.all(this.slots.map((d) => d?.stop()));
+  }
+}
 
-  // Every instance reaches both backends from its namespace: all answer the primary.
-  for (const d of instances) await d.waitForAnswer(NAME, [lab.primary], 10_000);
-  const status = await instances[0]!.api('GET', '/v1/status');
-  assert.equal(status.status, 200);
+const cluster = async (d: AdminDaemon): Promise<any> => {
+  const s = await d.api('GET', '/v1/status');
+  assert.equal(s.status, 200, s.text);
+  return s.body.cluster;
+};
 
-  // A blackhole route in instance 1's namespace cuts it off from the primary only:
-  // alone, it fails over; the two others still reach the primary.
+/** Check (1): waits until every live instance answers `want` with one SOA serial; returns the serial and how long it took. */
+async function agreeOn(ds: AdminDaemon[], want: string, timeoutMs = 5000): Promise<{ serial: number; ms: number }> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    const seen = await Promise.all(ds.map(async (d) => ({ answer: (await d.answer(NAME)).join(','), serial: await d.serial().catch(() => -1) })));
+    last = seen;
+    if (seen.every((s) => s.answer === want && s.serial === seen[0]!.serial && s.serial > 0)) return { serial: seen[0]!.serial, ms: Date.now() - start };
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`instances do not agree on ${want} within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+}
+
+/** Every live instance answers `want` with serial `serial` at every sample for `ms`. */
+async function holds(ds: AdminDaemon[], want: string, serial: number, ms: number): Promise<number> {
+  const start = Date.now();
+  let samples = 0;
+  while (Date.now() - start < ms) {
+    for (const [i, d] of ds.entries()) {
+      assert.equal((await d.answer(NAME)).join(','), want, `instance ${i + 1} after ${Date.now() - start} ms`);
+      assert.equal(await d.serial(), serial, `instance ${i + 1}'s serial after ${Date.now() - start} ms`);
+    }
+    samples++;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return samples;
+}
+
+async function leaderIndex(fo: Instances, timeoutMs: number): Promise<number> {
+  const found = await until('one leader all live instances agree on', async () => {
+    const names = new Set((await Promise.all(fo.live.map((d) => cluster(d).catch(() => undefined)))).map((c) => c?.leader));
+    const [name] = [...names];
+    return names.size === 1 && typeof name === 'string' ? { name } : undefined;
+  }, timeoutMs);
+  const i = fo.slots.findIndex((_, k) => `fo-${k + 1}` === found!.name);
+  assert.ok(i >= 0, `leader ${found!.name} is one of the instances`);
+  return i;
+}
+
+test('network namespaces without a cluster: section: the cut-off vantage point fails over alone', { timeout: 60_000 }, async (t) => {
+  const l = await setUp(t);
+  if (!l) return;
+  const { lab } = l;
+
+  // etcd in the hub namespace is reachable from inside an instance's namespace.
+  const { stdout } = await run('ip', ['netns', 'exec', lab.instances[0]!.name, process.execPath, '-e', `fetch(${JSON.stringify(`${l.etcd.endpoints[0]}/version`)}).then((r) => r.text()).then((v) => process.stdout.write(v))`], { timeout: 10_000 });
+  assert.match(stdout, /"etcdserver":"3\./);
+
+  const fo = new Instances(l);
+  t.after(() => fo.stopAll());
+  for (const [i, ns] of lab.instances.entries()) l.dirs[i]!.write(instanceConfig(lab, ns, i));
+  await Promise.all(lab.instances.map((_, i) => fo.start(i)));
+  for (const d of fo.live) await d.waitForAnswer(NAME, [lab.primary], 10_000);
+
   await lab.blackhole(lab.instances[0]!, lab.primary);
-  await instances[0]!.waitForAnswer(NAME, [lab.secondary], 5000);
-  assert.deepEqual((await views(instances.slice(1))).map((v) => v.answer), [lab.primary, lab.primary]);
+  await fo.slots[0]!.waitForAnswer(NAME, [lab.secondary], 5000);
+  assert.deepEqual(await Promise.all(fo.live.slice(1).map((d) => d.answer(NAME))), [[lab.primary], [lab.primary]], 'the others still reach the primary');
   await lab.unblackhole(lab.instances[0]!, lab.primary);
-  await instances[0]!.waitForAnswer(NAME, [lab.primary], 5000);
+  await fo.slots[0]!.waitForAnswer(NAME, [lab.primary], 5000);
+});
 
-  // The primary's process killed in the backends' namespace: every instance answers the secondary.
-  const killed = Date.now();
-  await primary.kill();
-  const took = await Promise.all(instances.map((d) => d.waitForAnswer(NAME, [lab.secondary], 5000).then(() => Date.now() - killed)));
-  t.diagnostic(`killed primary -> secondary on each instance after ${took.join(', ')} ms`);
-  await secondary.kill();
-  await until('instances still answering', async () => (await views(instances)).every((v) => v.serial > 0));
+test('cluster in network namespaces: one decision everywhere through partitions, kills, drains and etcd faults', { timeout: 120_000 }, async (t) => {
+  const l = await setUp(t);
+  if (!l) return;
+  const { lab, primary, etcd } = l;
+  const fo = new Instances(l);
+  t.after(() => fo.stopAll());
+  for (const [i, ns] of lab.instances.entries()) l.dirs[i]!.write(instanceConfig(lab, ns, i, etcd));
+  await Promise.all(lab.instances.map((_, i) => fo.start(i)));
+  let { serial } = await agreeOn(fo.live, lab.primary, 15_000);
+  await until('three live vantage points', async () => (await Promise.all(fo.live.map(cluster))).every((c) => c.vantagePoints.length === 3 && c.connected), 10_000);
+
+  await t.test('(2) quorum: one vantage point cut off from the primary changes nothing; two: failover', async () => {
+    await lab.blackhole(lab.instances[0]!, lab.primary);
+    // Its view reaches the cluster: the cut-off instance's status says so, the answer stays.
+    const why = await until('the cut-off view in fo-1\'s status', async () => {
+      const c = await cluster(fo.slots[0]!);
+      const p = c.targets.find((x: any) => x.id === 'primary');
+      return /^1 of 3 vantage points see DOWN/.test(p?.why ?? '') ? p.why : undefined;
+    }, 5000);
+    t.diagnostic(`fo-1 status for the primary: ${why}`);
+    const printed = await runCli(['status', '--admin', fo.slots[0]!.adminUrl, '--token', TOKEN]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /primary\s.*1 of 3 vantage points see DOWN/);
+    // 30 s in the issue; the view is already DOWN and in the cluster, so
+    // 3x the fall time more shows the same (nothing else changes meanwhile).
+    const samples = await holds(fo.live, lab.primary, serial, 3 * FALL_TIME_MS * 2);
+    t.diagnostic(`one cut off: ${samples} samples of the three instances, all on the primary, serial ${serial}`);
+
+    await lab.blackhole(lab.instances[1]!, lab.primary);
+    const moved = await agreeOn(fo.live, lab.secondary, 5000);
+    assert.ok(moved.serial > serial, 'the failover bumps the serial');
+    serial = moved.serial;
+    t.diagnostic(`two cut off: all three on the secondary after ${moved.ms} ms`);
+
+    await lab.unblackhole(lab.instances[0]!, lab.primary);
+    await lab.unblackhole(lab.instances[1]!, lab.primary);
+    serial = (await agreeOn(fo.live, lab.primary, 5000)).serial;
+  });
+
+  await t.test('(3) killed primary: all three answer the secondary', async () => {
+    const killed = Date.now();
+    await primary.kill();
+    const moved = await agreeOn(fo.live, lab.secondary, 5000);
+    t.diagnostic(`primary killed: all three answer the secondary with serial ${moved.serial} after ${Date.now() - killed} ms`);
+    await primary.revive();
+    serial = (await agreeOn(fo.live, lab.primary, 5000)).serial;
+  });
+
+  await t.test('(4) leader SIGKILLed: a new leader and a failover decided within leaseTtl + 1 s; the old leader restarted serves the current decision from its first answer', async () => {
+    const old = await leaderIndex(fo, 5000);
+    const killedAt = Date.now();
+    await fo.kill(old);
+    await primary.kill();
+    const next = await leaderIndex(fo, (LEASE_TTL_S + 1) * 1000);
+    const leaderMs = Date.now() - killedAt;
+    assert.notEqual(next, old);
+    const moved = await agreeOn(fo.live, lab.secondary, (LEASE_TTL_S + 1) * 1000 - (Date.now() - killedAt));
+    const decidedMs = Date.now() - killedAt;
+    t.diagnostic(`leader fo-${old + 1} killed: fo-${next + 1} leads after ${leaderMs} ms; the failover is served by both after ${decidedMs} ms (limit ${(LEASE_TTL_S + 1) * 1000} ms)`);
+    assert.ok(decidedMs <= (LEASE_TTL_S + 1) * 1000);
+
+    const back = await fo.start(old);
+    assert.deepEqual(await back.answer(NAME), [lab.secondary], 'its first answer is the current decision');
+    assert.equal(await back.serial(), moved.serial, 'and the current serial');
+    await primary.revive();
+    serial = (await agreeOn(fo.live, lab.primary, 5000)).serial;
+  });
+
+  await t.test('(6) a drain through instance 2 moves all three within 1 s and survives the loss of any one instance', async () => {
+    const drained = Date.now();
+    const r = await fo.slots[1]!.api('POST', '/v1/targets/primary/override', { body: { state: 'down', reason: 'netns test' } });
+    assert.equal(r.status, 200, r.text);
+    const moved = await agreeOn(fo.live, lab.secondary, 1000);
+    t.diagnostic(`drain through fo-2: all three on the secondary after ${Date.now() - drained} ms`);
+    serial = moved.serial;
+    // Lose the instance it went through, then the leader: the drain stays.
+    for (const step of ['fo-2', 'the leader']) {
+      const lost = step === 'fo-2' ? 1 : await leaderIndex(fo, 5000);
+      await fo.kill(lost);
+      await holds(fo.live, lab.secondary, serial, (LEASE_TTL_S + 1) * 1000);
+      const back = await fo.start(lost);
+      assert.deepEqual(await back.answer(NAME), [lab.secondary], `fo-${lost + 1} (${step}) restarted serves the drain`);
+      await agreeOn(fo.live, lab.secondary, 5000);
+    }
+    const undrained = Date.now();
+    const u = await fo.slots[2]!.api('DELETE', '/v1/targets/primary/override');
+    assert.equal(u.status, 200, u.text);
+    serial = (await agreeOn(fo.live, lab.primary, 1000)).serial;
+    t.diagnostic(`undrain through fo-3: all three on the primary after ${Date.now() - undrained} ms`);
+  });
+
+  await t.test('(7) etcd: one member down changes nothing; quorum lost: all keep answering and say disconnected; back: they resume', async () => {
+    await etcd.kill(0);
+    await holds(fo.live, lab.primary, serial, 1000);
+    assert.ok((await Promise.all(fo.live.map(cluster))).every((c) => c.connected && c.serving === 'cluster'));
+    // Decisions still flow with two members of three.
+    await primary.kill();
+    serial = (await agreeOn(fo.live, lab.secondary, 5000)).serial;
+    await primary.revive();
+    serial = (await agreeOn(fo.live, lab.primary, 5000)).serial;
+
+    await etcd.kill(1);
+    const lostAt = Date.now();
+    const cut = await until('every instance says it is cut off from etcd', async () => {
+      const cs = await Promise.all(fo.live.map(cluster));
+      return cs.every((c) => !c.connected && c.serving === 'frozen') ? cs : undefined;
+    }, (LEASE_TTL_S + 3) * 1000);
+    t.diagnostic(`etcd quorum lost: all three say disconnected after ${Date.now() - lostAt} ms`);
+    assert.equal(cut!.length, 3);
+    for (const d of fo.live) {
+      const m = parsePrometheus((await d.api('GET', '/metrics')).text);
+      assert.equal(metric(m, 'failoverd_cluster_connected'), 0);
+      assert.equal(metric(m, 'failoverd_cluster_serving', { mode: 'frozen' }), 1);
+    }
+    // Nothing flaps while cut off: the primary dies, every instance sees it
+    // DOWN locally, and all keep serving the last decision (onLoss: freeze).
+    await primary.kill();
+    await holds(fo.live, lab.primary, serial, 2 * FALL_TIME_MS * 2);
+
+    etcd.restart(0);
+    etcd.restart(1);
+    const backAt = Date.now();
+    await until('every instance connected again', async () => (await Promise.all(fo.live.map(cluster))).every((c) => c.connected && c.serving === 'cluster'), 20_000);
+    t.diagnostic(`etcd back: all three connected and serving the cluster's decisions after ${Date.now() - backAt} ms`);
+    // They resume: the failover held back while cut off is decided now.
+    serial = (await agreeOn(fo.live, lab.secondary, 5000)).serial;
+    await primary.revive();
+    await agreeOn(fo.live, lab.primary, 5000);
+  });
 });
