@@ -31,6 +31,8 @@ import { printJson, printTable, round } from './lib/table.ts';
 const RUNS = Number(process.env.BENCH_CLUSTER_RUNS ?? 11);
 const BACKEND_PORT = 8080;
 const DNS_PORT = 5353;
+const ADMIN_PORT = 8053;
+const TOKEN = 'bench-token-0123456789';
 const GOAL_MS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +47,7 @@ function config(lab: NetnsLab, i: number, etcd: EtcdCluster | undefined): string
 `
     : '';
   return `dns: { listen: ["${lab.instances[i]!.address}:${DNS_PORT}"] }
+admin: { listen: "${lab.instances[i]!.address}:${ADMIN_PORT}", token: ${TOKEN} }
 zones: zones
 log: { level: warn }
 startupTimeout: 5s
@@ -56,6 +59,25 @@ records:
     ttl: 30
     targets: [{ address: ${lab.primary}, check: web }, { address: ${lab.secondary}, check: web }]
 `;
+}
+
+/** Waits (bounded) until every instance's /v1/status shows it connected to etcd, with a leader and three vantage points. */
+async function clusterFormed(lab: NetnsLab): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last: unknown;
+  for (;;) {
+    const views = await Promise.all(
+      lab.instances.map(async (ns) => {
+        const r = await fetch(`http://${ns.address}:${ADMIN_PORT}/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+        return r?.ok ? ((await r.json()) as { cluster?: { connected: boolean; leader: string | null; vantagePoints: unknown[] } | null }).cluster : undefined;
+      }),
+    );
+    last = views;
+    if (views.some((c) => c === null)) throw new Error('the daemon ran without cluster mode (no cluster section in /v1/status)');
+    if (views.every((c) => c?.connected && c.leader && c.vantagePoints.length === 3)) return;
+    if (Date.now() > deadline) throw new Error(`cluster not formed within 20 s: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
 }
 
 /** Failover times (ms) of `instances` failoverd processes over RUNS runs: kill → every instance answers the secondary. */
@@ -81,6 +103,7 @@ async function measure(mode: 'cluster' | 'single'): Promise<number[]> {
       p.start();
       pollers.push(p);
     }
+    if (mode === 'cluster') await clusterFormed(lab);
     const all = (want: string, since: number, timeoutMs: number) => Promise.all(pollers.map((p) => p.until(want, since, timeoutMs)));
     const times: number[] = [];
     for (let run = 0; run < RUNS; run++) {
