@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import net from 'node:net';
 import { FakeClock } from '../src/clock.ts';
@@ -362,8 +363,36 @@ async function waitFor(what: string, pred: () => boolean, ms = 5000): Promise<vo
   }
 }
 
+/**
+ * Every client socket this process opens from now on (node:diagnostics_channel
+ * 'net.client.socket', published as net.connect creates it): a connection
+ * attempt of the watch shows here synchronously, so "no reconnect" is checked
+ * right after the call or the FakeClock advance that could have made one.
+ */
+function clientSockets(t: TestContext): net.Socket[] {
+  const sockets: net.Socket[] = [];
+  const onSocket = (msg: unknown): void => void sockets.push((msg as { socket: net.Socket }).socket);
+  diagnostics.subscribe('net.client.socket', onSocket);
+  t.after(() => diagnostics.unsubscribe('net.client.socket', onSocket));
+  return sockets;
+}
+
+/** Resolves once `s` has closed: every event of that connection has been handled (its 'close' is the last). */
+async function closedSocket(s: net.Socket | undefined, ms = 2000): Promise<void> {
+  assert.ok(s, 'the socket exists');
+  if (s.closed) return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket not closed within ${ms} ms`)), ms);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 test('watch: killing the target fires onClosed at once', async (t) => {
   const backend = await startBackend(t, net.createServer());
+  const attempts = clientSockets(t);
   const closed: { key: string; at: number }[] = [];
   const watch = new LivenessWatch({ onClosed: (key) => closed.push({ key, at: Date.now() }) });
   t.after(() => watch.stop());
@@ -371,48 +400,50 @@ test('watch: killing the target fires onClosed at once', async (t) => {
   await waitFor('connected', () => watch.isConnected('a'));
   const killedAt = Date.now();
   await backend.kill();
-  await waitFor('onClosed', () => closed.length > 0, 1000);
+  await closedSocket(attempts[0], 1000);
+  assert.equal(closed.length, 1, 'fires once per lost connection');
   assert.equal(closed[0]!.key, 'a');
   assert.ok(closed[0]!.at - killedAt < 300, `onClosed after ${closed[0]!.at - killedAt}ms`);
   assert.equal(watch.isConnected('a'), false);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(closed.length, 1, 'fires once per lost connection');
+  assert.equal(attempts.length, 1, 'no reconnect by itself');
 });
 
 test('watch: no reconnect until noteSuccess, then at most one per reconnect gap', async (t) => {
   const backend = await startBackend(t, net.createServer());
+  const attempts = clientSockets(t);
   const clock = new FakeClock(0); // the gap is measured on this clock; sockets are real
   let closed = 0;
   const watch = new LivenessWatch({ clock, onClosed: () => closed++, reconnectGapMs: 300, connectTimeoutMs: 500 });
   t.after(() => watch.stop());
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   watch.watch('a', LOOPBACK, backend.port); // attempt at t=0
   await waitFor('connected', () => watch.isConnected('a') && backend.sockets.size === 1);
   clock.advance(350);
   // The server drops the idle connection (like an http keep-alive timeout).
   for (const s of backend.sockets) s.destroy();
-  await waitFor('onClosed', () => closed === 1);
-  await sleep(150);
-  assert.equal(backend.connections, 1, 'no reconnect without noteSuccess');
-  watch.noteSuccess('a'); // past the gap: reconnects at once (t=350)
+  await closedSocket(attempts[0]);
+  assert.equal(closed, 1);
+  clock.advance(10_000); // t=10350: far past the gap
+  assert.equal(attempts.length, 1, 'no reconnect without noteSuccess');
+  watch.noteSuccess('a'); // past the gap: reconnects at once (t=10350)
   watch.noteSuccess('a'); // at most one attempt in flight
+  assert.equal(attempts.length, 2, 'one reconnect at once');
   await waitFor('reconnected', () => watch.isConnected('a') && backend.sockets.size === 1);
-  await sleep(50);
   assert.equal(backend.connections, 2);
   // Dropped again at once: a success right after must wait for the gap.
   for (const s of backend.sockets) s.destroy();
-  await waitFor('onClosed again', () => closed === 2);
+  await closedSocket(attempts[1]);
+  assert.equal(closed, 2);
   watch.noteSuccess('a');
   watch.noteSuccess('a');
   clock.advance(299);
-  await sleep(150);
-  assert.equal(backend.connections, 2, 'rate-limited: not before the gap');
-  clock.advance(1); // t=650 = 350 + 300
+  assert.equal(attempts.length, 2, 'rate-limited: not before the gap');
+  clock.advance(1); // t=10650 = 10350 + 300
+  assert.equal(attempts.length, 3, 'one reconnect when the gap is over, not two');
   await waitFor('reconnected after the gap', () => backend.connections === 3 && watch.isConnected('a'));
-  await sleep(50);
-  assert.equal(backend.connections, 3, 'one reconnect, not two');
+  clock.advance(10_000);
+  assert.equal(attempts.length, 3, 'no more attempts while connected');
   watch.unwatch('a');
-  await sleep(50);
+  await closedSocket(attempts[2]);
   assert.equal(closed, 2, 'unwatch does not report a close');
 });
 
@@ -420,50 +451,55 @@ test('watch: a refused connect reports once and does not retry by itself', async
   const backend = await startBackend(t, net.createServer());
   const port = backend.port;
   await backend.kill();
+  const attempts = clientSockets(t);
+  const clock = new FakeClock(0);
   let closed = 0;
-  const watch = new LivenessWatch({ onClosed: () => closed++, reconnectGapMs: 50 });
+  const watch = new LivenessWatch({ clock, onClosed: () => closed++, reconnectGapMs: 50 });
   t.after(() => watch.stop());
   watch.watch('a', LOOPBACK, port);
-  await waitFor('refused', () => closed === 1);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await closedSocket(attempts[0]);
+  assert.equal(closed, 1, 'refused: reported once');
+  clock.advance(10_000); // many gaps
+  assert.equal(attempts.length, 1, 'no retry by itself');
   assert.equal(closed, 1);
 });
 
 test('watch: a backend that streams on connect is read only up to the limit, then closed and reported', async (t) => {
   const chunk = Buffer.alloc(256 * 1024, 0x61);
   let flushed = 0;
-  let streaming = 0;
-  const clientGone: number[] = [];
+  const served: net.Socket[] = [];
   const backend = await startBackend(
     t,
     net.createServer((s) => {
-      streaming++;
+      served.push(s);
       const pump = (): void => {
         while (!s.destroyed && s.write(chunk, (err) => (err ? undefined : (flushed += chunk.length)))) {
           // fill until the kernel pushes back
         }
       };
       s.on('drain', pump);
-      s.on('end', () => clientGone.push(flushed));
-      s.on('close', () => clientGone.push(flushed));
       s.on('error', () => s.destroy());
       pump();
     }),
   );
+  const attempts = clientSockets(t);
+  const clock = new FakeClock(0);
   const closed: string[] = [];
-  const watch = new LivenessWatch({ onClosed: (key) => closed.push(key), reconnectGapMs: 60_000 });
+  const watch = new LivenessWatch({ clock, onClosed: (key) => closed.push(key), reconnectGapMs: 60_000 });
   t.after(() => watch.stop());
   watch.watch('a', LOOPBACK, backend.port);
-  await waitFor('the watch closes the streaming connection', () => clientGone.length > 0, 5000);
+  await closedSocket(attempts[0], 5000); // the watch closes the streaming connection
   assert.deepEqual(closed, ['a'], 'reported once, so the owner probes it');
   assert.equal(watch.isConnected('a'), false);
   // Gone after a few KiB: what the server flushed is the kernel's socket
   // buffers, not what a read loop would swallow (gigabytes).
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await waitFor('the server accepted', () => served.length === 1);
+  await closedSocket(served[0], 5000);
   assert.ok(flushed < 32 * 1024 * 1024, `server flushed ${flushed} bytes before the watch let go`);
-  assert.equal(streaming, 1, 'no reconnect by itself');
-  watch.noteSuccess('a'); // the gap (60 s) is not over: no reconnect yet
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(attempts.length, 1, 'no reconnect by itself');
+  watch.noteSuccess('a');
+  clock.advance(59_000); // the gap (60 s) is not over: no reconnect yet
+  assert.equal(attempts.length, 1);
   assert.equal(backend.connections, 1);
 });
 
