@@ -5,11 +5,13 @@
  * benchmark reports the real push time.
  */
 import assert from 'node:assert/strict';
+import cluster, { type Worker } from 'node:cluster';
 import { after, before, test } from 'node:test';
 import { Packet, parseRequest } from '../src/dns/dns2.ts';
 import { DnsServer, type TransferHandler } from '../src/dns/server.ts';
 import { applyDelta, snapshotDelta } from '../src/dns/snapshot-delta.ts';
 import { resolveWorkers } from '../src/dns/worker-pool.ts';
+import type { FromWorker } from '../src/dns/worker-protocol.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
 import { exampleZone } from './helpers/dns-fixture.ts';
@@ -103,16 +105,36 @@ test('NOTIFY and transfers arriving at a worker are answered by the transfer han
   }
 });
 
+/** Resolves with the pid of the next worker that reports it listens (cluster's 'message' event carries every worker message). */
+function nextWorkerListening(timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cluster.off('message', onMessage);
+      reject(new Error(`no worker listening within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (worker: Worker, msg: FromWorker): void => {
+      if (msg.type !== 'listening') return;
+      clearTimeout(timer);
+      cluster.off('message', onMessage);
+      if (msg.error) reject(new Error(`worker ${worker.process.pid} cannot listen: ${msg.error}`));
+      else resolve(worker.process.pid!);
+    };
+    cluster.on('message', onMessage);
+  });
+}
+
 test('a worker that dies is replaced and given the current snapshot; the port keeps answering', async () => {
   const [victim] = server.workerPool!.pids();
+  const replaced = nextWorkerListening(10_000);
   process.kill(victim!, 'SIGKILL');
   // The survivor answers meanwhile.
   const during = await askMany(10);
   assert.ok(during.every((a) => a === '127.0.0.2'), JSON.stringify(during));
-  for (let i = 0; i < 100 && !(server.workerPool!.pids().length === 2 && !server.workerPool!.pids().includes(victim!)); i++) await new Promise((r) => setTimeout(r, 50));
-  await new Promise((r) => setTimeout(r, 500));
+  // The replacement gets the snapshot first, then binds the port: once it says it listens, it serves.
+  const replacement = await replaced;
   const pids = server.workerPool!.pids();
   assert.equal(pids.length, 2);
   assert.ok(!pids.includes(victim!));
+  assert.ok(pids.includes(replacement), `${replacement} in ${pids.join(',')}`);
   assert.deepEqual(new Set(await askMany(40)), new Set(['127.0.0.2']));
 });
