@@ -90,7 +90,9 @@ export class Daemon {
       now: () => this.clock.now(),
     });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
-    this.route53 = config.route53 ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock }) : undefined;
+    this.route53 = config.route53
+      ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, ...(config.cluster ? { gate: () => this.cluster!.assertLeader() } : {}) })
+      : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ROUTE53_REJECTED'
   | 'ROUTE53_UNAVAILABLE'
   | 'PLAN_UNSAFE'
+  | 'CLUSTER_NOT_LEADER'
   | 'INTERNAL';
 
 export class FailoverdError extends Error {

@@ -22,6 +22,7 @@ import type { RecordSetDecision } from '../failover/decision.ts';
 import type { FailbackOutcome, HealthSource } from '../failover/decider.ts';
 import type { RecordSetState } from '../failover/types.ts';
 import type { OverrideEvent, OverrideStore } from '../health/overrides.ts';
+import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { toDynamicRRset } from '../published-answers.ts';
 import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
@@ -204,6 +205,18 @@ export class ClusterNode extends EventEmitter<Events> {
     if (this.decider && this.isLeader) return this.decider.failback(recordSetKey);
     await this.client.put(this.keys.failback(recordSetKey)).value(JSON.stringify({ by: this.cfg.instance, at: this.clock.now() })).exec();
     return { kind: 'requested', reason: `sent to the leader ${this.leaderName ?? '(none right now)'}` };
+  }
+
+  /**
+   * Resolves only while this instance is the leader, proven by a write to
+   * etcd fenced by its leader key; throws CLUSTER_NOT_LEADER otherwise. The
+   * Route 53 sink awaits it before each apply: a deposed leader applies
+   * nothing (Route 53 itself cannot check a fence, so the gap is the time
+   * between this write and the request).
+   */
+  async assertLeader(): Promise<void> {
+    const ok = this.decider !== undefined && (await this.leadership.fencedPut(this.keys.route53Writer, JSON.stringify({ instance: this.cfg.instance, at: this.clock.now() })));
+    if (!ok) throw new FailoverdError('CLUSTER_NOT_LEADER', `${this.cfg.instance} is not the cluster's leader (the fence refused it): only the leader writes to Route 53`);
   }
 
   /**

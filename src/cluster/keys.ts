@@ -12,6 +12,10 @@ export class ClusterKeys {
   get decisions(): string {
     return `${this.prefix}decisions`;
   }
+  /** Written by the leader, fenced, before each Route 53 apply: the Route 53 writer's proof of leadership. */
+  get route53Writer(): string {
+    return `${this.prefix}route53-writer`;
+  }
   get vantagePrefix(): string {
     return `${this.prefix}vantage/`;
   }

@@ -43,6 +43,12 @@ export interface Route53SinkOptions {
   /** GetChange polling (default 1 s doubling to 10 s, bounded by config.insyncTimeout). */
   insyncPoll?: { pollMs: number; maxPollMs: number };
   random?: () => number;
+  /**
+   * Awaited before each apply; throws to refuse it. Cluster mode: a write to
+   * etcd fenced by the leader key, so an instance that is no longer the
+   * leader applies nothing.
+   */
+  gate?: () => Promise<void>;
 }
 
 export interface Route53SinkStatus {
@@ -128,9 +134,11 @@ export class Route53Sink {
   private readonly errorCounts = new Map<string, number>();
   private lastInSyncAt?: number;
   private readonly createdAt: number;
+  private readonly gate: (() => Promise<void>) | undefined;
 
   constructor(opts: Route53SinkOptions) {
     this.cfg = opts.config;
+    this.gate = opts.gate;
     this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
     this.warnOnce = new RateLimitedLog(this.log, 30_000);
     this.clock = opts.clock ?? systemClock;
@@ -338,6 +346,7 @@ export class Route53Sink {
           this.succeeded();
           continue;
         }
+        await this.gate?.();
         let firstSubmit: number | undefined;
         const result = await applyPlan(plan, this.port, {
           clock: this.clock,

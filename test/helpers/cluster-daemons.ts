@@ -17,6 +17,10 @@ export interface ClusterOptions {
   /** More top-level YAML (e.g. a route53: section). */
   extra?: string;
   failback?: string;
+  /** The port instance n probes the primary on (default: `port`): a dead port cuts that instance off from the primary. */
+  primaryPort?: (n: number) => number;
+  /** Environment of every instance (e.g. AWS_ENV for moto). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function clusterConfig(n: number, o: ClusterOptions): string {
@@ -25,13 +29,14 @@ zones: zones
 admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
 startupTimeout: 8s
 checks:
-  web: { type: http, port: ${o.port}, ${FAST} }
+  web1: { type: http, port: ${o.primaryPort?.(n) ?? o.port}, ${FAST} }
+  web2: { type: http, port: ${o.port}, ${FAST} }
 records:
   - name: www.example.test
     type: A
     ttl: 5
     failback: ${o.failback ?? 'auto'}
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+    targets: [{ address: 127.0.0.1, check: web1 }, { address: 127.0.0.2, check: web2 }]
 cluster:
   name: ${o.name ?? 'test'}
   instance: fo-${n}
@@ -48,7 +53,7 @@ export class LoopbackCluster {
 
   constructor(
     readonly size: number,
-    o: ClusterOptions,
+    readonly o: ClusterOptions,
   ) {
     for (let i = 1; i <= size; i++) {
       const d = new TestDir();
@@ -63,7 +68,7 @@ export class LoopbackCluster {
   }
 
   async startOne(i: number, timeoutMs = 20_000): Promise<AdminDaemon> {
-    const d = await AdminDaemon.start(this.dirs[i]!, {}, timeoutMs);
+    const d = await AdminDaemon.start(this.dirs[i]!, this.o.env ?? {}, timeoutMs);
     this.daemons[i] = d;
     return d;
   }
@@ -96,12 +101,17 @@ export class LoopbackCluster {
     return { ms: Date.now() - start, serial: views![0]!.serial as number };
   }
 
-  /** Index of the instance whose /v1/status says it leads. */
-  async leaderIndex(timeoutMs = 5000): Promise<number> {
+  /** Rewrites instance i's config (applied by a reload or a restart). */
+  rewrite(i: number, o: Partial<ClusterOptions>): void {
+    this.dirs[i]!.write(clusterConfig(i + 1, { ...this.o, ...o }));
+  }
+
+  /** Index of the instance whose /v1/status says it leads (asking only `among`, default all live). */
+  async leaderIndex(timeoutMs = 5000, among?: number[]): Promise<number> {
     return until(
       'one leader',
       async () => {
-        const st = await Promise.all(this.daemons.map(async (d) => (d ? (await d.api('GET', '/v1/status')).body?.cluster : undefined)));
+        const st = await Promise.all(this.daemons.map(async (d, i) => (d && (!among || among.includes(i)) ? (await d.api('GET', '/v1/status')).body?.cluster : undefined)));
         const leaders = st.map((s, i) => (s?.isLeader ? i : -1)).filter((i) => i >= 0);
         return leaders.length === 1 ? leaders[0]! + 1 : undefined;
       },

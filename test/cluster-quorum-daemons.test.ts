@@ -1,0 +1,58 @@
+/**
+ * Quorum across real vantage points on loopback: instance 1 probes the
+ * primary on a dead port (it alone is cut off from it): no answer changes
+ * and every status says "1 of 3 vantage points see DOWN"; instance 2 cut
+ * off too (its config reloaded): the answer fails over on all three. (The
+ * network namespace version, with blackhole routes, is cluster-netns.)
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { startEtcd } from './helpers/etcd.ts';
+import { freePort } from './helpers/ports.ts';
+import { needTool } from './helpers/tools.ts';
+
+const PRIMARY = '127.0.0.1';
+const SECONDARY = '127.0.0.2';
+const PRIMARY_ID = `www.example.test/A/${PRIMARY}`;
+
+test('cluster quorum: one vantage point seeing the primary DOWN changes nothing; two fail it over', { timeout: 60_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server')) return;
+  const etcd = await startEtcd(1);
+  t.after(() => etcd.stop());
+  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const dead = await freePort();
+  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', primaryPort: (n) => (n === 1 ? dead : primary!.port) });
+  t.after(() => cluster.stop());
+  await cluster.start();
+  const first = await cluster.waitSame([PRIMARY]);
+
+  // Instance 1 alone sees the primary DOWN: every status says so, nothing moves.
+  const views = async () => (await Promise.all([0, 1, 2].map((i) => cluster.status(i)))).map((s) => s.cluster.targets.find((x: any) => x.id === PRIMARY_ID));
+  const seen = await until('1 of 3 vantage points see DOWN, on every instance', async () => {
+    const v = await views();
+    return v.every((x) => x.health === 'UP' && /^1 of 3 vantage points see DOWN \(2 needed\)/.test(x.why)) ? v : undefined;
+  }, 10_000);
+  assert.deepEqual(seen[1].views, { 'fo-1': 'DOWN', 'fo-2': 'UP', 'fo-3': 'UP' });
+  for (let i = 0; i < 10; i++) {
+    assert.deepEqual(await cluster.views(), [0, 1, 2].map(() => ({ answer: PRIMARY, serial: first.serial })), `check ${i}: one vantage point moves nothing`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const cli = await cluster.status(2);
+  assert.equal(cli.recordSets[0].answer, PRIMARY);
+
+  // Instance 2 cut off too (a reload points its probe at the dead port): 2 of 3, the answer fails over everywhere.
+  cluster.rewrite(1, { primaryPort: (n) => (n <= 2 ? dead : primary!.port) });
+  const r = await cluster.daemons[1]!.api('POST', '/v1/reload');
+  assert.equal(r.status, 200, r.text);
+  const moved = await cluster.waitSame([SECONDARY], 10_000);
+  assert.ok(moved.serial > first.serial);
+  const after = await views();
+  assert.ok(after.every((x) => x.health === 'DOWN' && /^2 of 3 vantage points see DOWN/.test(x.why)), JSON.stringify(after));
+});
