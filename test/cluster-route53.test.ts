@@ -1,0 +1,90 @@
+/**
+ * One Route 53 writer in a cluster of three (moto_server): only the leader
+ * submits changes; with the leader frozen (SIGSTOP) past its lease, another
+ * leads and writes the failover; the old leader, resumed, is no longer the
+ * leader and submits nothing (its gate, a fenced etcd write, refuses); the
+ * record sets end as decided.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { startEtcd } from './helpers/etcd.ts';
+import { AWS_ENV, motoZone } from './helpers/moto.ts';
+import { needTool } from './helpers/tools.ts';
+
+const PRIMARY = '127.0.0.1';
+const SECONDARY = '127.0.0.2';
+
+test('cluster with route53: only the leader writes; a frozen leader is replaced and, resumed, writes nothing', { timeout: 60_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server')) return;
+  const moto = await motoZone(t, 'example.test');
+  if (!moto) return;
+  const etcd = await startEtcd(1);
+  t.after(() => etcd.stop());
+  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const extra = `route53:
+  hostedZoneId: ${moto.zoneId}
+  zone: example.test
+  ownerId: failoverd-cluster-test
+  endpoint: ${moto.endpoint}
+  maxRequestsPerSecond: 20
+`;
+  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', extra, env: AWS_ENV });
+  t.after(async () => {
+    for (const d of cluster.live()) d.proc.child.kill('SIGCONT');
+    await cluster.stop();
+  });
+  await cluster.start();
+  await cluster.waitSame([PRIMARY]);
+  const value = async () => {
+    const res = await moto.client.send(new ListResourceRecordSetsCommand({ HostedZoneId: moto.zoneId }));
+    return (res.ResourceRecordSets ?? []).find((r) => r.Name === 'www.example.test.' && r.Type === 'A')?.ResourceRecords?.map((x) => x.Value).join(',');
+  };
+  await until('the primary in Route 53', async () => (await value()) === PRIMARY, 10_000);
+  const submitted = (i: number) => cluster.daemons[i]!.proc.logs.filter((l) => l.msg === 'route53 changes submitted').length;
+  const applied = async (i: number) => metric(parsePrometheus(await (await fetch(`${cluster.daemons[i]!.adminUrl}/metrics`)).text()), 'failoverd_route53_changes_total', { outcome: 'applied' }) ?? 0;
+
+  // Only the leader wrote.
+  const leader = await cluster.leaderIndex();
+  const others = [0, 1, 2].filter((i) => i !== leader);
+  assert.ok(submitted(leader) >= 1);
+  for (const i of others) {
+    assert.equal(submitted(i), 0, `fo-${i + 1} (not the leader) submitted nothing`);
+    assert.equal(await applied(i), 0);
+  }
+  assert.ok((await applied(leader)) >= 1);
+
+  // The leader freezes past its lease: another leads and writes the failover.
+  const old = cluster.daemons[leader]!;
+  const oldSubmitted = submitted(leader);
+  old.proc.child.kill('SIGSTOP');
+  const next = await cluster.leaderIndex(5000, others);
+  await primary!.kill();
+  await until('the secondary in Route 53', async () => (await value()) === SECONDARY, 10_000);
+  assert.ok(submitted(next) >= 1, 'the new leader wrote');
+
+  // Resumed, the old leader is no longer the leader and writes nothing; the record stays as decided.
+  old.proc.child.kill('SIGCONT');
+  await old.proc.waitForLog((l) => l.msg === "no longer the leader: serving the new leader's decisions", 5000);
+  await until('the old leader serving the secondary', async () => (await old.answer('www.example.test')).join(',') === SECONDARY, 5000);
+  assert.equal(submitted(leader), oldSubmitted, 'the deposed leader submitted nothing after it resumed');
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await value(), SECONDARY);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  // A failback under the new leader: Route 53 follows; all writes came from leaders, in order.
+  await primary!.revive();
+  await cluster.waitSame([PRIMARY], 10_000);
+  await until('the primary back in Route 53', async () => (await value()) === PRIMARY, 10_000);
+  assert.equal(submitted(leader), oldSubmitted);
+  const status = (await old.api('GET', '/v1/status')).body;
+  assert.equal(status.cluster.isLeader, false);
+});
