@@ -86,14 +86,15 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
       route53: () => this.route53?.metricsView(),
+      dnsTcp: () => this.dns.tcpStats(),
       cluster: () => this.cluster?.status(),
       now: () => this.clock.now(),
     });
-    this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
+    this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, clock: this.clock, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53
       ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, ...(config.cluster ? { gate: () => this.cluster!.assertLeader() } : {}) })
       : undefined;
-    this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns });
+    this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns, clock: this.clock });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
@@ -215,7 +216,7 @@ export class Daemon {
     const old = this.loaded.config;
     const warnings: string[] = [];
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    if (!same(old.dns.listen, next.config.dns.listen)) warnings.push('dns.listen changed: takes effect after a restart');
+    for (const k of ['listen', 'workers', 'tcp'] as const) if (!same(old.dns[k], next.config.dns[k])) warnings.push(`dns.${k} changed: takes effect after a restart`);
     if (!same(old.admin.listen, next.config.admin.listen)) warnings.push('admin.listen changed: takes effect after a restart');
     if (old.state.file !== next.config.state.file) warnings.push('state.file changed: takes effect after a restart');
     if (!same(old.route53, next.config.route53)) warnings.push('route53 changed: takes effect after a restart');

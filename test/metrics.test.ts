@@ -99,3 +99,26 @@ test('the figures follow a failover and the way back', async () => {
   assert.equal(metric(m, 'failoverd_target_override', { target: S, state: 'DOWN', source: 'api' }), 1);
   assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), 2, 'draining the secondary changes no answer');
 });
+
+test('DNS over TCP: connections open now, and those refused by a bound, by reason', async () => {
+  const { connect } = await import('node:net');
+  // The default share of one client is 32 connections: the 33rd and 34th are closed at once.
+  let closed = 0;
+  let twoClosed: () => void = () => {};
+  const done = new Promise<void>((resolve) => (twoClosed = resolve));
+  const sockets = Array.from({ length: 34 }, () => {
+    const s = connect({ host: '127.0.0.1', port: d.dnsPort });
+    s.on('error', () => {});
+    s.on('close', () => ++closed === 2 && twoClosed());
+    return s;
+  });
+  try {
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`${closed} of 34 connections closed after 5 s; 2 expected`)), 5000))]);
+    const m = await scrape();
+    assert.equal(metric(m, 'failoverd_dns_tcp_closed_total', { reason: 'max-per-client' }), 2);
+    assert.equal(metric(m, 'failoverd_dns_tcp_connections'), 32);
+    assert.equal(closed, 2, 'the 32 within the share stay open');
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+});

@@ -11,6 +11,7 @@ import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
+import type { TcpStats } from '../dns/tcp-limits.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
@@ -31,6 +32,8 @@ export interface MetricsSources {
   route53?: () => Route53MetricsView | undefined;
   /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
   cluster?: () => ClusterStatus | undefined;
+  /** The embedded DNS server's TCP connections: open now, and refused or closed by a bound. */
+  dnsTcp?: () => TcpStats;
 }
 
 export class Metrics {
@@ -177,6 +180,25 @@ export class Metrics {
       },
     });
     this.transitionsTotal = new Counter({ name: 'failoverd_transitions_total', help: 'Answer changes (transitions) per record set.', labelNames: ['record_set'], registers });
+    new Gauge({
+      name: 'failoverd_dns_tcp_connections',
+      help: 'TCP connections to the embedded DNS server open now.',
+      registers,
+      collect() {
+        this.set(src.dnsTcp?.().open ?? 0);
+      },
+    });
+    new Counter({
+      name: 'failoverd_dns_tcp_closed_total',
+      help: 'TCP connections to the embedded DNS server refused or closed by a bound: max-connections, max-per-client (refused at accept), message-timeout, idle-timeout.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        const s = src.dnsTcp?.();
+        if (s) for (const [reason, n] of Object.entries(s.closed)) this.inc({ reason }, n);
+      },
+    });
     this.dnsQueries = new Counter({ name: 'failoverd_dns_queries_total', help: 'DNS replies sent by the embedded server, by rcode and transport.', labelNames: ['rcode', 'transport'], registers });
     new Gauge({
       name: 'failoverd_zone_serial',

@@ -89,7 +89,7 @@ export class DnsServer {
 
   constructor(private readonly opts: DnsServerOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.errors = new RateLimitedLog(opts.logger);
+    this.errors = new RateLimitedLog(opts.logger, 10_000, this.clock);
     this.pick = opts.pick ?? randomWeightedPick;
     this.tcpLimiter = new TcpConnectionLimiter({ ...DEFAULT_TCP_LIMITS, ...opts.tcp }, (reason, client) => {
       if (reason !== 'idle-timeout') this.warn(`tcp-${reason}`, { reason, client }, TCP_CLOSE_LOG[reason]);
