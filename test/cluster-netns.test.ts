@@ -16,6 +16,10 @@
  *      serves the current decision from its first answer;
  *  (6) a drain through instance 2 moves all three within 1 s and survives
  *      the loss of any one instance;
+ *  the leader cut off from etcd only (a blackhole route to etcd in its
+ *      namespace): it freezes and says so, another leads, a failover meanwhile
+ *      is served by the two others, and it rejoins by itself once the route
+ *      is back;
  *  (7) one etcd member down: no effect; etcd quorum lost: all keep answering,
  *      /v1/status and failoverd_cluster_* say disconnected; etcd back: resume.
  * A first test shows the same lab without a cluster: section, where the cut-off
@@ -142,16 +146,15 @@ async function holds(ds: AdminDaemon[], want: string, serial: number, ms: number
   return samples;
 }
 
-/** The index of the leader every live instance names (other than instance `not`). */
-async function leaderIndex(fo: Instances, timeoutMs: number, not?: number): Promise<number> {
-  const found = await until('one leader all live instances agree on', async () => {
-    const names = new Set((await Promise.all(fo.live.map((d) => cluster(d).catch(() => undefined)))).map((c) => c?.leader));
+/** The index of the leader (fo-<index + 1>) every one of `ds` names, other than instance `not`. */
+async function leaderIndex(ds: AdminDaemon[], timeoutMs: number, not?: number): Promise<number> {
+  const found = await until('one leader the instances agree on', async () => {
+    const names = new Set((await Promise.all(ds.map((d) => cluster(d).catch(() => undefined)))).map((c) => c?.leader));
     const [name] = [...names];
-    return names.size === 1 && typeof name === 'string' && name !== `fo-${(not ?? -1) + 1}` ? { name } : undefined;
+    const m = names.size === 1 && typeof name === 'string' ? /^fo-(\d)$/.exec(name) : null;
+    return m && Number(m[1]) - 1 !== not ? { index: Number(m[1]) - 1 } : undefined;
   }, timeoutMs);
-  const i = fo.slots.findIndex((_, k) => `fo-${k + 1}` === found!.name);
-  assert.ok(i >= 0, `leader ${found!.name} is one of the instances`);
-  return i;
+  return found!.index;
 }
 
 test('network namespaces without a cluster: section: the cut-off vantage point fails over alone', { timeout: 60_000 }, async (t) => {
@@ -225,11 +228,11 @@ test('cluster in network namespaces: one decision everywhere through partitions,
   });
 
   await t.test('(4) leader SIGKILLed: a new leader and a failover decided within leaseTtl + 1 s; the old leader restarted serves the current decision from its first answer', async () => {
-    const old = await leaderIndex(fo, 5000);
+    const old = await leaderIndex(fo.live, 5000);
     const killedAt = Date.now();
     await fo.kill(old);
     await primary.kill();
-    const next = await leaderIndex(fo, (LEASE_TTL_S + 1) * 1000, old);
+    const next = await leaderIndex(fo.live, (LEASE_TTL_S + 1) * 1000, old);
     const leaderMs = Date.now() - killedAt;
     const moved = await agreeOn(fo.live, lab.secondary, (LEASE_TTL_S + 1) * 1000 - (Date.now() - killedAt));
     const decidedMs = Date.now() - killedAt;
@@ -252,7 +255,7 @@ test('cluster in network namespaces: one decision everywhere through partitions,
     serial = moved.serial;
     // Lose the instance it went through, then the leader: the drain stays.
     for (const step of ['fo-2', 'the leader']) {
-      const lost = step === 'fo-2' ? 1 : await leaderIndex(fo, 5000);
+      const lost = step === 'fo-2' ? 1 : await leaderIndex(fo.live, 5000);
       await fo.kill(lost);
       await holds(fo.live, lab.secondary, serial, (LEASE_TTL_S + 1) * 1000);
       const back = await fo.start(lost);
@@ -264,6 +267,35 @@ test('cluster in network namespaces: one decision everywhere through partitions,
     assert.equal(u.status, 200, u.text);
     serial = (await agreeOn(fo.live, lab.primary, 1000)).serial;
     t.diagnostic(`undrain through fo-3: all three on the primary after ${Date.now() - undrained} ms`);
+  });
+
+  await t.test('the leader cut off from etcd (a blackhole route to etcd in its namespace): it freezes, another leads, it rejoins by itself', async () => {
+    const cut = await leaderIndex(fo.live, 5000);
+    const ns = lab.instances[cut]!;
+    const others = fo.live.filter((d) => d !== fo.slots[cut]);
+    const cutAt = Date.now();
+    await lab.blackhole(ns, lab.hub.address);
+    try {
+      const next = await leaderIndex(others, (LEASE_TTL_S + 3) * 1000, cut);
+      await until('the cut-off instance says so', async () => {
+        const c = await cluster(fo.slots[cut]!);
+        return !c.connected && c.serving === 'frozen';
+      }, (LEASE_TTL_S + 3) * 1000);
+      t.diagnostic(`fo-${cut + 1} cut off from etcd: fo-${next + 1} leads after ${Date.now() - cutAt} ms; fo-${cut + 1} says it serves the last decisions`);
+      await until('two live vantage points', async () => (await Promise.all(others.map(cluster))).every((c) => c.vantagePoints.length === 2), 5000);
+      // A failover meanwhile: decided by the new leader, served by the two; the cut-off one keeps the last decision it saw.
+      await primary.kill();
+      await agreeOn(others, lab.secondary, 5000);
+      assert.deepEqual(await fo.slots[cut]!.answer(NAME), [lab.primary], 'frozen on the last decision');
+    } finally {
+      await lab.unblackhole(ns, lab.hub.address);
+    }
+    const healedAt = Date.now();
+    serial = (await agreeOn(fo.live, lab.secondary, 20_000)).serial;
+    await until('it is connected again', async () => (await cluster(fo.slots[cut]!)).connected, 20_000);
+    t.diagnostic(`route back: fo-${cut + 1} serves the cluster's decision again after ${Date.now() - healedAt} ms`);
+    await primary.revive();
+    serial = (await agreeOn(fo.live, lab.primary, 5000)).serial;
   });
 
   await t.test('(7) etcd: one member down changes nothing; quorum lost: all keep answering and say disconnected; back: they resume', async () => {
