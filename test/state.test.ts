@@ -4,9 +4,9 @@
  * moved aside, writes are atomic and debounced but bounded.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log.ts';
@@ -90,6 +90,55 @@ test('SIGKILL, then start again: the drain and the serial survive; the first ans
   }
 });
 
+test('a drain, undrain or pin whose state write fails answers 503 STATE_WRITE_FAILED and is undone: API, DNS and disk agree, also after a restart', async () => {
+  const dir = newDir();
+  const stateDir = dirname(dir.stateFile);
+  const d = await AdminDaemon.start(dir);
+  try {
+    assert.equal((await d.api('POST', `/v1/targets/${PRIMARY}/override`, { body: { state: 'down', reason: 'disk replacement' } })).status, 200);
+    await d.waitForAnswer('www.example.test', ['127.0.0.2']);
+    // Every state write fails from now on: a regular file where the state
+    // folder was. (chmod 0500 would not do: the tests may run as root, which
+    // writes into such a folder anyway; this fails for root and anyone else,
+    // with ENOTDIR, as a read-only or full disk fails with EROFS or ENOSPC.)
+    renameSync(stateDir, `${stateDir}.saved`);
+    writeFileSync(stateDir, 'not a folder');
+
+    const undrain = await d.api('DELETE', `/v1/targets/${PRIMARY}/override`);
+    assert.equal(undrain.status, 503, JSON.stringify(undrain.body));
+    assert.equal(undrain.body.error.code, 'STATE_WRITE_FAILED');
+    assert.equal(undrain.body.error.details.errno, 'ENOTDIR');
+    assert.match(undrain.body.error.message, /^cannot write the state file \(ENOTDIR: .*\): the override of www\.example\.test\/A\/127\.0\.0\.1 stays\./);
+    const pin = await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'up', reason: 'pin it' } });
+    assert.equal(pin.status, 503);
+    assert.equal(pin.body.error.code, 'STATE_WRITE_FAILED');
+    assert.match(pin.body.error.message, /the override of www\.example\.test\/A\/127\.0\.0\.2 is undone \(it has none\)/);
+    const redrain = await d.api('POST', `/v1/targets/${PRIMARY}/override`, { body: { state: 'down', reason: 'a new reason' } });
+    assert.equal(redrain.status, 503);
+    assert.match(redrain.body.error.message, /is undone \(its previous override is back\)/);
+
+    // In memory: as before the refused actions, with the first drain's reason.
+    const s = (await d.api('GET', '/v1/status')).body;
+    assert.deepEqual(s.overrides.map((o: any) => [o.target, o.state, o.reason]), [['www.example.test/A/127.0.0.1', 'DOWN', 'disk replacement']]);
+    assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.2']);
+    await d.proc.waitForLog((l) => l.msg === 'cannot write the state file; will retry' && (l.err as { code?: string })?.code === 'ENOTDIR');
+
+    rmSync(stateDir);
+    renameSync(`${stateDir}.saved`, stateDir);
+  } finally {
+    await d.stop('SIGKILL');
+  }
+  // After a crash, the restart has what the API answered: the drain, not the refused undrain.
+  const again = await AdminDaemon.start(dir);
+  try {
+    const s = (await again.api('GET', '/v1/status')).body;
+    assert.deepEqual(s.overrides.map((o: any) => [o.target, o.state, o.reason]), [['www.example.test/A/127.0.0.1', 'DOWN', 'disk replacement']]);
+    assert.deepEqual(await again.answer('www.example.test'), ['127.0.0.2']);
+  } finally {
+    await again.stop();
+  }
+});
+
 test('a manual-failback hold survives SIGKILL and restart: no failback without the command', async () => {
   const dir = newDir();
   const first = await AdminDaemon.start(dir);
@@ -147,7 +196,6 @@ test('a restart that finds the held target dead moves at once, and logs the tran
 
 test('a corrupt state file is moved aside with a warning, and the daemon starts clean', async () => {
   const dir = newDir();
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(join(dir.dir, 'state'));
   writeFileSync(dir.stateFile, '{"version": 1, "overrides": {"x": ');
   const d = await AdminDaemon.start(dir);
@@ -255,14 +303,32 @@ test('StateWriter: a failed write is logged and retried later without further ch
     const warnings: string[] = [];
     const logger = { warn: (_o: unknown, m: string) => warnings.push(m) } as any;
     const w = new StateWriter({ file: join(blocker, 'state.json'), logger, clock, build: emptyState, onWrite: (ok) => outcomes.push(ok) });
-    await w.flush();
+    const failed = await w.flush();
+    assert.equal(failed.ok, false);
+    assert.equal(!failed.ok && failed.err.code, 'ENOTDIR', 'a file where the folder should be: the errno says so');
     assert.deepEqual(outcomes, [false]);
     assert.deepEqual(warnings, ['cannot write the state file; will retry']);
     rmSync(blocker);
     clock.advance(RETRY_MS);
     await until('the retry', () => outcomes.length === 2);
     assert.deepEqual(outcomes, [false, true]);
+    assert.deepEqual(await w.flush(), { ok: true });
     assert.equal(persistedStateSchema.parse(JSON.parse(readFileSync(join(blocker, 'state.json'), 'utf8'))).version, 1);
+    await w.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('StateWriter: a write that fails after its temp file was made removes the temp file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-state-'));
+  try {
+    const file = join(dir, 'state.json');
+    mkdirSync(file); // the rename onto a folder fails (EISDIR), after the temp file was written
+    const w = new StateWriter({ file, logger: silentLogger, clock: new FakeClock(), build: emptyState });
+    const r = await w.flush();
+    assert.equal(!r.ok && r.err.code, 'EISDIR');
+    assert.deepEqual(readdirSync(dir), ['state.json'], 'no temp file left behind');
     await w.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import type { RecordSetDecision } from '../failover/decision.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
+import type { StateWriteOutcome } from '../state/store.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { StatusHistory } from './status-history.ts';
@@ -26,8 +27,8 @@ export interface AdminDeps {
   reload(): Promise<ReloadOutcome>;
   maintenance(): WindowStatus[];
   metrics: Metrics;
-  /** Writes the state file now (after an operator action). */
-  persistNow(): Promise<void>;
+  /** Writes the state file now (after an operator action): on disk, or the error of the write. */
+  persistNow(): Promise<StateWriteOutcome>;
   /** The daemon's Clock: the only source of time for the API. */
   now(): number;
   /** The Route 53 sink's state; null when Route 53 is not configured. */

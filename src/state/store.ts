@@ -9,7 +9,7 @@
  * starts clean.
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
@@ -59,16 +59,29 @@ export function emptyState(): PersistedState {
 /** Writes `text` to `file` atomically: a reader sees the old file or the new one, never a mix. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o600);
+  let fh: FileHandle;
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    fh = await open(tmp, 'w', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // The folder is missing (first write): made, then once more. A file in its place fails the open with ENOTDIR.
+    await mkdir(dir, { recursive: true });
+    fh = await open(tmp, 'w', 0o600);
   }
-  await rename(tmp, file);
+  try {
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    // A full disk must not keep a partial temp file.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
   try {
     const dh = await open(dir, 'r');
     try {
@@ -80,6 +93,9 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     // Some file systems cannot fsync a folder; the rename is still atomic.
   }
 }
+
+/** What a write of the state file came to: on disk, or the error (with its errno `code`). */
+export type StateWriteOutcome = { ok: true } | { ok: false; err: NodeJS.ErrnoException };
 
 export interface StateWriterOptions {
   file: string;
@@ -103,7 +119,7 @@ export class StateWriter {
 
   constructor(private readonly opts: StateWriterOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.errors = new RateLimitedLog(opts.logger, 60_000);
+    this.errors = new RateLimitedLog(opts.logger, 60_000, this.clock);
   }
 
   /** Something changed: write soon (debounced, bounded by MAX_DELAY_MS). */
@@ -116,13 +132,17 @@ export class StateWriter {
     this.timer = this.clock.setTimer(delay, () => void this.flush());
   }
 
-  /** Writes now (after any write in progress); resolves when it is on disk. Never rejects. */
-  flush(): Promise<void> {
+  /**
+   * Writes now (after any write in progress); resolves when it is on disk,
+   * or with the error when it could not be written (then a retry follows in
+   * RETRY_MS). Never rejects.
+   */
+  flush(): Promise<StateWriteOutcome> {
     this.timer?.cancel();
     this.timer = undefined;
     this.firstDirtyAt = undefined;
     const next = this.chain.then(() => this.writeOnce());
-    this.chain = next;
+    this.chain = next.then(() => undefined);
     return next;
   }
 
@@ -132,18 +152,20 @@ export class StateWriter {
     this.closed = true;
   }
 
-  private async writeOnce(): Promise<void> {
+  private async writeOnce(): Promise<StateWriteOutcome> {
     const started = performance.now();
     try {
       const state = { ...this.opts.build(), savedAt: new Date(this.clock.now()).toISOString() };
       await writeFileAtomic(this.opts.file, JSON.stringify(state, null, 1) + '\n');
       this.lastWriteMs = performance.now() - started;
       this.opts.onWrite?.(true, this.lastWriteMs);
+      return { ok: true };
     } catch (err) {
       this.opts.onWrite?.(false, performance.now() - started);
       this.errors.warn('write', { file: this.opts.file, err, retryInMs: RETRY_MS }, 'cannot write the state file; will retry');
       // Try again later even if nothing else changes (disk full, permissions fixed).
       if (!this.closed && !this.timer) this.timer = this.clock.setTimer(RETRY_MS, () => void this.flush());
+      return { ok: false, err: err as NodeJS.ErrnoException };
     }
   }
 }
@@ -156,7 +178,7 @@ export function readStateFileSync(file: string, log: Logger): PersistedState | u
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') log.warn({ file, err: code ?? String(err) }, 'cannot read the state file; starting clean');
+    if (code !== 'ENOENT') log.warn({ file, err }, 'cannot read the state file; starting clean');
     return undefined;
   }
   let problem: string;

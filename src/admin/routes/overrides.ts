@@ -32,6 +32,21 @@ export function resolveExpiry(expires: string | undefined, now: number): number 
   return at;
 }
 
+/**
+ * An operator action whose state write failed (read-only or full disk): 503
+ * with the errno. The README promises such actions are on disk before the
+ * API answers, so the action is undone in memory (`undone` says how).
+ */
+function stateWriteFailed(err: NodeJS.ErrnoException, undone: string): ApiError {
+  const errno = err.code ?? 'UNKNOWN';
+  return new ApiError(503, 'STATE_WRITE_FAILED', `cannot write the state file (${err.message}): ${undone}. Make the state file's folder writable (disk space, read-only mount) and try again`, {
+    errno,
+    ...(err.syscall ? { syscall: err.syscall } : {}),
+    ...(err.path ? { path: err.path } : {}),
+    undone: true,
+  });
+}
+
 export function overrideRoutes(d: AdminDeps): Route[] {
   const known = (id: string) => {
     const c = d.controller();
@@ -53,8 +68,17 @@ export function overrideRoutes(d: AdminDeps): Route[] {
         const now = d.now();
         const expiresAt = resolveExpiry(body.expires, now);
         const c = d.controller();
+        const before = c.overrides.get(params.id!);
         const o = c.setOverride(params.id!, { state: body.state, reason: body.reason, source: 'api', createdAt: now, ...(expiresAt !== undefined ? { expiresAt } : {}) });
-        await d.persistNow();
+        const saved = await d.persistNow();
+        if (!saved.ok) {
+          // Not on disk: undone, so a restart cannot bring back what the API refused.
+          if (c.overrides.get(params.id!) === o) {
+            if (before) c.setOverride(params.id!, before);
+            else c.clearOverride(params.id!);
+          }
+          throw stateWriteFailed(saved.err, `the override of ${params.id} is undone (${before ? 'its previous override is back' : 'it has none'})`);
+        }
         const found = c.findTarget(params.id!)!;
         const rs = c.answers().find((a) => a.config === found.recordSet);
         sendJson(res, 200, {
@@ -78,7 +102,11 @@ export function overrideRoutes(d: AdminDeps): Route[] {
         const c = d.controller();
         const removed = c.clearOverride(params.id!);
         if (!removed) throw new ApiError(404, 'NO_OVERRIDE', `target ${params.id} has no override`);
-        await d.persistNow();
+        const saved = await d.persistNow();
+        if (!saved.ok) {
+          if (!c.overrides.get(params.id!)) c.setOverride(params.id!, removed);
+          throw stateWriteFailed(saved.err, `the override of ${params.id} stays`);
+        }
         sendJson(res, 200, { target: params.id, removed: { state: removed.state, reason: removed.reason, source: removed.source }, effective: c.effectiveOf(target).health });
       },
     },
