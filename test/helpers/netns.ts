@@ -37,7 +37,7 @@ const RUN_NAME = /^fot(\d+)[a-z](?:-[a-z0-9]+)?$/;
 /** Why network namespaces cannot be made here, or undefined when they can. */
 export function netnsMissing(): string | undefined {
   if (!hasTool('ip')) return 'ip not installed (Debian package iproute2)';
-  if (process.getuid?.() !== 0) return 'network namespaces need root (run as root or under CI)';
+  if (process.getuid?.() !== 0) return 'network namespaces and veth pairs need root (CAP_SYS_ADMIN and CAP_NET_ADMIN)';
   return undefined;
 }
 
