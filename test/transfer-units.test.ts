@@ -202,34 +202,81 @@ test('ACL and TSIG at the responder: REFUSED outside transfer.allow, allowed wit
   assert.equal(answers(bad!).length, 0);
 });
 
+interface FakeSecondary {
+  sock: Socket;
+  port: number;
+  got: Array<{ msg: Buffer; from: { port: number; address: string } }>;
+  /** Resolves once `n` packets have arrived (rejects after `ms`). */
+  arrived(n: number, ms?: number): Promise<void>;
+}
+
 /** A UDP socket standing in for a secondary: collects NOTIFYs, answers when told. */
-async function fakeSecondary(): Promise<{ sock: Socket; port: number; got: Array<{ msg: Buffer; from: { port: number; address: string } }> }> {
+async function fakeSecondary(): Promise<FakeSecondary> {
   const sock = createSocket('udp4');
-  const got: Array<{ msg: Buffer; from: { port: number; address: string } }> = [];
+  const got: FakeSecondary['got'] = [];
   sock.on('message', (msg, from) => got.push({ msg, from }));
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  return { sock, port: sock.address().port, got };
+  const arrived = (n: number, ms = 2000): Promise<void> =>
+    got.length >= n
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          const timer = setTimeout(() => {
+            sock.off('message', onMessage);
+            reject(new Error(`${got.length} of ${n} packets arrived within ${ms} ms`));
+          }, ms);
+          const onMessage = (): void => {
+            if (got.length < n) return;
+            clearTimeout(timer);
+            sock.off('message', onMessage);
+            resolve();
+          };
+          sock.on('message', onMessage);
+        });
+  return { sock, port: sock.address().port, got, arrived };
 }
 
-const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits (bounded) until `n` packets arrived, then a little more to see that no other comes. */
-async function packets(got: unknown[], n: number): Promise<number> {
-  for (let i = 0; i < 100 && got.length < n; i++) await settle(20);
-  await settle(30);
-  return got.length;
+interface Captured {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+  /** NOTIFYs sent so far: the sender logs each as it sends it, so on a FakeClock this is exact at once. */
+  sent(): number;
+  /** Resolves once a line matches (past or future; rejects after `ms`). */
+  logged(what: string, match: (l: Record<string, unknown>) => boolean, ms?: number): Promise<void>;
 }
 
-/** Waits (bounded) for a log line. */
-async function logged(lines: Array<Record<string, unknown>>, match: (l: Record<string, unknown>) => boolean): Promise<boolean> {
-  for (let i = 0; i < 100 && !lines.some(match); i++) await settle(20);
-  return lines.some(match);
-}
-
-function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+function capture(): Captured {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger('debug', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-  return { logger, lines };
+  let waiters: Array<() => void> = [];
+  const logger = createLogger('debug', {
+    write: (s: string) => {
+      lines.push(JSON.parse(s) as Record<string, unknown>);
+      for (const w of waiters) w();
+    },
+  });
+  const logged = (what: string, match: (l: Record<string, unknown>) => boolean, ms = 2000): Promise<void> =>
+    lines.some(match)
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          const check = (): void => {
+            if (!lines.some(match)) return;
+            clearTimeout(timer);
+            waiters = waiters.filter((w) => w !== check);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            waiters = waiters.filter((w) => w !== check);
+            reject(new Error(`no log line "${what}" within ${ms} ms; last: ${JSON.stringify(lines.slice(-3))}`));
+          }, ms);
+          waiters.push(check);
+        });
+  return { logger, lines, sent: () => lines.filter((l) => l.msg === 'NOTIFY sent').length, logged };
+}
+
+/** Exactly `n` NOTIFYs sent so far, and all of them arrived at the secondary. */
+async function sentAndArrived(sec: FakeSecondary, log: Captured, n: number, what?: string): Promise<void> {
+  assert.equal(log.sent(), n, what);
+  await sec.arrived(n);
+  assert.equal(sec.got.length, n, what);
 }
 
 function ack(msg: Buffer): Buffer {
@@ -241,12 +288,13 @@ function ack(msg: Buffer): Buffer {
 test('NOTIFY: retried with doubling waits until the bound, then given up', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const { logger, lines } = capture();
+  const log = capture();
+  const { logger, lines } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 4 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
   try {
     sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
-    assert.equal(await packets(sec.got, 1), 1);
+    await sentAndArrived(sec, log, 1);
     const m = sec.got[0]!.msg;
     assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
     assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
@@ -255,8 +303,9 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
     assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
     for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
       clock.advance(advance);
-      assert.equal(await packets(sec.got, expected), expected, `after +${advance} ms`);
+      assert.equal(log.sent(), expected, `after +${advance} ms`);
     }
+    await sentAndArrived(sec, log, 4);
     assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
     assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', last: { at: T0 + 15_000, serial: snap.zones[0]!.serial, attempts: 4, outcome: 'unanswered' } }], 'the status page shows the NOTIFY as unanswered');
   } finally {
@@ -268,7 +317,8 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
 test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const { logger, lines } = capture();
+  const log = capture();
+  const { logger } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const zones = [exampleZone()];
   let snap = buildSnapshot(zones, www('127.0.0.1'));
@@ -280,16 +330,16 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
       snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
       sender.notify(target, snap.zones[0]!);
     }
-    assert.equal(await packets(sec.got, 1), 1, 'one NOTIFY in flight');
+    await sentAndArrived(sec, log, 1, 'one NOTIFY in flight');
     sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
-    assert.equal(await packets(sec.got, 2), 2);
+    await log.logged('the first acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1);
+    await sentAndArrived(sec, log, 2, 'the newest serial sent right after the answer');
     assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
-    assert.ok(lines.some((l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1));
     sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
-    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial));
+    await log.logged('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
     assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
     clock.advance(60_000);
-    assert.equal(await packets(sec.got, 3), 2, 'nothing more once the newest serial is acknowledged');
+    assert.equal(log.sent(), 2, 'nothing more once the newest serial is acknowledged');
   } finally {
     await sender.stop();
     sec.sock.close();
@@ -299,13 +349,14 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
 test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a good one does', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(Date.now());
-  const { logger, lines } = capture();
+  const log = capture();
+  const { logger, lines } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
   const ring = new TsigKeyring([KEY], () => clock.now());
   try {
     sender.notify({ host: '127.0.0.1', port: sec.port, key: KEY }, snap.zones[0]!);
-    assert.equal(await packets(sec.got, 1), 1);
+    await sentAndArrived(sec, log, 1);
     const req = sec.got[0]!.msg;
     const msg = readMessage(req)!;
     const t = readTsig(msg);
@@ -315,12 +366,12 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
     const unsignedAck = ack(req.subarray(0, t.tsig.start));
     unsignedAck.writeUInt16BE(0, 10);
     sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG'));
+    await log.logged('BADSIG', (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG');
     assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
     assert.equal(sender.status()[0]!.last?.outcome, 'tsig-failed');
     assert.equal(sender.status()[0]!.last?.error, 'TSIG BADSIG');
     sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY acknowledged'));
+    await log.logged('acknowledged', (l) => l.msg === 'NOTIFY acknowledged');
     assert.equal(sender.status()[0]!.last?.outcome, 'acknowledged');
   } finally {
     await sender.stop();
@@ -331,20 +382,21 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
 test('NOTIFY refused by the secondary: its rcode is the last answer, not retried', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const { logger, lines } = capture();
+  const log = capture();
+  const { logger } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
   try {
     sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
-    assert.equal(await packets(sec.got, 1), 1);
+    await sentAndArrived(sec, log, 1);
     const refused = ack(sec.got[0]!.msg);
     refused.writeUInt16BE(refused.readUInt16BE(2) | 5, 2);
     clock.advance(250);
     sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
-    assert.ok(await logged(lines, (l) => l.msg === 'NOTIFY refused by the secondary; not retried'));
+    await log.logged('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
     assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
     clock.advance(60_000);
-    assert.equal(await packets(sec.got, 2), 1, 'not retried');
+    assert.equal(log.sent(), 1, 'not retried');
   } finally {
     await sender.stop();
     sec.sock.close();
