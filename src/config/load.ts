@@ -6,7 +6,7 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve, join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { errorText, ProblemsError, quote, shown, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
@@ -19,6 +19,7 @@ import { canonicalIp } from './ip-address.ts';
 import { configSchema, type RawConfig, type RawRecordSet } from './schema.ts';
 import type { Config, HostPort, RecordSetConfig, Target } from './types.ts';
 import { lineOfAlias, lineOfKey, lineOfPath } from './yaml-locate.ts';
+import { parseDocumentInSteps } from './yaml-steps.ts';
 
 /** The most nodes one YAML alias may expand to (the yaml library's default); more is a "billion laughs". */
 const MAX_ALIAS_COUNT = 100;
@@ -53,7 +54,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
 
 export async function parseConfigText(text: string, file: string): Promise<LoadedConfig> {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = await parseDocumentInSteps(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
   for (const e of doc.errors) problems.push({ file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
