@@ -140,6 +140,41 @@ test('journal: diffs chain from any kept serial; bounded to the last N changes, 
   assert.equal(planIxfr(zone, (serials[5]! + 10) >>> 0, journal).kind, 'current', 'a client ahead of us gets the SOA alone');
 });
 
+test('journal: an answer change over the same static data diffs the changed names only, with the same entries as a diff of every record', () => {
+  const lines = ['$ORIGIN big.test.', '$TTL 300', '@ SOA ns1 host 1 3600 600 86400 300', '@ NS ns1', 'ns1 A 127.0.0.1', 'app TXT "static"'];
+  for (let i = 0; i < 2000; i++) lines.push(`h${i} A 10.0.${i >> 8}.${i & 255}`);
+  const zones = [parseZoneText(lines.join('\n') + '\n', { file: 'big.zone' })];
+  const rrset = (name: string, values: string[], kind: DynamicRRset['kind'] = 'values', type: DynamicRRset['type'] = 'A'): DynamicRRset => ({ name, type, ttl: 30, kind, values });
+  // New names (one below empty non-terminals), answers over static names (app TXT, h7 A), a servfail, names that leave.
+  const steps: DynamicRRset[][] = [
+    [rrset('www.big.test', ['127.0.0.1']), rrset('a.b.c.big.test', ['127.0.0.2'])],
+    [rrset('www.big.test', ['127.0.0.3', '127.0.0.4']), rrset('a.b.c.big.test', ['127.0.0.2']), rrset('app.big.test', ['127.0.0.5'])],
+    [rrset('www.big.test', [], 'servfail'), rrset('app.big.test', ['127.0.0.5'])],
+    [rrset('www.big.test', ['127.0.0.1']), rrset('h7.big.test', ['::6'], 'values', 'AAAA')],
+  ];
+  const layered = new Journal();
+  const flat = new Journal();
+  // The same views with their nodes in one plain Map: the journal cannot tell which names changed and compares every record.
+  const flatten = (s: Snapshot): Snapshot => ({ ...s, zones: s.zones.map((z) => ({ ...z, nodes: new Map(z.nodes) })) });
+  let snap = buildSnapshot(zones, steps[0]!);
+  layered.record(snap);
+  flat.record(flatten(snap));
+  const serials = [snap.zones[0]!.serial];
+  for (const step of steps.slice(1)) {
+    snap = buildSnapshot(zones, step, snap);
+    layered.record(snap);
+    flat.record(flatten(snap));
+    serials.push(snap.zones[0]!.serial);
+  }
+  const entries = layered.changes('big.test', serials[0]!, serials.at(-1)!);
+  assert.equal(entries?.length, 3);
+  assert.deepEqual(entries, flat.changes('big.test', serials[0]!, serials.at(-1)!));
+  const owners = (rrs: Array<{ owner: string }>) => rrs.map((r) => r.owner);
+  assert.deepEqual([owners(entries![0]!.deleted), owners(entries![0]!.added)], [['www.big.test'], ['app.big.test', 'www.big.test', 'www.big.test']]);
+  assert.deepEqual([owners(entries![1]!.deleted), owners(entries![1]!.added)], [['a.b.c.big.test', 'www.big.test', 'www.big.test'], []]);
+  assert.deepEqual([owners(entries![2]!.deleted), owners(entries![2]!.added)], [['app.big.test'], ['h7.big.test', 'www.big.test']]);
+});
+
 test('AXFR of a zone over 64 KiB: several messages within 65535 bytes, SOA first and last, the question only in the first, each signed', () => {
   const lines = ['$ORIGIN big.test.', '$TTL 300', '@ SOA ns hostmaster 7 3600 600 86400 300', '@ NS ns', 'ns A 192.0.2.1'];
   for (let i = 0; i < 1500; i++) lines.push(`t${i} TXT "${'x'.repeat(200)}"`);

@@ -4,6 +4,7 @@
  * snapshot at a time; a new one is built and swapped in whole.
  */
 import type { DynamicType } from '../config/types.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isInZone, parentName } from './names.ts';
 import { nextSerial } from './serial.ts';
 import type { RData, RRType, SoaData, ZoneFile } from './types.ts';
@@ -149,8 +150,13 @@ function staticZone(zf: ZoneFile): StaticZone {
  */
 export async function prepareZones(zones: readonly ZoneFile[]): Promise<void> {
   for (const zf of zones) {
-    const steps = staticZoneSteps(zf);
-    while (!steps.next().done) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (staticZones.has(zf)) continue;
+    // A yield after the last step too: what follows (the reload applying the config) gets a turn of its own.
+    for (const steps = staticZoneSteps(zf); ; ) {
+      const done = steps.next().done;
+      await nextTurn();
+      if (done) break;
+    }
   }
 }
 

@@ -12,11 +12,14 @@ export function soaRecord(origin: string, ttl: number, soa: SoaData): AnswerRR {
   return { owner: origin, ttl, data: { type: 'SOA', ...soa } };
 }
 
-/** Every record of the zone but the SOA: the apex first, then the other names in order. */
-export function zoneRecords(zone: ZoneView): AnswerRR[] {
+/**
+ * Every record of the zone but the SOA: the apex first, then the other names
+ * in order. With `only`: the records of those names alone, in the same order.
+ */
+export function zoneRecords(zone: ZoneView, only?: ReadonlySet<string>): AnswerRR[] {
   const out: AnswerRR[] = [];
-  const names = [...zone.nodes.keys()].filter((n) => n !== zone.origin).sort();
-  for (const name of [zone.origin, ...names]) {
+  const names = [...(only ?? zone.nodes.keys())].filter((n) => n !== zone.origin).sort();
+  for (const name of !only || only.has(zone.origin) ? [zone.origin, ...names] : names) {
     const node = zone.nodes.get(name);
     if (!node) continue;
     for (const set of node.rrsets.values()) {
