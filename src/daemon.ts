@@ -77,7 +77,8 @@ export class Daemon {
     const saved = readStateFileSync(config.state.file, this.log.child({ component: 'state' }));
     if (saved) this.log.info({ component: 'state', file: config.state.file, savedAt: saved.savedAt, overrides: Object.keys(saved.overrides).length, serials: saved.serials }, 'restored state');
     this.floorSerials = new Map(Object.entries(saved?.serials ?? {}));
-    this.controller = new Controller(config, { logger: this.log, clock: opts.clock, restore: saved });
+    // In cluster mode this instance's own verdict is logged apart from the cluster's decisions.
+    this.controller = new Controller(config, { logger: config.cluster ? this.log.child({ verdict: 'local' }) : this.log, clock: opts.clock, restore: saved });
     this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
       decisions: () => this.servedDecisions(),
@@ -369,6 +370,7 @@ export class Daemon {
       },
       route53: () => this.route53?.view() ?? null,
       cluster: () => this.cluster?.status(),
+      failback: async (key) => (this.cluster ? this.cluster.failback(key) : this.controller.failback(key)),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
       history: this.history,
       now: () => this.clock.now(),

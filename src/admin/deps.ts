@@ -2,6 +2,7 @@
 import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
+import type { FailbackOutcome } from '../failover/decider.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
@@ -37,6 +38,11 @@ export interface AdminDeps {
   secondaries(): NotifyStatus[];
   /** The last hour of each target and the recent override events (the status page). */
   history: StatusHistory;
+  /**
+   * The failback command for a record set key: decided here, or in cluster
+   * mode by the leader (sent through etcd when this instance is not it).
+   */
+  failback(recordSetKey: string): Promise<FailbackOutcome | { kind: 'requested'; reason: string }>;
   /** Cluster mode's state; undefined without a cluster: section. */
   cluster?(): ClusterStatus | undefined;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };

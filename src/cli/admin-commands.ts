@@ -182,7 +182,7 @@ export function registerAdminCommands(program: Command): void {
   withApi(program.command('failback').argument('<name>', 'record set name').option('--type <type>', 'A, AAAA or CNAME (default: every failover record set of the name)').description('move a record set back to its first UP target (for failback: manual)')).action(
     run(async (name: string, opts: AdminOpts & { type?: string }) => {
       const r = await call(opts, 'POST', `/v1/records/${encodeURIComponent(name)}/failback${opts.type ? `?type=${encodeURIComponent(opts.type)}` : ''}`);
-      out(opts, r, r.results.map((x: any) => (x.changed ? `${x.recordSet}: ${x.from} → ${x.to} (${x.reason})` : `${x.recordSet}: unchanged (${x.reason})`)).join('\n') + '\n');
+      out(opts, r, r.results.map((x: any) => (x.changed ? `${x.recordSet}: ${x.from} → ${x.to} (${x.reason})` : x.requested ? `${x.recordSet}: requested (${x.reason})` : `${x.recordSet}: unchanged (${x.reason})`)).join('\n') + '\n');
     }),
   );
 

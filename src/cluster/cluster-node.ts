@@ -109,6 +109,8 @@ export class ClusterNode extends EventEmitter<Events> {
   private serialsSnapshot: Snapshot | undefined;
   private writeQueued: NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** The decisions last written (JSON): an unchanged set is not written again. */
+  private lastWritten: string | undefined;
   private receivedAt = 0;
   private connected = false;
   private leaderName: string | null = null;
@@ -193,6 +195,8 @@ export class ClusterNode extends EventEmitter<Events> {
   onOverride(e: OverrideEvent): void {
     this.operatorState.onLocalEvent(e);
     this.decider?.targetChanged(e.targetId);
+    // Also when no answer changed: the decisions quote each target's health and any waiting failback.
+    this.queueWrite();
   }
 
   /** Resolves once local operator changes are in etcd (rejects if a write failed). */
@@ -350,6 +354,7 @@ export class ClusterNode extends EventEmitter<Events> {
     for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
     const changed = this.health.update(probeKeys, this.reports());
     for (const key of changed) this.decider?.probeKeyChanged(key);
+    if (changed.length > 0) this.queueWrite();
   }
 
   private onRecord(r: DecisionRecord): void {
@@ -378,6 +383,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.decider.stop();
     this.decider = undefined;
     this.serialsSnapshot = undefined;
+    this.lastWritten = undefined;
     this.log.warn({ instance: this.cfg.instance, why }, 'no longer the leader: serving the new leader\'s decisions');
     this.emit('leadership', false);
   }
@@ -395,12 +401,15 @@ export class ClusterNode extends EventEmitter<Events> {
     const term = this.leadership.fence;
     if (!decider || term === undefined || this.stopped) return;
     const decisions = decider.decisions();
+    const body = JSON.stringify(decisions);
+    if (body === this.lastWritten) return;
     this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
     const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
     const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials };
     try {
       const ok = await this.store.write(this.leadership, record);
-      if (!ok) this.onDeposed('a write was refused by the fence: another instance leads');
+      if (ok) this.lastWritten = body;
+      else this.onDeposed('a write was refused by the fence: another instance leads');
     } catch (err) {
       this.log.warn({ err }, 'could not write the decisions to etcd: trying again');
       this.clock.setTimer(250, () => this.queueWrite());

@@ -22,14 +22,18 @@ export function recordRoutes(d: AdminDeps): Route[] {
           const any = c.config.records.some((r) => r.name === name);
           throw new ApiError(404, 'NOT_FOUND', any ? `${name}${type ? `/${type}` : ''} has no record set with policy failover` : `no record set named ${name}`);
         }
-        const results = sets.map((rs) => ({ recordSet: recordSetKey(rs), ...c.failback(recordSetKey(rs)) }));
+        const results = await Promise.all(sets.map(async (rs) => ({ recordSet: recordSetKey(rs), ...(await d.failback(recordSetKey(rs))) })));
         const moved = results.filter((r) => r.kind === 'moved');
         if (moved.length === 0 && results.some((r) => r.kind === 'refused')) {
           throw new ApiError(409, 'FAILBACK_NOT_POSSIBLE', results.map((r) => `${r.recordSet}: ${'reason' in r ? r.reason : ''}`).join('; '));
         }
         if (moved.length) await d.persistNow();
         sendJson(res, 200, {
-          results: results.map((r) => (r.kind === 'moved' ? { recordSet: r.recordSet, changed: true, from: r.transition.from, to: r.transition.to, reason: r.transition.reason, at: iso(r.transition.at) } : { recordSet: r.recordSet, changed: false, reason: r.reason })),
+          results: results.map((r) =>
+            r.kind === 'moved'
+              ? { recordSet: r.recordSet, changed: true, from: r.transition.from, to: r.transition.to, reason: r.transition.reason, at: iso(r.transition.at) }
+              : { recordSet: r.recordSet, changed: false, ...(r.kind === 'requested' ? { requested: true } : {}), reason: r.reason },
+          ),
         });
       },
     },
