@@ -83,16 +83,32 @@ async function answer(name: string): Promise<string[]> {
   }
 }
 
-/** Polls every 20 ms until `name` answers `want`; returns the time it took. */
-async function waitForAnswer(name: string, want: string[], timeoutMs = 6000): Promise<number> {
-  const start = Date.now();
-  let last: string[] = [];
-  while (Date.now() - start < timeoutMs) {
-    last = await answer(name);
-    if (JSON.stringify(last) === JSON.stringify(want)) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`${name} still answers ${last.join(',')} after ${timeoutMs}ms, wanted ${want.join(',')}`);
+type LogLine = Record<string, unknown>;
+
+/**
+ * The next log line that matches, after those logged when it is called (call
+ * it before the action). The daemon publishes an answer change in the turn of
+ * its 'transition' line, before it reads another query: a query sent after
+ * the line arrived gets the new answer.
+ */
+function next(match: (l: LogLine) => boolean, timeoutMs = 8000): Promise<LogLine> {
+  const from = daemon.logs.length;
+  return daemon.waitForLog((l) => daemon.logs.indexOf(l, from) >= 0 && match(l), timeoutMs);
+}
+
+const transition = (name: string, to: string) => (l: LogLine) => l.msg === 'transition' && l.recordSet === `${name}/A` && l.to === to;
+const health = (target: string, to: string) => (l: LogLine) => l.msg === 'target health changed' && l.target === target && l.to === to;
+
+/** Waits for `name`'s transition to `to` (begun with next() before the action), then checks the DNS answer. */
+async function answersAfter(name: string, to: string, transitioned: Promise<LogLine>): Promise<LogLine> {
+  const t = await transitioned;
+  assert.deepEqual(await answer(name), [to], `${name} after its transition to ${to}`);
+  return t;
+}
+
+/** Milliseconds from `since` (Date.now()) to the time of a log line. */
+function msAfter(since: number, l: LogLine): number {
+  return Date.parse(String(l.time)) - since;
 }
 
 test('the daemon starts, waits for verdicts, and serves the primaries', async (t) => {
@@ -120,26 +136,30 @@ test('HTTPS: a self-signed backend fails with tlsVerify, passes without', async 
     t.skip('no HTTPS backend (openssl missing)');
     return;
   }
-  await waitForAnswer('strict.example.test', ['127.0.0.13']);
-  await waitForAnswer('relaxed.example.test', ['127.0.0.12']);
-  const down = daemon.logs.find((l) => l.msg === 'target health changed' && l.target === 'tlsStrict@127.0.0.12');
-  assert.equal(down?.to, 'DOWN');
-  assert.equal(down?.reason, 'TLS error DEPTH_ZERO_SELF_SIGNED_CERT');
+  // The verdicts that decide these answers (logged before DNS opened, or as they came after).
+  const down = await daemon.waitForLog(health('tlsStrict@127.0.0.12', 'DOWN'));
+  await daemon.waitForLog(health('tlsRelaxed@127.0.0.12', 'UP'));
+  await daemon.waitForLog(health('plain@127.0.0.13', 'UP'));
+  assert.deepEqual(await answer('strict.example.test'), ['127.0.0.13']);
+  assert.deepEqual(await answer('relaxed.example.test'), ['127.0.0.12']);
+  assert.equal(down.reason, 'TLS error DEPTH_ZERO_SELF_SIGNED_CERT');
+  assert.ok(!daemon.logs.some(health('tlsStrict@127.0.0.12', 'UP')), 'never UP with tlsVerify');
 });
 
 test('killed primary: the answer becomes the secondary with degradedTtl; revived: it returns after rise', async () => {
   const primary = http[0]!;
+  const failedOver = next(transition('www.example.test', '127.0.0.2'));
+  const killedAt = Date.now();
   await primary.kill();
-  const took = await waitForAnswer('www.example.test', ['127.0.0.2']);
-  assert.ok(took < 3000, `failover took ${took}ms`);
+  const away = await answersAfter('www.example.test', '127.0.0.2', failedOver);
+  assert.ok(msAfter(killedAt, away) < 3000, `failover took ${msAfter(killedAt, away)}ms`);
   const ttl = (await resolver.resolve4('www.example.test', { ttl: true }))[0]!.ttl;
   assert.equal(ttl, 5, 'degradedTtl while not answering the first choice');
-  const transition = await daemon.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === '127.0.0.2');
-  assert.equal(transition.from, '127.0.0.1');
-  assert.match(String(transition.reason), /DOWN/);
+  assert.equal(away.from, '127.0.0.1');
+  assert.match(String(away.reason), /DOWN/);
+  const cameBack = next(transition('www.example.test', '127.0.0.1'));
   await primary.revive();
-  await waitForAnswer('www.example.test', ['127.0.0.1'], 8000);
-  const back = await daemon.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === '127.0.0.1');
+  const back = await answersAfter('www.example.test', '127.0.0.1', cameBack);
   assert.equal(back.from, '127.0.0.2');
   // Back up only after `rise` (2) successes in a row.
   const up = daemon.logs.filter((l) => l.target === 'web@127.0.0.1' && l.to === 'UP');
@@ -148,49 +168,55 @@ test('killed primary: the answer becomes the secondary with degradedTtl; revived
 
 test('hung primary (accepts, never replies): failover after the timeouts', async () => {
   const primary = http[2]!;
+  const failedOver = next(transition('hung.example.test', '127.0.0.4'));
+  const down = next(health('web@127.0.0.3', 'DOWN'));
+  const hungAt = Date.now();
   primary.mode = 'hang';
-  const took = await waitForAnswer('hung.example.test', ['127.0.0.4'], 6000);
-  assert.ok(took < 4000, `failover took ${took}ms`);
-  const down = await daemon.waitForLog((l) => l.target === 'web@127.0.0.3' && l.to === 'DOWN');
-  assert.match(String(down.reason), /timeout after 500ms/);
+  const away = await answersAfter('hung.example.test', '127.0.0.4', failedOver);
+  assert.ok(msAfter(hungAt, away) < 4000, `failover took ${msAfter(hungAt, away)}ms`);
+  assert.match(String((await down).reason), /timeout after 500ms/);
+  const cameBack = next(transition('hung.example.test', '127.0.0.3'));
   primary.mode = 'ok';
-  await waitForAnswer('hung.example.test', ['127.0.0.3'], 8000);
+  await answersAfter('hung.example.test', '127.0.0.3', cameBack);
 });
 
 test('wrong status, then wrong body: the primary is DOWN for each, UP again when fixed', async () => {
   const primary = http[4]!;
-  primary.mode = 'status503';
-  await waitForAnswer('status.example.test', ['127.0.0.6']);
-  const s = await daemon.waitForLog((l) => l.target === 'web@127.0.0.5' && l.to === 'DOWN');
-  assert.equal(s.reason, 'status 503');
-  primary.mode = 'ok';
-  await waitForAnswer('status.example.test', ['127.0.0.5'], 8000);
-  primary.mode = 'wrongBody';
-  await waitForAnswer('status.example.test', ['127.0.0.6']);
-  const b = await daemon.waitForLog((l) => l.target === 'web@127.0.0.5' && l.to === 'DOWN' && l.reason === 'body mismatch');
-  assert.ok(b);
-  primary.mode = 'ok';
-  await waitForAnswer('status.example.test', ['127.0.0.5'], 8000);
+  for (const [mode, reason] of [['status503', 'status 503'], ['wrongBody', 'body mismatch']] as const) {
+    const failedOver = next(transition('status.example.test', '127.0.0.6'));
+    const down = next(health('web@127.0.0.5', 'DOWN'));
+    primary.mode = mode;
+    await answersAfter('status.example.test', '127.0.0.6', failedOver);
+    assert.equal((await down).reason, reason);
+    const cameBack = next(transition('status.example.test', '127.0.0.5'));
+    primary.mode = 'ok';
+    await answersAfter('status.example.test', '127.0.0.5', cameBack);
+  }
 });
 
 test('three targets fail over in order and come back to the first', async () => {
   const [first, second] = [http[6]!, http[7]!];
+  const toSecond = next(transition('three.example.test', '127.0.0.8'));
   await first.kill();
-  await waitForAnswer('three.example.test', ['127.0.0.8']);
+  await answersAfter('three.example.test', '127.0.0.8', toSecond);
+  const toThird = next(transition('three.example.test', '127.0.0.9'));
   await second.kill();
-  await waitForAnswer('three.example.test', ['127.0.0.9']);
+  await answersAfter('three.example.test', '127.0.0.9', toThird);
+  const toFirst = next(transition('three.example.test', '127.0.0.7'));
   await first.revive();
-  await waitForAnswer('three.example.test', ['127.0.0.7'], 8000);
+  await answersAfter('three.example.test', '127.0.0.7', toFirst);
   await second.revive();
 });
 
 test('TCP probe: a closed listener fails over', async () => {
+  const failedOver = next(transition('tcp.example.test', '127.0.0.11'));
+  const down = next(health('plain@127.0.0.10', 'DOWN'));
   await extra[0]!.kill();
-  await waitForAnswer('tcp.example.test', ['127.0.0.11']);
-  const down = await daemon.waitForLog((l) => l.target === 'plain@127.0.0.10' && l.to === 'DOWN');
-  assert.match(String(down.reason), /refused|reset/);
+  await answersAfter('tcp.example.test', '127.0.0.11', failedOver);
+  assert.match(String((await down).reason), /refused|reset/);
+  const cameBack = next(transition('tcp.example.test', '127.0.0.10'));
   await extra[0]!.revive();
-  await waitForAnswer('tcp.example.test', ['127.0.0.10'], 8000);
+  await answersAfter('tcp.example.test', '127.0.0.10', cameBack);
 });
 
 test('SIGTERM closes the listeners and exits 0', async () => {
