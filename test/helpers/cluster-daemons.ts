@@ -2,9 +2,11 @@
  * Several failoverd processes on loopback forming one cluster on a real
  * etcd: each in its own temp folder with the same records, its own admin
  * and DNS ports, and `cluster.instance: fo-<n>`. Ask them all the same
- * question, find the leader, kill and restart one.
+ * question, find the leader, kill and restart one. With `host`, `targets`
+ * and `place` the instances run elsewhere than on loopback, e.g. each in its
+ * own network namespace (test/cluster-netns.test.ts).
  */
-import { AdminDaemon, FAST, TestDir, TOKEN, until } from './admin-daemon.ts';
+import { AdminDaemon, FAST, TestDir, TOKEN, until, type DaemonPlace } from './admin-daemon.ts';
 
 export interface ClusterOptions {
   endpoints: string[];
@@ -21,12 +23,20 @@ export interface ClusterOptions {
   primaryPort?: (n: number) => number;
   /** Environment of every instance (e.g. AWS_ENV for moto). */
   env?: NodeJS.ProcessEnv;
+  /** The address instance n listens on for DNS and the admin API (default 127.0.0.1). */
+  host?: (n: number) => string;
+  /** The primary's and the secondary's addresses (default 127.0.0.1 and 127.0.0.2). */
+  targets?: [string, string];
+  /** Where instance n runs (default: here, on loopback). */
+  place?: (n: number) => DaemonPlace;
 }
 
 export function clusterConfig(n: number, o: ClusterOptions): string {
-  return `dns: { listen: ["127.0.0.1:0"] }
+  const host = o.host?.(n) ?? '127.0.0.1';
+  const [primary, secondary] = o.targets ?? ['127.0.0.1', '127.0.0.2'];
+  return `dns: { listen: ["${host}:0"] }
 zones: zones
-admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
+admin: { listen: "${host}:0", token: "${TOKEN}" }
 startupTimeout: 8s
 checks:
   web1: { type: http, port: ${o.primaryPort?.(n) ?? o.port}, ${FAST} }
@@ -36,7 +46,7 @@ records:
     type: A
     ttl: 5
     failback: ${o.failback ?? 'auto'}
-    targets: [{ address: 127.0.0.1, check: web1 }, { address: 127.0.0.2, check: web2 }]
+    targets: [{ address: ${primary}, check: web1 }, { address: ${secondary}, check: web2 }]
 cluster:
   name: ${o.name ?? 'test'}
   instance: fo-${n}
@@ -68,32 +78,33 @@ export class LoopbackCluster {
   }
 
   async startOne(i: number, timeoutMs = 20_000): Promise<AdminDaemon> {
-    const d = await AdminDaemon.start(this.dirs[i]!, this.o.env ?? {}, timeoutMs);
+    const d = await AdminDaemon.start(this.dirs[i]!, this.o.env ?? {}, timeoutMs, this.o.place?.(i + 1));
     this.daemons[i] = d;
     return d;
   }
 
-  live(): AdminDaemon[] {
-    return this.daemons.filter((d): d is AdminDaemon => d !== undefined);
+  /** The running instances (only those of `among` when given). */
+  live(among?: number[]): AdminDaemon[] {
+    return this.daemons.filter((d, i): d is AdminDaemon => d !== undefined && (!among || among.includes(i)));
   }
 
-  /** Each live instance's answer and SOA serial. */
-  async views(name = 'www.example.test'): Promise<Array<{ answer: string; serial: number | string }>> {
+  /** Each live instance's answer and SOA serial (asking only `among`, default all live). */
+  async views(name = 'www.example.test', among?: number[]): Promise<Array<{ answer: string; serial: number | string }>> {
     return Promise.all(
-      this.live().map(async (d) => ({
+      this.live(among).map(async (d) => ({
         answer: (await d.answer(name)).join(','),
         serial: await d.serial().catch((err: { code?: string }) => err.code ?? 'error'),
       })),
     );
   }
 
-  /** Waits until every live instance answers `want` with one SOA serial; returns the time it took and the serial. */
-  async waitSame(want: string[], timeoutMs = 5000): Promise<{ ms: number; serial: number }> {
+  /** Waits until every live instance (of `among`) answers `want` with one SOA serial; returns the time it took and the serial. */
+  async waitSame(want: string[], timeoutMs = 5000, among?: number[]): Promise<{ ms: number; serial: number }> {
     const start = Date.now();
     const views = await until(
       `every instance answering ${want.join(',')} with one serial`,
       async () => {
-        const v = await this.views();
+        const v = await this.views('www.example.test', among);
         return v.every((x) => x.answer === want.join(',') && x.serial === v[0]!.serial) ? v : undefined;
       },
       timeoutMs,
