@@ -5,12 +5,19 @@ import { HealthTracker, HISTORY_SIZE } from '../src/health/hysteresis.ts';
 import { effectiveHealth } from '../src/health/effective.ts';
 import type { ProbeResult } from '../src/probes/types.ts';
 
-/** Feeds a scripted sequence ("+" ok, "-" fail) one second apart; returns the health after each result. */
+/** A probe failed on a local error (this machine out of descriptors), as the probes make it. */
+function localFailure(at: number): ProbeResult {
+  const err = Object.assign(new Error('connect EMFILE 127.0.0.1:80 - Local (undefined:undefined)'), { code: 'EMFILE' });
+  return { ok: false, reason: 'local error EMFILE (not counted)', latencyMs: 0.2, at, local: { code: 'EMFILE', err } };
+}
+
+/** Feeds a scripted sequence ("+" ok, "-" fail, "L" local error) one second apart; returns the health after each result. */
 function run(tracker: HealthTracker, clock: FakeClock, script: string) {
   const out: { health: string; changed: boolean; unsettled: boolean }[] = [];
   for (const c of script) {
     clock.advance(1000);
-    const r: ProbeResult = c === '+' ? { ok: true, reason: '200 OK', latencyMs: 5, at: clock.now() } : { ok: false, reason: 'refused', latencyMs: 1, at: clock.now() };
+    const r: ProbeResult =
+      c === '+' ? { ok: true, reason: '200 OK', latencyMs: 5, at: clock.now() } : c === 'L' ? localFailure(clock.now()) : { ok: false, reason: 'refused', latencyMs: 1, at: clock.now() };
     const o = tracker.observe(r);
     out.push({ health: o.health, changed: o.changed, unsettled: o.unsettled });
   }
@@ -104,6 +111,39 @@ describe('HealthTracker', () => {
     t.observe({ ok: true, reason: 'a', latencyMs: 1, at: 1 });
     t.observe({ ok: false, reason: 'b', latencyMs: 2, at: 2 });
     assert.deepEqual(t.history().map((r) => r.reason), ['a', 'b']);
+  });
+
+  it('local errors are no verdict: an UP target stays UP however many come, settled, its streak and last result kept', () => {
+    const clock = new FakeClock(0);
+    const t = new HealthTracker({ rise: 2, fall: 2 });
+    run(t, clock, '++');
+    const since = t.since;
+    const out = run(t, clock, 'LLLLLLLL');
+    assert.ok(out.every((o) => o.health === 'UP' && !o.changed && !o.unsettled));
+    assert.equal(t.since, since);
+    assert.deepEqual(t.streak, { ok: true, count: 2 });
+    assert.equal(t.last?.reason, '200 OK', 'last is the last counted result');
+    // Shown in the history, marked.
+    const h = t.history();
+    assert.deepEqual(h.slice(-1)[0], { at: 10_000, ok: false, latencyMs: 0.2, reason: 'local error EMFILE (not counted)', local: true });
+    assert.equal(h.filter((r) => r.local).length, 8);
+  });
+
+  it('a local error neither breaks nor extends a streak', () => {
+    const clock = new FakeClock(0);
+    const t = new HealthTracker({ rise: 2, fall: 2 });
+    run(t, clock, '++');
+    assert.deepEqual(run(t, clock, '-L-').map((o) => o.health), ['UP', 'UP', 'DOWN']);
+    assert.deepEqual(run(t, clock, '+LL+').map((o) => o.health), ['DOWN', 'DOWN', 'DOWN', 'UP']);
+  });
+
+  it('a DOWN target stays DOWN on local errors, and an UNKNOWN one stays UNKNOWN (and unsettled, so it is probed again soon)', () => {
+    const clock = new FakeClock(0);
+    const down = new HealthTracker({ rise: 1, fall: 1 }, 'DOWN', 0);
+    assert.ok(run(down, clock, 'LLL').every((o) => o.health === 'DOWN' && !o.changed && !o.unsettled));
+    const unknown = new HealthTracker({ rise: 1, fall: 1 });
+    assert.ok(run(unknown, clock, 'LLL').every((o) => o.health === 'UNKNOWN' && !o.changed && o.unsettled));
+    assert.equal(unknown.last, undefined);
   });
 
   it('rejects thresholds below 1', () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { checkSchema } from '../src/config/schema.ts';
 import { probeFor, httpProbe, tcpProbe } from '../src/probes/index.ts';
 import { statusMatches } from '../src/probes/status.ts';
-import { errorReason } from '../src/probes/reason.ts';
+import { errorReason, localProbeError } from '../src/probes/reason.ts';
 import { FAILOVERD_VERSION } from '../src/probes/version.ts';
 import type { ProbeSpec } from '../src/probes/types.ts';
 import { selfSignedCert } from './helpers/tls.ts';
@@ -69,6 +69,14 @@ test('unit: error reasons', () => {
   assert.equal(errorReason(e('DEPTH_ZERO_SELF_SIGNED_CERT'), true), 'TLS error DEPTH_ZERO_SELF_SIGNED_CERT');
   assert.equal(errorReason(e('ERR_TLS_CERT_ALTNAME_INVALID'), true), 'TLS error ERR_TLS_CERT_ALTNAME_INVALID');
   assert.equal(errorReason(e('ENOTFOUND')), 'ENOTFOUND');
+});
+
+test('unit: local errors (of this machine) are told from errors of the target', () => {
+  const e = (code: string) => Object.assign(new Error('x'), { code });
+  for (const code of ['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'ENOBUFS']) assert.equal(localProbeError(e(code))?.code, code);
+  for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'DEPTH_ZERO_SELF_SIGNED_CERT']) assert.equal(localProbeError(e(code)), undefined, code);
+  assert.equal(localProbeError(undefined), undefined);
+  assert.equal(localProbeError({ code: 'EMFILE' }), undefined, 'only errors (the log needs one)');
 });
 
 test('probeFor maps kinds', () => {

@@ -40,6 +40,7 @@ export class Metrics {
   readonly registry = new Registry();
   private readonly probes: Counter<'target' | 'outcome'>;
   private readonly probeSeconds: Histogram<'target'>;
+  private readonly probeLocalErrors: Counter<'code'>;
   private readonly transitionsTotal: Counter<'record_set'>;
   private readonly dnsQueries: Counter<'rcode' | 'transport'>;
   private readonly reloads: Counter<'outcome'>;
@@ -56,6 +57,12 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'failoverd_' });
     this.probes = new Counter({ name: 'failoverd_probes_total', help: 'Probe results by probed target ("<check>@<address>") and outcome (ok, fail).', labelNames: ['target', 'outcome'], registers });
+    this.probeLocalErrors = new Counter({
+      name: 'failoverd_probe_local_errors_total',
+      help: 'Probes that failed on an error of this machine (EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS), by code: no verdict on their target, not in failoverd_probes_total.',
+      labelNames: ['code'],
+      registers,
+    });
     this.probeSeconds = new Histogram({
       name: 'failoverd_probe_duration_seconds',
       help: 'Probe latency by probed target.',
@@ -248,6 +255,10 @@ export class Metrics {
   }
 
   probe(target: string, r: ProbeResult): void {
+    if (r.local) {
+      this.probeLocalErrors.inc({ code: r.local.code });
+      return;
+    }
     this.probes.inc({ target, outcome: r.ok ? 'ok' : 'fail' });
     this.probeSeconds.observe({ target }, r.latencyMs / 1000);
   }

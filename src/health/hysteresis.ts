@@ -34,6 +34,8 @@ export interface ProbeRecord {
   ok: boolean;
   latencyMs: number;
   reason: string;
+  /** The probe failed on a local error (EMFILE, ...): shown, not counted. */
+  local?: true;
 }
 
 /** Number of recent results a tracker keeps. */
@@ -75,6 +77,7 @@ export class HealthTracker {
     return this.changedAt;
   }
 
+  /** The last result counted toward rise/fall (local errors are not). */
   get last(): ProbeResult | undefined {
     return this.lastResult;
   }
@@ -102,11 +105,17 @@ export class HealthTracker {
     return out;
   }
 
+  /**
+   * Counts a result toward rise/fall. A result marked `local` (the probe
+   * failed on an error of this machine) is kept in the history but counts
+   * for nothing: health, streak and `last` stay as they were.
+   */
   observe(result: ProbeResult): HealthObservation {
-    this.lastResult = result;
-    this.ring[this.ringNext] = { at: result.at, ok: result.ok, latencyMs: result.latencyMs, reason: result.reason };
+    this.ring[this.ringNext] = { at: result.at, ok: result.ok, latencyMs: result.latencyMs, reason: result.reason, ...(result.local ? { local: true as const } : {}) };
     this.ringNext = (this.ringNext + 1) % HISTORY_SIZE;
     if (this.ringCount < HISTORY_SIZE) this.ringCount++;
+    if (result.local) return { health: this.current, changed: false, from: this.current, unsettled: this.unsettled };
+    this.lastResult = result;
 
     if (this.streakLen > 0 && this.streakOk === result.ok) this.streakLen++;
     else {

@@ -88,6 +88,7 @@ export class TargetHealth {
       watch: true,
       onResult: (key, result) => this.onProbeResult(key, result),
       onError: (key, err) => probeLog.error({ target: key, err }, 'probe result handler failed'),
+      logger: probeLog,
     });
     this.overrides = new OverrideStore(opts.clock, (e) => this.onOverride(e));
     for (const rs of config.records) for (const t of rs.targets) this.addProbe(t, opts.restore?.health?.[t.probeKey]);

@@ -5,11 +5,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import { errorReason } from './reason.ts';
+import { errorReason, localProbeError, localReason } from './reason.ts';
 import type { ProbeResult } from './types.ts';
 
-/** Deliver the verdict; later calls are ignored. */
-export type Finish = (ok: boolean, reason: string) => void;
+/**
+ * Deliver the verdict; later calls are ignored. A failure caused by an
+ * error passes it as `err`: a local one (EMFILE, ...) makes a result marked
+ * `local`, which is no verdict on the target.
+ */
+export type Finish = (ok: boolean, reason: string, err?: unknown) => void;
 
 export function probeAttempt(
   timeoutMs: number,
@@ -23,14 +27,15 @@ export function probeAttempt(
     let cleanup: (() => void) | undefined;
     let timer: TimerHandle | undefined;
     const onAbort = (): void => finish(false, 'aborted');
-    const finish: Finish = (ok, reason) => {
+    const finish: Finish = (ok, reason, err) => {
       if (done) return;
       done = true;
       timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
       runCleanup();
       const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
-      resolve({ ok, reason, latencyMs, at: clock.now() });
+      const local = ok ? undefined : localProbeError(err);
+      resolve(local ? { ok, reason: localReason(local.code), latencyMs, at: clock.now(), local } : { ok, reason, latencyMs, at: clock.now() });
     };
     const runCleanup = (): void => {
       const c = cleanup;
@@ -50,7 +55,7 @@ export function probeAttempt(
     try {
       cleanup = run(finish);
     } catch (err) {
-      finish(false, errorReason(err));
+      finish(false, errorReason(err), err);
     }
     // `run` may have finished synchronously, before its cleanup was known.
     if (done) runCleanup();

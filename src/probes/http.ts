@@ -87,7 +87,7 @@ export const httpProbe: ProbeFn = (spec, signal) => {
           send();
           return;
         }
-        finish(false, errorReason(err, secure));
+        finish(false, errorReason(err, secure), err);
       });
       r.on('response', (res) => {
         answered = true;
@@ -96,7 +96,7 @@ export const httpProbe: ProbeFn = (spec, signal) => {
       r.end();
     };
     const onResponse = (res: http.IncomingMessage): void => {
-      res.on('error', (err) => finish(false, errorReason(err, secure)));
+      res.on('error', (err) => finish(false, errorReason(err, secure), err));
       const status = res.statusCode ?? 0;
       const statusOk = statusMatches(status, check.expect.status);
       const want = check.expect.body;

@@ -25,13 +25,18 @@
  *   settle by timeout + watchdogGraceMs, it is aborted and counted as a
  *   timeout failure, so a broken probe cannot hold a slot forever.
  * - Probes aborted by remove()/stop() deliver nothing.
+ * - Local errors: a result marked `local` (the probe failed on an error of
+ *   this machine: EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS) is delivered like
+ *   any other (the health tracker does not count it) and logged, at most
+ *   once per LOCAL_ERROR_LOG_MS per error code, with `{ err }`.
  * - With `watch: true`, targets whose check.watch is true get a
  *   LivenessWatch connection; its close triggers probeNow(), and every ok
  *   result calls noteSuccess() (which reconnects, at most once per interval).
  */
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { RateLimitedLog, type Logger } from '../log.ts';
 import { probeFor as defaultProbeFor, type ProbeKind } from './index.ts';
-import { errorReason } from './reason.ts';
+import { errorReason, localProbeError, localReason } from './reason.ts';
 import type { ProbeFn, ProbeResult, ProbeSpec } from './types.ts';
 import { LivenessWatch } from './watch.ts';
 
@@ -52,6 +57,8 @@ export const JITTER = 0.1;
  * starting a thousand connections at once held the DNS answers for 75 ms.
  */
 export const WATCH_PROBES_PER_TURN = 64;
+/** Probes failed on a local error are logged at most once per this many ms per error code. */
+export const LOCAL_ERROR_LOG_MS = 10_000;
 
 export interface ProbeSchedulerOptions {
   /** Called once per delivered result; answers whether the target is unsettled. */
@@ -70,6 +77,8 @@ export interface ProbeSchedulerOptions {
   stopTimeoutMs?: number;
   /** Extra time past check.timeout before a probe that did not settle is failed. */
   watchdogGraceMs?: number;
+  /** Where probes failed on a local error are logged (rate-limited); not logged without one. */
+  logger?: Logger;
 }
 
 interface InFlight {
@@ -108,6 +117,7 @@ export class ProbeScheduler {
   private readonly onError: (key: string, err: unknown) => void;
   private readonly stopTimeoutMs: number;
   private readonly watchdogGraceMs: number;
+  private readonly localErrors: RateLimitedLog | undefined;
   private readonly targets = new Map<string, TargetState>();
   /** ProbeFn promises not settled yet (stop() waits for them). */
   private unsettled = 0;
@@ -130,6 +140,7 @@ export class ProbeScheduler {
       ((key, err) => process.emitWarning(`probe result handler failed for ${key}: ${errorReason(err)}`));
     this.stopTimeoutMs = options.stopTimeoutMs ?? 2000;
     this.watchdogGraceMs = options.watchdogGraceMs ?? 1000;
+    this.localErrors = options.logger ? new RateLimitedLog(options.logger, LOCAL_ERROR_LOG_MS, this.clock) : undefined;
     this.liveness = options.watch
       ? new LivenessWatch({ onClosed: (key) => this.probeSoon(key), clock: this.clock })
       : undefined;
@@ -276,12 +287,12 @@ export class ProbeScheduler {
     try {
       pending = this.probeFor(check.type)(t.spec, p.abort.signal);
     } catch (err) {
-      pending = Promise.resolve(this.failure(errorReason(err), 0));
+      pending = Promise.resolve(this.failure(errorReason(err), 0, err));
     }
     this.unsettled++;
     pending.then(
       (result) => this.settle(t, p, result),
-      (err: unknown) => this.settle(t, p, this.failure(errorReason(err), 0)),
+      (err: unknown) => this.settle(t, p, this.failure(errorReason(err), 0, err)),
     );
   }
 
@@ -333,6 +344,10 @@ export class ProbeScheduler {
   }
 
   private deliver(key: string, result: ProbeResult): boolean {
+    if (result.local) {
+      const { code, err } = result.local;
+      this.localErrors?.warn(code, { target: key, code, err }, 'probe failed on a local error: not a verdict on the target, its health stays');
+    }
     try {
       return this.onResult(key, result)?.unsettled === true;
     } catch (err) {
@@ -345,7 +360,9 @@ export class ProbeScheduler {
     return Math.round(interval * (1 - JITTER + 2 * JITTER * this.random()));
   }
 
-  private failure(reason: string, latencyMs: number): ProbeResult {
+  private failure(reason: string, latencyMs: number, err?: unknown): ProbeResult {
+    const local = localProbeError(err);
+    if (local) return { ok: false, reason: localReason(local.code), latencyMs, at: this.clock.now(), local };
     return { ok: false, reason, latencyMs, at: this.clock.now() };
   }
 }

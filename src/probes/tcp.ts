@@ -8,7 +8,7 @@ export const tcpProbe: ProbeFn = (spec, signal) =>
   probeAttempt(spec.check.timeout, signal, (finish) => {
     const socket = connect({ host: spec.address, port: spec.check.port });
     socket.once('connect', () => finish(true, 'connected'));
-    socket.on('error', (err) => finish(false, errorReason(err)));
+    socket.on('error', (err) => finish(false, errorReason(err), err));
     socket.on('close', () => finish(false, 'reset'));
     return () => {
       socket.destroy();

@@ -9,6 +9,18 @@ export interface ProbeResult {
   latencyMs: number;
   /** Epoch ms when the probe finished. */
   at: number;
+  /**
+   * Set when the probe failed on an error of this machine, not of the
+   * target (out of descriptors, local addresses or buffers): no verdict on
+   * the target. Rise/fall does not count it; the last health stays.
+   */
+  local?: LocalProbeError;
+}
+
+/** A local error that failed a probe: its errno code, and the error (for the log). */
+export interface LocalProbeError {
+  code: string;
+  err: Error;
 }
 
 /** What to probe: an address and how. */
