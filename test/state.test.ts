@@ -139,18 +139,31 @@ test('a drain, undrain or pin whose state write fails answers 503 STATE_WRITE_FA
   }
 });
 
-test('a manual-failback hold survives SIGKILL and restart: no failback without the command', async () => {
-  const dir = newDir();
+/**
+ * A daemon fails hold.example.test over to 127.0.0.4 and holds it there
+ * (failback: manual, the primary UP again); once the state file says so, it
+ * is killed with SIGKILL.
+ */
+async function holdThenKill(dir: TestDir): Promise<void> {
   const first = await AdminDaemon.start(dir);
   try {
     await backends[2]!.kill();
     await first.waitForAnswer('hold.example.test', ['127.0.0.4'], 3000);
     await backends[2]!.revive();
     await until('failback pending', async () => (await first.api('GET', '/v1/status')).body.recordSets.find((r: any) => r.key === 'hold.example.test/A').pending);
-    await new Promise((r) => setTimeout(r, 1100)); // the debounced write (at most 1 s)
+    // The debounced write (at most 1 s later): wait for the file to hold what the restart reads.
+    await until('the hold on disk', () => {
+      const saved = existsSync(dir.stateFile) ? persistedStateSchema.parse(JSON.parse(readFileSync(dir.stateFile, 'utf8'))) : undefined;
+      return saved?.recordSets['hold.example.test/A']?.activeId === 'hold.example.test/A/127.0.0.4' && saved.health['web@127.0.0.3']?.health === 'UP';
+    }, 3000);
   } finally {
     await first.stop('SIGKILL');
   }
+}
+
+test('a manual-failback hold survives SIGKILL and restart: no failback without the command', async () => {
+  const dir = newDir();
+  await holdThenKill(dir);
   const second = await AdminDaemon.start(dir);
   try {
     assert.deepEqual(await second.answer('hold.example.test'), ['127.0.0.4'], 'still held on the secondary');
@@ -166,16 +179,7 @@ test('a manual-failback hold survives SIGKILL and restart: no failback without t
 
 test('a restart that finds the held target dead moves at once, and logs the transition like any other', async () => {
   const dir = newDir();
-  const first = await AdminDaemon.start(dir);
-  try {
-    await backends[2]!.kill();
-    await first.waitForAnswer('hold.example.test', ['127.0.0.4'], 3000);
-    await backends[2]!.revive();
-    await until('failback pending', async () => (await first.api('GET', '/v1/status')).body.recordSets.find((r: any) => r.key === 'hold.example.test/A').pending);
-    await new Promise((r) => setTimeout(r, 1100)); // the debounced write (at most 1 s)
-  } finally {
-    await first.stop('SIGKILL');
-  }
+  await holdThenKill(dir);
   // While failoverd is down, the target it was held on dies.
   await backends[3]!.kill();
   try {
@@ -271,7 +275,10 @@ test('StateWriter: atomic writes, debounced but never held longer than MAX_DELAY
       w.markDirty();
       clock.advance(50);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // A write would have begun by now: the timer fires inside advance(), and the write builds the state
+    // within the microtasks that follow; one turn of the event loop runs them all.
+    await new Promise((r) => setImmediate(r));
+    assert.equal(n, 0, 'no write begun');
     assert.equal(writes.length, 0);
     w.markDirty();
     clock.advance(50);
