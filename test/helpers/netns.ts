@@ -24,7 +24,6 @@
  * pid is gone, and the next lab removes them.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { Resolver } from 'node:dns/promises';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -226,13 +225,6 @@ export async function createNetnsLab(opts: { instances: number }): Promise<Netns
       process.off('exit', removeSync);
     },
   };
-}
-
-/** A DNS client in the test process for a server inside a namespace (reached over the root veth). */
-export function resolverFor(address: string, port: number): Resolver {
-  const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([`${address}:${port}`]);
-  return r;
 }
 
 const BACKEND_SCRIPT = fileURLToPath(new URL('./backend-process.ts', import.meta.url));
