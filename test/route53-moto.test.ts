@@ -6,7 +6,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import {
   ChangeResourceRecordSetsCommand,
@@ -16,6 +15,7 @@ import {
   ListTagsForResourceCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
+import { captureLog, type CapturedLog } from './helpers/log-capture.ts';
 import { createZone, needMoto, startMoto, TEST_CREDENTIALS, type Moto } from './helpers/moto.ts';
 import { freePort } from './helpers/ports.ts';
 import { hasTool } from './helpers/tools.ts';
@@ -42,17 +42,6 @@ after(async () => {
   await moto?.stop();
 });
 
-function logCapture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
 function fo(name: string, type: 'A' | 'AAAA' | 'CNAME', targets: string[], opts: Partial<DesiredRecordSet> = {}): DesiredRecordSet {
   const primaryHealthy = opts.primaryHealthy ?? true;
   return {
@@ -72,7 +61,7 @@ interface Env {
   zoneId: string;
   client: Route53Client;
   endpoint: string;
-  sink(cfg?: Partial<Route53ConfigInput>, endpoint?: string): Route53Sink & { lines: Record<string, unknown>[] };
+  sink(cfg?: Partial<Route53ConfigInput>, endpoint?: string): Route53Sink & Pick<CapturedLog, 'lines' | 'waitFor'>;
   records(): Promise<{ name: string; type: string; ttl?: number; values: string[]; setIdentifier?: string; failover?: string; healthCheckId?: string }[]>;
 }
 
@@ -93,7 +82,7 @@ async function env(t: import('node:test').TestContext): Promise<Env | undefined>
     client,
     endpoint: m.endpoint,
     sink(cfg = {}, endpoint = m.endpoint) {
-      const { logger, lines } = logCapture();
+      const { logger, lines, waitFor } = captureLog();
       const config = route53Schema.parse({ hostedZoneId: zoneId, zone, ownerId: 'failoverd-test-1', endpoint, maxRequestsPerSecond: 50, ...cfg });
       const s = new Route53Sink({
         config,
@@ -102,8 +91,9 @@ async function env(t: import('node:test').TestContext): Promise<Env | undefined>
         retry: { baseMs: 20, maxDelayMs: 100, maxAttempts: 3, maxElapsedMs: 2000 },
         backoff: { minMs: 50, maxMs: 200 },
         insyncPoll: { pollMs: 20, maxPollMs: 50 },
-      }) as Route53Sink & { lines: Record<string, unknown>[] };
+      }) as Route53Sink & Pick<CapturedLog, 'lines' | 'waitFor'>;
       s.lines = lines;
+      s.waitFor = waitFor;
       sinks.push(s);
       return s;
     },
@@ -351,8 +341,7 @@ test('drift: a record changed behind failoverd is repaired at reconcile and logg
       ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: www, Type: 'A', TTL: 30, ResourceRecords: [{ Value: '203.0.113.67' }] } }] },
     }),
   );
-  const deadline = Date.now() + 5000;
-  while (!scheduled.lines.some((l) => l.msg === 'route53 drift repaired') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await scheduled.waitFor('drift repaired on the schedule', (l) => l.msg === 'route53 drift repaired', 5000);
   await scheduled.idle();
   assert.deepEqual(find(await e.records(), www, 'A')[0]?.values, ['10.0.6.1']);
   await scheduled.stop();

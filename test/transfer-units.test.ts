@@ -18,7 +18,7 @@ import { Packet, parseRequest, type DnsRequest } from '../src/dns/dns2.ts';
 import { readMessage } from '../src/dns/wire/reader.ts';
 import { DnsServer } from '../src/dns/server.ts';
 import { ProblemsError } from '../src/errors.ts';
-import { createLogger, silentLogger, type Logger } from '../src/log.ts';
+import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
 import type { ZoneFile } from '../src/records/types.ts';
 import { AddressAcl } from '../src/transfer/acl.ts';
@@ -30,6 +30,7 @@ import { TransferResponder } from '../src/transfer/responder.ts';
 import { readTsig, signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
+import { captureLog, type CapturedLog } from './helpers/log-capture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';
 
 const KEY: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('0123456789abcdef0123456789abcdef')) };
@@ -270,46 +271,14 @@ async function fakeSecondary(): Promise<FakeSecondary> {
   return { sock, port: sock.address().port, got, arrived };
 }
 
-interface Captured {
-  logger: Logger;
-  lines: Array<Record<string, unknown>>;
-  /** NOTIFYs sent so far: the sender logs each as it sends it, so on a FakeClock this is exact at once. */
-  sent(): number;
-  /** Resolves once a line matches (past or future; rejects after `ms`). */
-  logged(what: string, match: (l: Record<string, unknown>) => boolean, ms?: number): Promise<void>;
-}
-
-function capture(): Captured {
-  const lines: Array<Record<string, unknown>> = [];
-  let waiters: Array<() => void> = [];
-  const logger = createLogger('debug', {
-    write: (s: string) => {
-      lines.push(JSON.parse(s) as Record<string, unknown>);
-      for (const w of waiters) w();
-    },
-  });
-  const logged = (what: string, match: (l: Record<string, unknown>) => boolean, ms = 2000): Promise<void> =>
-    lines.some(match)
-      ? Promise.resolve()
-      : new Promise((resolve, reject) => {
-          const check = (): void => {
-            if (!lines.some(match)) return;
-            clearTimeout(timer);
-            waiters = waiters.filter((w) => w !== check);
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            waiters = waiters.filter((w) => w !== check);
-            reject(new Error(`no log line "${what}" within ${ms} ms; last: ${JSON.stringify(lines.slice(-3))}`));
-          }, ms);
-          waiters.push(check);
-        });
-  return { logger, lines, sent: () => lines.filter((l) => l.msg === 'NOTIFY sent').length, logged };
+/** The sender's log; it logs each NOTIFY as it sends it, so on a FakeClock the count is exact at once. */
+function sent(log: CapturedLog): number {
+  return log.lines.filter((l) => l.msg === 'NOTIFY sent').length;
 }
 
 /** Exactly `n` NOTIFYs sent so far, and all of them arrived at the secondary. */
-async function sentAndArrived(sec: FakeSecondary, log: Captured, n: number, what?: string): Promise<void> {
-  assert.equal(log.sent(), n, what);
+async function sentAndArrived(sec: FakeSecondary, log: CapturedLog, n: number, what?: string): Promise<void> {
+  assert.equal(sent(log), n, what);
   await sec.arrived(n);
   assert.equal(sec.got.length, n, what);
 }
@@ -323,7 +292,7 @@ function ack(msg: Buffer): Buffer {
 test('NOTIFY: retried with doubling waits until the bound, then given up', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const log = capture();
+  const log = captureLog();
   const { logger, lines } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 4 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
@@ -338,7 +307,7 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
     assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
     for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
       clock.advance(advance);
-      assert.equal(log.sent(), expected, `after +${advance} ms`);
+      assert.equal(sent(log), expected, `after +${advance} ms`);
     }
     await sentAndArrived(sec, log, 4);
     assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
@@ -352,7 +321,7 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
 test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const log = capture();
+  const log = captureLog();
   const { logger } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const zones = [exampleZone()];
@@ -367,14 +336,14 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
     }
     await sentAndArrived(sec, log, 1, 'one NOTIFY in flight');
     sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
-    await log.logged('the first acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1);
+    await log.waitFor('the first acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1);
     await sentAndArrived(sec, log, 2, 'the newest serial sent right after the answer');
     assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
     sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
-    await log.logged('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
+    await log.waitFor('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
     assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
     clock.advance(60_000);
-    assert.equal(log.sent(), 2, 'nothing more once the newest serial is acknowledged');
+    assert.equal(sent(log), 2, 'nothing more once the newest serial is acknowledged');
   } finally {
     await sender.stop();
     sec.sock.close();
@@ -384,7 +353,7 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
 test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a good one does', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(Date.now());
-  const log = capture();
+  const log = captureLog();
   const { logger, lines } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
@@ -401,12 +370,12 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
     const unsignedAck = ack(req.subarray(0, t.tsig.start));
     unsignedAck.writeUInt16BE(0, 10);
     sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await log.logged('BADSIG', (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG');
+    await log.waitFor('BADSIG', (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG');
     assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
     assert.equal(sender.status()[0]!.last?.outcome, 'tsig-failed');
     assert.equal(sender.status()[0]!.last?.error, 'TSIG BADSIG');
     sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await log.logged('acknowledged', (l) => l.msg === 'NOTIFY acknowledged');
+    await log.waitFor('acknowledged', (l) => l.msg === 'NOTIFY acknowledged');
     assert.equal(sender.status()[0]!.last?.outcome, 'acknowledged');
   } finally {
     await sender.stop();
@@ -417,7 +386,7 @@ test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a
 test('NOTIFY refused by the secondary: its rcode is the last answer, not retried', async () => {
   const sec = await fakeSecondary();
   const clock = new FakeClock(T0);
-  const log = capture();
+  const log = captureLog();
   const { logger } = log;
   const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
@@ -428,10 +397,10 @@ test('NOTIFY refused by the secondary: its rcode is the last answer, not retried
     refused.writeUInt16BE(refused.readUInt16BE(2) | 5, 2);
     clock.advance(250);
     sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
-    await log.logged('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
+    await log.waitFor('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
     assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
     clock.advance(60_000);
-    assert.equal(log.sent(), 1, 'not retried');
+    assert.equal(sent(log), 1, 'not retried');
   } finally {
     await sender.stop();
     sec.sock.close();
