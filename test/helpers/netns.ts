@@ -37,6 +37,14 @@ const RUN_NAME = /^fot(\d+)[a-z](?:-[a-z0-9]+)?$/;
 export function netnsMissing(): string | undefined {
   if (!hasTool('ip')) return 'ip not installed (Debian package iproute2)';
   if (process.getuid?.() !== 0) return 'network namespaces and veth pairs need root (CAP_SYS_ADMIN and CAP_NET_ADMIN)';
+  // Root without those capabilities (an unprivileged container): try one.
+  const probe = `${RUN_PREFIX}${process.pid}z-probe`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    return `cannot create a network namespace here (ip netns add: ${String((err as { stderr?: Buffer }).stderr ?? '').trim() || 'failed'})`;
+  }
+  execFileSync('ip', ['netns', 'delete', probe], { stdio: 'ignore' });
   return undefined;
 }
 
@@ -159,7 +167,7 @@ let runs = 0;
 
 /** Makes the namespaces and veths of one lab; `t.after` should call remove(). */
 export async function createNetnsLab(opts: { instances: number }): Promise<NetnsLab> {
-  if (runs >= 26) throw new Error('too many labs in one process');
+  if (runs >= 25) throw new Error('too many labs in one process'); // a..y; z is needNetns's probe
   const run = `${RUN_PREFIX}${process.pid}${String.fromCharCode(97 + runs++)}`;
   removeStale();
   const x = await freeSubnet(process.pid * 7 + runs);
