@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Resolver } from 'node:dns/promises';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { printedOnStderr } from './helpers/child-output.ts';
 import { DaemonProcess } from './helpers/cli.ts';
 import { freePort } from './helpers/ports.ts';
 import { needTool } from './helpers/tools.ts';
@@ -80,23 +81,8 @@ records:
   });
 
   // Unbound says when it serves (verbosity 1: "start of service"); wait on that, not on a retried query.
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`Unbound did not start within 10 s: ${uerr}`)), 10_000);
-    const onData = (): void => {
-      if (uerr.includes('start of service')) fail(undefined);
-    };
-    const onExit = (code: number | null): void => fail(new Error(`Unbound exited (${code}) before serving: ${uerr}`));
-    const fail = (err: Error | undefined): void => {
-      clearTimeout(timer);
-      unbound.stderr.off('data', onData);
-      unbound.off('exit', onExit);
-      if (err) reject(err);
-      else resolve();
-    };
-    unbound.stderr.on('data', onData);
-    unbound.once('exit', onExit);
-    onData();
-  });
+  const started = await printedOnStderr(unbound, () => uerr, 'start of service', 10_000);
+  assert.equal(started, 'printed', `Unbound did not start: ${uerr}`);
   // (A query lost on a loaded machine is asked again: each failed try has waited its 2 s timeout.)
   let first: Array<{ address: string; ttl: number }> | undefined;
   let firstError: unknown;

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { printedOnStderr } from './child-output.ts';
 import { freePort } from './ports.ts';
 import { needTool } from './tools.ts';
 
@@ -43,20 +44,14 @@ export async function startMoto(timeoutMs = 20_000): Promise<Moto> {
     await exited;
     clearTimeout(t);
   };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`moto_server exited (${proc.exitCode}): ${stderr}`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`moto_server did not answer on ${endpoint} within ${timeoutMs} ms: ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  // Werkzeug prints "Running on <endpoint>" once its socket listens: wait on that line (or the exit, or the time).
+  const started = await printedOnStderr(proc, () => stderr, `Running on ${endpoint}`, timeoutMs);
+  const listening = started === 'printed';
+  const answer = listening ? await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(5000) }).then((res) => res.arrayBuffer().then(() => res.status), (err: Error) => err.message) : undefined;
+  if (typeof answer !== 'number') {
+    const why = proc.exitCode !== null ? `exited (${proc.exitCode})` : listening ? `did not answer on ${endpoint} (${answer})` : `did not listen on ${endpoint} within ${timeoutMs} ms`;
+    await stop();
+    throw new Error(`moto_server ${why}: ${stderr}`);
   }
   return { endpoint, port, proc, stop };
 }
