@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
+  'cluster-health.test.ts',
   'cluster-quorum.test.ts',
   'dns-wire-reader.test.ts',
   'failover.test.ts',

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { runCli } from './helpers/cli.ts';
 import { LoopbackCluster } from './helpers/cluster-daemons.ts';
 import { startEtcd } from './helpers/etcd.ts';
 import { freePort } from './helpers/ports.ts';
@@ -44,8 +45,14 @@ test('cluster quorum: one vantage point seeing the primary DOWN changes nothing;
     assert.deepEqual(await cluster.views(), [0, 1, 2].map(() => ({ answer: PRIMARY, serial: first.serial })), `check ${i}: one vantage point moves nothing`);
     await new Promise((r) => setTimeout(r, 300));
   }
-  const cli = await cluster.status(2);
-  assert.equal(cli.recordSets[0].answer, PRIMARY);
+  assert.equal((await cluster.status(2)).recordSets[0].answer, PRIMARY);
+  // failoverd status shows the leader, the vantage points and their views.
+  const leader = await cluster.leaderIndex();
+  const cli = await runCli(['status', '--admin', cluster.daemons[2]!.adminUrl]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, new RegExp(`Cluster test: instance fo-3${leader === 2 ? ' \\(LEADER\\)' : ''}, leader fo-${leader + 1}; connected to etcd, serving the cluster's decisions`));
+  assert.match(cli.stdout, /Vantage points live \(3\): fo-1, fo-2, fo-3; quorum majority/);
+  assert.match(cli.stdout, /www\.example\.test\/A\/127\.0\.0\.1 +UP +1 of 3 vantage points see DOWN \(2 needed\) +fo-1=DOWN fo-2=UP fo-3=UP/);
 
   // Instance 2 cut off too (a reload points its probe at the dead port): 2 of 3, the answer fails over everywhere.
   cluster.rewrite(1, { primaryPort: (n) => (n <= 2 ? dead : primary!.port) });
