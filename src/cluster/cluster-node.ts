@@ -165,8 +165,7 @@ export class ClusterNode extends EventEmitter<Events> {
    * does not answer.
    */
   async start(timeoutMs: number): Promise<boolean> {
-    const deadline = this.clock.now() + timeoutMs;
-    const joined = this.join(deadline);
+    const joined = this.join();
     const got = new Promise<boolean>((resolve) => {
       if (this.store.latest()) return resolve(true);
       const timer = this.clock.setTimer(timeoutMs, () => resolve(false));
@@ -281,7 +280,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.client.close();
   }
 
-  private async join(deadline: number): Promise<void> {
+  private async join(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.store.start();
@@ -296,7 +295,8 @@ export class ClusterNode extends EventEmitter<Events> {
         if (r) this.onRecord(r);
         return;
       } catch (err) {
-        if (attempt === 0 || this.clock.now() > deadline) this.log.warn({ err, endpoints: this.cfg.etcd.endpoints }, 'etcd does not answer: trying again');
+        // Once at first, then about every 10 s.
+        if (attempt % 20 === 0) this.log.warn({ err, endpoints: this.cfg.etcd.endpoints, attempt }, 'etcd does not answer: trying again');
         await new Promise<void>((resolve) => this.clock.setTimer(500, resolve));
       }
     }

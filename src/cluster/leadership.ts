@@ -58,6 +58,7 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
 
   /** Starts campaigning; resolves after the first attempt (leader or follower). */
   async start(): Promise<void> {
+    if (this.watcher) return;
     this.watcher = await this.client.watch().key(this.key).create();
     this.watcher.on('delete', () => this.campaign());
     this.watcher.on('error', (err) => this.emit('error', err));

@@ -19,7 +19,9 @@ export class PrefixMirror extends EventEmitter<{ change: [key: string, value: st
     super();
   }
 
+  /** Reads the prefix and starts the watch; a second call (a retried join) does nothing. */
   async start(): Promise<void> {
+    if (this.watcher) return;
     const res = await this.client.getAll().prefix(this.prefix).exec();
     for (const kv of res.kvs) this.apply(kv.key.toString(), kv.value.toString());
     const next = (BigInt(res.header.revision) + 1n).toString();

@@ -21,6 +21,7 @@ export interface ClusterOptions {
   failback?: string;
   /** The port instance n probes the primary on (default: `port`): a dead port cuts that instance off from the primary. */
   primaryPort?: (n: number) => number;
+  startupTimeout?: string;
   /** Environment of every instance (e.g. AWS_ENV for moto). */
   env?: NodeJS.ProcessEnv;
   /** The address instance n listens on for DNS and the admin API (default 127.0.0.1). */
@@ -37,7 +38,7 @@ export function clusterConfig(n: number, o: ClusterOptions): string {
   return `dns: { listen: ["${host}:0"] }
 zones: zones
 admin: { listen: "${host}:0", token: "${TOKEN}" }
-startupTimeout: 8s
+startupTimeout: ${o.startupTimeout ?? '8s'}
 checks:
   web1: { type: http, port: ${o.primaryPort?.(n) ?? o.port}, ${FAST} }
   web2: { type: http, port: ${o.port}, ${FAST} }

@@ -1,0 +1,66 @@
+/**
+ * A cluster instance and an etcd that is not there: it opens DNS after
+ * startupTimeout on its own verdict (logged), joins when etcd comes, and
+ * with onLoss: local serves its own verdict while cut off (a dead primary
+ * fails over on it alone), then the cluster's decisions again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { startEtcd, waitWritable } from './helpers/etcd.ts';
+import { needTool } from './helpers/tools.ts';
+
+const PRIMARY = '127.0.0.1';
+const SECONDARY = '127.0.0.2';
+
+test('cluster start without etcd: local verdict after startupTimeout, joins when etcd comes; onLoss local while cut off', { timeout: 60_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server')) return;
+  const etcd = await startEtcd(1);
+  t.after(() => etcd.stop());
+  await etcd.kill(0);
+  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const cluster = new LoopbackCluster(1, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', onLoss: 'local', startupTimeout: '2s' });
+  t.after(() => cluster.stop());
+  const s0 = Date.now();
+  await cluster.start();
+  const d = cluster.daemons[0]!;
+  t.diagnostic(`etcd unreachable: serving DNS after ${Date.now() - s0} ms (startupTimeout 2 s)`);
+  assert.ok(d.proc.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('no cluster decisions within startupTimeout')));
+  assert.deepEqual(await d.answer('www.example.test'), [PRIMARY]);
+  let st = (await d.api('GET', '/v1/status')).body.cluster;
+  assert.equal(st.connected, false);
+  assert.equal(st.serving, 'local');
+  assert.equal(st.lastDecision, null);
+
+  // etcd comes: it joins without a restart, leads (alone) and serves the cluster's decisions.
+  etcd.restart(0);
+  await waitWritable(etcd.endpoints, 20_000);
+  st = await until('joined the cluster', async () => {
+    const c = (await d.api('GET', '/v1/status')).body.cluster;
+    return c.connected && c.serving === 'cluster' && c.isLeader ? c : undefined;
+  }, 15_000);
+  assert.equal(st.lastDecision.leader, 'fo-1');
+  assert.deepEqual(await d.answer('www.example.test'), [PRIMARY]);
+
+  // Cut off with onLoss: local: its own verdict; the primary dies and it fails over by itself.
+  await etcd.kill(0);
+  await until('serving its own verdict', async () => (await d.api('GET', '/v1/status')).body.cluster.serving === 'local', 10_000);
+  assert.ok(d.proc.logs.some((l) => l.msg === "cut off from etcd: serving this instance's own verdict until etcd is back"));
+  await primary!.kill();
+  await d.waitForAnswer('www.example.test', [SECONDARY], 5000);
+
+  // etcd back: the cluster's decisions again (the cluster also sees the primary DOWN).
+  etcd.restart(0);
+  await waitWritable(etcd.endpoints, 20_000);
+  await until('the cluster\'s decisions again', async () => {
+    const c = (await d.api('GET', '/v1/status')).body.cluster;
+    return c.connected && c.serving === 'cluster';
+  }, 15_000);
+  await d.waitForAnswer('www.example.test', [SECONDARY], 5000);
+});
