@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GetHealthCheckCommand, ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { until } from './helpers/admin-daemon.ts';
 import { runCli } from './helpers/cli.ts';
 import { AWS_ENV, motoZone } from './helpers/moto.ts';
 import { route53Daemon, route53Setup } from './helpers/route53-daemon.ts';
@@ -17,6 +16,11 @@ async function records(moto: { client: Route53Client; zoneId: string }, name: st
   const res = await moto.client.send(new ListResourceRecordSetsCommand({ HostedZoneId: moto.zoneId }));
   return (res.ResourceRecordSets ?? []).filter((r) => r.Name === `${name}.` && r.Type === 'A');
 }
+
+const values = (rs: Awaited<ReturnType<typeof records>>) => rs.flatMap((r) => (r.ResourceRecords ?? []).map((v) => v.Value));
+
+/** The daemon's log line for a record change Route 53 has taken, with `value` among its values. */
+const submitted = (value: string) => (l: Record<string, unknown>) => l.msg === 'route53 change submitted' && Array.isArray(l.values) && (l.values as string[]).includes(value);
 
 test('records mode: plan shows the change, the daemon applies it, and a killed primary moves the Route 53 record', async (t) => {
   const moto = await motoZone(t, 'example.test');
@@ -29,17 +33,17 @@ test('records mode: plan shows the change, the daemon applies it, and a killed p
   assert.equal((await records(moto, 'www.example.test')).length, 0, 'plan changed nothing');
 
   const daemon = await s.start();
-  await until('the primary in Route 53', async () => (await records(moto, 'www.example.test'))[0]?.ResourceRecords?.[0]?.Value === '127.0.0.1', 10_000);
+  // Each change is logged once Route 53 (moto) has taken it: wait on the line, then read Route 53.
+  await daemon.proc.waitForLog(submitted('127.0.0.1'), 10_000);
+  assert.deepEqual(values(await records(moto, 'www.example.test')), ['127.0.0.1']);
   await s.backends[0]!.kill();
-  await daemon.waitForAnswer('www.example.test', ['127.0.0.2'], 10_000);
-  const rr = await until('the secondary in Route 53', async () => {
-    const r = (await records(moto, 'www.example.test'))[0];
-    return r?.ResourceRecords?.[0]?.Value === '127.0.0.2' ? r : undefined;
-  }, 10_000);
-  assert.equal(rr.TTL, 30);
-  const transition = await daemon.proc.waitForLog((l) => l.msg === 'transition' && l.to === '127.0.0.2');
-  const submitted = await daemon.proc.waitForLog((l) => l.msg === 'route53 change submitted' && Array.isArray(l.values) && (l.values as string[]).includes('127.0.0.2'));
-  const ms = Date.parse(String(submitted.time)) - Date.parse(String(transition.time));
+  const transition = await daemon.proc.waitForLog((l) => l.msg === 'transition' && l.to === '127.0.0.2', 10_000);
+  assert.deepEqual(await daemon.answer('www.example.test'), ['127.0.0.2'], 'the embedded answer moved with the transition');
+  const change = await daemon.proc.waitForLog(submitted('127.0.0.2'), 10_000);
+  const rr = await records(moto, 'www.example.test');
+  assert.deepEqual(values(rr), ['127.0.0.2']);
+  assert.equal(rr[0]!.TTL, 30);
+  const ms = Date.parse(String(change.time)) - Date.parse(String(transition.time));
   t.diagnostic(`route53: embedded answer change → Route 53 change submitted: ${ms} ms`);
   assert.ok(ms >= 0 && ms < 1000, `submitted ${ms} ms after the transition`);
 });
@@ -48,10 +52,9 @@ test('failover mode: PRIMARY/SECONDARY records and a health check that failoverd
   const moto = await motoZone(t, 'example.test');
   if (!moto) return;
   const { backends, daemon } = await route53Daemon(t, { endpoint: moto.endpoint, zoneId: moto.zoneId, mode: 'failover' });
-  const both = await until('PRIMARY and SECONDARY', async () => {
-    const r = await records(moto, 'www.example.test');
-    return r.length === 2 ? r : undefined;
-  }, 10_000);
+  await daemon.proc.waitForLog((l) => l.msg === 'route53 changes submitted', 10_000);
+  const both = await records(moto, 'www.example.test');
+  assert.equal(both.length, 2, JSON.stringify(both));
   const primary = both.find((r) => r.Failover === 'PRIMARY')!;
   const secondary = both.find((r) => r.Failover === 'SECONDARY')!;
   assert.equal(primary.ResourceRecords?.[0]?.Value, '127.0.0.1');
@@ -59,9 +62,11 @@ test('failover mode: PRIMARY/SECONDARY records and a health check that failoverd
   assert.ok(primary.HealthCheckId, 'the PRIMARY is tied to a health check');
   const hc = async () => (await moto.client.send(new GetHealthCheckCommand({ HealthCheckId: primary.HealthCheckId! }))).HealthCheck?.HealthCheckConfig;
   assert.equal((await hc())?.Inverted ?? false, false);
+  const updated = (inverted: boolean) => (l: Record<string, unknown>) => l.msg === 'route53 health check updated' && l.healthCheckId === primary.HealthCheckId && l.inverted === inverted;
   await backends[0]!.kill();
-  await until('the health check inverted', async () => (await hc())?.Inverted === true, 10_000);
+  await daemon.proc.waitForLog(updated(true), 10_000);
+  assert.equal((await hc())?.Inverted, true, 'inverted in Route 53');
   await backends[0]!.revive();
-  await until('the health check back to healthy', async () => !(await hc())?.Inverted, 10_000);
-  assert.ok(daemon.proc.logs.some((l) => l.msg === 'route53 health check updated'));
+  await daemon.proc.waitForLog(updated(false), 10_000);
+  assert.equal((await hc())?.Inverted ?? false, false, 'healthy again in Route 53');
 });
