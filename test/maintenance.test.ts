@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { AdminDaemon, metric, parsePrometheus, TestDir, wwwConfig } from './helpers/admin-daemon.ts';
+import { readFileSync } from 'node:fs';
+import { AdminDaemon, metric, parsePrometheus, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
 const dir = new TestDir();
@@ -102,4 +103,44 @@ test('a window removed by a reload releases its drain; other overrides stay', as
   const afterwards = (await d.api('GET', '/v1/status')).body;
   assert.deepEqual(afterwards.maintenance, []);
   assert.deepEqual(afterwards.overrides.map((o: any) => [o.target, o.state, o.source]), [['www.example.test/A/127.0.0.2', 'UP', 'api']]);
+});
+
+test('a drain of a window that is gone from the config when failoverd starts again is released at start', async () => {
+  const dir2 = new TestDir();
+  // Every second: it fires soon after the daemon is up, however long the start takes.
+  dir2.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
+  - name: retired
+    targets: [www.example.test/A/127.0.0.1]
+    cron: "* * * * * *"
+    timezone: UTC
+    duration: 1h
+    reason: old window
+` }));
+  try {
+    const first = await AdminDaemon.start(dir2);
+    try {
+      await first.waitForAnswer('www.example.test', ['127.0.0.2'], 3000);
+      await until('the drain in the state file', () => {
+        try {
+          return JSON.parse(readFileSync(dir2.stateFile, 'utf8')).overrides['www.example.test/A/127.0.0.1']?.source === 'maintenance:retired';
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    dir2.write(wwwConfig(backends[0]!.port));
+    const second = await AdminDaemon.start(dir2);
+    try {
+      const released = await second.proc.waitForLog((l) => l.msg === 'maintenance window no longer configured for this target: target released');
+      assert.deepEqual([released.window, released.target], ['retired', 'www.example.test/A/127.0.0.1']);
+      assert.deepEqual(await second.answer('www.example.test'), ['127.0.0.1']);
+      assert.deepEqual((await second.api('GET', '/v1/status')).body.overrides, []);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    dir2.remove();
+  }
 });

@@ -87,7 +87,7 @@ test('a daemon out of descriptors keeps its targets UP: the probes fail locally,
 zones: zones
 admin: { listen: "127.0.0.1:0" }
 checks:
-  web: { type: http, port: ${web.port}, interval: 1s, fastInterval: 50ms, timeout: 900ms, rise: 1, fall: 1, watch: false }
+  web: { type: http, port: ${web.port}, interval: 2s, fastInterval: 50ms, timeout: 1500ms, rise: 1, fall: 1, watch: false }
 records:
   - name: www.example.test
     type: A
