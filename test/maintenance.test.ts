@@ -19,18 +19,23 @@ function cronAhead(aheadMs: number): { cron: string; at: number } {
   return { cron: `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`, at: at.getTime() };
 }
 
+/** The www config with one maintenance window that drains the primary 127.0.0.1. */
+function withWindow(name: string, cron: string, duration: string, reason: string): string {
+  return wwwConfig(backends[0]!.port, { extra: `maintenance:
+  - name: ${name}
+    targets: [www.example.test/A/127.0.0.1]
+    cron: "${cron}"
+    timezone: UTC
+    duration: ${duration}
+    reason: ${reason}
+` });
+}
+
 before(async () => {
   backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
   const { cron, at } = cronAhead(5000);
   startAt = at;
-  dir.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
-  - name: patch
-    targets: [www.example.test/A/127.0.0.1]
-    cron: "${cron}"
-    timezone: UTC
-    duration: 2s
-    reason: kernel patching
-` }));
+  dir.write(withWindow('patch', cron, '2s', 'kernel patching'));
   d = await AdminDaemon.start(dir);
 });
 
@@ -76,14 +81,7 @@ test('a maintenance window drains its target when the cron fires, visibly, then 
 
 test('a window removed by a reload releases its drain; other overrides stay', async () => {
   const { cron, at } = cronAhead(1500);
-  dir.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
-  - name: hotfix
-    targets: [www.example.test/A/127.0.0.1]
-    cron: "${cron}"
-    timezone: UTC
-    duration: 1h
-    reason: database migration
-` }));
+  dir.write(withWindow('hotfix', cron, '1h', 'database migration'));
   assert.equal((await d.api('POST', '/v1/reload')).status, 200);
   const pin = await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'up', reason: 'known good' } });
   assert.equal(pin.status, 200);
@@ -108,14 +106,7 @@ test('a window removed by a reload releases its drain; other overrides stay', as
 test('a drain of a window that is gone from the config when failoverd starts again is released at start', async () => {
   const dir2 = new TestDir();
   // Every second: it fires soon after the daemon is up, however long the start takes.
-  dir2.write(wwwConfig(backends[0]!.port, { extra: `maintenance:
-  - name: retired
-    targets: [www.example.test/A/127.0.0.1]
-    cron: "* * * * * *"
-    timezone: UTC
-    duration: 1h
-    reason: old window
-` }));
+  dir2.write(withWindow('retired', '* * * * * *', '1h', 'old window'));
   try {
     const first = await AdminDaemon.start(dir2);
     try {
