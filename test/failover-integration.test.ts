@@ -92,8 +92,7 @@ type LogLine = Record<string, unknown>;
  * the line arrived gets the new answer.
  */
 function next(match: (l: LogLine) => boolean, timeoutMs = 8000): Promise<LogLine> {
-  const from = daemon.logs.length;
-  return daemon.waitForLog((l) => daemon.logs.indexOf(l, from) >= 0 && match(l), timeoutMs);
+  return daemon.waitForLog(match, timeoutMs, daemon.logs.length);
 }
 
 const transition = (name: string, to: string) => (l: LogLine) => l.msg === 'transition' && l.recordSet === `${name}/A` && l.to === to;

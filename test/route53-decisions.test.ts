@@ -16,6 +16,7 @@ import { route53Daemon } from './helpers/route53-daemon.ts';
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 
 interface Running {
+  mode: 'records' | 'failover';
   client: Route53Client;
   zoneId: string;
   backends: Backend[];
@@ -27,7 +28,7 @@ async function start(t: TestContext, mode: 'records' | 'failover'): Promise<Runn
   const moto = await motoZone(t, 'example.test');
   if (!moto) return undefined;
   const { backends, daemon } = await route53Daemon(t, { endpoint: moto.endpoint, zoneId: moto.zoneId, mode, failback: 'manual' });
-  return { client: moto.client, zoneId: moto.zoneId, backends, admin: ['--admin', daemon.adminUrl], daemon };
+  return { mode, client: moto.client, zoneId: moto.zoneId, backends, admin: ['--admin', daemon.adminUrl], daemon };
 }
 
 /** What Route 53 answers for www.example.test A now: the records, resolved through the health check in failover mode. */
@@ -47,11 +48,24 @@ async function embeddedAnswer(r: Running): Promise<string[]> {
   return (await r.daemon.resolver.resolve4('www.example.test').catch(() => [])).sort();
 }
 
-/** Waits until the embedded DNS and Route 53 both answer `want` (within `ms`), then checks they agree. */
-async function bothAnswer(r: Running, want: string, ms: number): Promise<void> {
-  await until(`embedded ${want}`, async () => ((await embeddedAnswer(r)).join() === want ? true : undefined), ms);
-  await until(`Route 53 ${want}`, async () => ((await route53Answer(r)).join() === want ? true : undefined), ms);
-  assert.deepEqual(await route53Answer(r), await embeddedAnswer(r), 'Route 53 and the embedded DNS agree');
+type LogLine = Record<string, unknown>;
+
+/** The daemon's line for Route 53 taking `want` as www.example.test's answer: the record's change (records mode), the PRIMARY's health check (failover mode). */
+function route53Took(r: Running, want: string): (l: LogLine) => boolean {
+  if (r.mode === 'records') return (l) => l.msg === 'route53 change submitted' && l.name === 'www.example.test' && l.type === 'A' && JSON.stringify(l.values) === JSON.stringify([want]);
+  return (l) => l.msg === 'route53 health check updated' && l.inverted === (want !== '127.0.0.1');
+}
+
+/**
+ * After an action begun at log line `mark`: waits for www.example.test's
+ * transition to `want` (the embedded answer moves in that turn) and for
+ * Route 53 to take it (logged once moto has it), then reads both: they agree.
+ */
+async function bothMoveTo(r: Running, want: string, mark: number, ms: number): Promise<void> {
+  await r.daemon.proc.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === want, ms, mark);
+  await r.daemon.proc.waitForLog(route53Took(r, want), ms, mark);
+  assert.deepEqual(await embeddedAnswer(r), [want], 'the embedded answer');
+  assert.deepEqual(await route53Answer(r), [want], 'what Route 53 answers');
 }
 
 async function cli(r: Running, args: string[]): Promise<void> {
@@ -63,33 +77,37 @@ for (const mode of ['failover', 'records'] as const) {
   test(`${mode} mode: Route 53 follows a drain and a manual-failback hold, agreeing with the embedded DNS after every step`, async (t) => {
     const r = await start(t, mode);
     if (!r) return;
-    await bothAnswer(r, '127.0.0.1', 15_000);
+    // The first apply (logged once moto has it): both answer the primary.
+    await r.daemon.proc.waitForLog((l) => l.msg === 'route53 changes submitted', 15_000);
+    assert.deepEqual(await embeddedAnswer(r), ['127.0.0.1']);
+    assert.deepEqual(await route53Answer(r), ['127.0.0.1']);
 
     // Drain the primary (its backend stays UP): within 3 s Route 53 no longer sends anyone to it.
+    let mark = r.daemon.proc.logs.length;
     await cli(r, ['drain', PRIMARY, '--reason', 'maintenance']);
-    await bothAnswer(r, '127.0.0.2', 3000);
+    await bothMoveTo(r, '127.0.0.2', mark, 3000);
+    mark = r.daemon.proc.logs.length;
     await cli(r, ['undrain', PRIMARY]);
-    // An undrain is an operator's decision: the manual-failback hold applies to real failures only if the machine says so.
-    const afterUndrain = await until('an answer after undrain', async () => {
-      const e = (await embeddedAnswer(r)).join();
-      return e ? e : undefined;
-    }, 3000);
-    if (afterUndrain !== '127.0.0.1') await cli(r, ['failback', 'www.example.test']);
-    await bothAnswer(r, '127.0.0.1', 3000);
+    // An undrain is an operator's decision: the manual-failback hold applies to real failures only if the
+    // machine says so. The API answered once the decision was made: a query now sees it.
+    if ((await embeddedAnswer(r)).join() !== '127.0.0.1') await cli(r, ['failback', 'www.example.test']);
+    await bothMoveTo(r, '127.0.0.1', mark, 3000);
 
     // A real failure, then recovery under failback: manual: both stay on the secondary...
+    mark = r.daemon.proc.logs.length;
     await r.backends[0]!.kill();
-    await bothAnswer(r, '127.0.0.2', 5000);
+    await bothMoveTo(r, '127.0.0.2', mark, 5000);
+    mark = r.daemon.proc.logs.length;
     await r.backends[0]!.revive();
-    await until('the primary really UP again', async () => {
-      const st = (await (await fetch(`${r.admin[1]}/v1/status`)).json()) as { targets: Array<{ id: string; real: { health: string } }> };
-      return st.targets.find((x) => x.id === PRIMARY)?.real.health === 'UP' ? true : undefined;
-    }, 5000);
+    // The primary really UP again: the machine decides in the turn of that line, before any later query.
+    await r.daemon.proc.waitForLog((l) => l.msg === 'target health changed' && l.target === 'web@127.0.0.1' && l.to === 'UP', 5000, mark);
     assert.deepEqual(await embeddedAnswer(r), ['127.0.0.2'], 'the hold keeps the embedded answer on the secondary');
     assert.deepEqual(await route53Answer(r), ['127.0.0.2'], 'the hold keeps Route 53 on the secondary');
+    assert.ok(!r.daemon.proc.logs.slice(mark).some(route53Took(r, '127.0.0.1')), 'no change to the primary sent to Route 53');
     // ... until `failoverd failback`.
+    mark = r.daemon.proc.logs.length;
     await cli(r, ['failback', 'www.example.test']);
-    await bothAnswer(r, '127.0.0.1', 3000);
+    await bothMoveTo(r, '127.0.0.1', mark, 3000);
 
     // The sink is visible: in /v1/status (key route53) and in `failoverd status`.
     const view = await until('Route 53 in sync in /v1/status', async () => {

@@ -64,9 +64,12 @@ export class DaemonProcess {
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
   }
 
-  /** Resolves with the first log line (past or future) that matches, or rejects after timeoutMs. */
-  waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const seen = this.logs.find(match);
+  /**
+   * Resolves with the first log line (past or future) that matches, or rejects after timeoutMs.
+   * `since`: only lines from that index of `logs` on (take `logs.length` before an action to wait for what it causes).
+   */
+  waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000, since = 0): Promise<Record<string, unknown>> {
+    const seen = this.logs.slice(since).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${this.stderr}; logs: ${JSON.stringify(this.logs.slice(-5))}`)), timeoutMs);
