@@ -5,7 +5,8 @@
  * and a runbook section that exists in docs/operations.md; and
  * deploy/grafana/failoverd.json parses, and every failoverd_* metric the
  * dashboard and the alerts query (with the labels they use) exists in a live
- * daemon's /metrics, Route 53 (moto_server) included.
+ * daemon's /metrics, Route 53 (moto_server) included, and the cluster
+ * alerts' in a live cluster instance's (on a real etcd).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,6 +19,8 @@ import { parse as parseYaml } from 'yaml';
 import { AdminDaemon, metric, parsePrometheus, TestDir, TOKEN, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
+import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { startEtcd } from './helpers/etcd.ts';
 import { createZone, needMoto, startMoto, TEST_CREDENTIALS } from './helpers/moto.ts';
 import { needTool } from './helpers/tools.ts';
 
@@ -33,7 +36,10 @@ interface Rule {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
-const rules = (): Rule[] => (parseYaml(readFileSync(file(ALERTS), 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const groups = (): Array<{ name: string; rules: Rule[] }> => (parseYaml(readFileSync(file(ALERTS), 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups;
+const rules = (): Rule[] => groups().flatMap((g) => g.rules);
+/** The rules of cluster mode: their series exist only with a cluster: section. */
+const CLUSTER_GROUP = 'failoverd-cluster';
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
 function anchors(markdown: string): Set<string> {
@@ -180,7 +186,52 @@ route53:
     },
     20_000,
   ))!;
-  const text = (await d.api('GET', '/metrics')).text;
+  const exprs = [...dashboardExprs().map((e) => ({ where: DASHBOARD, e })), ...groups().filter((g) => g.name !== CLUSTER_GROUP).flatMap((g) => g.rules).map((r) => ({ where: `${ALERTS} ${r.alert}`, e: r.expr }))];
+  const { problems, checked, unsampled } = checkAgainst((await d.api('GET', '/metrics')).text, samples, exprs);
+  assert.deepEqual(problems, []);
+  const dashMetrics = new Set(dashboardExprs().flatMap((e) => uses(e).metrics));
+  for (const m of ['failoverd_record_set_answer', 'failoverd_target_health', 'failoverd_probe_duration_seconds_bucket', 'failoverd_transitions_total', 'failoverd_dns_queries_total', 'failoverd_route53_in_sync']) {
+    assert.ok(dashMetrics.has(m), `the dashboard shows ${m}`);
+  }
+  assert.ok(hooks >= 1, 'the webhook was called');
+  assert.deepEqual([...unsampled].sort(), ['failoverd_probe_local_errors_total', 'failoverd_route53_errors_total'], 'labels checked on every metric but the counters nothing counted here (local probe errors, Route 53 errors)');
+  t.diagnostic(`${checked} metric references in ${exprs.length} expressions checked against /metrics; labels unchecked (no samples): ${[...unsampled].join('; ')}`);
+});
+
+test('the cluster alerts query only metrics (and labels) a live cluster instance exports', { timeout: 60_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server')) return;
+  const etcd = await startEtcd(1);
+  t.after(() => etcd.stop());
+  const [primary, secondary] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const cluster = new LoopbackCluster(1, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s' });
+  t.after(() => cluster.stop());
+  await cluster.start();
+  const d = cluster.daemons[0]!;
+  const samples = (await until(
+    'the instance leads',
+    async () => {
+      const s = parsePrometheus((await d.api('GET', '/metrics')).text);
+      return metric(s, 'failoverd_cluster_is_leader') === 1 ? s : undefined;
+    },
+    20_000,
+  ))!;
+  const exprs = groups()
+    .filter((g) => g.name === CLUSTER_GROUP)
+    .flatMap((g) => g.rules)
+    .map((r) => ({ where: `${ALERTS} ${r.alert}`, e: r.expr }));
+  assert.ok(exprs.length >= 2, 'cluster alerts exist');
+  const { problems, checked, unsampled } = checkAgainst((await d.api('GET', '/metrics')).text, samples, exprs);
+  assert.deepEqual(problems, []);
+  assert.deepEqual([...unsampled], []);
+  t.diagnostic(`${checked} metric references in ${exprs.length} cluster alert expressions checked against a cluster instance's /metrics`);
+});
+
+/** Checks that every metric an expression uses is declared in /metrics text, and every label it uses is on a sample of one of them. */
+function checkAgainst(text: string, samples: ReturnType<typeof parsePrometheus>, exprs: Array<{ where: string; e: string }>) {
   const declared = new Set([...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap((m) => (m[2] === 'histogram' ? [`${m[1]}_bucket`, `${m[1]}_sum`, `${m[1]}_count`] : [m[1]!])));
   const labelsOf = new Map<string, Set<string>>();
   for (const s of samples) {
@@ -188,9 +239,7 @@ route53:
     for (const l of Object.keys(s.labels)) set.add(l);
     labelsOf.set(s.name, set);
   }
-
   const problems: string[] = [];
-  const exprs = [...dashboardExprs().map((e) => ({ where: DASHBOARD, e })), ...rules().map((r) => ({ where: `${ALERTS} ${r.alert}`, e: r.expr }))];
   let checked = 0;
   const unsampled = new Set<string>();
   for (const { where, e } of exprs) {
@@ -207,12 +256,5 @@ route53:
     const known = new Set(u.metrics.flatMap((m) => [...(labelsOf.get(m) ?? [])]));
     for (const l of u.labels) if (!known.has(l)) problems.push(`${where}: label ${l} is on none of ${u.metrics.join(', ')} in /metrics (${e})`);
   }
-  assert.deepEqual(problems, []);
-  const dashMetrics = new Set(dashboardExprs().flatMap((e) => uses(e).metrics));
-  for (const m of ['failoverd_record_set_answer', 'failoverd_target_health', 'failoverd_probe_duration_seconds_bucket', 'failoverd_transitions_total', 'failoverd_dns_queries_total', 'failoverd_route53_in_sync']) {
-    assert.ok(dashMetrics.has(m), `the dashboard shows ${m}`);
-  }
-  assert.ok(hooks >= 1, 'the webhook was called');
-  assert.deepEqual([...unsampled], ['failoverd_route53_errors_total'], 'labels checked on every metric but the Route 53 error counter');
-  t.diagnostic(`${checked} metric references in ${exprs.length} expressions checked against /metrics; labels unchecked (no samples): ${[...unsampled].join('; ')}`);
-});
+  return { problems, checked, unsampled };
+}
