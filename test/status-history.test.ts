@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { esc } from '../src/admin/page/escape.ts';
-import { HISTORY_WINDOW_MS, OVERRIDE_EVENTS_KEPT, STRIP_CELL_MS, StatusHistory } from '../src/admin/status-history.ts';
+import { HISTORY_WINDOW_MS, OVERRIDE_EVENTS_KEPT, STRIP_CELL_MS, StatusHistory, type HistorySource } from '../src/admin/status-history.ts';
 
 const MIN = 60_000;
 /** A whole minute, so cells line up with the timeline below. */
@@ -112,4 +112,16 @@ test('esc: markup becomes entities; control, line-separator and bidi characters 
   assert.equal(esc(undefined), '');
   assert.equal(esc(42), '42');
   assert.doesNotMatch(esc(String.fromCharCode(...Array.from({ length: 0xa0 }, (_, i) => i))), /[\u0000-\u001f\u007f-\u009f<>"']/);
+});
+
+test('attach: a probe failed by a local error (EMFILE) is not counted as a failed probe of the target', () => {
+  const clock = new FakeClock(T0);
+  const src = { probeListeners: [], healthListeners: [], overrideListeners: [], changeListeners: [], tracker: () => undefined } as unknown as HistorySource;
+  const h = StatusHistory.attach(src, clock);
+  const result = (ok: boolean, local?: boolean) => ({ ok, at: clock.now(), latencyMs: 1, reason: ok ? 'status 200' : 'EMFILE', ...(local ? { local: { code: 'EMFILE', err: new Error('EMFILE') } } : {}) });
+  for (const l of src.probeListeners) l(KEY, result(true) as never);
+  for (const l of src.probeListeners) l(KEY, result(false, true) as never);
+  for (const l of src.probeListeners) l(KEY, result(false) as never);
+  const cell = h.strip(KEY, ID, 'UP').at(-1)!;
+  assert.deepEqual({ ok: cell.ok, fail: cell.fail }, { ok: 1, fail: 1 }, 'the local error is in neither count');
 });

@@ -57,6 +57,9 @@ interface ProbeLog {
 /** Which health a minute shows when it saw several: DOWN over UP over UNKNOWN (the moments before a first verdict). */
 const SEVERITY: Record<Health, number> = { UNKNOWN: 0, UP: 1, DOWN: 2 };
 
+/** What a history listens to: the Controller's events and its probes' trackers. */
+export type HistorySource = Pick<Controller, 'probeListeners' | 'healthListeners' | 'overrideListeners' | 'changeListeners' | 'tracker'>;
+
 export class StatusHistory {
   readonly startedAt: number;
   private readonly probes = new Map<string, ProbeLog>();
@@ -68,13 +71,14 @@ export class StatusHistory {
   }
 
   /** A history fed by `controller`'s listeners from now on. */
-  static attach(controller: Controller, clock: Clock): StatusHistory {
+  static attach(controller: HistorySource, clock: Clock): StatusHistory {
     const h = new StatusHistory(clock);
     const before = new Map<string, Health>();
     controller.probeListeners.push((key, r) => {
       // Called before the result is observed: the health it may change from.
       before.set(key, controller.tracker(key)?.health ?? 'UNKNOWN');
-      h.probe(key, r.ok, r.at);
+      // A probe failed by a local error (out of descriptors, ...) gave no verdict on the target: not a failed probe.
+      if (!r.local) h.probe(key, r.ok, r.at);
     });
     controller.healthListeners.push((key) => {
       const tr = controller.tracker(key);
