@@ -59,41 +59,31 @@ export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
         c++;
       } else {
         const start = c;
-        let tokenText = '';
+        let tokenText: string;
         let quoted = false;
+        // A token is the text as written (escapes are decoded later): a slice of the line, not built a character at a time.
         if (ch === '"') {
           quoted = true;
           c++;
           let closed = false;
           while (c < line.length) {
             const q = line[c]!;
-            if (q === '\\' && c + 1 < line.length) {
-              tokenText += q + line[c + 1]!;
-              c += 2;
-            } else if (q === '"') {
+            if (q === '\\' && c + 1 < line.length) c += 2;
+            else if (q === '"') {
               closed = true;
-              c++;
               break;
-            } else {
-              tokenText += q;
-              c++;
-            }
+            } else c++;
           }
+          tokenText = line.slice(start + 1, c);
+          if (closed) c++;
           if (!closed) {
             problems.push({ line: lineNo, message: `unterminated quoted string "${shown(tokenText, 40)}` });
           }
           if (!entry) entry = newEntry(lineNo, start !== 0 || depth > 0);
           if (!closed) entry.broken = true;
         } else {
-          while (c < line.length && !DELIMITERS.has(line[c]!)) {
-            if (line[c] === '\\' && c + 1 < line.length) {
-              tokenText += line[c]! + line[c + 1]!;
-              c += 2;
-            } else {
-              tokenText += line[c]!;
-              c++;
-            }
-          }
+          while (c < line.length && !DELIMITERS.has(line[c]!)) c += line[c] === '\\' && c + 1 < line.length ? 2 : 1;
+          tokenText = line.slice(start, c);
           if (!entry) entry = newEntry(lineNo, start !== 0 || depth > 0);
         }
         const token: Token = { text: tokenText, quoted, line: lineNo };
