@@ -341,3 +341,33 @@ test('StateWriter: a write that fails after its temp file was made removes the t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a failback whose state write fails answers 503 STATE_WRITE_FAILED: served now, and says a restart would go back to the hold', async () => {
+  const dir = newDir();
+  await holdThenKill(dir);
+  const stateDir = dirname(dir.stateFile);
+  const d = await AdminDaemon.start(dir);
+  try {
+    assert.deepEqual(await d.answer('hold.example.test'), ['127.0.0.4'], 'held on the secondary');
+    renameSync(stateDir, `${stateDir}.saved`);
+    writeFileSync(stateDir, 'not a folder'); // every state write fails (ENOTDIR), as on a read-only or full disk
+    const fb = await d.api('POST', '/v1/records/hold.example.test/failback');
+    assert.equal(fb.status, 503, JSON.stringify(fb.body));
+    assert.equal(fb.body.error.code, 'STATE_WRITE_FAILED');
+    assert.equal(fb.body.error.details.errno, 'ENOTDIR');
+    assert.equal(fb.body.error.details.undone, false);
+    assert.match(fb.body.error.message, /the failback is served \(hold\.example\.test\/A now answers 127\.0\.0\.3\) but not on disk: a restart would go back to the held answer/);
+    assert.deepEqual(await d.answer('hold.example.test'), ['127.0.0.3'], 'served, as the reply says');
+  } finally {
+    await d.stop('SIGKILL'); // before the folder is back, so no later retry writes the failback
+    rmSync(stateDir, { force: true });
+    if (existsSync(`${stateDir}.saved`)) renameSync(`${stateDir}.saved`, stateDir);
+  }
+  // What the reply warned of: the state file still holds the hold.
+  const again = await AdminDaemon.start(dir);
+  try {
+    assert.deepEqual(await again.answer('hold.example.test'), ['127.0.0.4']);
+  } finally {
+    await again.stop();
+  }
+});

@@ -81,3 +81,19 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
   }
   return parsed.data;
 }
+
+/**
+ * An operator action whose state write failed (read-only or full disk): 503
+ * with the errno. The README promises such actions are on disk before the
+ * API answers: an override is undone in memory (`outcome` says how); a
+ * failback, which cannot be taken back, says that it is served but not kept.
+ */
+export function stateWriteFailed(err: NodeJS.ErrnoException, outcome: string, undone = true): ApiError {
+  const errno = err.code ?? 'UNKNOWN';
+  return new ApiError(503, 'STATE_WRITE_FAILED', `cannot write the state file (${err.message}): ${outcome}. Make the state file's folder writable (disk space, read-only mount) and try again`, {
+    errno,
+    ...(err.syscall ? { syscall: err.syscall } : {}),
+    ...(err.path ? { path: err.path } : {}),
+    undone,
+  });
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../config/duration.ts';
 import { describeAnswer } from '../../failover/describe.ts';
 import type { AdminDeps } from '../deps.ts';
-import { ApiError, readJson, sendJson } from '../http.ts';
+import { ApiError, readJson, sendJson, stateWriteFailed } from '../http.ts';
 import type { Route } from '../router.ts';
 import { iso } from '../views.ts';
 
@@ -30,21 +30,6 @@ export function resolveExpiry(expires: string | undefined, now: number): number 
   if (at <= now) throw new ApiError(400, 'BAD_REQUEST', 'expires: must be in the future');
   if (at - now > MAX_EXPIRY_MS) throw new ApiError(400, 'BAD_REQUEST', 'expires: at most one year ahead (omit it for an override without expiry)');
   return at;
-}
-
-/**
- * An operator action whose state write failed (read-only or full disk): 503
- * with the errno. The README promises such actions are on disk before the
- * API answers, so the action is undone in memory (`undone` says how).
- */
-function stateWriteFailed(err: NodeJS.ErrnoException, undone: string): ApiError {
-  const errno = err.code ?? 'UNKNOWN';
-  return new ApiError(503, 'STATE_WRITE_FAILED', `cannot write the state file (${err.message}): ${undone}. Make the state file's folder writable (disk space, read-only mount) and try again`, {
-    errno,
-    ...(err.syscall ? { syscall: err.syscall } : {}),
-    ...(err.path ? { path: err.path } : {}),
-    undone: true,
-  });
 }
 
 export function overrideRoutes(d: AdminDeps): Route[] {

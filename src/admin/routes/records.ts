@@ -2,7 +2,7 @@
 import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../records/names.ts';
 import type { AdminDeps } from '../deps.ts';
-import { ApiError, readBody, sendJson } from '../http.ts';
+import { ApiError, readBody, sendJson, stateWriteFailed } from '../http.ts';
 import type { Route } from '../router.ts';
 import { iso } from '../views.ts';
 
@@ -27,7 +27,13 @@ export function recordRoutes(d: AdminDeps): Route[] {
         if (moved.length === 0 && results.some((r) => r.kind === 'refused')) {
           throw new ApiError(409, 'FAILBACK_NOT_POSSIBLE', results.map((r) => `${r.recordSet}: ${'reason' in r ? r.reason : ''}`).join('; '));
         }
-        if (moved.length) await d.persistNow();
+        if (moved.length) {
+          const saved = await d.persistNow();
+          if (!saved.ok) {
+            const what = moved.map((r) => `${r.recordSet} now answers ${r.kind === 'moved' ? r.transition.to : ''}`).join('; ');
+            throw stateWriteFailed(saved.err, `the failback is served (${what}) but not on disk: a restart would go back to the held answer; repeat the failback once the state file can be written`, false);
+          }
+        }
         sendJson(res, 200, {
           results: results.map((r) =>
             r.kind === 'moved'
