@@ -136,12 +136,11 @@ export class Daemon {
     this.log.info({ component: 'admin', listen: this.adminBound, auth: this.loaded.config.admin.token ? 'token' : 'none (loopback only)' }, 'admin API listening');
     await this.controller.start();
     if (this.cluster) await this.joinCluster(this.cluster);
+    // Before the first answer: a restored drain of a window no longer configured is released, never served.
+    if (!this.cluster) this.maintenance.configure(this.loaded.config.maintenance);
     this.publish();
     const bound = await this.dns.start();
-    if (!this.cluster) {
-      this.route53?.start();
-      this.maintenance.configure(this.loaded.config.maintenance);
-    }
+    if (!this.cluster) this.route53?.start();
     this.serving = true;
     await this.state.flush();
     this.log.info({ listen: bound, zones: this.loaded.zones.map((z) => z.origin), serials: Object.fromEntries(this.snapshot!.zones.map((z) => [z.origin, z.serial])), recordSets: this.loaded.config.records.length, route53: this.route53 ? this.loaded.config.route53!.mode : 'off' }, 'serving DNS');
