@@ -8,28 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { until } from './helpers/admin-daemon.ts';
-import { startEtcd } from './helpers/etcd.ts';
-import { needTool } from './helpers/tools.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const DRAIN = `/v1/targets/${encodeURIComponent(`www.example.test/A/${PRIMARY}`)}/override`;
 
 test('cluster of 3 on loopback: one answer and serial everywhere; killed primary, drain through instance 2, leader SIGKILL', { timeout: 60_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s' });
-  t.after(() => cluster.stop());
-  await cluster.start();
+  const setup = await startLoopbackCluster(t, {});
+  if (!setup) return;
+  const { primary, cluster } = setup;
 
   // 1. The same answer and serial on all three; every instance sees 3 vantage points and one leader.
   const first = await cluster.waitSame([PRIMARY]);

@@ -9,26 +9,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { startEtcd, waitWritable } from './helpers/etcd.ts';
-import { needTool } from './helpers/tools.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
+import { waitWritable } from './helpers/etcd.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 
 test('cluster and etcd faults: one member down, quorum lost (frozen, disconnected), quorum back (resumed)', { timeout: 60_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(3);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s' });
-  t.after(() => cluster.stop());
-  await cluster.start();
+  const setup = await startLoopbackCluster(t, { etcdSize: 3 });
+  if (!setup) return;
+  const { etcd, primary, cluster } = setup;
   const start = await cluster.waitSame([PRIMARY]);
   const all = () => Promise.all([0, 1, 2].map((i) => cluster.status(i)));
 

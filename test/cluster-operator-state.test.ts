@@ -8,11 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TOKEN } from './helpers/admin-daemon.ts';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { startEtcd } from './helpers/etcd.ts';
-import { needTool } from './helpers/tools.ts';
+import { startLoopbackCluster, type LoopbackCluster } from './helpers/cluster-daemons.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
@@ -29,17 +26,9 @@ async function holds(cluster: LoopbackCluster, want: string, ms: number): Promis
 }
 
 test('cluster operator state: a drain and a manual-failback hold survive the loss of instances; failback through a follower', { timeout: 60_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', failback: 'manual' });
-  t.after(() => cluster.stop());
-  await cluster.start();
+  const setup = await startLoopbackCluster(t, { failback: 'manual' });
+  if (!setup) return;
+  const { cluster } = setup;
   await cluster.waitSame([PRIMARY]);
 
   // A drain through instance 2, then instance 2 and the leader are killed: still drained; instance 2 back serves it at once.
@@ -79,17 +68,9 @@ test('cluster operator state: a drain and a manual-failback hold survive the los
 });
 
 test('cluster maintenance window: run by the leader only, drains and releases the target on all three', { timeout: 40_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s' });
-  t.after(() => cluster.stop());
-  await cluster.start();
+  const setup = await startLoopbackCluster(t);
+  if (!setup) return;
+  const { cluster } = setup;
   await cluster.waitSame([PRIMARY]);
   // A window once, 3 s from now (a 6-field cron: second minute ...), for 2 s, added to every instance by a reload.
   const at = new Date(Date.now() + 3000);

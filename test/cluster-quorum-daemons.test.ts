@@ -8,30 +8,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { startEtcd } from './helpers/etcd.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { freePort } from './helpers/ports.ts';
-import { needTool } from './helpers/tools.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const PRIMARY_ID = `www.example.test/A/${PRIMARY}`;
 
 test('cluster quorum: one vantage point seeing the primary DOWN changes nothing; two fail it over', { timeout: 60_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
   const dead = await freePort();
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', primaryPort: (n) => (n === 1 ? dead : primary!.port) });
-  t.after(() => cluster.stop());
-  await cluster.start();
+  const setup = await startLoopbackCluster(t, { primaryPort: (n) => (n === 1 ? dead : undefined) });
+  if (!setup) return;
+  const { cluster } = setup;
   const first = await cluster.waitSame([PRIMARY]);
 
   // Instance 1 alone sees the primary DOWN: every status says so, nothing moves.
@@ -55,7 +44,7 @@ test('cluster quorum: one vantage point seeing the primary DOWN changes nothing;
   assert.match(cli.stdout, /www\.example\.test\/A\/127\.0\.0\.1 +UP +1 of 3 vantage points see DOWN \(2 needed\) +fo-1=DOWN fo-2=UP fo-3=UP/);
 
   // Instance 2 cut off too (a reload points its probe at the dead port): 2 of 3, the answer fails over everywhere.
-  cluster.rewrite(1, { primaryPort: (n) => (n <= 2 ? dead : primary!.port) });
+  cluster.rewrite(1, { primaryPort: (n) => (n <= 2 ? dead : undefined) });
   const r = await cluster.daemons[1]!.api('POST', '/v1/reload');
   assert.equal(r.status, 200, r.text);
   const moved = await cluster.waitSame([SECONDARY], 10_000);

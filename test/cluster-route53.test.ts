@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { startEtcd } from './helpers/etcd.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { AWS_ENV, motoZone } from './helpers/moto.ts';
 import { needTool } from './helpers/tools.ts';
 
@@ -22,13 +20,6 @@ test('cluster with route53: only the leader writes; a frozen leader is replaced 
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const moto = await motoZone(t, 'example.test');
   if (!moto) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
   const extra = `route53:
   hostedZoneId: ${moto.zoneId}
   zone: example.test
@@ -36,12 +27,12 @@ test('cluster with route53: only the leader writes; a frozen leader is replaced 
   endpoint: ${moto.endpoint}
   maxRequestsPerSecond: 20
 `;
-  const cluster = new LoopbackCluster(3, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', extra, env: AWS_ENV });
-  t.after(async () => {
+  const setup = await startLoopbackCluster(t, { extra, env: AWS_ENV });
+  if (!setup) return;
+  const { primary, cluster } = setup;
+  t.after(() => {
     for (const d of cluster.live()) d.proc.child.kill('SIGCONT');
-    await cluster.stop();
   });
-  await cluster.start();
   await cluster.waitSame([PRIMARY]);
   const value = async () => {
     const res = await moto.client.send(new ListResourceRecordSetsCommand({ HostedZoneId: moto.zoneId }));

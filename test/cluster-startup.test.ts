@@ -7,26 +7,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
-import { httpBackendsOnOnePort } from './helpers/backends.ts';
-import { LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { startEtcd, waitWritable } from './helpers/etcd.ts';
-import { needTool } from './helpers/tools.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
+import { waitWritable } from './helpers/etcd.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 
 test('cluster start without etcd: local verdict after startupTimeout, joins when etcd comes; onLoss local while cut off', { timeout: 60_000 }, async (t) => {
-  if (!needTool(t, 'etcd', 'etcd-server')) return;
-  const etcd = await startEtcd(1);
-  t.after(() => etcd.stop());
-  await etcd.kill(0);
-  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
-  t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
-  });
-  const cluster = new LoopbackCluster(1, { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', onLoss: 'local', startupTimeout: '2s' });
-  t.after(() => cluster.stop());
+  const setup = await startLoopbackCluster(t, { size: 1, startEtcdDown: true, start: false, onLoss: 'local', startupTimeout: '2s' });
+  if (!setup) return;
+  const { etcd, primary, cluster } = setup;
   const s0 = Date.now();
   await cluster.start();
   const d = cluster.daemons[0]!;
@@ -62,5 +52,9 @@ test('cluster start without etcd: local verdict after startupTimeout, joins when
     const c = (await d.api('GET', '/v1/status')).body.cluster;
     return c.connected && c.serving === 'cluster';
   }, 15_000);
-  await d.waitForAnswer('www.example.test', [SECONDARY], 5000);
+  await d.waitForAnswer('www.example.test', [SECONDARY], 5000).catch(async (err) => {
+    t.diagnostic(JSON.stringify((await d.api('GET', '/v1/status')).body.cluster));
+    for (const l of d.proc.logs.filter((x) => x.component === 'cluster' || x.msg === 'target health changed')) t.diagnostic(`${l.time} ${l.msg} ${(l.err as any)?.message ?? ''} ${l.target ?? ''} ${l.to ?? ''}`);
+    throw err;
+  });
 });

@@ -6,7 +6,11 @@
  * and `place` the instances run elsewhere than on loopback, e.g. each in its
  * own network namespace (test/cluster-netns.test.ts).
  */
+import type { TestContext } from 'node:test';
 import { AdminDaemon, FAST, TestDir, TOKEN, until, type DaemonPlace } from './admin-daemon.ts';
+import { httpBackendsOnOnePort, type Backend } from './backends.ts';
+import { startEtcd, type EtcdCluster } from './etcd.ts';
+import { needTool } from './tools.ts';
 
 export interface ClusterOptions {
   endpoints: string[];
@@ -20,7 +24,7 @@ export interface ClusterOptions {
   extra?: string;
   failback?: string;
   /** The port instance n probes the primary on (default: `port`): a dead port cuts that instance off from the primary. */
-  primaryPort?: (n: number) => number;
+  primaryPort?: (n: number) => number | undefined;
   startupTimeout?: string;
   /** Environment of every instance (e.g. AWS_ENV for moto). */
   env?: NodeJS.ProcessEnv;
@@ -145,4 +149,38 @@ export class LoopbackCluster {
     await Promise.all(this.daemons.map((d) => d?.stop()));
     for (const d of this.dirs) d.remove();
   }
+}
+
+/** What a loopback cluster test starts: etcd, the two backends (127.0.0.1 and 127.0.0.2 on one port) and the instances. */
+export interface LoopbackSetup {
+  etcd: EtcdCluster;
+  primary: Backend;
+  secondary: Backend;
+  cluster: LoopbackCluster;
+}
+
+/**
+ * Starts etcd (`etcdSize` members), the two backends and `size` instances
+ * with `options` (endpoints and port filled in), all stopped when the test
+ * ends; undefined when the test was skipped for want of etcd. With
+ * `startEtcdDown` etcd is started and killed before the instances start.
+ */
+export async function startLoopbackCluster(
+  t: TestContext,
+  o: { size?: number; etcdSize?: 1 | 3; startEtcdDown?: boolean; start?: boolean } & Partial<ClusterOptions> = {},
+): Promise<LoopbackSetup | undefined> {
+  if (!needTool(t, 'etcd', 'etcd-server')) return undefined;
+  const etcd = await startEtcd(o.etcdSize ?? 1);
+  t.after(() => etcd.stop());
+  if (o.startEtcdDown) await etcd.kill(0);
+  const [primary, secondary] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const { size, etcdSize: _, startEtcdDown: __, start, ...rest } = o;
+  const cluster = new LoopbackCluster(size ?? 3, { leaseTtl: '1s', ...rest, endpoints: etcd.endpoints, port: primary!.port });
+  t.after(() => cluster.stop());
+  if (start !== false) await cluster.start();
+  return { etcd, primary: primary!, secondary: secondary!, cluster };
 }
