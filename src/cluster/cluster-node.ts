@@ -346,7 +346,7 @@ export class ClusterNode extends EventEmitter<Events> {
       if (r) out.push(r);
       else this.log.debug({ key }, 'ignored a malformed vantage report');
     }
-    return out;
+    return out.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   }
 
   private onVantageChange(): void {
