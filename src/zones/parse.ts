@@ -22,7 +22,7 @@ import { checkZoneSteps } from './check.ts';
 import { parseName } from './name.ts';
 import { MAX_TTL, parseTtl } from './numbers.ts';
 import { parseRData } from './rdata.ts';
-import { drain, STEP, tokenizeSteps } from './tokenize.ts';
+import { drain, tokenizeSteps } from './tokenize.ts';
 import type { Entry, LineProblem } from './types.ts';
 
 export interface ParseZoneOptions {
@@ -68,8 +68,8 @@ export async function parseZoneTextAsync(text: string, opts: ParseZoneOptions): 
 
 function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, ZoneFile> {
   const { file } = opts;
-  const { entries, problems: lexProblems } = yield* tokenizeSteps(text);
-  const problems: LineProblem[] = [...lexProblems];
+  /** Problems of the parse and the checks; the tokenizer's come first (they are known at its end). */
+  let problems: LineProblem[] = [];
   const records: ZoneFileRecord[] = [];
 
   const givenOrigin = opts.origin === undefined ? undefined : canonicalName(opts.origin);
@@ -89,21 +89,18 @@ function* parseZoneSteps(text: string, opts: ParseZoneOptions): Generator<void, 
   /** The previous owner; null after an owner that could not be parsed (its followers are not reported again). */
   let previousOwner: string | null | undefined;
 
-  let n = 0;
-  for (const entry of entries) {
-    if (++n % STEP === 0) yield;
+  // Each entry is parsed as soon as the tokenizer completes it.
+  const { problems: lexProblems } = yield* tokenizeSteps(text, (entry) => {
     const first = entry.tokens[0]!;
     const isDirective = !entry.ownerOmitted && !first.quoted && first.text.startsWith('$');
     if (entry.broken) {
       if (!entry.ownerOmitted && !isDirective) previousOwner = null;
-      continue;
+      return;
     }
-    if (isDirective) {
-      directive(entry);
-      continue;
-    }
-    record(entry);
-  }
+    if (isDirective) directive(entry);
+    else record(entry);
+  });
+  problems = lexProblems.concat(problems);
 
   function directive(entry: Entry): void {
     const [first, ...args] = entry.tokens;

@@ -28,10 +28,16 @@ export function drain<T>(steps: Generator<void, T>): T {
   }
 }
 
-/** tokenize() in steps: yields after every STEP lines (so a caller can let other work run). */
-export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
+/**
+ * tokenize() in steps: yields after every STEP lines (so a caller can let
+ * other work run). With `onEntry`, each entry goes to it as soon as it is
+ * complete, in order, instead of into `entries` (a parser that takes them
+ * one by one keeps no tokens of the whole file alive).
+ */
+export function* tokenizeSteps(text: string, onEntry?: (entry: Entry) => void): Generator<void, Tokenized> {
   const lines = yield* linesSteps(text.replace(/^\uFEFF/, ''));
   const entries: Entry[] = [];
+  const emit = onEntry ?? ((entry: Entry) => void entries.push(entry));
   const problems: LineProblem[] = [];
 
   let entry: Entry | undefined;
@@ -92,7 +98,7 @@ export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
     }
     i++;
     if (depth === 0 && entry) {
-      entries.push(entry);
+      emit(entry);
       entry = undefined;
     }
     if (i === lines.length && depth > 0) {
@@ -103,7 +109,7 @@ export function* tokenizeSteps(text: string): Generator<void, Tokenized> {
       while (restart < lines.length && !/^[^\s;()]/.test(lines[restart]!)) restart++;
       if (entry) {
         entry.tokens = entry.tokens.filter((t) => t.line <= restart);
-        entries.push(entry);
+        emit(entry);
       }
       // Lines from `restart` on are scanned again: forget what they reported.
       for (let k = problems.length - 1; k >= 0; k--) if (problems[k]!.line > restart) problems.splice(k, 1);
