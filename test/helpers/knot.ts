@@ -1,11 +1,7 @@
 /** Runs Knot DNS (Debian's knot: knotd) on a loopback port serving zone files, for comparisons. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopChild, type ServedZone } from './nsd.ts';
-import { freePort } from './ports.ts';
-import { waitUntilAnswering } from './raw-dns.ts';
+import { runZoneServer, type ServedZone } from './nsd.ts';
 
 export interface RunningKnot {
   port: number;
@@ -45,19 +41,9 @@ ${zones.map((z) => `  - domain: "${z.name === '' ? '.' : z.name}"\n    file: "${
 
 /** knotd serving every zone given; resolves once each answers its SOA. */
 export async function startKnot(zones: ServedZone[]): Promise<RunningKnot> {
-  const dir = mkdtempSync(join(tmpdir(), 'failoverd-knot-'));
-  mkdirSync(join(dir, 'db'));
-  const port = await freePort();
-  const files = zones.map((z, i) => ({ name: z.origin, file: `zone${i}.txt` }));
-  zones.forEach((z, i) => writeFileSync(join(dir, files[i]!.file), z.text));
-  writeFileSync(join(dir, 'knot.conf'), knotConfig(dir, port, files));
-  const child: ChildProcess = spawn('knotd', ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const stop = async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  await waitUntilAnswering({ name: 'knotd', port, child, stderr: () => stderr, stop }, zones.map((z) => z.origin), { authoritative: true });
-  return { port, stop };
+  return runZoneServer('knotd', zones, (dir, port, files) => {
+    mkdirSync(join(dir, 'db'));
+    writeFileSync(join(dir, 'knot.conf'), knotConfig(dir, port, files));
+    return ['-c', join(dir, 'knot.conf')];
+  });
 }

@@ -50,19 +50,32 @@ export async function startNsd(zone: string, zoneText: string): Promise<RunningN
 
 /** NSD serving every zone given; resolves once each answers its SOA. */
 export async function startNsdZones(zones: ServedZone[], opts: { unlimited?: boolean } = {}): Promise<RunningNsd> {
-  const dir = mkdtempSync(join(tmpdir(), 'failoverd-nsd-'));
+  return runZoneServer('nsd', zones, (dir, port, files) => {
+    writeFileSync(join(dir, 'nsd.conf'), nsdConfig(dir, port, files, opts));
+    return ['-d', '-c', join(dir, 'nsd.conf')];
+  });
+}
+
+/**
+ * Runs a DNS server (`command`) on a free loopback port serving `zones`:
+ * the zone files (zone0.txt, ...) and whatever `configure` writes go in a
+ * fresh folder; `configure` returns the command's arguments. Resolves once
+ * every zone answers its SOA authoritatively; stop() ends it and removes
+ * the folder.
+ */
+export async function runZoneServer(command: string, zones: ServedZone[], configure: (dir: string, port: number, files: Array<{ name: string; file: string }>) => string[]): Promise<RunningNsd> {
+  const dir = mkdtempSync(join(tmpdir(), `failoverd-${command}-`));
   const port = await freePort();
   const files = zones.map((z, i) => ({ name: z.origin, file: `zone${i}.txt` }));
   zones.forEach((z, i) => writeFileSync(join(dir, files[i]!.file), z.text));
-  writeFileSync(join(dir, 'nsd.conf'), nsdConfig(dir, port, files, opts));
-  const child: ChildProcess = spawn('nsd', ['-d', '-c', join(dir, 'nsd.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(command, configure(dir, port, files), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const stop = async () => {
     await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  await waitUntilAnswering({ name: 'nsd', port, child, stderr: () => stderr, stop }, zones.map((z) => z.origin), { authoritative: true });
+  await waitUntilAnswering({ name: command, port, child, stderr: () => stderr, stop }, zones.map((z) => z.origin), { authoritative: true });
   return { port, stop };
 }
 
