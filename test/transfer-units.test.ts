@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, copyFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Packet, parseRequest, type DnsRequest } from '../src/dns/dns2.ts';
@@ -283,128 +283,105 @@ async function sentAndArrived(sec: FakeSecondary, log: CapturedLog, n: number, w
   assert.equal(sec.got.length, n, what);
 }
 
+/** A NotifySender on a FakeClock (at `start`) with its log captured, and a fake secondary; both closed when the test ends. */
+async function notifyRig(t: TestContext, maxAttempts: number, start = T0): Promise<{ sec: FakeSecondary; clock: FakeClock; log: CapturedLog; lines: CapturedLog['lines']; sender: NotifySender }> {
+  const sec = await fakeSecondary();
+  const clock = new FakeClock(start);
+  const log = captureLog();
+  const sender = new NotifySender({ logger: log.logger, clock, timeoutMs: 1000, maxAttempts });
+  t.after(async () => {
+    await sender.stop();
+    sec.sock.close();
+  });
+  return { sec, clock, log, lines: log.lines, sender };
+}
+
 function ack(msg: Buffer): Buffer {
   const a = Buffer.from(msg);
   a.writeUInt16BE(msg.readUInt16BE(2) | 0x8000, 2);
   return a;
 }
 
-test('NOTIFY: retried with doubling waits until the bound, then given up', async () => {
-  const sec = await fakeSecondary();
-  const clock = new FakeClock(T0);
-  const log = captureLog();
-  const { logger, lines } = log;
-  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 4 });
+test('NOTIFY: retried with doubling waits until the bound, then given up', async (t) => {
+  const { sec, clock, log, lines, sender } = await notifyRig(t, 4);
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
-  try {
-    sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
-    await sentAndArrived(sec, log, 1);
-    const m = sec.got[0]!.msg;
-    assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
-    assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
-    assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
-    const label = `127.0.0.1:${sec.port}`;
-    assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
-    for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
-      clock.advance(advance);
-      assert.equal(sent(log), expected, `after +${advance} ms`);
-    }
-    await sentAndArrived(sec, log, 4);
-    assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
-    assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', last: { at: T0 + 15_000, serial: snap.zones[0]!.serial, attempts: 4, outcome: 'unanswered' } }], 'the status page shows the NOTIFY as unanswered');
-  } finally {
-    await sender.stop();
-    sec.sock.close();
+  sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
+  await sentAndArrived(sec, log, 1);
+  const m = sec.got[0]!.msg;
+  assert.equal((m.readUInt16BE(2) >> 11) & 0xf, 4, 'opcode NOTIFY');
+  assert.equal(m.readUInt16BE(2) & 0x0400, 0x0400, 'AA');
+  assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
+  const label = `127.0.0.1:${sec.port}`;
+  assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
+  for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
+    clock.advance(advance);
+    assert.equal(sent(log), expected, `after +${advance} ms`);
   }
+  await sentAndArrived(sec, log, 4);
+  assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
+  assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', last: { at: T0 + 15_000, serial: snap.zones[0]!.serial, attempts: 4, outcome: 'unanswered' } }], 'the status page shows the NOTIFY as unanswered');
 });
 
-test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async () => {
-  const sec = await fakeSecondary();
-  const clock = new FakeClock(T0);
-  const log = captureLog();
-  const { logger } = log;
-  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async (t) => {
+  const { sec, clock, log, sender } = await notifyRig(t, 3);
   const zones = [exampleZone()];
   let snap = buildSnapshot(zones, www('127.0.0.1'));
-  try {
-    const target = { host: '127.0.0.1', port: sec.port };
+  const target = { host: '127.0.0.1', port: sec.port };
+  sender.notify(target, snap.zones[0]!);
+  const s1 = snap.zones[0]!.serial;
+  for (let i = 2; i <= 5; i++) {
+    snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
     sender.notify(target, snap.zones[0]!);
-    const s1 = snap.zones[0]!.serial;
-    for (let i = 2; i <= 5; i++) {
-      snap = buildSnapshot(zones, www(`127.0.0.${i}`), snap);
-      sender.notify(target, snap.zones[0]!);
-    }
-    await sentAndArrived(sec, log, 1, 'one NOTIFY in flight');
-    sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
-    await log.waitFor('the first acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1);
-    await sentAndArrived(sec, log, 2, 'the newest serial sent right after the answer');
-    assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
-    sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
-    await log.waitFor('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
-    assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
-    clock.advance(60_000);
-    assert.equal(sent(log), 2, 'nothing more once the newest serial is acknowledged');
-  } finally {
-    await sender.stop();
-    sec.sock.close();
   }
+  await sentAndArrived(sec, log, 1, 'one NOTIFY in flight');
+  sec.sock.send(ack(sec.got[0]!.msg), sec.got[0]!.from.port, '127.0.0.1');
+  await log.waitFor('the first acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === s1);
+  await sentAndArrived(sec, log, 2, 'the newest serial sent right after the answer');
+  assert.equal(answers(sec.got[1]!.msg)[0]!.serial, snap.zones[0]!.serial);
+  sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
+  await log.waitFor('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
+  assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
+  clock.advance(60_000);
+  assert.equal(sent(log), 2, 'nothing more once the newest serial is acknowledged');
 });
 
-test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a good one does', async () => {
-  const sec = await fakeSecondary();
-  const clock = new FakeClock(Date.now());
-  const log = captureLog();
-  const { logger, lines } = log;
-  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+test('NOTIFY with TSIG: signed; an answer with a bad signature does not count, a good one does', async (ctx) => {
+  const { sec, clock, log, lines, sender } = await notifyRig(ctx, 3, Date.now());
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
   const ring = new TsigKeyring([KEY], () => clock.now());
-  try {
-    sender.notify({ host: '127.0.0.1', port: sec.port, key: KEY }, snap.zones[0]!);
-    await sentAndArrived(sec, log, 1);
-    const req = sec.got[0]!.msg;
-    const msg = readMessage(req)!;
-    const t = readTsig(msg);
-    assert.equal(t.kind, 'tsig');
-    if (t.kind !== 'tsig') return;
-    assert.equal(ring.verify(msg, t.tsig).kind, 'ok');
-    const unsignedAck = ack(req.subarray(0, t.tsig.start));
-    unsignedAck.writeUInt16BE(0, 10);
-    sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await log.waitFor('BADSIG', (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG');
-    assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
-    assert.equal(sender.status()[0]!.last?.outcome, 'tsig-failed');
-    assert.equal(sender.status()[0]!.last?.error, 'TSIG BADSIG');
-    sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
-    await log.waitFor('acknowledged', (l) => l.msg === 'NOTIFY acknowledged');
-    assert.equal(sender.status()[0]!.last?.outcome, 'acknowledged');
-  } finally {
-    await sender.stop();
-    sec.sock.close();
-  }
+  sender.notify({ host: '127.0.0.1', port: sec.port, key: KEY }, snap.zones[0]!);
+  await sentAndArrived(sec, log, 1);
+  const req = sec.got[0]!.msg;
+  const msg = readMessage(req)!;
+  const t = readTsig(msg);
+  assert.equal(t.kind, 'tsig');
+  if (t.kind !== 'tsig') return;
+  assert.equal(ring.verify(msg, t.tsig).kind, 'ok');
+  const unsignedAck = ack(req.subarray(0, t.tsig.start));
+  unsignedAck.writeUInt16BE(0, 10);
+  sec.sock.send(new TsigSigner(OTHER, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
+  await log.waitFor('BADSIG', (l) => l.msg === 'NOTIFY answer failed TSIG verification' && l.tsig === 'BADSIG');
+  assert.ok(!lines.some((l) => l.msg === 'NOTIFY acknowledged'));
+  assert.equal(sender.status()[0]!.last?.outcome, 'tsig-failed');
+  assert.equal(sender.status()[0]!.last?.error, 'TSIG BADSIG');
+  sec.sock.send(new TsigSigner(KEY, t.tsig.mac, { nowMs: clock.now() }).sign(unsignedAck), sec.got[0]!.from.port, '127.0.0.1');
+  await log.waitFor('acknowledged', (l) => l.msg === 'NOTIFY acknowledged');
+  assert.equal(sender.status()[0]!.last?.outcome, 'acknowledged');
 });
 
-test('NOTIFY refused by the secondary: its rcode is the last answer, not retried', async () => {
-  const sec = await fakeSecondary();
-  const clock = new FakeClock(T0);
-  const log = captureLog();
-  const { logger } = log;
-  const sender = new NotifySender({ logger, clock, timeoutMs: 1000, maxAttempts: 3 });
+test('NOTIFY refused by the secondary: its rcode is the last answer, not retried', async (t) => {
+  const { sec, clock, log, sender } = await notifyRig(t, 3);
   const snap = buildSnapshot([exampleZone()], www('127.0.0.1'));
-  try {
-    sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
-    await sentAndArrived(sec, log, 1);
-    const refused = ack(sec.got[0]!.msg);
-    refused.writeUInt16BE(refused.readUInt16BE(2) | 5, 2);
-    clock.advance(250);
-    sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
-    await log.waitFor('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
-    assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
-    clock.advance(60_000);
-    assert.equal(sent(log), 1, 'not retried');
-  } finally {
-    await sender.stop();
-    sec.sock.close();
-  }
+  sender.notify({ host: '127.0.0.1', port: sec.port }, snap.zones[0]!);
+  await sentAndArrived(sec, log, 1);
+  const refused = ack(sec.got[0]!.msg);
+  refused.writeUInt16BE(refused.readUInt16BE(2) | 5, 2);
+  clock.advance(250);
+  sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
+  await log.waitFor('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
+  assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
+  clock.advance(60_000);
+  assert.equal(sent(log), 1, 'not retried');
 });
 
 test('config: secondaries, transfer and tsig sections; secrets from a file, never printed; every problem listed', async () => {
