@@ -26,11 +26,12 @@ test('leadership: one leader among three; its lease lost on the etcd side, anoth
   assert.equal(await nodes[0].leader(), `i${first}`);
   assert.equal(await nodes[first].fencedPut('failoverd/test/decision', 'from-first'), true);
 
-  // The leader's process stops keeping its lease alive (client closed, no revoke):
-  // etcd expires the lease, deletes the key, and another instance wins.
   // The leader's lease is lost on etcd's side (as when it expires): etcd deletes
   // the key, another instance wins, and the old leader, which does not know yet,
-  // is refused by the fence.
+  // is refused by the fence. (Closing the leader's etcd3 client instead does not
+  // end its lease keep-alive stream: its lease stayed alive for 10 s and more.
+  // A killed process does stop it: test/cluster-daemons.test.ts SIGKILLs the
+  // leading failoverd and sees another lead within leaseTtl + 1 s.)
   const admin = new Etcd3({ hosts: etcd.endpoints });
   t.after(() => admin.close());
   const others = nodes.filter((_, i) => i !== first);
