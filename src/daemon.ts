@@ -369,6 +369,7 @@ export class Daemon {
       },
       route53: () => this.route53?.view() ?? null,
       cluster: () => this.cluster?.status(),
+      transitions: (limit) => (this.cluster ? this.cluster.transitions((n) => this.controller.transitions(n), limit) : this.controller.transitions(limit)),
       failback: async (key) => (this.cluster ? this.cluster.failback(key) : this.controller.failback(key)),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
       history: this.history,

@@ -36,6 +36,12 @@ test('cluster of 3 on loopback: one answer and serial everywhere; killed primary
   const failover = await cluster.waitSame([SECONDARY], 5000);
   assert.ok(failover.serial > first.serial, `serial moved: ${first.serial} -> ${failover.serial}`);
   t.diagnostic(`failover on 3 instances after the primary was killed: ${failover.ms} ms`);
+  // Every instance lists the cluster's transition (decided by the leader), not its own verdict's.
+  for (const i of [0, 1, 2]) {
+    const tr = (await cluster.daemons[i]!.api('GET', '/v1/transitions?limit=5')).body.transitions;
+    assert.equal(tr[0].to, SECONDARY, `fo-${i + 1}`);
+    assert.match(tr[0].reason, /primary \S+ is DOWN \(cluster: [23] of 3 vantage points see DOWN \(2 needed\)\)/, `fo-${i + 1}: ${tr[0].reason}`);
+  }
   await primary!.revive();
   const back = await cluster.waitSame([PRIMARY], 5000);
 

@@ -3,6 +3,7 @@ import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
 import type { FailbackOutcome } from '../failover/decider.ts';
+import type { Transition } from '../failover/types.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
@@ -43,6 +44,8 @@ export interface AdminDeps {
    * mode by the leader (sent through etcd when this instance is not it).
    */
   failback(recordSetKey: string): Promise<FailbackOutcome | { kind: 'requested'; reason: string }>;
+  /** Recent transitions of the decisions served, newest first. */
+  transitions(limit?: number): Transition[];
   /** Cluster mode's state; undefined without a cluster: section. */
   cluster?(): ClusterStatus | undefined;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };

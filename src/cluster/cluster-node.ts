@@ -20,7 +20,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import type { Config, Target } from '../config/types.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { FailbackOutcome, HealthSource } from '../failover/decider.ts';
-import type { RecordSetState } from '../failover/types.ts';
+import type { RecordSetState, Transition } from '../failover/types.ts';
 import type { OverrideEvent, OverrideStore } from '../health/overrides.ts';
 import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -28,7 +28,7 @@ import { toDynamicRRset } from '../published-answers.ts';
 import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
-import { DecisionStore, type DecisionRecord } from './decision-store.ts';
+import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
 import { createEtcdClient } from './etcd-client.ts';
 import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
@@ -44,6 +44,8 @@ export interface LeaderDecider {
   /** A target's override changed. */
   targetChanged(targetId: string): void;
   failback(recordSetKey: string): FailbackOutcome;
+  /** This leader's transitions, newest first. */
+  transitions(limit?: number): Transition[];
   reload(config: Config): unknown;
   stop(): void;
 }
@@ -405,7 +407,7 @@ export class ClusterNode extends EventEmitter<Events> {
     if (body === this.lastWritten) return;
     this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
     const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
-    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials };
+    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials, transitions: this.recentTransitions(decider) };
     try {
       const ok = await this.store.write(this.leadership, record);
       if (ok) this.lastWritten = body;
@@ -414,6 +416,20 @@ export class ClusterNode extends EventEmitter<Events> {
       this.log.warn({ err }, 'could not write the decisions to etcd: trying again');
       this.clock.setTimer(250, () => this.queueWrite());
     }
+  }
+
+  /** This leader's transitions, then the earlier leaders' (from the last record), newest first. */
+  private recentTransitions(decider: LeaderDecider): Transition[] {
+    const mine = decider.transitions(TRANSITIONS_IN_RECORD);
+    const oldest = mine.at(-1)?.at ?? Infinity;
+    const before = (this.store.latest()?.transitions ?? []).filter((t) => t.at < oldest || (t.at === oldest && !mine.some((m) => m.at === t.at && m.recordSet === t.recordSet)));
+    return [...mine, ...before].slice(0, TRANSITIONS_IN_RECORD);
+  }
+
+  /** The cluster's recent transitions, newest first (those of the decisions served; this instance's own while it serves its own verdict). */
+  transitions(local: (limit: number) => Transition[], limit = TRANSITIONS_IN_RECORD): Transition[] {
+    const r = this.served();
+    return r ? r.transitions.slice(0, limit) : local(limit);
   }
 
   private async runFailback(key: string): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { RecordSetDecision } from '../failover/decision.ts';
+import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
 import type { Leadership } from './leadership.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
@@ -21,7 +22,12 @@ export interface DecisionRecord {
   decisions: RecordSetDecision[];
   /** zone origin → SOA serial every instance serves. */
   serials: Record<string, number>;
+  /** The cluster's recent transitions, newest first (carried over from leader to leader). */
+  transitions: Transition[];
 }
+
+/** How many transitions a record carries. */
+export const TRANSITIONS_IN_RECORD = 100;
 
 export class DecisionStore {
   private readonly mirror: PrefixMirror;
@@ -71,6 +77,7 @@ export function parseDecisionRecord(text: string): DecisionRecord | undefined {
   try {
     const r = JSON.parse(text) as DecisionRecord;
     if (typeof r?.leader !== 'string' || typeof r.term !== 'string' || !Array.isArray(r.decisions) || typeof r.serials !== 'object' || r.serials === null) return undefined;
+    if (!Array.isArray(r.transitions)) r.transitions = [];
     for (const d of r.decisions) if (typeof d?.key !== 'string' || typeof d.answer?.kind !== 'string' || !Array.isArray(d.targets)) return undefined;
     return r;
   } catch {

@@ -144,9 +144,8 @@ function strip(cells: StripCell[]): string {
 
 function timeline(d: AdminDeps): string {
   const now = d.now();
-  const c = d.controller();
   const entries = [
-    ...c.transitions(TIMELINE_ENTRIES).map((t) => ({ at: t.at, html: `<span class="badge b-transition">TRANSITION</span> <strong>${esc(t.recordSet)}</strong>: ${esc(t.from)} → ${esc(t.to)} <span class="reason">${esc(t.reason)}</span>` })),
+    ...d.transitions(TIMELINE_ENTRIES).map((t) => ({ at: t.at, html: `<span class="badge b-transition">TRANSITION</span> <strong>${esc(t.recordSet)}</strong>: ${esc(t.from)} → ${esc(t.to)} <span class="reason">${esc(t.reason)}</span>` })),
     ...d.history.overrides(TIMELINE_ENTRIES).map((o) => ({
       at: o.at,
       html: `<span class="badge ${o.state === 'DOWN' ? 'b-drain' : 'b-pin'}">${o.state === 'DOWN' ? 'DRAIN' : 'PIN UP'} ${o.action.toUpperCase()}</span> <strong>${esc(o.target)}</strong> by ${esc(o.source)}: <span class="reason">${esc(o.reason)}</span>${o.action === 'set' && o.expiresAt ? ` <span class="muted">until ${time(o.expiresAt, now, 'abs')}</span>` : ''}`,

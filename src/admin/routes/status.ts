@@ -86,8 +86,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
         const limit = raw === null ? 50 : Number(raw);
         if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 500');
         const recordSet = query.get('recordSet');
-        const c = d.controller();
-        const list = c.transitions().filter((t) => !recordSet || t.recordSet === recordSet).slice(0, limit);
+        const list = d.transitions().filter((t) => !recordSet || t.recordSet === recordSet).slice(0, limit);
         sendJson(res, 200, { transitions: list.map((t) => ({ ...t, at: iso(t.at) })) });
       },
     },
