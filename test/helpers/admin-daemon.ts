@@ -116,7 +116,7 @@ export class AdminDaemon {
   async waitForAnswer(name: string, want: string[], timeoutMs = 5000): Promise<number> {
     const start = Date.now();
     let last: string[] = [];
-    while (Date.now() - start < timeoutMs) {
+    for (let i = 0; i <= timeoutMs / 20 && Date.now() - start < timeoutMs; i++) {
       last = await this.answer(name);
       if (JSON.stringify(last) === JSON.stringify(want)) return Date.now() - start;
       await new Promise((r) => setTimeout(r, 20));
@@ -138,7 +138,7 @@ export class AdminDaemon {
 export async function until<T>(what: string, fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 5000): Promise<T> {
   const start = Date.now();
   let last: T | Falsy;
-  while (Date.now() - start < timeoutMs) {
+  for (let i = 0; i <= timeoutMs / 20 && Date.now() - start < timeoutMs; i++) {
     last = await fn();
     if (last) return last;
     await new Promise((r) => setTimeout(r, 20));
