@@ -133,7 +133,7 @@ interface StaticZone {
 
 const staticZones = new WeakMap<ZoneFile, StaticZone>();
 /** Records built between two yields of a stepped build. */
-const STEP = 4096;
+const STEP = 1024;
 
 function staticZone(zf: ZoneFile): StaticZone {
   const steps = staticZoneSteps(zf);
@@ -145,7 +145,7 @@ function staticZone(zf: ZoneFile): StaticZone {
 
 /**
  * Builds the static data of these zone files ahead of their first snapshot,
- * letting the event loop run every few thousand records (a reload of a zone
+ * letting the event loop run every 1,024 records (a reload of a zone
  * of 200,000 records must not hold the DNS answers meanwhile).
  */
 export async function prepareZones(zones: readonly ZoneFile[]): Promise<void> {

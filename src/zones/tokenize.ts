@@ -14,7 +14,7 @@ export interface Tokenized {
 const DELIMITERS = new Set([' ', '\t', ';', '(', ')', '"']);
 
 /** Lines (tokenizer) or entries (parser) handled between two yields of a stepped parse. */
-export const STEP = 4096;
+export const STEP = 1024;
 
 export function tokenize(text: string): Tokenized {
   return drain(tokenizeSteps(text));
