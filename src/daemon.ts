@@ -220,7 +220,9 @@ export class Daemon {
     if (!same(old.admin.listen, next.config.admin.listen)) warnings.push('admin.listen changed: takes effect after a restart');
     if (old.state.file !== next.config.state.file) warnings.push('state.file changed: takes effect after a restart');
     if (!same(old.route53, next.config.route53)) warnings.push('route53 changed: takes effect after a restart');
-    const applied: Config = { ...next.config, dns: old.dns, admin: { ...next.config.admin, listen: old.admin.listen }, state: old.state, route53: old.route53 };
+    if (!same(old.cluster, next.config.cluster)) warnings.push('cluster changed: takes effect after a restart');
+    const { cluster: _cluster, ...nextConfig } = next.config;
+    const applied: Config = { ...nextConfig, dns: old.dns, admin: { ...next.config.admin, listen: old.admin.listen }, state: old.state, route53: old.route53, ...(old.cluster ? { cluster: old.cluster } : {}) };
     this.loaded = { config: applied, zones: next.zones };
     this.configLoadedAt = this.clock.now();
     if (this.log.level !== applied.log.level) this.log.level = applied.log.level;

@@ -155,10 +155,6 @@ export class ClusterNode extends EventEmitter<Events> {
     return this.decider !== undefined && this.leadership.isLeader;
   }
 
-  get isConnected(): boolean {
-    return this.connected;
-  }
-
   /**
    * Connects and joins: reads the overrides, the vantage points and the
    * decisions, starts campaigning, and resolves once this instance has the
