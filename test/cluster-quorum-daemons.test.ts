@@ -51,4 +51,12 @@ test('cluster quorum: one vantage point seeing the primary DOWN changes nothing;
   assert.ok(moved.serial > first.serial);
   const after = await views();
   assert.ok(after.every((x) => x.health === 'DOWN' && /^2 of 3 vantage points see DOWN/.test(x.why)), JSON.stringify(after));
+  assert.deepEqual((await cluster.status(0)).cluster.recordsDiffer, [], 'other check ports, the same record sets');
+
+  // An instance whose record sets differ (failback: manual on fo-3 only) is named in every status and by failoverd status.
+  cluster.rewrite(2, { failback: 'manual' });
+  assert.equal((await cluster.daemons[2]!.api('POST', '/v1/reload')).status, 200);
+  await until('fo-3 named as differing', async () => JSON.stringify((await cluster.status(0)).cluster.recordsDiffer) === '["fo-3"]', 5000);
+  const warned = await runCli(['status', '--admin', cluster.daemons[0]!.adminUrl]);
+  assert.match(warned.stdout, /WARNING: other record sets than this instance's on fo-3/);
 });

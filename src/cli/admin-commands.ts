@@ -115,7 +115,8 @@ function formatCluster(c: any): string {
     ['TARGET', 'CLUSTER', 'VANTAGE POINTS', 'VIEWS'],
     c.targets.map((t: any) => [t.id, t.health, t.why, Object.entries(t.views).map(([i, h]) => `${i}=${h}`).join(' ') || '-']),
   );
-  return `${head}${views}`;
+  const differ = c.recordsDiffer?.length ? `WARNING: other record sets than this instance's on ${c.recordsDiffer.join(', ')}: give every instance of a cluster the same records\n` : '';
+  return `${head}${differ}${views}`;
 }
 
 function formatRoute53(r: any): string {

@@ -30,6 +30,7 @@ import type { ZoneFile } from '../records/types.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
 import { createEtcdClient } from './etcd-client.ts';
+import { recordsFingerprint } from './config-fingerprint.ts';
 import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
 import { OperatorState } from './operator-state.ts';
@@ -87,6 +88,8 @@ export interface ClusterStatus {
   startedAt: number;
   lastDecision: { leader: string; term: string; decidedAt: number; receivedAt: number } | null;
   vantagePoints: Array<{ instance: string; publishedAt: number }>;
+  /** Instances whose record sets differ from this instance's (their config is not the same): empty when all agree. */
+  recordsDiffer: string[];
   /** target id → the cluster's view, e.g. "1 of 3 vantage points see DOWN (2 needed)". */
   targets: Array<{ id: string; probeKey: string; health: string; why: string; views: Record<string, string> }>;
 }
@@ -114,6 +117,7 @@ export class ClusterNode extends EventEmitter<Events> {
   /** The decisions last written (JSON): an unchanged set is not written again. */
   private lastWritten: string | undefined;
   private receivedAt = 0;
+  private lastDiffer = '';
   private connected = false;
   private leaderName: string | null = null;
   private tick: TimerHandle | undefined;
@@ -138,7 +142,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.leadership.on('elected', () => this.onElected());
     this.leadership.on('deposed', () => this.onDeposed('deposed'));
     this.leadership.on('error', (err) => this.log.debug({ err }, 'leader campaign failed: tried again'));
-    this.vantage = new VantagePublisher(this.client, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, this.clock, this.log);
+    this.vantage = new VantagePublisher(this.client, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, () => recordsFingerprint(this.config), this.clock, this.log);
     this.vantageMirror = new PrefixMirror(this.client, this.keys.vantagePrefix);
     this.vantageMirror.on('change', () => this.onVantageChange());
     this.failbacks = new PrefixMirror(this.client, this.keys.failbackPrefix);
@@ -236,6 +240,7 @@ export class ClusterNode extends EventEmitter<Events> {
   reconfigure(config: Config, zones: readonly ZoneFile[]): void {
     this.config = config;
     this.zones = zones;
+    this.vantage.changed();
     this.onVantageChange();
     this.decider?.reload(config);
   }
@@ -260,6 +265,7 @@ export class ClusterNode extends EventEmitter<Events> {
       startedAt: this.startedAt,
       lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt } : null,
       vantagePoints: this.reports().map((v) => ({ instance: v.instance, publishedAt: v.at })),
+      recordsDiffer: this.recordsDiffer(),
       targets,
     };
   }
@@ -347,7 +353,20 @@ export class ClusterNode extends EventEmitter<Events> {
     return out.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
   }
 
+  /** Instances that report other record sets than this instance's config. */
+  private recordsDiffer(): string[] {
+    const mine = recordsFingerprint(this.config);
+    return this.reports()
+      .filter((r) => r.records !== undefined && r.records !== mine)
+      .map((r) => r.instance);
+  }
+
   private onVantageChange(): void {
+    const differ = this.recordsDiffer().join(',');
+    if (differ !== this.lastDiffer) {
+      if (differ) this.log.warn({ instances: differ.split(',') }, 'these instances run other record sets than this one: give every instance of a cluster the same records');
+      this.lastDiffer = differ;
+    }
     const probeKeys = new Set<string>();
     for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
     const changed = this.health.update(probeKeys, this.reports());

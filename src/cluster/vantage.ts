@@ -25,6 +25,8 @@ export interface VantageReport {
   at: number;
   /** probe key ("<check>@<address>") → view. */
   targets: Record<string, VantageView>;
+  /** The fingerprint of the instance's record sets (config-fingerprint.ts): instances of one cluster agree on it. */
+  records?: string;
 }
 
 /** The pause before publishing again after a failed put. */
@@ -42,6 +44,8 @@ export class VantagePublisher {
     private readonly lease: KeptLease,
     /** This instance's current views, per probe key. */
     private readonly views: () => Record<string, VantageView>,
+    /** The fingerprint of this instance's record sets. */
+    private readonly records: () => string,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
@@ -77,9 +81,10 @@ export class VantagePublisher {
     const leaseId = this.lease.id;
     if (leaseId === undefined) return; // published when the lease is granted
     const targets = this.views();
-    const body = JSON.stringify(targets);
+    const records = this.records();
+    const body = JSON.stringify([targets, records]);
     if (body === this.lastPublished) return;
-    const report: VantageReport = { instance: this.instance, at: this.clock.now(), targets };
+    const report: VantageReport = { instance: this.instance, at: this.clock.now(), targets, records };
     try {
       await this.client.put(this.key).value(JSON.stringify(report)).lease(leaseId).exec();
       this.lastPublished = body;
