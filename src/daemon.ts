@@ -290,6 +290,7 @@ export class Daemon {
       zones: loaded.zones,
       localViews: () => Object.fromEntries(this.controller.health.probed()),
       overrides: () => this.controller.overrides,
+      gatherMs: loaded.config.startupTimeout,
       makeDecider: (health, restore, onChange) => {
         const decider = new Decider(this.loaded.config, { clock: this.clock, logger: log, health, restore });
         decider.changeListeners.push(onChange);

@@ -26,7 +26,7 @@ async function holds(cluster: LoopbackCluster, want: string, ms: number): Promis
 }
 
 test('cluster operator state: a drain and a manual-failback hold survive the loss of instances; failback through a follower', { timeout: 60_000 }, async (t) => {
-  const setup = await startLoopbackCluster(t, { failback: 'manual' });
+  const setup = await startLoopbackCluster(t, { failback: 'manual', startupTimeout: '3s' });
   if (!setup) return;
   const { cluster } = setup;
   await cluster.waitSame([PRIMARY]);
@@ -39,7 +39,8 @@ test('cluster operator state: a drain and a manual-failback hold survive the los
   if (leader !== 1) await cluster.kill(leader);
   const left = cluster.live();
   assert.ok(left.length >= 1);
-  await cluster.leaderIndex(5000);
+  // Alone of the three, the new leader waits startupTimeout (3 s) for the vantage points of the last decision, then decides.
+  await cluster.leaderIndex(8000);
   await holds(cluster, SECONDARY, 1000);
   assert.deepEqual((await left[0]!.api('GET', '/v1/status')).body.overrides.map((o: any) => [o.target, o.reason]), [[PRIMARY_ID, 'survives']]);
   for (const i of [0, 1, 2]) if (!cluster.daemons[i]) await cluster.startOne(i);

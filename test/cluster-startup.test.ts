@@ -2,13 +2,16 @@
  * A cluster instance and an etcd that is not there: it opens DNS after
  * startupTimeout on its own verdict (logged), joins when etcd comes, and
  * with onLoss: local serves its own verdict while cut off (a dead primary
- * fails over on it alone), then the cluster's decisions again.
+ * fails over on it alone), then the cluster's decisions again. At a cold
+ * start the first instance up waits for the vantage points of the last
+ * decision instead of deciding alone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { waitWritable } from './helpers/etcd.ts';
+import { freePort } from './helpers/ports.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
@@ -57,4 +60,29 @@ test('cluster start without etcd: local verdict after startupTimeout, joins when
     for (const l of d.proc.logs.filter((x) => x.component === 'cluster' || x.msg === 'target health changed')) t.diagnostic(`${l.time} ${l.msg} ${(l.err as any)?.message ?? ''} ${l.target ?? ''} ${l.to ?? ''}`);
     throw err;
   });
+});
+
+test('cluster cold start: the first instance up waits for the vantage points of the last decision instead of deciding alone', { timeout: 60_000 }, async (t) => {
+  const dead = await freePort();
+  // fo-1 alone sees the primary DOWN (it probes a dead port).
+  const setup = await startLoopbackCluster(t, { primaryPort: (n) => (n === 1 ? dead : undefined) });
+  if (!setup) return;
+  const { cluster } = setup;
+  await cluster.waitSame([PRIMARY]);
+  await until('3 vantage points in the last decision', async () => (await cluster.status(0)).cluster.vantagePoints.length === 3);
+  // The last decision counts 3 vantage points; then all three stop.
+  for (const i of [0, 1, 2]) await cluster.kill(i, 'SIGTERM');
+  // fo-1 starts first and leads; it waits (serving the last decision) until the others are back, then decides with 3.
+  const first = await cluster.startOne(0);
+  await first.proc.waitForLog((l) => l.msg === 'elected leader: waiting for the vantage points of the last decision before deciding', 10_000);
+  assert.deepEqual(await first.answer('www.example.test'), [PRIMARY]);
+  await Promise.all([cluster.startOne(1), cluster.startOne(2)]);
+  await cluster.waitSame([PRIMARY], 5000);
+  await first.proc.waitForLog((l) => l.msg === 'elected leader: deciding for the cluster', 10_000);
+  for (let i = 0; i < 5; i++) {
+    assert.deepEqual((await cluster.views()).map((v) => v.answer), [PRIMARY, PRIMARY, PRIMARY], `check ${i}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const decided = first.proc.logs.filter((l) => l.msg === 'transition' && l.verdict === undefined);
+  assert.deepEqual(decided, [], 'the cluster made no transition: fo-1 did not decide alone');
 });

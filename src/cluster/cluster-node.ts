@@ -67,6 +67,12 @@ export interface ClusterNodeOptions {
   /** The local override store (mirrored with etcd). */
   overrides: () => OverrideStore;
   makeDecider: DeciderFactory;
+  /**
+   * How long a new leader waits for the vantage points of the last decision
+   * (all but one) before it decides with fewer (e.g. startupTimeout): at a
+   * cold start of the cluster, the first instance up does not decide alone.
+   */
+  gatherMs: number;
   clock: Clock;
   logger: Logger;
   /** For tests: an etcd client to use instead of one made from the config. */
@@ -118,6 +124,10 @@ export class ClusterNode extends EventEmitter<Events> {
   private lastWritten: string | undefined;
   private receivedAt = 0;
   private lastDiffer = '';
+  /** The most vantage points live during this leader's term: written with the decisions (a later leader waits for about as many). */
+  private termVantagePoints = 0;
+  /** Elected, waiting for the vantage points of the last decision (onElected). */
+  private gathering: TimerHandle | undefined;
   private connected = false;
   private leaderName: string | null = null;
   private tick: TimerHandle | undefined;
@@ -273,6 +283,7 @@ export class ClusterNode extends EventEmitter<Events> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.tick?.cancel();
+    this.gathering?.cancel();
     if (this.writeQueued) clearImmediate(this.writeQueued);
     this.vantage.stop();
     this.decider?.stop();
@@ -371,7 +382,8 @@ export class ClusterNode extends EventEmitter<Events> {
     for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
     const changed = this.health.update(probeKeys, this.reports());
     for (const key of changed) this.decider?.probeKeyChanged(key);
-    if (changed.length > 0) this.queueWrite();
+    if (changed.length > 0 || (this.decider && this.reports().length > this.termVantagePoints)) this.queueWrite();
+    if (this.gathering && this.reports().length >= this.expectedVantagePoints()) this.beginDeciding(false);
   }
 
   private onRecord(r: DecisionRecord): void {
@@ -381,7 +393,29 @@ export class ClusterNode extends EventEmitter<Events> {
   }
 
   private onElected(): void {
-    if (this.stopped || this.decider) return;
+    if (this.stopped || this.decider || this.gathering) return;
+    const expected = this.expectedVantagePoints();
+    if (this.reports().length >= expected) return this.beginDeciding(false);
+    this.log.info({ instance: this.cfg.instance, live: this.reports().map((r) => r.instance), expected, waitMs: this.opts.gatherMs }, 'elected leader: waiting for the vantage points of the last decision before deciding');
+    this.gathering = this.clock.setTimer(this.opts.gatherMs, () => this.beginDeciding(true));
+  }
+
+  /** The vantage points the last decision was made with, but the one lost with the old leader. */
+  private expectedVantagePoints(): number {
+    return (this.store.latest()?.vantagePoints ?? 0) - 1;
+  }
+
+  /**
+   * Starts deciding. The term's vantage point count carries the last
+   * decision's over (a leader that goes away does not shrink it), unless the
+   * wait for them timed out: then the cluster is taken to be smaller now.
+   */
+  private beginDeciding(timedOut: boolean): void {
+    this.gathering?.cancel();
+    this.gathering = undefined;
+    if (this.stopped || this.decider || this.leadership.fence === undefined) return;
+    const live = this.reports().length;
+    this.termVantagePoints = timedOut ? live : Math.max(live, this.store.latest()?.vantagePoints ?? 0);
     const last = this.store.latest();
     const restore: Record<string, RecordSetState> = {};
     for (const d of last?.decisions ?? []) restore[d.key] = d.state;
@@ -396,6 +430,8 @@ export class ClusterNode extends EventEmitter<Events> {
   }
 
   private onDeposed(why: string): void {
+    this.gathering?.cancel();
+    this.gathering = undefined;
     if (!this.decider) return;
     this.decider.stop();
     this.decider = undefined;
@@ -418,11 +454,12 @@ export class ClusterNode extends EventEmitter<Events> {
     const term = this.leadership.fence;
     if (!decider || term === undefined || this.stopped) return;
     const decisions = decider.decisions();
-    const body = JSON.stringify(decisions);
+    this.termVantagePoints = Math.max(this.termVantagePoints, this.reports().length);
+    const body = JSON.stringify([decisions, this.termVantagePoints]);
     if (body === this.lastWritten) return;
     this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
     const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
-    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials, transitions: this.recentTransitions(decider) };
+    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials, transitions: this.recentTransitions(decider), vantagePoints: this.termVantagePoints };
     try {
       const ok = await this.store.write(this.leadership, record);
       if (ok) this.lastWritten = body;

@@ -22,6 +22,8 @@ export interface DecisionRecord {
   decisions: RecordSetDecision[];
   /** zone origin → SOA serial every instance serves. */
   serials: Record<string, number>;
+  /** The vantage points the cluster counts (the most live, carried from term to term): a new leader waits for all but one of them, at most gatherMs. */
+  vantagePoints?: number;
   /** The cluster's recent transitions, newest first (carried over from leader to leader). */
   transitions: Transition[];
 }
