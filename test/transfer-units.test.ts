@@ -25,6 +25,7 @@ import { AddressAcl } from '../src/transfer/acl.ts';
 import { TsigSecret, type TsigKey } from '../src/config/transfer.ts';
 import { planIxfr } from '../src/transfer/ixfr.ts';
 import { Journal } from '../src/transfer/journal.ts';
+import { recordKey, zoneRecords } from '../src/transfer/zone-records.ts';
 import { NotifySender } from '../src/transfer/notify.ts';
 import { TransferResponder } from '../src/transfer/responder.ts';
 import { readTsig, signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
@@ -174,6 +175,43 @@ test('journal: an answer change over the same static data diffs the changed name
   assert.deepEqual([owners(entries![0]!.deleted), owners(entries![0]!.added)], [['www.big.test'], ['app.big.test', 'www.big.test', 'www.big.test']]);
   assert.deepEqual([owners(entries![1]!.deleted), owners(entries![1]!.added)], [['a.b.c.big.test', 'www.big.test', 'www.big.test'], []]);
   assert.deepEqual([owners(entries![2]!.deleted), owners(entries![2]!.added)], [['app.big.test'], ['h7.big.test', 'www.big.test']]);
+});
+
+test('journal: a reloaded zone file is diffed on the names whose records differ, with the entries of a diff of every record', () => {
+  const zone = (serial: number, edit: (lines: string[]) => void) => {
+    const lines = ['$ORIGIN big.test.', '$TTL 300', `@ SOA ns1 host ${serial} 3600 600 86400 300`, '@ NS ns1', 'ns1 A 127.0.0.1', 'txt TXT "a" "b"', 'mx MX 10 mail', 'multi A 10.9.0.1', 'multi A 10.9.0.2'];
+    for (let i = 0; i < 500; i++) lines.push(`h${i} A 10.0.${i >> 8}.${i & 255}`);
+    edit(lines);
+    return parseZoneText(lines.join('\n') + '\n', { file: 'big.zone' });
+  };
+  const before = buildSnapshot([zone(1, () => {})], []);
+  // A changed address, a changed TTL, a deleted and an added name, a changed TXT, records of one set in another order, a new type at a name.
+  const after = buildSnapshot(
+    [
+      zone(2, (l) => {
+        l[l.indexOf('h3 A 10.0.0.3')] = 'h3 A 10.0.0.99';
+        l[l.indexOf('h4 A 10.0.0.4')] = 'h4 60 A 10.0.0.4';
+        l.splice(l.indexOf('h5 A 10.0.0.5'), 1);
+        l.push('new A 10.1.1.1', 'h6 TXT "six"');
+        l[l.indexOf('txt TXT "a" "b"')] = 'txt TXT "a" "c"';
+        l.splice(l.indexOf('multi A 10.9.0.1'), 2, 'multi A 10.9.0.2', 'multi A 10.9.0.1');
+      }),
+    ],
+    [],
+    before,
+  );
+  const journal = new Journal();
+  journal.record(before);
+  journal.record(after);
+  const [entry] = journal.changes('big.test', before.zones[0]!.serial, after.zones[0]!.serial)!;
+  // The reference: every record of both views, keyed.
+  const old = new Map(zoneRecords(before.zones[0]!).map((r) => [recordKey(r), r]));
+  const now = new Map(zoneRecords(after.zones[0]!).map((r) => [recordKey(r), r]));
+  assert.deepEqual(entry!.deleted, [...old].filter(([k]) => !now.has(k)).map(([, r]) => r));
+  assert.deepEqual(entry!.added, [...now].filter(([k]) => !old.has(k)).map(([, r]) => r));
+  const shown = (rrs: Array<{ owner: string; ttl: number }>) => rrs.map((r) => `${r.owner} ${r.ttl}`);
+  assert.deepEqual(shown(entry!.deleted), ['h3.big.test 300', 'h4.big.test 300', 'h5.big.test 300', 'txt.big.test 300']);
+  assert.deepEqual(shown(entry!.added), ['h3.big.test 300', 'h4.big.test 60', 'h6.big.test 300', 'new.big.test 300', 'txt.big.test 300']);
 });
 
 test('AXFR of a zone over 64 KiB: several messages within 65535 bytes, SOA first and last, the question only in the first, each signed', () => {
