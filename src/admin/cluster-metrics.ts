@@ -27,7 +27,7 @@ export function registerClusterMetrics(registry: Registry, status: () => Cluster
   gauge('failoverd_cluster_serving', 'What this instance serves, 1 for the current mode: cluster (the leader\'s decisions), frozen (the last decisions, cut off from etcd), local (its own verdict).', ['cluster', 'mode'], (s, set) => {
     for (const mode of ['cluster', 'frozen', 'local']) set({ cluster: s.name, mode }, s.serving === mode ? 1 : 0);
   });
-  gauge('failoverd_cluster_seconds_since_last_decision', 'Seconds since this instance received the decisions it serves (since start when it has none). Grows while cut off from etcd.', ['cluster'], (s, set) =>
+  gauge('failoverd_cluster_seconds_since_last_decision', 'Seconds since this instance received the decisions it serves (since start when it has none). The leader writes them when they change, so this also grows while nothing changes; read it with failoverd_cluster_connected.', ['cluster'], (s, set) =>
     set({ cluster: s.name }, Math.max(0, (now() - (s.lastDecision?.receivedAt ?? s.startedAt)) / 1000)),
   );
 }
