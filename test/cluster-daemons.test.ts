@@ -22,6 +22,8 @@ test('cluster of 3 on loopback: one answer and serial everywhere; killed primary
 
   // 1. The same answer and serial on all three; every instance sees 3 vantage points and one leader.
   const first = await cluster.waitSame([PRIMARY]);
+  // Each opened DNS with the cluster's decisions (none fell back to its own verdict at start).
+  for (const d of cluster.live()) assert.ok(!d.proc.logs.some((l) => String(l.msg).startsWith('no cluster decisions within startupTimeout')));
   await until('3 vantage points seen by every instance', async () => (await Promise.all([0, 1, 2].map((i) => cluster.status(i)))).every((s) => s.cluster.vantagePoints.length === 3 && s.cluster.connected));
   const leader = await cluster.leaderIndex();
   const st = await cluster.status(leader);

@@ -180,14 +180,20 @@ export class ClusterNode extends EventEmitter<Events> {
     const joined = this.join();
     const got = new Promise<boolean>((resolve) => {
       if (this.store.latest()) return resolve(true);
-      const timer = this.clock.setTimer(timeoutMs, () => resolve(false));
-      this.once('served', () => {
+      const onServed = (): void => {
+        if (!this.store.latest()) return; // a connection change, not decisions yet
         timer.cancel();
+        this.off('served', onServed);
         resolve(true);
+      };
+      const timer = this.clock.setTimer(timeoutMs, () => {
+        this.off('served', onServed);
+        resolve(false);
       });
+      this.on('served', onServed);
     });
     const ok = await got;
-    void joined;
+    void joined; // goes on in the background until etcd answers
     this.scheduleTick();
     return ok;
   }
