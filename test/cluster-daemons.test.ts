@@ -4,9 +4,12 @@
  * primary moves all three; a drain through instance 2 moves all three
  * within 1 s; SIGKILL of the leader: a new leader within leaseTtl + 1 s and
  * a failover right after the kill decided within that time; the old leader,
- * restarted, serves the current decisions from its first answer.
+ * restarted, serves the current decisions from its first answer. Webhooks
+ * hear each transition once (from the leader).
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { until } from './helpers/admin-daemon.ts';
@@ -16,7 +19,20 @@ const SECONDARY = '127.0.0.2';
 const DRAIN = `/v1/targets/${encodeURIComponent(`www.example.test/A/${PRIMARY}`)}/override`;
 
 test('cluster of 3 on loopback: one answer and serial everywhere; killed primary, drain through instance 2, leader SIGKILL', { timeout: 60_000 }, async (t) => {
-  const setup = await startLoopbackCluster(t, {});
+  // One webhook receiver for all three: the leader alone notifies.
+  const events: Array<{ event: string; to?: string; action?: string }> = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      events.push(JSON.parse(body));
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => receiver.close(() => r())));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const setup = await startLoopbackCluster(t, { extra: `notify:\n  - { url: "${hook}" }\n` });
   if (!setup) return;
   const { primary, cluster } = setup;
 
@@ -44,8 +60,11 @@ test('cluster of 3 on loopback: one answer and serial everywhere; killed primary
     assert.equal(tr[0].to, SECONDARY, `fo-${i + 1}`);
     assert.match(tr[0].reason, /primary \S+ is DOWN \(cluster: [23] of 3 vantage points see DOWN \(2 needed\)\)/, `fo-${i + 1}: ${tr[0].reason}`);
   }
+  await until('the failover notified', () => events.some((e) => e.event === 'transition' && e.to === SECONDARY));
   await primary!.revive();
   const back = await cluster.waitSame([PRIMARY], 5000);
+  await until('the failback notified', () => events.some((e) => e.event === 'transition' && e.to === PRIMARY));
+  assert.deepEqual(events.filter((e) => e.event === 'transition').map((e) => e.to), [SECONDARY, PRIMARY], 'one notification per transition, from the leader only');
 
   // 3. A drain through instance 2 moves all three within 1 s; an undrain through instance 3 moves them back.
   const t0 = Date.now();
@@ -64,6 +83,8 @@ test('cluster of 3 on loopback: one answer and serial everywhere; killed primary
   const undrained = await cluster.daemons[2]!.api('DELETE', DRAIN);
   assert.equal(undrained.status, 200, undrained.text);
   await cluster.waitSame([PRIMARY], 3000);
+  await until('the undrain notified', () => events.some((e) => e.event === 'override' && e.action === 'cleared'));
+  assert.deepEqual(events.filter((e) => e.event === 'override').map((e) => e.action), ['set', 'cleared'], 'the drain and the undrain notified once each, by the leader');
 
   // 4. SIGKILL the leader and kill the primary right after: a new leader within leaseTtl + 1 s, and the failover decided.
   const old = await cluster.leaderIndex();
