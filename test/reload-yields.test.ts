@@ -39,7 +39,8 @@ test('a reload adding a 100,000-record zone: queries are answered from the old s
   copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
   // A config of a few hundred record sets (its YAML is parsed in steps too); their check's port has no listener.
   const closed = await freePort();
-  const lines = ['dns: { listen: ["127.0.0.1:0"] }', 'zones: zones', 'admin: { listen: "127.0.0.1:0" }', 'startupTimeout: 2s', 'checks:', `  c: { type: tcp, port: ${closed}, interval: 60s, timeout: 500ms, rise: 1, fall: 1 }`, 'records:'];
+  // log.level silent: a reload sets the daemon's logger to the config's level.
+  const lines = ['dns: { listen: ["127.0.0.1:0"] }', 'zones: zones', 'admin: { listen: "127.0.0.1:0" }', 'log: { level: silent }', 'startupTimeout: 2s', 'checks:', `  c: { type: tcp, port: ${closed}, interval: 60s, timeout: 500ms, rise: 1, fall: 1 }`, 'records:'];
   for (let i = 0; i < SETS; i++) lines.push(`  - { name: r${i}.example.test, type: A, ttl: 30, targets: [{ address: 127.0.0.${(i % 200) + 1}, check: c }] }`);
   writeFileSync(join(dir, 'failoverd.yaml'), lines.join('\n') + '\n');
   const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { logger: silentLogger });
