@@ -33,7 +33,12 @@ test('cluster and etcd faults: one member down, quorum lost (frozen, disconnecte
   t.diagnostic(`one etcd member down: failover on all three after ${failover.ms} ms`);
   await primary!.revive();
   const before = await cluster.waitSame([PRIMARY], 8000);
-  assert.ok((await all()).every((s) => s.cluster.connected), 'still connected with 2 of 3 members');
+  // The lease's keep-alive stream of an instance that was on the killed member moves to another one
+  // (etcd3 retries after 100 ms; the dead host's circuit breaker opens after 3 failures): with a 1 s
+  // leaseTtl, a loaded machine can show such an instance stale for a moment. Answers never move (above).
+  const c0 = Date.now();
+  await until('every instance connected through the 2 members left', async () => (await all()).every((s) => s.cluster.connected), 5000);
+  t.diagnostic(`one etcd member down: every instance connected ${Date.now() - c0} ms after the failback was served`);
 
   // Quorum lost: all keep answering the last decisions; status and metrics say disconnected.
   const q0 = Date.now();
