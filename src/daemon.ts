@@ -17,7 +17,7 @@ import { loadConfig, type LoadedConfig } from './config/load.ts';
 import type { Config } from './config/types.ts';
 import { Controller } from './controller.ts';
 import { DnsServer, type DnsServerOptions } from './dns/server.ts';
-import { formatProblem, ProblemsError, type Problem } from './errors.ts';
+import { errorText, formatProblem, ProblemsError, type Problem } from './errors.ts';
 import { recordSetKey } from './failover/describe.ts';
 import type { Logger } from './log.ts';
 import { MaintenanceWindows } from './maintenance/windows.ts';
@@ -207,7 +207,7 @@ export class Daemon {
       // The static data of big zones is built in steps now, not in one block at the next publish.
       await prepareZones(next.zones);
     } catch (err) {
-      const problems: Problem[] = err instanceof ProblemsError ? err.problems : [{ file, message: String(err) }];
+      const problems: Problem[] = err instanceof ProblemsError ? err.problems : [{ file, message: errorText(err) }];
       for (const p of problems) log.error({ file: p.file, line: p.line, path: p.path, problem: p.message }, `config problem: ${formatProblem(p)}`);
       log.error({ file, problems: problems.length }, 'reload refused: still serving the previous config');
       this.metrics.reload(false);

@@ -80,6 +80,8 @@ class WebhookQueue {
   private timer: TimerHandle | undefined;
   private inflight: AbortController | undefined;
   private stopped = false;
+  /** Called once the queue is empty and nothing is in flight (drain). */
+  private idleWaiters: Array<() => void> = [];
   private readonly where: string;
   private readonly request: WebhookRequest;
   private readonly limited: RateLimitedLog;
@@ -116,8 +118,11 @@ class WebhookQueue {
 
   /** Waits (at most `ms`) for the queue to empty, then stops; what is left is dropped. */
   async drain(ms: number): Promise<number> {
-    const end = Date.now() + ms;
-    while (this.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    if (this.length > 0) {
+      let timer: TimerHandle | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.idleWaiters.push(resolve)), new Promise<void>((resolve) => (timer = this.clock.setTimer(ms, resolve)))]);
+      timer?.cancel();
+    }
     this.stopped = true;
     this.timer?.cancel();
     this.inflight?.abort();
@@ -135,6 +140,7 @@ class WebhookQueue {
       }
     } finally {
       this.busy = false;
+      if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
