@@ -104,11 +104,8 @@ export class Daemon {
 
     this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {
-      // In cluster mode the leader's transitions are the ones served and told (onLeaderTransition).
-      if (!this.cluster) {
-        this.metrics.transition(t);
-        this.notifier.send(transitionEvent(t));
-      }
+      // In cluster mode the leader's decider announces the transitions served; this one is only the local verdict.
+      if (!this.cluster) this.announceTransition(t);
       this.state.markDirty();
     });
     this.controller.probeListeners.push((key, r) => this.metrics.probe(key, r));
@@ -261,17 +258,17 @@ export class Daemon {
     this.publish();
   }
 
+  /** The decisions this instance serves: the cluster's in cluster mode (when it has them), else its own. */
+  private servedDecisions(): RecordSetDecision[] {
+    return this.cluster?.served()?.decisions ?? this.controller.decisions();
+  }
+
   /**
    * Builds the snapshot of static data plus every current answer, swaps it
    * in, and tells Route 53. In cluster mode the answers and serials are the
    * cluster's (or this instance's own verdict when it has none, or is cut
    * off with onLoss: local), and only the leader tells Route 53.
    */
-  /** The decisions this instance serves: the cluster's in cluster mode (when it has them), else its own. */
-  private servedDecisions(): RecordSetDecision[] {
-    return this.cluster?.served()?.decisions ?? this.controller.decisions();
-  }
-
   private publish(): void {
     const served = this.cluster?.served();
     const decisions = served?.decisions ?? this.controller.decisions();
@@ -294,7 +291,7 @@ export class Daemon {
       makeDecider: (health, restore, onChange) => {
         const decider = new Decider(this.loaded.config, { clock: this.clock, logger: log, health, restore });
         decider.changeListeners.push(onChange);
-        decider.transitionListeners.push((t) => this.onLeaderTransition(t));
+        decider.transitionListeners.push((t) => this.announceTransition(t));
         decider.activate();
         return decider;
       },
@@ -322,8 +319,8 @@ export class Daemon {
     }
   }
 
-  /** A transition the cluster's leader (this instance) decided: counted and told. */
-  private onLeaderTransition(t: Transition): void {
+  /** A transition of the answers served (this process's, or the cluster's decided by this instance as leader): counted and told. */
+  private announceTransition(t: Transition): void {
     this.metrics.transition(t);
     this.notifier.send(transitionEvent(t));
   }
