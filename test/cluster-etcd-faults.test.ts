@@ -47,7 +47,7 @@ test('cluster and etcd faults: one member down, quorum lost (frozen, disconnecte
   t.diagnostic(`etcd quorum lost: every instance reports disconnected after ${Date.now() - q0} ms`);
   const text = await (await fetch(`${cluster.daemons[0]!.adminUrl}/metrics`)).text();
   const samples = parsePrometheus(text);
-  assert.equal(metric(samples, 'failoverd_cluster_connected', { instance: 'fo-1' }), 0);
+  assert.equal(metric(samples, 'failoverd_cluster_connected', { cluster_instance: 'fo-1' }), 0);
   assert.equal(metric(samples, 'failoverd_cluster_serving', { mode: 'frozen' }), 1);
   assert.ok(metric(samples, 'failoverd_cluster_seconds_since_last_decision')! > 0);
   // The primary dies while etcd is gone: frozen, nothing flaps (every instance keeps the last decision and serial).

@@ -21,8 +21,8 @@ export function registerClusterMetrics(registry: Registry, status: () => Cluster
       },
     });
   };
-  gauge('failoverd_cluster_connected', '1 while this instance\'s etcd lease is confirmed (it reaches etcd), else 0.', ['cluster', 'instance'], (s, set) => set({ cluster: s.name, instance: s.instance }, s.connected ? 1 : 0));
-  gauge('failoverd_cluster_is_leader', '1 while this instance is the cluster\'s leader (it decides and writes Route 53), else 0.', ['cluster', 'instance'], (s, set) => set({ cluster: s.name, instance: s.instance }, s.isLeader ? 1 : 0));
+  gauge('failoverd_cluster_connected', '1 while this instance\'s etcd lease is confirmed (it reaches etcd), else 0.', ['cluster', 'cluster_instance'], (s, set) => set({ cluster: s.name, cluster_instance: s.instance }, s.connected ? 1 : 0));
+  gauge('failoverd_cluster_is_leader', '1 while this instance is the cluster\'s leader (it decides and writes Route 53), else 0.', ['cluster', 'cluster_instance'], (s, set) => set({ cluster: s.name, cluster_instance: s.instance }, s.isLeader ? 1 : 0));
   gauge('failoverd_cluster_vantage_points_live', 'Vantage points (instances) whose health reports are live in etcd, as this instance last saw them.', ['cluster'], (s, set) => set({ cluster: s.name }, s.vantagePoints.length));
   gauge('failoverd_cluster_serving', 'What this instance serves, 1 for the current mode: cluster (the leader\'s decisions), frozen (the last decisions, cut off from etcd), local (its own verdict).', ['cluster', 'mode'], (s, set) => {
     for (const mode of ['cluster', 'frozen', 'local']) set({ cluster: s.name, mode }, s.serving === mode ? 1 : 0);
