@@ -143,7 +143,7 @@ export async function run(): Promise<void> {
     zone += parts.join('');
     writeFileSync(join(dir, 'zones', 'big.test.zone'), zone);
     const asked = performance.now();
-    const res = await fetch(`http://127.0.0.1:${adminPort}/v1/reload`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(`http://127.0.0.1:${adminPort}/v1/reload`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(60_000) });
     const replied = performance.now();
     await res.text();
     await sleep(500);

@@ -100,7 +100,7 @@ export class Daemon {
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
     this.cluster = config.cluster ? this.createClusterNode(loaded) : undefined;
-    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
+    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, guard: () => this.loaded.config.admin, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
     this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {

@@ -9,38 +9,19 @@
  * docs/status-page-phone.png with UPDATE_SCREENSHOT=1).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { AdminDaemon, TestDir, TOKEN, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { launchChromium, needChromium } from './helpers/chromium.ts';
 import { runCli } from './helpers/cli.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 /** A drain reason that would be markup, a terminal bell and a quote if not escaped. */
 const REASON = 'kernel <b>upgrade</b> & "ticket" \u0007 #42';
 const SHOWN_REASON = 'kernel <b>upgrade</b> & "ticket" \\x07 #42';
-
-function needChromium(t: import('node:test').TestContext): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  const reason = `${CHROMIUM} not installed (Debian package chromium)`;
-  if (process.env.CI === 'true') throw new Error(`${reason}: required when CI=true`);
-  process.stdout.write(`# SKIP: ${reason}\n`);
-  t.skip(reason);
-  return false;
-}
-
-async function launch(dir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    timeout: 30_000,
-  });
-}
 
 const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
 
@@ -67,7 +48,7 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
     dir.remove();
   });
   d = await AdminDaemon.start(dir, {}, 10_000, { inDir: true });
-  browser = await launch(dir.dir);
+  browser = await launchChromium(dir.dir);
   const page = browser.pages()[0] ?? (await browser.newPage());
   const consoleErrors: string[] = [];
   const requests: string[] = [];

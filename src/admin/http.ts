@@ -65,7 +65,7 @@ export function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-/** Parses a JSON body (whatever the content-type says, so a bare `curl -d` works) and validates it; 400 with every problem when it does not fit. */
+/** Parses a JSON body (the server has checked it is sent as application/json) and validates it; 400 with every problem when it does not fit. */
 export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema: S): Promise<z.output<S>> {
   const text = await readBody(req);
   let value: unknown;

@@ -1,6 +1,8 @@
 /**
- * The admin HTTP API (node:http). Reads are open; mutations (POST, DELETE)
- * need `Authorization: Bearer <token>` when a token is configured. Every
+ * The admin HTTP API (node:http). Every request passes request-guard.ts
+ * (Host, Origin, and for changes Content-Type: what keeps a browser page of
+ * another site out). Reads are open; mutations (POST, DELETE) need
+ * `Authorization: Bearer <token>` when a token is configured. Every
  * error is JSON {error: {code, message}} with its status; a handler that
  * throws something unexpected answers 500 and is logged, never a crash.
  */
@@ -12,6 +14,7 @@ import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AdminDeps } from './deps.ts';
 import { ApiError, sendError } from './http.ts';
+import { checkContentType, checkHost, checkOrigin, type GuardSettings } from './request-guard.ts';
 import { Router } from './router.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { overrideRoutes } from './routes/overrides.ts';
@@ -27,6 +30,8 @@ export interface AdminServerOptions {
   token: () => string | undefined;
   /** Serve the status page at / (read at each request). */
   statusPage: () => boolean;
+  /** Allowed Host names and origins (read at each request, so a reload can change them). */
+  guard: () => Pick<GuardSettings, 'allowedHosts' | 'allowedOrigins'>;
   logger: Logger;
   deps: AdminDeps;
 }
@@ -98,8 +103,14 @@ export class AdminServer {
       } catch {
         throw new ApiError(400, 'BAD_REQUEST', 'malformed request target');
       }
+      const guard: GuardSettings = { ...this.opts.guard(), listenHost: this.opts.listen.host, tls: false };
+      checkHost(req, guard);
       const { route, params } = this.router.match(method, url.pathname);
-      if (route.mutation) this.authorize(req);
+      checkOrigin(req, route.mutation === true, guard);
+      if (route.mutation) {
+        this.authorize(req);
+        checkContentType(req);
+      }
       await route.handler({ req, res, params, query: url.searchParams });
       status = res.statusCode;
     } catch (err) {

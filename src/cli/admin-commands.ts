@@ -33,7 +33,8 @@ async function call(opts: AdminOpts, method: string, path: string, body?: unknow
   try {
     res = await fetch(base + path, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      // Changes are sent as JSON (the API refuses other types, which a web page could send).
+      headers: { ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });

@@ -141,7 +141,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       checks: raw.checks,
       records,
       route53: raw.route53,
-      admin: { listen: raw.admin.listen, statusPage: raw.admin.statusPage, ...(token ? { token } : {}) },
+      admin: { listen: raw.admin.listen, statusPage: raw.admin.statusPage, allowedHosts: raw.admin.allowedHosts, allowedOrigins: raw.admin.allowedOrigins, ...(token ? { token } : {}) },
       state: { file: resolve(dirname(resolve(file)), raw.state.file) },
       notify: raw.notify,
       maintenance,

@@ -146,6 +146,14 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     description: 'Serve the live status page at `GET /` of the admin API (read-only, no token: record sets, targets, the last hour, transitions, Route 53 and NOTIFY state). `false` answers 404 there; a reload applies it.',
     example: 'false',
   },
+  'admin.allowedHosts': {
+    description: 'Names the `Host` header of a request may carry besides the listen address, the address connected to and `localhost`: the name of a reverse proxy in front, or the machine\'s name. Any other Host is answered 421, so a name rebound to this address (DNS rebinding) cannot read or change anything. A reload applies it.',
+    example: '[failoverd.example.com]',
+  },
+  'admin.allowedOrigins': {
+    description: 'Origins (scheme://host[:port]) whose web pages may call the API. Requests from any other origin (an `Origin` that is not the API\'s own, or `Sec-Fetch-Site: cross-site`) are refused with 403; following a link to the status page still works. A reload applies it.',
+    example: '[https://grafana.example.com]',
+  },
   'admin.token': {
     description: 'Bearer token required for changes (drain, undrain, failback, reload). Prefer the FAILOVERD_ADMIN_TOKEN environment variable to keep it out of the file.',
     example: 'a-long-random-string',

@@ -131,8 +131,17 @@ export const adminSchema = z
     listen: hostPort.default({ host: '127.0.0.1', port: 8053 }),
     token: z.string().min(1).optional(),
     statusPage: z.boolean().default(true),
+    /** Names the Host header may carry besides the listen address and localhost. */
+    allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a host name (letters, digits, _ . -), without port or scheme')).default([]),
+    /** Origins (scheme://host[:port]) whose pages may call the API. */
+    allowedOrigins: z.array(
+      z.url({ protocol: /^https?$/, error: 'an origin is http(s)://host[:port], e.g. https://grafana.example.com' }).refine((u) => {
+        const x = new URL(u);
+        return x.pathname === '/' && !x.search && !x.hash && !x.username && !x.password;
+      }, { message: 'an origin is scheme://host[:port] only, without a path' }),
+    ).default([]),
   })
-  .default({ listen: { host: '127.0.0.1', port: 8053 }, statusPage: true });
+  .default({ listen: { host: '127.0.0.1', port: 8053 }, statusPage: true, allowedHosts: [], allowedOrigins: [] });
 
 /** The persisted state file (src/state/); relative paths are from the config file's folder. */
 export const stateSchema = z

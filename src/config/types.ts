@@ -59,7 +59,7 @@ export interface Config {
   records: RecordSetConfig[];
   route53?: Route53Config;
   /** Admin HTTP API; `token` already falls back to FAILOVERD_ADMIN_TOKEN. */
-  admin: { listen: HostPort; token?: string; statusPage: boolean };
+  admin: { listen: HostPort; token?: string; statusPage: boolean; allowedHosts: string[]; allowedOrigins: string[] };
   /** `file` resolved against the config file's folder. */
   state: { file: string };
   notify: NotifyConfig[];

@@ -90,7 +90,7 @@ export class AdminDaemon {
     const token = opts.token === undefined ? TOKEN : opts.token;
     const res = await fetch(this.adminUrl + path, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.body !== undefined || method !== 'GET' ? { 'content-type': 'application/json' } : {}), ...opts.headers },
       body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
       signal: AbortSignal.timeout(5000),
     });
