@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { Etcd3 } from 'etcd3';
 import { needTool } from './helpers/tools.ts';
 import { startEtcd } from './helpers/etcd.ts';
+import { Etcd3Port } from '../src/cluster/etcd-client.ts';
 import { Leadership } from '../src/cluster/leadership.ts';
 
 const KEY = 'failoverd/test/leader';
@@ -13,7 +14,7 @@ test('leadership: one leader among three; its lease lost on the etcd side, anoth
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await startEtcd(1);
   t.after(() => etcd.stop());
-  const clients = [0, 1, 2].map(() => new Etcd3({ hosts: etcd.endpoints }));
+  const clients = [0, 1, 2].map(() => new Etcd3Port(new Etcd3({ hosts: etcd.endpoints })));
   t.after(() => { for (const c of clients) c.close(); });
   const ttl = 2;
   const nodes = clients.map((c, i) => new Leadership(c, KEY, `i${i}`, ttl));

@@ -15,7 +15,6 @@
  * It knows no sink: daemon.ts reads served(), isLeader and the events.
  */
 import { EventEmitter } from 'node:events';
-import type { Etcd3 } from 'etcd3';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Config, Target } from '../config/types.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
@@ -29,7 +28,8 @@ import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
-import { createEtcdClient } from './etcd-client.ts';
+import { createEtcdPort } from './etcd-client.ts';
+import type { EtcdPort } from './etcd-port.ts';
 import { recordsFingerprint } from './config-fingerprint.ts';
 import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
@@ -75,8 +75,8 @@ export interface ClusterNodeOptions {
   gatherMs: number;
   clock: Clock;
   logger: Logger;
-  /** For tests: an etcd client to use instead of one made from the config. */
-  client?: Etcd3;
+  /** For tests: the etcd to use (e.g. the in-memory fake) instead of a client made from the config. */
+  etcd?: EtcdPort;
 }
 
 export interface ClusterStatus {
@@ -105,7 +105,7 @@ type Events = { served: []; leadership: [isLeader: boolean]; connection: [connec
 
 export class ClusterNode extends EventEmitter<Events> {
   private readonly cfg;
-  private readonly client: Etcd3;
+  private readonly etcd: EtcdPort;
   private readonly keys: ClusterKeys;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -146,22 +146,22 @@ export class ClusterNode extends EventEmitter<Events> {
     this.log = opts.logger;
     this.clock = opts.clock;
     this.startedAt = this.clock.now();
-    this.client = opts.client ?? createEtcdClient(c);
+    this.etcd = opts.etcd ?? createEtcdPort(c);
     this.keys = new ClusterKeys(c.name);
-    this.leadership = new Leadership(this.client, this.keys.leader, c.instance, c.leaseTtl / 1000, this.clock);
+    this.leadership = new Leadership(this.etcd, this.keys.leader, c.instance, c.leaseTtl / 1000, this.clock);
     this.leadership.on('elected', () => this.onElected());
     this.leadership.on('deposed', () => this.onDeposed('deposed'));
     this.leadership.on('error', (err) => this.log.debug({ err }, 'leader campaign failed: tried again'));
-    this.vantage = new VantagePublisher(this.client, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, () => recordsFingerprint(this.config), this.clock, this.log);
-    this.vantageMirror = new PrefixMirror(this.client, this.keys.vantagePrefix);
+    this.vantage = new VantagePublisher(this.etcd, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, () => recordsFingerprint(this.config), this.clock, this.log);
+    this.vantageMirror = new PrefixMirror(this.etcd, this.keys.vantagePrefix, { clock: this.clock });
     this.vantageMirror.on('change', () => this.onVantageChange());
-    this.failbacks = new PrefixMirror(this.client, this.keys.failbackPrefix);
+    this.failbacks = new PrefixMirror(this.etcd, this.keys.failbackPrefix, { clock: this.clock });
     this.failbacks.on('change', (key, value) => {
       if (value !== undefined && this.decider) void this.runFailback(key);
     });
     this.health = new ClusterHealthSource(c.quorum, this.clock, (id) => opts.overrides().get(id));
-    this.operatorState = new OperatorState(this.client, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log);
-    this.store = new DecisionStore(this.client, this.keys.decisions, this.log);
+    this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log);
+    this.store = new DecisionStore(this.etcd, this.keys.decisions, this.log);
     this.store.listeners.push((r) => this.onRecord(r));
   }
 
@@ -224,7 +224,7 @@ export class ClusterNode extends EventEmitter<Events> {
   /** A failback command: run by the leader (directly here, or through etcd). */
   async failback(recordSetKey: string): Promise<FailbackOutcome | { kind: 'requested'; reason: string }> {
     if (this.decider && this.isLeader) return this.decider.failback(recordSetKey);
-    await this.client.put(this.keys.failback(recordSetKey)).value(JSON.stringify({ by: this.cfg.instance, at: this.clock.now() })).exec();
+    await this.etcd.put(this.keys.failback(recordSetKey), JSON.stringify({ by: this.cfg.instance, at: this.clock.now() }));
     return { kind: 'requested', reason: `sent to the leader ${this.leaderName ?? '(none right now)'}` };
   }
 
@@ -298,7 +298,7 @@ export class ClusterNode extends EventEmitter<Events> {
     await Promise.all([this.vantageMirror.stop(), this.failbacks.stop(), this.operatorState.stop(), this.store.stop()]);
     // Revoking the lease deletes the leader and vantage keys at once: the others move on without waiting a TTL.
     await this.leadership.close();
-    this.client.close();
+    this.etcd.close();
   }
 
   private async join(): Promise<void> {
@@ -496,6 +496,6 @@ export class ClusterNode extends EventEmitter<Events> {
     const recordSet = this.keys.recordSetOfFailback(key);
     const outcome = decider.failback(recordSet);
     this.log.info({ recordSet, outcome: outcome.kind, reason: outcome.kind === 'moved' ? outcome.transition.reason : outcome.reason }, 'failback command from the cluster');
-    await this.client.delete().key(key).exec().catch((err: unknown) => this.log.warn({ err }, 'could not remove a done failback command'));
+    await this.etcd.delete(key).catch((err: unknown) => this.log.warn({ err }, 'could not remove a done failback command'));
   }
 }

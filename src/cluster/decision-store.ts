@@ -5,10 +5,10 @@
  * deposed leader's write is refused). Every instance watches it and serves
  * exactly what it holds.
  */
-import type { Etcd3 } from 'etcd3';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
+import type { EtcdPort } from './etcd-port.ts';
 import type { Leadership } from './leadership.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
 
@@ -38,11 +38,11 @@ export class DecisionStore {
   readonly listeners: Array<(r: DecisionRecord) => void> = [];
 
   constructor(
-    client: Etcd3,
+    etcd: EtcdPort,
     private readonly key: string,
     private readonly log: Logger,
   ) {
-    this.mirror = new PrefixMirror(client, key);
+    this.mirror = new PrefixMirror(etcd, key);
     this.mirror.on('change', (k, value) => {
       if (k !== key || value === undefined) return;
       const r = parseDecisionRecord(value);

@@ -1,27 +1,35 @@
 /**
- * An etcd lease that is kept: granted, kept alive by the etcd3 client, and
- * granted again (with a pause between attempts) whenever it is lost. It also
- * says whether it is fresh: the last keep-alive answer is younger than the
- * TTL. etcd3 reports a lost lease only once a keep-alive after 2 × TTL
- * fails, while etcd may have expired it after 1 × TTL: a holder must stop
- * acting on it (leadership, serving as a vantage point) once it is stale.
+ * An etcd lease that is kept: granted, renewed every TTL/3 (as etcd's Go
+ * client does) on the Clock, and granted again whenever it is lost. It
+ * says whether it is fresh: etcd confirmed it within the last TTL. etcd
+ * may expire a lease one TTL after its last renewal, so a holder stops
+ * acting on a stale one (leadership, serving as a vantage point) and the
+ * lease is kept trying: a renewal that succeeds makes it fresh again (it
+ * was still alive), one that etcd answers with TTL 0 (gone), or no
+ * confirmation for 2 × TTL, makes it lost, and a new one is granted.
+ * The keep-alives run through the port's lease connection only
+ * (etcd-client.ts): a failing write does not delay or break them.
  */
 import { EventEmitter } from 'node:events';
-import type { Etcd3, Lease } from 'etcd3';
 import type { Clock, TimerHandle } from '../clock.ts';
+import type { EtcdPort } from './etcd-port.ts';
 
 /** The pause before granting again after a failed grant. */
 export const REGRANT_PAUSE_MS = 250;
 
+/** The longest pause before trying a failed keep-alive again. */
+export const KEEPALIVE_RETRY_MS = 500;
+
 export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err: unknown] }> {
-  private lease: Lease | undefined;
   private leaseId: string | undefined;
   private lastKeepAlive = 0;
-  private retry: TimerHandle | undefined;
+  private timer: TimerHandle | undefined;
   private closed = false;
+  /** Bumped on every grant and loss: a late answer about an older lease is ignored. */
+  private generation = 0;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly etcd: EtcdPort,
     readonly ttlSeconds: number,
     private readonly clock: Clock,
   ) {
@@ -45,49 +53,81 @@ export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err:
 
   /** Grants the lease (retrying until it succeeds or close()); resolves on the first grant. */
   start(): Promise<string> {
+    if (this.leaseId !== undefined) return Promise.resolve(this.leaseId);
     const first = new Promise<string>((resolve) => this.once('granted', resolve));
-    this.grant();
+    if (this.timer === undefined) this.grant();
     return first;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.retry?.cancel();
-    const lease = this.lease;
-    this.lease = undefined;
+    this.generation++;
+    this.timer?.cancel();
+    this.timer = undefined;
+    const id = this.leaseId;
     this.leaseId = undefined;
-    await lease?.revoke().catch(() => undefined);
+    if (id !== undefined) await this.etcd.leaseRevoke(id).catch(() => undefined);
+  }
+
+  private get interval(): number {
+    return (this.ttlSeconds * 1000) / 3;
+  }
+
+  private schedule(ms: number, fn: () => void): void {
+    this.timer?.cancel();
+    const gen = this.generation;
+    this.timer = this.clock.setTimer(ms, () => {
+      this.timer = undefined;
+      if (gen === this.generation && !this.closed) fn();
+    });
   }
 
   private grant(): void {
     if (this.closed) return;
-    this.retry = undefined;
-    const lease = this.client.lease(this.ttlSeconds);
-    this.lease = lease;
-    lease.on('keepaliveSucceeded', () => {
-      if (this.lease === lease) this.lastKeepAlive = this.clock.now();
-    });
-    lease.on('lost', (err) => {
-      if (this.lease !== lease) return;
-      const had = this.leaseId !== undefined;
-      this.lease = undefined;
-      this.leaseId = undefined;
-      if (had) this.emit('lost', err);
-      this.scheduleGrant();
-    });
-    lease.grant().then(
+    const gen = ++this.generation;
+    this.etcd.leaseGrant(this.ttlSeconds).then(
       (id) => {
-        if (this.lease !== lease || this.closed) return;
+        if (gen !== this.generation || this.closed) {
+          void this.etcd.leaseRevoke(id).catch(() => undefined);
+          return;
+        }
         this.leaseId = id;
         this.lastKeepAlive = this.clock.now();
+        this.schedule(this.interval, () => this.keepAlive());
         this.emit('granted', id);
       },
-      () => undefined, // 'lost' fired too: it schedules the next attempt
+      () => {
+        if (gen === this.generation && !this.closed) this.schedule(REGRANT_PAUSE_MS, () => this.grant());
+      },
     );
   }
 
-  private scheduleGrant(): void {
-    if (this.closed || this.retry) return;
-    this.retry = this.clock.setTimer(REGRANT_PAUSE_MS, () => this.grant());
+  private keepAlive(): void {
+    const id = this.leaseId;
+    if (id === undefined || this.closed) return;
+    const gen = this.generation;
+    this.etcd.leaseKeepAlive(id).then(
+      (ttl) => {
+        if (gen !== this.generation || this.closed) return;
+        if (ttl <= 0) return this.lose(new Error(`etcd lease ${id} is gone (expired or revoked)`));
+        this.lastKeepAlive = this.clock.now();
+        this.schedule(this.interval, () => this.keepAlive());
+      },
+      (err: unknown) => {
+        if (gen !== this.generation || this.closed) return;
+        if (this.sinceConfirmed() >= 2 * this.ttlSeconds * 1000) return this.lose(err);
+        this.schedule(Math.min(this.interval, KEEPALIVE_RETRY_MS), () => this.keepAlive());
+      },
+    );
+  }
+
+  private lose(err: unknown): void {
+    const id = this.leaseId;
+    this.leaseId = undefined;
+    this.generation++;
+    // Best effort: a lease that is merely unconfirmed should not outlive its replacement.
+    if (id !== undefined) void this.etcd.leaseRevoke(id).catch(() => undefined);
+    this.emit('lost', err);
+    this.schedule(REGRANT_PAUSE_MS, () => this.grant());
   }
 }

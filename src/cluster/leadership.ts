@@ -11,25 +11,26 @@
  *   (etcd may already have expired it and elected another), and takes the
  *   key back if it turns out to be still its own.
  *
- * Why a naturally expiring lease once seemed not to elect anyone: closing an
- * etcd3 client does not end its open keep-alive stream, so a "closed" leader
- * in the same process kept its lease alive. A killed process does not.
+ * The leader key is followed by a PrefixMirror: it recovers by itself after
+ * a compaction or a reset of etcd like every other watch.
  */
 import { EventEmitter } from 'node:events';
-import type { Etcd3, Watcher } from 'etcd3';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { EtcdOp, EtcdPort } from './etcd-port.ts';
 import { KeptLease } from './kept-lease.ts';
+import { PrefixMirror } from './prefix-mirror.ts';
 
 export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: [err: unknown] }> {
   readonly lease: KeptLease;
-  private watcher: Watcher | undefined;
-  private myRevision: string | undefined;
+  private readonly watched: PrefixMirror;
+  private watching = false;
+  private myRevision: bigint | undefined;
   private closed = false;
   private tick: TimerHandle | undefined;
   private attempting: Promise<void> | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly etcd: EtcdPort,
     /** The leader key, e.g. "/failoverd/<cluster>/leader". */
     private readonly key: string,
     /** This instance's name, stored as the key's value. */
@@ -38,7 +39,11 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
     private readonly clock: Clock = systemClock,
   ) {
     super();
-    this.lease = new KeptLease(client, leaseTtlSeconds, clock);
+    this.lease = new KeptLease(etcd, leaseTtlSeconds, clock);
+    this.watched = new PrefixMirror(etcd, key, { clock });
+    this.watched.on('change', (k, value) => {
+      if (k === key && value === undefined) void this.campaign();
+    });
     this.lease.on('lost', () => {
       this.depose();
       this.campaign();
@@ -53,15 +58,19 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
 
   /** The leader key's createRevision while leader: what fenced writes compare against. */
   get fence(): string | undefined {
-    return this.isLeader ? this.myRevision : undefined;
+    return this.isLeader ? this.myRevision?.toString() : undefined;
+  }
+
+  /** The mirror of the leader key (its state and recoveries are the node's to report). */
+  get keyMirror(): PrefixMirror {
+    return this.watched;
   }
 
   /** Starts campaigning; resolves after the first attempt (leader or follower). */
   async start(): Promise<void> {
-    if (this.watcher) return;
-    this.watcher = await this.client.watch().key(this.key).create();
-    this.watcher.on('delete', () => this.campaign());
-    this.watcher.on('error', (err) => this.emit('error', err));
+    if (this.watching) return;
+    await this.watched.start();
+    this.watching = true;
     await this.lease.start();
     await this.campaign();
     this.scheduleTick();
@@ -69,14 +78,19 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
 
   /** The name of the current leader, or undefined when there is none. */
   async leader(): Promise<string | undefined> {
-    return (await this.client.get(this.key).string()) ?? undefined;
+    return (await this.etcd.get(this.key)).kv?.value;
   }
 
   /** Writes `value` under `key` only while this instance is still the leader (the fence). Returns false when refused. */
-  async fencedPut(key: string, value: string): Promise<boolean> {
-    const rev = this.fence;
+  fencedPut(key: string, value: string): Promise<boolean> {
+    return this.fencedTxn([{ put: key, value }]);
+  }
+
+  /** Runs `ops` in one transaction only while this instance is still the leader (the fence). Returns false when refused. */
+  async fencedTxn(ops: EtcdOp[]): Promise<boolean> {
+    const rev = this.isLeader ? this.myRevision : undefined;
     if (rev === undefined) return false;
-    const res = await this.client.if(this.key, 'Create', '==', rev).then(this.client.put(key).value(value)).commit();
+    const res = await this.etcd.txn([{ key: this.key, createRevision: rev }], ops);
     if (!res.succeeded) this.depose();
     return res.succeeded;
   }
@@ -85,7 +99,8 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
   async close(): Promise<void> {
     this.closed = true;
     this.tick?.cancel();
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.watched.stop();
+    this.watching = false;
     this.myRevision = undefined;
     await this.lease.close();
   }
@@ -115,14 +130,11 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
     if (this.closed || this.isLeader) return;
     const leaseId = this.lease.id;
     if (leaseId === undefined || !this.lease.fresh()) return;
-    await this.client
-      .if(this.key, 'Create', '==', 0)
-      .then(this.client.put(this.key).value(this.instance).lease(leaseId))
-      .commit();
-    const kv = (await this.client.get(this.key).exec()).kvs[0];
+    await this.etcd.txn([{ key: this.key, createRevision: 0n }], [{ put: this.key, value: this.instance, lease: leaseId }]);
+    const kv = (await this.etcd.get(this.key)).kv;
     // Won now, or the key is still ours from before a stale spell.
     if (kv === undefined || kv.lease !== leaseId || this.closed) return;
-    this.myRevision = kv.create_revision;
+    this.myRevision = kv.createRevision;
     this.emit('elected');
   }
 

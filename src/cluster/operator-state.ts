@@ -13,9 +13,9 @@
  * Expiry runs on every instance's store at the same instant; the delete in
  * etcd is guarded by the value, so it removes only that override.
  */
-import type { Etcd3 } from 'etcd3';
 import type { OverrideEvent, OverrideStore, TargetOverride } from '../health/overrides.ts';
 import type { Logger } from '../log.ts';
+import type { EtcdPort } from './etcd-port.ts';
 import type { ClusterKeys } from './keys.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
 
@@ -27,14 +27,14 @@ export class OperatorState {
   private failed: unknown;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly etcd: EtcdPort,
     private readonly keys: ClusterKeys,
     private readonly store: () => OverrideStore,
     /** Target ids this instance knows (config); others are ignored. */
     private readonly known: (targetId: string) => boolean,
     private readonly log: Logger,
   ) {
-    this.mirror = new PrefixMirror(client, keys.overridePrefix);
+    this.mirror = new PrefixMirror(etcd, keys.overridePrefix);
     this.mirror.on('change', (key, value) => this.fromEtcd(keys.targetOfOverride(key), value));
   }
 
@@ -66,7 +66,7 @@ export class OperatorState {
     if (e.action === 'set') {
       const json = JSON.stringify(e.override);
       if (this.inEtcd.get(id) === json) return; // applied from etcd
-      this.write(id, () => this.client.put(this.keys.override(id)).value(json).exec().then(() => undefined), json);
+      this.write(id, () => this.etcd.put(this.keys.override(id), json).then(() => undefined), json);
       return;
     }
     const was = this.inEtcd.get(id);
@@ -74,10 +74,10 @@ export class OperatorState {
     if (e.action === 'expired') {
       // Every instance expires it at once: remove exactly this one, whoever is first.
       this.inEtcd.delete(id);
-      this.chain(() => this.client.if(this.keys.override(id), 'Value', '==', was).then(this.client.delete().key(this.keys.override(id))).commit().then(() => undefined), id);
+      this.chain(() => this.etcd.txn([{ key: this.keys.override(id), value: was }], [{ delete: this.keys.override(id) }]).then(() => undefined), id);
       return;
     }
-    this.write(id, () => this.client.delete().key(this.keys.override(id)).exec().then(() => undefined), undefined);
+    this.write(id, () => this.etcd.delete(this.keys.override(id)).then(() => undefined), undefined);
   }
 
   private write(id: string, op: () => Promise<void>, json: string | undefined): void {

@@ -5,10 +5,10 @@
  * etcd, the lease expires and etcd deletes the key: it stops counting.
  * Changes of one turn of the event loop are published as one put.
  */
-import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.ts';
 import type { Health } from '../config/types.ts';
 import type { Logger } from '../log.ts';
+import type { EtcdPort } from './etcd-port.ts';
 import type { KeptLease } from './kept-lease.ts';
 
 /** One probe key's health as seen from one vantage point. */
@@ -38,7 +38,7 @@ export class VantagePublisher {
   private lastPublished: string | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly etcd: EtcdPort,
     private readonly key: string,
     private readonly instance: string,
     private readonly lease: KeptLease,
@@ -86,7 +86,7 @@ export class VantagePublisher {
     if (body === this.lastPublished) return;
     const report: VantageReport = { instance: this.instance, at: this.clock.now(), targets, records };
     try {
-      await this.client.put(this.key).value(JSON.stringify(report)).lease(leaseId).exec();
+      await this.etcd.put(this.key, JSON.stringify(report), { lease: leaseId });
       this.lastPublished = body;
     } catch (err) {
       this.log.warn({ err }, 'could not publish this vantage point\'s health to etcd: trying again');
