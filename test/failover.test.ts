@@ -69,6 +69,16 @@ describe('failover policy: cold start', () => {
     assert.equal(c.changed, false);
   });
 
+  it('an initial answer chosen on UNKNOWN health says why it is kept once the health is known (until the first transition)', () => {
+    const [a, b, c, d] = timeline(rs(2), [[0, '??'], [1000, 'UU'], [2000, 'DU'], [3000, 'DU']]);
+    assert.match(a.state.reason, /^initial answer: primary www\.example\.test\/A\/127\.0\.0\.1 is UNKNOWN/);
+    assert.equal(b.state.reason, 'initial answer: primary www.example.test/A/127.0.0.1 is UP');
+    assert.equal(b.state.since, T0, 'the answer is the same one, since the start');
+    assert.equal(b.changed, false);
+    assert.ok(c.transition);
+    assert.equal(d.state.reason, c.state.reason, 'after a transition the reason is kept as it was');
+  });
+
   it('primary DOWN at start: the first UP-or-UNKNOWN target, saying why', () => {
     const r = step(rs(3), undefined, views('D?U'), T0);
     assert.deepEqual(ids(r), ['127.0.0.2']);

@@ -11,7 +11,11 @@
  *   sink publishes changed (selection, TTL or weights), so a TTL-only change
  *   is published without being logged as a transition.
  * - With the selection, active target and all-down flag unchanged, `since`
- *   and `reason` are carried over from `prev`; `pending` is recomputed.
+ *   and `reason` are carried over from `prev`; `pending` is recomputed. An
+ *   initial answer's reason is the exception: until the first transition it
+ *   says why a cold start would answer the same now ("initial answer: primary
+ *   X is UP"), not the health seen at start (often UNKNOWN: no probe or, in a
+ *   cluster, no vantage point yet), which would otherwise stay as the WHY.
  */
 import type { RecordSetConfig } from '../config/types.ts';
 import { answersEqual, selectionEqual } from './answers.ts';
@@ -41,7 +45,7 @@ export function step(
   const wake = decision.wakeAt !== undefined && decision.wakeAt > now ? { wakeAt: decision.wakeAt } : {};
 
   if (!prev) {
-    return { state: { ...base, since: now, reason: `initial answer: ${decision.reason}` }, changed: true, ...wake };
+    return { state: { ...base, since: now, reason: INITIAL + decision.reason }, changed: true, ...wake };
   }
 
   const sameSelection = selectionEqual(prev.answer, answer);
@@ -49,13 +53,21 @@ export function step(
   const state: RecordSetState = {
     ...base,
     since: sameSelection ? prev.since : now,
-    reason: sameFooting ? prev.reason : decision.reason,
+    reason: !sameFooting ? decision.reason : prev.reason.startsWith(INITIAL) ? initialReasonNow(cfg, prev, answer, targets, now, ttl) : prev.reason,
   };
   const result: StepResult = { state, changed: !answersEqual(prev.answer, answer), ...wake };
   if (!sameSelection) {
     result.transition = { recordSet: recordSetKey(cfg), from: describeAnswer(cfg, prev.answer), to: describeAnswer(cfg, answer), reason: decision.reason, at: now };
   }
   return result;
+}
+
+const INITIAL = 'initial answer: ';
+
+/** The reason of an initial answer that is still served: why a cold start would choose it now (the old reason when it would not). */
+function initialReasonNow(cfg: RecordSetConfig, prev: RecordSetState, answer: Answer, targets: ReadonlyMap<string, TargetView>, now: number, ttl: number): string {
+  const cold = decide(cfg, undefined, targets, now, undefined);
+  return selectionEqual(withTtl(cold.answer, ttl), answer) ? INITIAL + cold.reason : prev.reason;
 }
 
 function decide(

@@ -1,0 +1,42 @@
+/**
+ * A cluster says why, in its first minutes as later (real etcd, real
+ * daemons, the real CLI):
+ * - the first leader of a starting cluster decides before any vantage point
+ *   has reported; once they have, the WHY of its answer says why it is kept
+ *   now, not "no live vantage point" until the next transition;
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from './helpers/admin-daemon.ts';
+import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
+
+test('a starting cluster explains its answers', async (t) => {
+  const setup = await startLoopbackCluster(t, { size: 2, start: false });
+  if (!setup) return;
+  const { cluster } = setup;
+  // Instance 1 stops waiting for its first probe round at once: it leads and decides before any target has a verdict.
+  cluster.rewrite(0, { startupTimeout: '1ms' });
+  await cluster.startOne(0);
+  assert.equal(await cluster.leaderIndex(10_000), 0);
+  await cluster.startOne(1);
+
+  // 1. Both vantage points live and the primary UP: the WHY says why the primary is answered now.
+  const www = await until(
+    'the leader seeing both vantage points with the primary UP',
+    async () => {
+      const s = await cluster.status(0);
+      const primary = s.cluster.targets.find((x: { id: string }) => x.id === 'www.example.test/A/127.0.0.1');
+      return s.cluster.vantagePoints.length === 2 && primary?.health === 'UP' && /of 2 vantage points/.test(primary.why) ? s : undefined;
+    },
+    15_000,
+  );
+  const why = await until(
+    'the WHY of www.example.test/A no longer saying the cluster has no vantage point',
+    async () => {
+      const r = (await cluster.status(0)).recordSets.find((x: { key: string }) => x.key === 'www.example.test/A');
+      return r && !/no live vantage point|UNKNOWN/.test(r.reason) ? r.reason : undefined;
+    },
+    5000,
+  ).catch((err: Error) => assert.fail(`${err.message}; it says: ${JSON.stringify((www.recordSets as Array<{ reason: string }>).map((r) => r.reason))}`));
+  assert.match(why, /^initial answer: primary www\.example\.test\/A\/127\.0\.0\.1 is UP/);
+});
