@@ -4,18 +4,29 @@
  * - the first leader of a starting cluster decides before any vantage point
  *   has reported; once they have, the WHY of its answer says why it is kept
  *   now, not "no live vantage point" until the next transition;
+ * - an instance with a record set the leader's config lacks answers NXDOMAIN
+ *   for it, and `failoverd status` says so (it printed "undefined").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
-import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
+import { runCli } from './helpers/cli.ts';
+import { clusterConfig, startLoopbackCluster } from './helpers/cluster-daemons.ts';
 
-test('a starting cluster explains its answers', async (t) => {
+const EXTRA = `  - name: extra.example.test
+    type: A
+    ttl: 5
+    targets: [{ address: 127.0.0.3, check: web2 }]
+`;
+
+test('a starting cluster explains its answers and a record set the leader lacks', async (t) => {
   const setup = await startLoopbackCluster(t, { size: 2, start: false });
   if (!setup) return;
   const { cluster } = setup;
   // Instance 1 stops waiting for its first probe round at once: it leads and decides before any target has a verdict.
   cluster.rewrite(0, { startupTimeout: '1ms' });
+  // Instance 2 runs one record set more than instance 1, which leads.
+  cluster.dirs[1]!.write(clusterConfig(2, cluster.o).replace('records:\n', `records:\n${EXTRA}`));
   await cluster.startOne(0);
   assert.equal(await cluster.leaderIndex(10_000), 0);
   await cluster.startOne(1);
@@ -39,4 +50,13 @@ test('a starting cluster explains its answers', async (t) => {
     5000,
   ).catch((err: Error) => assert.fail(`${err.message}; it says: ${JSON.stringify((www.recordSets as Array<{ reason: string }>).map((r) => r.reason))}`));
   assert.match(why, /^initial answer: primary www\.example\.test\/A\/127\.0\.0\.1 is UP/);
+
+  // 2. Instance 2, serving the leader's decisions, answers NXDOMAIN for its extra record set, and its status says why.
+  assert.deepEqual(await cluster.daemons[1]!.answer('extra.example.test'), ['ENOTFOUND']);
+  const status = await runCli(['status', '--admin', cluster.daemons[1]!.adminUrl]);
+  assert.equal(status.code, 0, status.stderr);
+  const row = status.stdout.split('\n').find((l) => l.startsWith('extra.example.test/A '));
+  assert.ok(row, status.stdout);
+  assert.doesNotMatch(row, /undefined/);
+  assert.match(row, /not in the decisions of the leader fo-1, whose config lacks this record set: this instance answers NXDOMAIN/);
 });

@@ -1,4 +1,5 @@
 /** The JSON shapes of record sets and targets in the API, and the readable explanation of an answer. */
+import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { RecordSetConfig, Target } from '../config/types.ts';
 import type { RecordSetDecision, TargetDecision } from '../failover/decision.ts';
 import type { HealthTracker } from '../health/hysteresis.ts';
@@ -10,8 +11,21 @@ export const iso = (ms: number | undefined): string | undefined => (ms === undef
 /** This instance's probes of a probed target ("<check>@<address>"): streak, last result, recent results. */
 export type ProbesOf = (probeKey: string) => HealthTracker | undefined;
 
-/** A record set as the API shows it: its decision (what is served, and why), with this instance's probe details. */
-export function recordSetView(rs: RecordSetConfig, d: RecordSetDecision | undefined, probes: ProbesOf) {
+/**
+ * Why a record set of this instance's config has no decision: in a cluster
+ * serving the leader's decisions, the leader's config lacks it (this
+ * instance answers NXDOMAIN for it); otherwise the first round is not done.
+ */
+export function noDecisionReason(cluster: Pick<ClusterStatus, 'serving' | 'lastDecision' | 'isLeader'> | undefined): string {
+  const leader = cluster?.lastDecision?.leader;
+  if (cluster && cluster.serving !== 'local' && !cluster.isLeader && leader !== undefined) {
+    return `not in the decisions of the leader ${leader}, whose config lacks this record set: this instance answers NXDOMAIN for it. Give every instance of a cluster the same records`;
+  }
+  return 'waiting for the first probe round';
+}
+
+/** A record set as the API shows it: its decision (what is served, and why), with this instance's probe details; `missing`: the reason when there is no decision. */
+export function recordSetView(rs: RecordSetConfig, d: RecordSetDecision | undefined, probes: ProbesOf, missing = noDecisionReason(undefined)) {
   const state = d?.state;
   return {
     key: recordSetKey(rs),
@@ -28,7 +42,7 @@ export function recordSetView(rs: RecordSetConfig, d: RecordSetDecision | undefi
     degraded: state?.degraded ?? false,
     allDown: state?.allDown ?? false,
     since: iso(state?.since),
-    reason: state?.reason,
+    reason: state?.reason ?? missing,
     pending: state?.pending,
     version: d?.version,
     targets: rs.targets.map((t) => targetView(rs, t, d?.targets.find((x) => x.id === t.id), probes)),

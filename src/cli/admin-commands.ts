@@ -86,7 +86,7 @@ function ago(iso: string | undefined, now = systemClock.now()): string {
 function formatStatus(s: any): string {
   const sets = table(
     ['RECORD SET', 'POLICY', 'ANSWER', 'SINCE', 'WHY'],
-    s.recordSets.map((r: any) => [r.key, r.policy, r.answer + (r.degraded ? ' (degraded)' : ''), ago(r.since), r.reason + (r.pending ? ` [waiting: ${r.pending}]` : '')]),
+    s.recordSets.map((r: any) => [r.key, r.policy, r.answer + (r.degraded ? ' (degraded)' : ''), ago(r.since), (r.reason ?? '-') + (r.pending ? ` [waiting: ${r.pending}]` : '')]),
   );
   const targets = table(
     ['TARGET', 'REAL', 'EFFECTIVE', 'ANSWERED', 'OVERRIDE', 'LAST PROBE'],

@@ -7,7 +7,7 @@ import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson } from '../http.ts';
 import type { Route } from '../router.ts';
-import { explainParagraph, iso, recordSetView, secondaryView } from '../views.ts';
+import { explainParagraph, iso, noDecisionReason, recordSetView, secondaryView } from '../views.ts';
 
 const TYPES = new Set(['A', 'AAAA', 'CNAME']);
 
@@ -31,7 +31,8 @@ export function statusRoutes(d: AdminDeps): Route[] {
         const c = d.controller();
         const decisions = d.decisions();
         const byKey = new Map(decisions.map((x) => [x.key, x]));
-        const recordSets = c.config.records.map((rs) => recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes));
+        const missing = noDecisionReason(d.cluster?.());
+        const recordSets = c.config.records.map((rs) => recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes, missing));
         const info = d.info();
         sendJson(res, 200, {
           ready: d.readiness().ready,
@@ -73,7 +74,8 @@ export function statusRoutes(d: AdminDeps): Route[] {
         const now = d.now();
         const explained = sets.map((rs) => {
           const decision = byKey.get(recordSetKey(rs));
-          return { ...recordSetView(rs, decision, d.probes), explanation: explainParagraph(rs, decision, d.probes, now) };
+          const missing = noDecisionReason(d.cluster?.());
+          return { ...recordSetView(rs, decision, d.probes, missing), explanation: decision ? explainParagraph(rs, decision, d.probes, now) : `${recordSetKey(rs)} has no answer yet: ${missing}.` };
         });
         sendJson(res, 200, { name, explanation: explained.map((e) => e.explanation).join('\n\n'), recordSets: explained });
       },
