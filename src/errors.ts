@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ROUTE53_UNAVAILABLE'
   | 'PLAN_UNSAFE'
   | 'CLUSTER_NOT_LEADER'
+  | 'CLUSTER_UNAVAILABLE'
   | 'INTERNAL';
 
 export class FailoverdError extends Error {

@@ -5,7 +5,10 @@
  *   has reported; once they have, the WHY of its answer says why it is kept
  *   now, not "no live vantage point" until the next transition;
  * - an instance with a record set the leader's config lacks answers NXDOMAIN
- *   for it, and `failoverd status` says so (it printed "undefined").
+ *   for it, and `failoverd status` says so (it printed "undefined");
+ * - a drain while etcd is frozen (SIGSTOP) is not applied and answers 503
+ *   CLUSTER_UNAVAILABLE saying etcd is unreachable and to retry (it was a
+ *   generic 500 INTERNAL).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,10 +22,10 @@ const EXTRA = `  - name: extra.example.test
     targets: [{ address: 127.0.0.3, check: web2 }]
 `;
 
-test('a starting cluster explains its answers and a record set the leader lacks', async (t) => {
+test('a starting cluster explains its answers, a record set the leader lacks, and a drain while etcd is frozen', async (t) => {
   const setup = await startLoopbackCluster(t, { size: 2, start: false });
   if (!setup) return;
-  const { cluster } = setup;
+  const { cluster, etcd } = setup;
   // Instance 1 stops waiting for its first probe round at once: it leads and decides before any target has a verdict.
   cluster.rewrite(0, { startupTimeout: '1ms' });
   // Instance 2 runs one record set more than instance 1, which leads.
@@ -59,4 +62,19 @@ test('a starting cluster explains its answers and a record set the leader lacks'
   assert.ok(row, status.stdout);
   assert.doesNotMatch(row, /undefined/);
   assert.match(row, /not in the decisions of the leader fo-1, whose config lacks this record set: this instance answers NXDOMAIN/);
+
+  // 3. etcd frozen: a drain is refused with a 503 that says why, and nothing is applied.
+  etcd.pause();
+  t.after(() => etcd.resume());
+  const target = 'www.example.test/A/127.0.0.2';
+  const drain = await cluster.daemons[1]!.api('POST', `/v1/targets/${encodeURIComponent(target)}/override`, { body: { state: 'down', reason: 'kernel update' } });
+  assert.equal(drain.status, 503, drain.text);
+  assert.equal(drain.body.error.code, 'CLUSTER_UNAVAILABLE');
+  assert.match(drain.body.error.message, /etcd is unreachable/);
+  assert.match(drain.body.error.message, /[Rr]etry/);
+  etcd.resume();
+  for (const i of [0, 1]) {
+    const s = await cluster.status(i);
+    assert.deepEqual(s.overrides, [], `instance ${i + 1} shows no override`);
+  }
 });

@@ -117,7 +117,9 @@ export class AdminServer {
       const api =
         err instanceof ApiError
           ? err
-          : (this.opts.logger.error({ method, path: url.pathname, err }, 'admin API handler failed'), new ApiError(500, 'INTERNAL', 'internal error (logged)'));
+          : err instanceof FailoverdError && err.code === 'CLUSTER_UNAVAILABLE'
+            ? new ApiError(503, err.code, err.message)
+            : (this.opts.logger.error({ method, path: url.pathname, err }, 'admin API handler failed'), new ApiError(500, 'INTERNAL', 'internal error (logged)'));
       status = api.status;
       if (res.headersSent || res.destroyed) {
         res.destroy();

@@ -13,6 +13,7 @@
  * Expiry runs on every instance's store at the same instant; the delete in
  * etcd is guarded by the value, so it removes only that override.
  */
+import { errorText, FailoverdError } from '../errors.ts';
 import type { OverrideEvent, OverrideStore, TargetOverride } from '../health/overrides.ts';
 import type { Logger } from '../log.ts';
 import type { EtcdPort } from './etcd-port.ts';
@@ -52,12 +53,18 @@ export class OperatorState {
     return this.mirror.stop();
   }
 
-  /** Resolves once every local change so far is in etcd; rejects (once) with the error of a write that failed. */
+  /**
+   * Resolves once every local change so far is in etcd; rejects (once) when
+   * a write failed: CLUSTER_UNAVAILABLE (the admin API's 503), the etcd
+   * error as its cause.
+   */
   async flush(): Promise<void> {
     await this.pending;
     const err = this.failed;
     this.failed = undefined;
-    if (err !== undefined) throw err;
+    if (err !== undefined) {
+      throw new FailoverdError('CLUSTER_UNAVAILABLE', `etcd is unreachable (${errorText(err)}): the change was not applied on any instance. Retry once etcd answers`, { cause: err });
+    }
   }
 
   /** Told of every event of the local store. */
