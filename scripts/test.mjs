@@ -15,6 +15,7 @@ const UNIT = new Set([
   'failover-properties.test.ts',
   'health.test.ts',
   'overrides.test.ts',
+  'reload-effects.test.ts',
   'route53-units.test.ts',
   'snapshot-build.test.ts',
   'status-history.test.ts',

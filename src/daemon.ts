@@ -14,7 +14,7 @@ import { ClusterNode } from './cluster/cluster-node.ts';
 import { Decider } from './failover/decider.ts';
 import type { RecordSetDecision } from './failover/decision.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
-import type { Config } from './config/types.ts';
+import { planReload, restartWarning } from './config/reload-effects.ts';
 import { Controller } from './controller.ts';
 import { DnsServer, type DnsServerOptions } from './dns/server.ts';
 import { errorText, formatProblem, ProblemsError, type Problem } from './errors.ts';
@@ -47,7 +47,7 @@ export class Daemon {
   private loaded: LoadedConfig;
   private readonly dns: DnsServer;
   private readonly route53: Route53Sink | undefined;
-  private readonly transfers: Transfers | undefined;
+  private readonly transfers: Transfers;
   private readonly admin: AdminServer;
   private readonly state: StateWriter;
   private readonly notifier: Notifier;
@@ -166,8 +166,9 @@ export class Daemon {
   /**
    * Re-reads the config file and its zones. Invalid: every problem logged
    * and returned, the running config stays. Valid: applied; probes whose
-   * settings did not change keep their health. Listen addresses, the state
-   * file and Route 53 settings need a restart (a warning says so).
+   * settings did not change keep their health. What each key does on a
+   * reload is in config/reload-effects.ts: a changed key that needs a
+   * restart keeps its running value and is named (warn line, reply).
    * One reload runs at a time; a request that arrives during one gets the
    * result of a read that begins after it ends (shared by every request that
    * arrived meanwhile), so an edit made during a reload is never lost.
@@ -210,31 +211,24 @@ export class Daemon {
       this.metrics.reload(false);
       return { ok: false, problems };
     }
-    const old = this.loaded.config;
-    const warnings: string[] = [];
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    for (const k of ['listen', 'workers', 'tcp'] as const) if (!same(old.dns[k], next.config.dns[k])) warnings.push(`dns.${k} changed: takes effect after a restart`);
-    if (!same(old.admin.listen, next.config.admin.listen)) warnings.push('admin.listen changed: takes effect after a restart');
-    if (old.state.file !== next.config.state.file) warnings.push('state.file changed: takes effect after a restart');
-    if (!same(old.route53, next.config.route53)) warnings.push('route53 changed: takes effect after a restart');
-    if (!same(old.cluster, next.config.cluster)) warnings.push('cluster changed: takes effect after a restart');
-    const { cluster: _cluster, ...nextConfig } = next.config;
-    const applied: Config = { ...nextConfig, dns: old.dns, admin: { ...next.config.admin, listen: old.admin.listen }, state: old.state, route53: old.route53, ...(old.cluster ? { cluster: old.cluster } : {}) };
+    const { applied, needsRestart } = planReload(this.loaded.config, next.config);
+    const warnings = needsRestart.map(restartWarning);
     this.loaded = { config: applied, zones: next.zones };
     this.configLoadedAt = this.clock.now();
     if (this.log.level !== applied.log.level) this.log.level = applied.log.level;
     const summary = this.controller.reload(applied);
     this.publishNowIfQueued();
     this.notifier.configure(applied.notify);
+    this.transfers.configure(applied);
     if (this.serving && (!this.cluster || this.cluster.isLeader)) this.maintenance.configure(applied.maintenance);
     this.cluster?.reconfigure(applied, next.zones);
     this.metrics.forgetProbes(summary.probesRemoved);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
-    for (const w of warnings) log.warn(w);
+    for (const r of needsRestart) log.warn({ key: r.key, why: r.why }, restartWarning(r));
     this.metrics.reload(true);
     this.state.markDirty();
     log.info({ file, ...summary, probesKept: summary.probesKept.length, recordSets: applied.records.length, zones: next.zones.map((z) => z.origin) }, 'config reloaded');
-    return { ok: true, summary, warnings };
+    return { ok: true, summary, warnings, needsRestart };
   }
 
   /**

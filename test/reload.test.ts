@@ -1,15 +1,20 @@
 /**
  * Reload (POST /v1/reload and SIGHUP): a broken config is refused with every
  * problem and the old one keeps serving; a good one is applied without
- * dropping the health (or the drains) of targets whose probes did not change.
+ * dropping the health (or the drains) of targets whose probes did not change;
+ * transfer.allow, tsig keys and secondaries are applied (dig AXFR before and
+ * after), a key that needs a restart is named in the reply and the log.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { constants, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { AdminDaemon, FAST, metric, parsePrometheus, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
+import { needTool } from './helpers/tools.ts';
 
 const dir = new TestDir();
 let backends: Backend[] = [];
@@ -149,7 +154,7 @@ test('SIGHUP applies a good config too; a removed target loses its drain (logged
   assert.deepEqual(done.overridesDropped, ['www.example.test/A/127.0.0.2']);
   assert.deepEqual(done.probesRemoved, ['web@127.0.0.2', 'api@127.0.0.3']);
   await d.proc.waitForLog((l) => l.msg === 'dropped the override of a target that is no longer configured' && l.target === 'www.example.test/A/127.0.0.2');
-  await d.proc.waitForLog((l) => l.msg === 'admin.listen changed: takes effect after a restart');
+  await d.proc.waitForLog((l) => l.msg === 'admin.listen changed: needs a restart (the running value stays until then)' && l.key === 'admin.listen' && l.level === 40);
   await d.waitForAnswer('api.example.test', ['ENOTFOUND'], 2000);
   assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
   const s = (await d.api('GET', '/v1/status')).body;
@@ -215,3 +220,53 @@ async function openFifoForWriting(path: string, ms = 5000): Promise<FileHandle> 
     clearTimeout(timer);
   }
 }
+
+const SECRET = Buffer.from('reload-test-secret-0123456789ab').toString('base64');
+
+/** dig AXFR of example.test: the zone's records, or [] when the transfer failed (REFUSED). */
+async function axfr(extra: string[] = []): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('dig', ['@127.0.0.1', '-p', String(d.dnsPort), 'example.test', 'AXFR', '+time=3', '+tries=1', ...extra], { timeout: 15_000 });
+  if (/Transfer failed/.test(stdout)) return [];
+  return stdout.split('\n').filter((l) => l && !l.startsWith(';') && !/\sTSIG\s/.test(l));
+}
+
+test('transfer.allow, tsig and secondaries are applied by a reload (dig AXFR before and after); a dns change is named as needing a restart', async (t) => {
+  if (!needTool(t, 'dig')) return;
+  const reload = async (extra: string) => {
+    dir.write(config(WWW(30), extra));
+    const r = await d.api('POST', '/v1/reload');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body;
+  };
+  await reload('');
+  assert.deepEqual(await axfr(), [], 'no transfer.allow: refused');
+
+  // A secondary listening for NOTIFY, added with the allow list.
+  const secondary = createSocket('udp4');
+  t.after(() => secondary.close());
+  const notified = new Promise<Buffer>((resolve) => secondary.on('message', (m) => ((m[2]! >> 3) & 0xf) === 4 && resolve(m)));
+  await new Promise<void>((r) => secondary.bind(0, '127.0.0.1', r));
+  const added = await reload(`transfer: { allow: ["127.0.0.1/32"] }\nsecondaries:\n  - { address: "127.0.0.1:${secondary.address().port}", zones: [example.test] }\n`);
+  assert.deepEqual(added.needsRestart, []);
+  const zone = await axfr();
+  assert.ok(zone.some((l) => /^example\.test\.\s+\d+\s+IN\s+SOA\s/.test(l)) && zone.length > 2, zone.join('\n'));
+  const notify = await Promise.race([notified, new Promise<undefined>((r) => void notified.finally(clearTimeout.bind(null, setTimeout(r, 5000))))]);
+  assert.ok(notify, 'the secondary added by the reload got no NOTIFY within 5 s');
+
+  // The allow list removed, a TSIG key added, and dns.listen changed: unsigned refused, signed served; dns.listen waits for a restart.
+  const keyed = await reload(`tsig:\n  xfr-key: { secret: "${SECRET}" }\n`);
+  assert.deepEqual(keyed.needsRestart, []);
+  assert.deepEqual(await axfr(), [], 'allow removed: refused again');
+  assert.ok((await axfr(['-y', `hmac-sha256:xfr-key:${SECRET}`])).length > 2, 'signed with the new key: served');
+
+  dir.write(config(WWW(30)).replace('dns: { listen: ["127.0.0.1:0"] }', 'dns: { listen: ["127.0.0.1:0", "127.0.0.1:1"] }'));
+  const since = d.proc.logs.length;
+  const r = await d.api('POST', '/v1/reload');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.needsRestart.map((x: { key: string }) => x.key), ['dns.listen']);
+  assert.match(r.body.needsRestart[0].why, /opened once, at start/);
+  assert.deepEqual(r.body.warnings, ['dns.listen changed: needs a restart (the running value stays until then)']);
+  await d.proc.waitForLog((l) => l.level === 40 && l.key === 'dns.listen' && l.msg === r.body.warnings[0], 2000, since);
+  assert.deepEqual(await axfr(['-y', `hmac-sha256:xfr-key:${SECRET}`]), [], 'every key removed: refused');
+  assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1'], 'DNS still served where it was');
+});

@@ -14,7 +14,7 @@ import type { Metrics } from './metrics.ts';
 import type { StatusHistory } from './status-history.ts';
 import type { ProbesOf } from './views.ts';
 
-export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[] } | { ok: false; problems: Problem[] };
+export type ReloadOutcome = { ok: true; summary: ReloadSummary; warnings: string[]; needsRestart: Array<{ key: string; why: string }> } | { ok: false; problems: Problem[] };
 
 export interface AdminDeps {
   /** Operator actions (overrides, failback), the config and the transitions. */

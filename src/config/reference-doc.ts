@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { formatDuration } from './duration.ts';
 import { CONFIG_REFERENCE, type KeyDoc } from './reference.ts';
+import { reloadRuleOf } from './reload-effects.ts';
 import { configSchema } from './schema.ts';
 
 type Json = Record<string, unknown>;
@@ -182,6 +183,10 @@ export function renderConfigReference(): string {
   out.push('`"250ms"`, `"1s"`, `"1.5s"`, `"5m"`, `"1h"`, or a number of milliseconds. Keys marked **required** must be');
   out.push('given when their section is; every other key has the default shown, or is off when it has none.');
   out.push('');
+  out.push('**On reload** (SIGHUP, `failoverd reload`, `POST /v1/reload`): *applied* keys take effect at once; a changed');
+  out.push('*restart* key keeps its running value until the daemon restarts, and the reload says so: a warn line and');
+  out.push('`needsRestart` (key and why) in the reply, which `failoverd reload` prints. From src/config/reload-effects.ts.');
+  out.push('');
   const sections = rows.filter((r) => !r.path.includes('.') && !r.path.includes('['));
   out.push('Sections: ' + sections.map((s) => `[\`${s.path}\`](#${s.path.toLowerCase()})`).join(', ') + '.');
   for (const section of sections) {
@@ -190,14 +195,17 @@ export function renderConfigReference(): string {
     out.push('');
     const doc = CONFIG_REFERENCE[section.path];
     if (doc?.description) out.push(doc.description, '');
-    out.push('| key | type | default | description | example |');
-    out.push('|---|---|---|---|---|');
+    const rule = reloadRuleOf(section.path);
+    if (rule) out.push(`On reload: ${rule.effect === 'applied' ? 'applied' : '**needs a restart**'} (${rule.why}).`, '');
+    out.push('| key | type | default | on reload | description | example |');
+    out.push('|---|---|---|---|---|---|');
     for (const r of rows.filter((x) => x.path === section.path || x.path.startsWith(section.path + '.') || x.path.startsWith(section.path + '['))) {
       const d: KeyDoc | undefined = CONFIG_REFERENCE[r.path];
       const type = d?.type ?? r.type;
       const def = r.default !== undefined ? code(r.default) : r.required ? '**required**' : '–';
       const ex = d?.example !== undefined ? code(d.example) : '';
-      out.push(`| ${code(r.path)} | ${cell(type)} | ${cell(def)} | ${cell(d?.description ?? '')} | ${cell(ex)} |`);
+      const effect = reloadRuleOf(r.path)?.effect ?? '';
+      out.push(`| ${code(r.path)} | ${cell(type)} | ${cell(def)} | ${effect} | ${cell(d?.description ?? '')} | ${cell(ex)} |`);
     }
   }
   out.push('');

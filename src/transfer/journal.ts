@@ -32,7 +32,7 @@ export class Journal {
   private readonly zones = new Map<string, ZoneJournal>();
 
   constructor(
-    private readonly maxChanges = 100,
+    readonly maxChanges = 100,
     private readonly maxRecords = 200_000,
   ) {}
 

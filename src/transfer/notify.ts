@@ -94,7 +94,7 @@ export class NotifySender {
   /** Tells `target` that `zone` is at its serial now. */
   notify(target: NotifyTarget, zone: ZoneView): void {
     if (this.stopped) return;
-    const label = `${isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
+    const label = labelOf(target);
     const k = `${label}/${zone.origin}`;
     let p = this.pending.get(k);
     if (!p) {
@@ -105,6 +105,17 @@ export class NotifySender {
     p.target = target;
     if (!p.inflight) this.send(p, 1, this.clock.now());
     else this.opts.logger.debug({ secondary: label, zone: zone.origin, serial: zone.serial, waitingFor: p.inflight.serial }, 'NOTIFY coalesced: one is already waiting for an answer');
+  }
+
+  /** Forgets (and stops retrying) every secondary not among `targets`: one a reload removed. */
+  keepOnly(targets: NotifyTarget[]): void {
+    const labels = new Set(targets.map(labelOf));
+    for (const [k, p] of this.pending) {
+      if (labels.has(p.label)) continue;
+      p.inflight?.timer.cancel();
+      if (p.inflight) this.byId.delete(p.inflight.id);
+      this.pending.delete(k);
+    }
   }
 
   /** Every (secondary, zone) notified so far, with its last answer. */
@@ -224,4 +235,8 @@ export function notifyMessage(id: number, zone: ZoneView): Buffer {
 function sameHost(a: string, b: string): boolean {
   const strip = (s: string) => s.replace(/^::ffff:/i, '').toLowerCase();
   return strip(a) === strip(b);
+}
+
+function labelOf(target: NotifyTarget): string {
+  return `${isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
 }
