@@ -3,7 +3,8 @@
  * - config/, zones/ (the zone file parser), clock, errors, log and the DNS
  *   name and zone-file value modules (records/names.ts, records/types.ts)
  *   are the ground floor: they import no stage, sink, admin or CLI module;
- * - sinks (dns/, route53/, transfer/, notify/) never import each other;
+ * - sinks (dns/, route53/, rfc2136/, transfer/, notify/) never import each
+ *   other; dns/wire/ is the shared wire layer (transfer/ and rfc2136/ use it);
  * - stages and sinks never import admin/, cli/ or the daemon wiring;
  * - nothing imports cli/ except cli/ itself;
  * - no circular imports.
@@ -20,10 +21,11 @@ module.exports = {
       from: { path: GROUND },
       to: { path: '^src/', pathNot: GROUND },
     },
-    { name: 'route53-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/route53/' }, to: { path: '^src/(dns|transfer|notify)/' } },
-    { name: 'dns-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/dns/' }, to: { path: '^src/(route53|notify)/' } },
-    { name: 'transfer-sink-alone', severity: 'error', comment: 'Sinks never import each other (transfer may use the DNS wire layer of dns/).', from: { path: '^src/transfer/' }, to: { path: '^src/(route53|notify)/' } },
-    { name: 'notify-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/notify/' }, to: { path: '^src/(dns|route53|transfer)/' } },
+    { name: 'route53-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/route53/' }, to: { path: '^src/(dns|transfer|notify|rfc2136)/' } },
+    { name: 'dns-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/dns/' }, to: { path: '^src/(route53|notify|rfc2136|transfer)/' } },
+    { name: 'transfer-sink-alone', severity: 'error', comment: 'Sinks never import each other (transfer may use the DNS wire layer of dns/).', from: { path: '^src/transfer/' }, to: { path: '^src/(route53|notify|rfc2136)/' } },
+    { name: 'notify-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/notify/' }, to: { path: '^src/(dns|route53|transfer|rfc2136)/' } },
+    { name: 'rfc2136-sink-alone', severity: 'error', comment: 'Sinks never import each other: the RFC 2136 sink uses only the shared wire layer of dns/ (dns/wire/).', from: { path: '^src/rfc2136/' }, to: { path: '^src/(route53|notify|transfer)/|^src/dns/(?!wire/)' } },
     {
       name: 'cli-is-the-top',
       severity: 'error',
@@ -35,7 +37,7 @@ module.exports = {
       name: 'stages-below-wiring',
       severity: 'error',
       comment: 'Stages and sinks never import the admin API or the daemon wiring.',
-      from: { path: '^src/(probes|health|failover|records|dns|route53|transfer|notify|maintenance|state|cluster)/' },
+      from: { path: '^src/(probes|health|failover|records|dns|route53|rfc2136|transfer|notify|maintenance|state|cluster)/' },
       to: { path: '^src/(admin/|daemon\\.ts$)' },
     },
   ],

@@ -28,7 +28,7 @@ import { Journal } from '../src/transfer/journal.ts';
 import { recordKey, zoneRecords } from '../src/transfer/zone-records.ts';
 import { NotifySender } from '../src/transfer/notify.ts';
 import { TransferResponder } from '../src/transfer/responder.ts';
-import { readTsig, signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/transfer/tsig.ts';
+import { readTsig, signRequest, TSIG_ERROR, TsigKeyring, TsigSigner, verifyResponse } from '../src/dns/wire/tsig.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
 import { captureLog, type CapturedLog } from './helpers/log-capture.ts';

@@ -6,9 +6,9 @@
  * answers on its own.
  *
  * Files: responder.ts (the server's TransferHandler), axfr.ts, ixfr.ts +
- * journal.ts, notify.ts, tsig.ts, acl.ts, messages.ts (encoding); the
- * config sections are in config/transfer.ts, the wire format (reading
- * and writing bytes) in dns/wire/.
+ * journal.ts, notify.ts, acl.ts, messages.ts (encoding); the config
+ * sections are in config/transfer.ts, the wire format (reading and
+ * writing bytes) and TSIG in dns/wire/ (the RFC 2136 sink signs with it too).
  */
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.ts';
@@ -20,7 +20,7 @@ import { AddressAcl } from './acl.ts';
 import { Journal } from './journal.ts';
 import { NotifySender, type NotifyOptions, type NotifyStatus, type NotifyTarget } from './notify.ts';
 import { TransferResponder, type TransferEvent } from './responder.ts';
-import { TsigKeyring } from './tsig.ts';
+import { TsigKeyring } from '../dns/wire/tsig.ts';
 
 export type { NotifyStatus, TransferEvent };
 

@@ -10,15 +10,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
-import { CLASS_IN, FLAG_AA, OPCODE_NOTIFY, RCODE } from '../dns/wire/constants.ts';
+import { CLASS_IN, FLAG_AA, OPCODE_NOTIFY, RCODE, RCODE_NAME } from '../dns/wire/constants.ts';
 import { readHeader } from '../dns/wire/reader.ts';
 import { WireWriter } from '../dns/wire/writer.ts';
 import type { Logger } from '../log.ts';
 import type { ZoneView } from '../records/snapshot.ts';
 import { RR_TYPE_CODE } from '../records/types.ts';
 import type { TsigKey } from '../config/transfer.ts';
-import { signRequest, verifyResponse } from './tsig.ts';
-const RCODE_NAME: Record<number, string> = Object.fromEntries(Object.entries(RCODE).map(([k, v]) => [v, k]));
+import { signRequest, verifyResponse } from '../dns/wire/tsig.ts';
 
 export interface NotifyTarget {
   host: string;

@@ -30,7 +30,7 @@ import { axfrRecords } from './axfr.ts';
 import { planIxfr, readIxfrSerial } from './ixfr.ts';
 import type { Journal } from './journal.ts';
 import { encodeMessage, encodeStream, type ReplyHeader, type Signer } from './messages.ts';
-import { appendSignedError, appendUnsignedError, readTsig, TSIG_ERROR_NAME, tsigReserve, TsigKeyring, TsigSigner } from './tsig.ts';
+import { appendSignedError, appendUnsignedError, readTsig, TSIG_ERROR_NAME, tsigReserve, TsigKeyring, TsigSigner } from '../dns/wire/tsig.ts';
 
 export interface ResponderDeps {
   keyring: TsigKeyring;

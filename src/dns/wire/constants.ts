@@ -27,12 +27,20 @@ export const FLAG_RD = 0x0100;
 export const OPCODE_QUERY = 0;
 /** RFC 1996. */
 export const OPCODE_NOTIFY = 4;
+/** RFC 2136. */
+export const OPCODE_UPDATE = 5;
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, BADVERS: 16 } as const;
+/** The RCODEs of an UPDATE's answer (RFC 2136 §2.2), beside RCODE's. */
+export const UPDATE_RCODE = { YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10 } as const;
+/** Names of the header RCODEs, for logs, status and metrics. */
+export const RCODE_NAME: Readonly<Record<number, string>> = Object.fromEntries([...Object.entries(RCODE), ...Object.entries(UPDATE_RCODE)].map(([k, v]) => [v, k]));
 
 export const CLASS_IN = 1;
 /** QCLASS * (RFC 1035 §3.2.5): answered with the IN data; also the class of a TSIG record. */
 export const CLASS_ANY = 255;
+/** Class NONE (RFC 2136 §1.3): "delete this RR" and "RRset does not exist". */
+export const CLASS_NONE = 254;
 
 /** DS: the one type a delegation's parent side answers (RFC 4035 §3.1.4.1). */
 export const TYPE_DS = 43;

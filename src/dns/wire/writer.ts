@@ -80,8 +80,8 @@ export class WireWriter {
     this.u16(c.ar);
   }
 
-  question(q: { name: string; type: number; class: number }): void {
-    this.name(q.name);
+  question(q: { name: string; type: number; class: number }, compress = true): void {
+    this.name(q.name, compress);
     this.u16(q.type);
     this.u16(q.class);
   }
@@ -133,14 +133,19 @@ export class WireWriter {
   }
 
   rr(owner: string, ttl: number, data: RData): void {
+    this.record(owner, RR_TYPE_CODE[data.type], CLASS_IN, ttl, data);
+  }
+
+  /** A record of any class; without data its RDLENGTH is 0 (the deletes and prerequisites of RFC 2136). */
+  record(owner: string, type: number, cls: number, ttl: number, data?: RData): void {
     this.name(owner);
-    this.u16(RR_TYPE_CODE[data.type]);
-    this.u16(CLASS_IN);
+    this.u16(type);
+    this.u16(cls);
     this.u32(Math.min(ttl >>> 0, 0x7fffffff));
     const rdlenAt = this.length;
     this.u16(0);
     const start = this.length;
-    this.rdata(data);
+    if (data) this.rdata(data);
     this.patchU16(rdlenAt, this.length - start);
   }
 

@@ -2,15 +2,17 @@
  * TSIG (RFC 8945): HMAC signatures on DNS messages with shared keys.
  * Verifies requests (BADKEY, BADSIG, BADTIME, BADTRUNC), signs responses
  * (every message of a multi-message transfer, each chained to the one
- * before, §5.3.1), signs requests (outgoing NOTIFY) and verifies their
- * responses. Secrets never leave the TsigKey they live in.
+ * before, §5.3.1), signs requests (outgoing NOTIFY, RFC 2136 UPDATE,
+ * SOA and transfer queries) and verifies their responses, a multi-message
+ * transfer's included. Shared by transfer/ and rfc2136/, so it lives in the
+ * wire layer. Secrets never leave the TsigKey they live in.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { systemClock } from '../clock.ts';
-import { CLASS_ANY, TYPE_TSIG } from '../dns/wire/constants.ts';
-import { readMessage, readName, type WireMessage } from '../dns/wire/reader.ts';
-import { WireWriter } from '../dns/wire/writer.ts';
-import type { TsigAlgorithm, TsigKey } from '../config/transfer.ts';
+import { systemClock } from '../../clock.ts';
+import { CLASS_ANY, TYPE_TSIG } from './constants.ts';
+import { readMessage, readName, type WireMessage } from './reader.ts';
+import { WireWriter } from './writer.ts';
+import type { TsigAlgorithm, TsigKey } from '../../config/transfer.ts';
 
 export const TSIG_ERROR = { NOERROR: 0, BADSIG: 16, BADKEY: 17, BADTIME: 18, BADTRUNC: 22 } as const;
 export const TSIG_ERROR_NAME: Record<number, string> = { 0: 'NOERROR', 16: 'BADSIG', 17: 'BADKEY', 18: 'BADTIME', 22: 'BADTRUNC' };
