@@ -204,7 +204,9 @@ export class Decider {
     const t = result.transition;
     this.recent.push(t);
     if (this.recent.length > TRANSITIONS_KEPT) this.recent.splice(0, this.recent.length - TRANSITIONS_KEPT);
-    this.opts.logger.info({ component: 'failover', recordSet: t.recordSet, from: t.from, to: t.to, reason: t.reason }, 'transition');
+    // A failover (the answer leaves the all-healthy one, or all are down) is a warning; the return to it is info.
+    const failover = machine.state!.degraded || machine.state!.allDown;
+    this.opts.logger[failover ? 'warn' : 'info']({ component: 'failover', recordSet: t.recordSet, from: t.from, to: t.to, reason: t.reason }, 'transition');
     for (const l of this.transitionListeners) {
       try {
         l(t);
