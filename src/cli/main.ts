@@ -7,6 +7,16 @@ import { loadDesiredForRoute53 } from './current-answers.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
 import { registerDemoCommand } from './demo.ts';
 
+// A reader that stops early (`failoverd status | head -3`) ends the output,
+// not the process with an EPIPE stack trace: exit quietly, as `ls | head`
+// does. (The daemon's log is pino's own stream on fd 1, not these.)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const program = new Command();
 program
   .name('failoverd')
