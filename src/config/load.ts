@@ -103,7 +103,10 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
     origins.set(z.origin, z.file);
   }
 
-  const records = resolveRecordSets(raw, zones, problems, at);
+  // A zone file that failed to load is reported once, with its line: record
+  // sets and secondaries are not also reported as outside every served zone.
+  const zonesComplete = zones.length === zoneFiles.length;
+  const records = resolveRecordSets(raw, zones, zonesComplete, problems, at);
   if (raw.route53 && problems.length === 0) {
     for (const p of validateRoute53(raw.route53, records, zones.map((z) => z.origin))) problems.push({ ...at(parsePath(p.path)), message: p.message });
   }
@@ -126,7 +129,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   if (!token && !isLoopback(raw.admin.listen.host)) {
     problems.push({ ...at(['admin', 'listen']), message: `admin.listen ${raw.admin.listen.host} is not a loopback address: set admin.token (or FAILOVERD_ADMIN_TOKEN) so that changes need a token` });
   }
-  const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zones.map((z) => z.origin));
+  const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zonesComplete ? zones.map((z) => z.origin) : undefined);
   for (const p of xfer.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const cluster = raw.cluster ? resolveCluster(raw.cluster, dirname(resolve(file))) : undefined;
   for (const p of cluster?.problems ?? []) problems.push({ ...at(parsePath(p.path)), message: p.message });
@@ -171,7 +174,7 @@ async function resolveZoneFiles(spec: string | string[], baseDir: string, proble
   return out;
 }
 
-function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): RecordSetConfig[] {
+function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boolean, problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): RecordSetConfig[] {
   const out: RecordSetConfig[] = [];
   const seen = new Map<string, number>();
   const targetIds = new Map<string, Omit<Problem, 'message'>>();
@@ -179,7 +182,7 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], problems: Problem[
     const name = canonicalName(r.name);
     const zone = zones.filter((z) => isInZone(name, z.origin)).sort((a, b) => b.origin.length - a.origin.length)[0];
     if (!zone) {
-      problems.push({ ...at(['records', i, 'name']), message: `${name} is outside every served zone (${zones.map((z) => z.origin).join(', ') || 'none'})` });
+      if (zonesComplete) problems.push({ ...at(['records', i, 'name']), message: `${name} is outside every served zone (${zones.map((z) => z.origin).join(', ') || 'none'})` });
     } else {
       for (const rec of zone.records) {
         if (rec.data.type === 'NS' && rec.name !== zone.origin && isInZone(name, rec.name)) {

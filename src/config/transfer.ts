@@ -139,9 +139,10 @@ type RawSections = {
 
 /**
  * Reads secret files (relative to the config's directory), checks that
- * secondaries name served zones and configured keys.
+ * secondaries name served zones (not when `servedZones` is undefined: a
+ * zone file failed to load, and is reported) and configured keys.
  */
-export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZones: readonly string[]): { settings: TransferSettings; problems: TransferProblem[] } {
+export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZones: readonly string[] | undefined): { settings: TransferSettings; problems: TransferProblem[] } {
   const problems: TransferProblem[] = [];
   const keys: TsigKey[] = [];
   const byName = new Map<string, string>();
@@ -165,7 +166,7 @@ export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZ
   const served = new Set(servedZones);
   const secondaries: SecondaryConfig[] = raw.secondaries.map((s, i) => {
     s.zones.forEach((z, j) => {
-      if (!served.has(z)) problems.push({ path: `secondaries[${i}].zones[${j}]`, message: `${z} is not a served zone (served: ${[...served].join(', ') || 'none'})` });
+      if (servedZones !== undefined && !served.has(z)) problems.push({ path: `secondaries[${i}].zones[${j}]`, message: `${z} is not a served zone (served: ${[...served].join(', ') || 'none'})` });
     });
     const tsig = s.tsig === undefined ? undefined : canonicalName(s.tsig);
     if (tsig !== undefined && !byName.has(tsig)) problems.push({ path: `secondaries[${i}].tsig`, message: `unknown key ${quote(s.tsig!)} (defined in tsig: ${Object.keys(raw.tsig).join(', ') || 'none'})` });
