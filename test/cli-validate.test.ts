@@ -42,3 +42,39 @@ secondaries:
   assert.match(problems[0]!, /example\.test\.zone:\d+: bad IPv4 address "999\.0\.0\.10"/);
   assert.doesNotMatch(r.stderr, /outside every served zone|not a served zone/);
 });
+
+test('a bad value says what the key takes and what it got; an unknown key says which key was meant', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(`dns: { listen: ["127.0.0.1:0"], lisen: [] }
+zones: zones
+checks:
+  web: { type: http, port: 8080, fall: two, fal: 3, rise: 0 }
+  other: { type: ftp, port: 99999 }
+records:
+  - name: www.example.test
+    type: A
+    tll: 30
+    policy: fail
+    targets: [{ address: 127.0.0.1, check: web, colour: blue }]
+`);
+  const r = await runCli(['validate', '--config', dir.config]);
+  assert.equal(r.code, 2, r.stderr);
+  const said = new Map(
+    r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('  '))
+      .map((l) => /^\s+\S+:\d+ (\S+): (.*)$/.exec(l)!.slice(1, 3) as [string, string]),
+  );
+  assert.equal(said.get('checks.web.fall'), 'expected a whole number from 1 to 100 (e.g. 3), got "two"');
+  assert.equal(said.get('checks.web.rise'), 'expected a whole number from 1 to 100 (e.g. 3), got 0');
+  assert.equal(said.get('checks.other.type'), 'expected one of "http", "https", "tcp" (e.g. https), got "ftp"');
+  assert.equal(said.get('checks.other.port'), 'expected a whole number from 1 to 65535 (e.g. 8080), got 99999');
+  assert.equal(said.get('records[0].policy'), 'expected one of "failover", "multivalue", "weighted" (e.g. multivalue), got "fail"');
+  assert.equal(said.get('checks.web.fal'), 'unknown key "fal" (did you mean "fall"?)');
+  assert.equal(said.get('dns.lisen'), 'unknown key "lisen" (did you mean "listen"?)');
+  assert.equal(said.get('records[0].tll'), 'unknown key "tll" (did you mean "ttl"?)');
+  assert.equal(said.get('records[0].targets[0].colour'), 'unknown key "colour"', 'no key is close: no guess');
+  assert.equal(said.size, 9, r.stderr);
+  assert.doesNotMatch(r.stderr, /Invalid input|received/);
+});

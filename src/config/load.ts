@@ -12,6 +12,7 @@ import { errorText, ProblemsError, quote, shown, type Problem } from '../errors.
 import { canonicalName, isInZone } from '../records/names.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { resolveCluster } from './cluster.ts';
+import { friendlyMessage, unknownKeyMessage } from './friendly-issues.ts';
 import { validateRoute53 } from './route53.ts';
 import { resolveTransferConfig } from './transfer.ts';
 import { loadZoneFile } from '../zones/load.ts';
@@ -75,10 +76,10 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          problems.push({ file, line: lineOfKey(doc, lc, issue.path, key), path: formatPath([...issue.path, key]), message: `unknown key ${quote(key)}` });
+          problems.push({ file, line: lineOfKey(doc, lc, issue.path, key), path: formatPath([...issue.path, key]), message: unknownKeyMessage(key, issue.path) });
         }
       } else {
-        problems.push({ file, line: lineOfPath(doc, lc, issue.path), path: formatPath(issue.path), message: issue.message });
+        problems.push({ file, line: lineOfPath(doc, lc, issue.path), path: formatPath(issue.path), message: friendlyMessage(issue.message, issue.path, plain) });
       }
     }
     throw new ProblemsError('CONFIG_INVALID', problems);
