@@ -12,6 +12,7 @@ import { applyPlan } from '../src/route53/apply.ts';
 import { guardPort, type RequestStats } from '../src/route53/guarded-port.ts';
 import { computePlan } from '../src/route53/plan.ts';
 import { TokenBucket } from '../src/route53/rate-limit.ts';
+import type { Route53Port } from '../src/route53/port.ts';
 import { SdkRoute53Port } from '../src/route53/sdk-port.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { Route53Error } from '../src/route53/errors.ts';
@@ -187,4 +188,33 @@ test('INSYNC polling is bounded: a change that stays PENDING ends as TIMEOUT', a
   t.after(() => sdk.destroy());
   const result = await applyPlan(planFor(['www.example.test']), port, { waitInsync: true, pollMs: 20, maxPollMs: 40, insyncTimeoutMs: 200 });
   assert.equal(result.submitted[0]!.status, 'TIMEOUT');
+});
+
+test('maxRequestsPerSecond holds at a throttling endpoint: retries and concurrent calls share the one bucket, never more than 4 in a second', async (t) => {
+  const fake = await fakeRoute53(t);
+  const sdk = new SdkRoute53Port({ region: 'us-east-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, requestTimeoutMs: 3000 });
+  t.after(() => sdk.destroy());
+  // The SDK's first request takes it 100 ms and more to set up: done before, so the endpoint sees the requests as paced.
+  await sdk.getChange('C0WARMUP');
+  // Throttling for the next 12 requests (Route 53's account-wide limit hit by another tool), then INSYNC.
+  for (let i = 0; i < 12; i++) fake.script.push({ status: 400, body: errorXml('Sender', 'Throttling', 'Rate exceeded') });
+  const arrivals: number[] = [];
+  const counted = fake.requests.push.bind(fake.requests);
+  fake.requests.push = (...r) => {
+    arrivals.push(Date.now());
+    return counted(...r);
+  };
+  // As the sink builds it: one bucket at maxRequestsPerSecond 4, short backoffs so that the bucket, not the backoff, paces the retries.
+  const sent: number[] = [];
+  const timed = { getChange: (id: string) => (sent.push(Date.now()), sdk.getChange(id)) } as unknown as Route53Port;
+  const port = guardPort(timed, new TokenBucket(4), { baseMs: 10, maxDelayMs: 50, maxAttempts: 10 });
+  await Promise.all(Array.from({ length: 6 }, (_, i) => port.getChange(`C${i}EXAMPLE`)));
+  assert.equal(arrivals.length, 18, '12 throttled, then one success per call');
+  // The most requests within `ms` of each other, wherever the window starts.
+  const most = (times: number[], ms: number) => Math.max(...times.map((a) => times.filter((b) => b >= a && b < a + ms).length));
+  assert.ok(most(sent, 1000) <= 4, `requests sent: at most ${most(sent, 1000)} in one second (${sent.map((x) => x - sent[0]!).join(', ')} ms)`);
+  // At the endpoint the same, give or take the time each request spends in the SDK and on loopback (seen up to 160 ms apart on a busy machine: 250 ms allowed).
+  const perSecond = new Map<number, number>();
+  for (const at of arrivals) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+  assert.ok(most(arrivals, 750) <= 4, `requests received per second: ${[...perSecond.values()].join(', ')}; at most ${most(arrivals, 750)} within 750 ms (${arrivals.map((x) => x - arrivals[0]!).join(", ")} ms; sent ${sent.map((x) => x - sent[0]!).join(", ")})`);
 });

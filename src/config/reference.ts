@@ -125,7 +125,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   },
   'route53.ownerId': { description: 'Written into the ownership TXT markers and health check tags; failoverd changes only what this owner id owns.', example: 'failoverd-prod-1' },
   'route53.reconcile': { description: 'node-cron schedule on which Route 53 is read back and any drift repaired.', example: '"*/5 * * * *"' },
-  'route53.maxRequestsPerSecond': { description: 'One token bucket for every Route 53 call (Route 53 allows 5 per second per account).', example: '2' },
+  'route53.maxRequestsPerSecond': { description: 'The most Route 53 calls of this process in any one second, retries included: they are spaced 1/rate apart (Route 53 allows 5 per second per account, shared with every other client of it).', example: '2' },
   'route53.endpoint': { description: 'Another Route 53 API endpoint, e.g. a moto server for trying it out.', example: 'http://127.0.0.1:5055' },
   'route53.region': { description: 'The SDK region (Route 53 is global; us-east-1 signs its requests).', example: 'us-east-1' },
   'route53.dryRun': { description: 'Plan and log every change but apply none.', example: 'true' },
