@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
   'cluster-health.test.ts',
+  'cluster-leadership-units.test.ts',
   'cluster-mirror.test.ts',
   'cluster-quorum.test.ts',
   'dns-wire-reader.test.ts',

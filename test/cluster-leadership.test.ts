@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Etcd3 } from 'etcd3';
 import { needTool } from './helpers/tools.ts';
 import { startEtcd } from './helpers/etcd.ts';
-import { Etcd3Port } from '../src/cluster/etcd-client.ts';
+import { baseEtcdOptions, Etcd3Port } from '../src/cluster/etcd-client.ts';
 import { Leadership } from '../src/cluster/leadership.ts';
 
 const KEY = 'failoverd/test/leader';
@@ -14,7 +14,7 @@ test('leadership: one leader among three; its lease lost on the etcd side, anoth
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await startEtcd(1);
   t.after(() => etcd.stop());
-  const clients = [0, 1, 2].map(() => new Etcd3Port(new Etcd3({ hosts: etcd.endpoints })));
+  const clients = [0, 1, 2].map(() => Etcd3Port.connect(baseEtcdOptions(etcd.endpoints)));
   t.after(() => { for (const c of clients) c.close(); });
   const ttl = 2;
   const nodes = clients.map((c, i) => new Leadership(c, KEY, `i${i}`, ttl));
@@ -29,10 +29,9 @@ test('leadership: one leader among three; its lease lost on the etcd side, anoth
 
   // The leader's lease is lost on etcd's side (as when it expires): etcd deletes
   // the key, another instance wins, and the old leader, which does not know yet,
-  // is refused by the fence. (Closing the leader's etcd3 client instead does not
-  // end its lease keep-alive stream: its lease stayed alive for 10 s and more.
-  // A killed process does stop it: test/cluster-daemons.test.ts SIGKILLs the
-  // leading failoverd and sees another lead within leaseTtl + 1 s.)
+  // is refused by the fence. (test/cluster-daemons.test.ts SIGKILLs the leading
+  // failoverd and sees another lead within leaseTtl + 1 s; the unit tests,
+  // test/cluster-leadership-units.test.ts, stop the keep-alives on the fake.)
   const admin = new Etcd3({ hosts: etcd.endpoints });
   t.after(() => admin.close());
   const others = nodes.filter((_, i) => i !== first);

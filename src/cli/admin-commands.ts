@@ -111,7 +111,9 @@ function formatCluster(c: any): string {
   const serving = c.serving === 'cluster' ? "serving the cluster's decisions" : c.serving === 'frozen' ? 'serving the LAST decisions seen (frozen)' : "serving its OWN local verdict";
   const last = c.lastDecision ? `; last decision by ${c.lastDecision.leader} ${ago(c.lastDecision.receivedAt)}` : '; no decision received yet';
   const points = c.vantagePoints.map((v: any) => v.instance).join(', ') || 'none';
-  const head = `\nCluster ${c.name}: instance ${c.instance}${c.isLeader ? ' (LEADER)' : ''}, leader ${c.leader ?? 'none'}; ${link}, ${serving}${last}\nVantage points live (${c.vantagePoints.length}): ${points}; quorum ${c.quorum}\n`;
+  const broken = Object.entries(c.mirrors ?? {}).filter(([, state]) => state !== 'live').map(([name]) => name);
+  const current = c.current === false ? `\nNOT CURRENT: decisions last confirmed ${c.confirmedAt ? ago(c.confirmedAt) : 'never'}${broken.length ? `; etcd watches recovering: ${broken.join(', ')}` : ''}` : '';
+  const head = `\nCluster ${c.name}: instance ${c.instance}${c.isLeader ? ' (LEADER)' : ''}, leader ${c.leader ?? 'none'}; ${link}, ${serving}${last}${current}\nVantage points live (${c.vantagePoints.length}): ${points}; quorum ${c.quorum}\n`;
   const views = table(
     ['TARGET', 'CLUSTER', 'VANTAGE POINTS', 'VIEWS'],
     c.targets.map((t: any) => [t.id, t.health, t.why, Object.entries(t.views).map(([i, h]) => `${i}=${h}`).join(' ') || '-']),

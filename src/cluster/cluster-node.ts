@@ -34,8 +34,24 @@ import { recordsFingerprint } from './config-fingerprint.ts';
 import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
 import { OperatorState } from './operator-state.ts';
-import { PrefixMirror } from './prefix-mirror.ts';
+import { PrefixMirror, RECOVERY_CAUSES, type MirrorState, type RecoveryCause } from './prefix-mirror.ts';
 import { parseVantageReport, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
+
+/** How often the leader renews its heartbeat key. */
+export const HEARTBEAT_MS = 2000;
+
+/** The mirrors (etcd watches) of an instance, by the name status and metrics give them. */
+export const MIRROR_NAMES = ['leader', 'heartbeat', 'decisions', 'overrides', 'vantage', 'failbacks'] as const;
+export type MirrorName = (typeof MIRROR_NAMES)[number];
+
+/**
+ * How long decisions stay current without a confirmation (a heartbeat or
+ * a decision received while every watch is live): 3 leaseTtl, at least
+ * 5 heartbeats. A leader change takes about one leaseTtl.
+ */
+export function staleAfterMs(leaseTtlMs: number): number {
+  return Math.max(3 * leaseTtlMs, 5 * HEARTBEAT_MS);
+}
 
 /** The leader's decider (failover/decider.ts): failover machines over a health source it is given. */
 export interface LeaderDecider {
@@ -96,6 +112,20 @@ export interface ClusterStatus {
   vantagePoints: Array<{ instance: string; publishedAt: number }>;
   /** Instances whose record sets differ from this instance's (their config is not the same): empty when all agree. */
   recordsDiffer: string[];
+  /**
+   * True while this instance serves the cluster's decisions (connected),
+   * every etcd watch is live, and the decisions were confirmed within
+   * staleAfterMs (a heartbeat of the leader or a decision received).
+   */
+  current: boolean;
+  /** Each etcd watch: live, or recovering (re-listing / re-watching after a break). */
+  mirrors: Record<MirrorName, MirrorState>;
+  /** Recoveries of each watch since start, by cause. */
+  watchRecoveries: Record<MirrorName, Record<RecoveryCause, number>>;
+  /** When the decisions served were last confirmed current (epoch ms; null before the first): a leader's heartbeat or a decision, received while every watch was live. */
+  confirmedAt: number | null;
+  /** The leader's last heartbeat seen. */
+  heartbeat: { leader: string; term: string; at: number; receivedAt: number } | null;
   /** target id → the cluster's view, e.g. "1 of 3 vantage points see DOWN (2 needed)". */
   targets: Array<{ id: string; probeKey: string; health: string; why: string; views: Record<string, string> }>;
 }
@@ -113,6 +143,14 @@ export class ClusterNode extends EventEmitter<Events> {
   private readonly vantage: VantagePublisher;
   private readonly vantageMirror: PrefixMirror;
   private readonly failbacks: PrefixMirror;
+  private readonly heartbeats: PrefixMirror;
+  private readonly mirrors: Record<MirrorName, PrefixMirror>;
+  private readonly recoveries = {} as Record<MirrorName, Record<RecoveryCause, number>>;
+  private recoveringSince = new Map<MirrorName, number>();
+  private confirmedAt: number | undefined;
+  private lastHeartbeat: ClusterStatus['heartbeat'] = null;
+  private heartbeatTimer: TimerHandle | undefined;
+  private heartbeatFailing = false;
   readonly operatorState: OperatorState;
   private readonly store: DecisionStore;
   private readonly health: ClusterHealthSource;
@@ -163,6 +201,21 @@ export class ClusterNode extends EventEmitter<Events> {
     this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log);
     this.store = new DecisionStore(this.etcd, this.keys.decisions, this.log);
     this.store.listeners.push((r) => this.onRecord(r));
+    this.heartbeats = new PrefixMirror(this.etcd, this.keys.heartbeat, { clock: this.clock });
+    this.heartbeats.on('change', (key, value) => this.onHeartbeat(key, value));
+    this.mirrors = {
+      leader: this.leadership.keyMirror,
+      heartbeat: this.heartbeats,
+      decisions: this.store.watched,
+      overrides: this.operatorState.watched,
+      vantage: this.vantageMirror,
+      failbacks: this.failbacks,
+    };
+    for (const name of MIRROR_NAMES) {
+      this.recoveries[name] = Object.fromEntries(RECOVERY_CAUSES.map((c) => [c, 0])) as Record<RecoveryCause, number>;
+      this.mirrors[name].on('recovering', (cause, detail) => this.onMirrorRecovering(name, cause, detail));
+      this.mirrors[name].on('live', () => this.onMirrorLive(name));
+    }
   }
 
   get isLeader(): boolean {
@@ -280,6 +333,11 @@ export class ClusterNode extends EventEmitter<Events> {
       leaseTtlSeconds: this.cfg.leaseTtl / 1000,
       startedAt: this.startedAt,
       lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt } : null,
+      current: this.isCurrent(),
+      mirrors: Object.fromEntries(MIRROR_NAMES.map((n) => [n, this.mirrors[n].state])) as Record<MirrorName, MirrorState>,
+      watchRecoveries: Object.fromEntries(MIRROR_NAMES.map((n) => [n, { ...this.recoveries[n] }])) as Record<MirrorName, Record<RecoveryCause, number>>,
+      confirmedAt: this.confirmedAt ?? null,
+      heartbeat: this.lastHeartbeat,
       vantagePoints: this.reports().map((v) => ({ instance: v.instance, publishedAt: v.at })),
       recordsDiffer: this.recordsDiffer(),
       targets,
@@ -289,13 +347,14 @@ export class ClusterNode extends EventEmitter<Events> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.tick?.cancel();
+    this.heartbeatTimer?.cancel();
     this.gathering?.cancel();
     if (this.writeQueued) clearImmediate(this.writeQueued);
     this.vantage.stop();
     this.decider?.stop();
     this.decider = undefined;
     await this.writing;
-    await Promise.all([this.vantageMirror.stop(), this.failbacks.stop(), this.operatorState.stop(), this.store.stop()]);
+    await Promise.all([this.vantageMirror.stop(), this.failbacks.stop(), this.heartbeats.stop(), this.operatorState.stop(), this.store.stop()]);
     // Revoking the lease deletes the leader and vantage keys at once: the others move on without waiting a TTL.
     await this.leadership.close();
     this.etcd.close();
@@ -308,6 +367,7 @@ export class ClusterNode extends EventEmitter<Events> {
         await this.operatorState.start();
         await this.vantageMirror.start();
         await this.failbacks.start();
+        await this.heartbeats.start();
         await this.leadership.start();
         this.setConnected(true);
         this.onVantageChange();
@@ -332,12 +392,79 @@ export class ClusterNode extends EventEmitter<Events> {
     });
   }
 
+  /** Reads the leader key; its header also tells every watch whether etcd's history went back under it (a restore, a wipe). */
   private async refreshLeaderName(): Promise<void> {
     if (!this.connected) return;
+    const checks = MIRROR_NAMES.map((n) => this.mirrors[n].checkpoint());
     try {
-      this.leaderName = (await this.leadership.leader()) ?? null;
+      const { header, kv } = await this.etcd.get(this.keys.leader);
+      this.leaderName = kv?.value ?? null;
+      for (const check of checks) check(header);
     } catch {
       /* the next tick notices the lost connection */
+    }
+  }
+
+  /** True while every etcd watch follows etcd. */
+  private allLive(): boolean {
+    return MIRROR_NAMES.every((n) => this.mirrors[n].state === 'live');
+  }
+
+  private isCurrent(): boolean {
+    return this.connected && this.served() !== undefined && this.allLive() && this.confirmedAt !== undefined && this.clock.now() - this.confirmedAt <= staleAfterMs(this.cfg.leaseTtl);
+  }
+
+  /** The decisions served are known to be current now (a heartbeat or a decision arrived): only while every watch is live. */
+  private confirm(): void {
+    if (this.allLive()) this.confirmedAt = this.clock.now();
+  }
+
+  private onMirrorRecovering(name: MirrorName, cause: RecoveryCause, detail: string): void {
+    this.recoveries[name][cause]++;
+    if (!this.recoveringSince.has(name)) this.recoveringSince.set(name, this.clock.now());
+    this.log.warn({ mirror: name, cause, detail }, `etcd watch of ${name} broken (${cause}): re-listing and watching again; until then this instance's ${name} may be stale`);
+  }
+
+  private onMirrorLive(name: MirrorName): void {
+    const since = this.recoveringSince.get(name);
+    if (since === undefined) return;
+    this.recoveringSince.delete(name);
+    this.log.info({ mirror: name, ms: this.clock.now() - since }, `etcd watch of ${name} recovered: following etcd again`);
+    if (this.allLive() && this.store.latest()) this.confirm();
+  }
+
+  private onHeartbeat(key: string, value: string | undefined): void {
+    if (key !== this.keys.heartbeat || value === undefined) return;
+    try {
+      const h = JSON.parse(value) as { leader: string; term: string; at: number };
+      this.lastHeartbeat = { leader: String(h.leader), term: String(h.term), at: Number(h.at), receivedAt: this.clock.now() };
+    } catch {
+      this.log.debug({ key }, 'ignored a malformed heartbeat');
+      return;
+    }
+    this.confirm();
+  }
+
+  /** The leader renews its heartbeat (fenced) every HEARTBEAT_MS while it decides. */
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer?.cancel();
+    if (this.stopped || !this.decider) return;
+    this.heartbeatTimer = this.clock.setTimer(HEARTBEAT_MS, () => {
+      void this.beat().finally(() => this.scheduleHeartbeat());
+    });
+  }
+
+  private async beat(): Promise<void> {
+    const term = this.leadership.fence;
+    if (!this.decider || term === undefined) return;
+    try {
+      const ok = await this.leadership.fencedPut(this.keys.heartbeat, JSON.stringify({ leader: this.cfg.instance, term, at: this.clock.now() }));
+      if (!ok) return this.onDeposed('the heartbeat was refused by the fence: another instance leads');
+      if (this.heartbeatFailing) this.log.info('the leader\'s heartbeat is written again');
+      this.heartbeatFailing = false;
+    } catch (err) {
+      if (!this.heartbeatFailing) this.log.warn({ err }, 'could not write the leader\'s heartbeat to etcd: instances will see their decisions age');
+      this.heartbeatFailing = true;
     }
   }
 
@@ -394,6 +521,7 @@ export class ClusterNode extends EventEmitter<Events> {
 
   private onRecord(r: DecisionRecord): void {
     this.receivedAt = this.clock.now();
+    this.confirm();
     this.leaderName = r.leader;
     this.emit('served');
   }
@@ -432,6 +560,8 @@ export class ClusterNode extends EventEmitter<Events> {
     this.log.info({ instance: this.cfg.instance, term: this.leadership.fence, vantagePoints: this.reports().map((r) => r.instance) }, 'elected leader: deciding for the cluster');
     this.emit('leadership', true);
     this.queueWrite();
+    void this.beat();
+    this.scheduleHeartbeat();
     for (const key of this.failbacks.all().keys()) void this.runFailback(key);
   }
 
@@ -441,6 +571,8 @@ export class ClusterNode extends EventEmitter<Events> {
     if (!this.decider) return;
     this.decider.stop();
     this.decider = undefined;
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = undefined;
     this.serialsSnapshot = undefined;
     this.lastWritten = undefined;
     this.log.warn({ instance: this.cfg.instance, why }, 'no longer the leader: serving the new leader\'s decisions');

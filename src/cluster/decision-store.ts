@@ -55,6 +55,11 @@ export class DecisionStore {
     });
   }
 
+  /** The watch of the record (its state and recoveries are the node's to report). */
+  get watched(): PrefixMirror {
+    return this.mirror;
+  }
+
   /** Reads the current record (if any) and starts watching. */
   start(): Promise<void> {
     return this.mirror.start();

@@ -60,13 +60,21 @@ function faultHandling(): NonNullable<IOptions['faultHandling']> {
   };
 }
 
-export function etcdOptions(c: ClusterConfig): IOptions {
-  const { tls, auth } = c.etcd;
+/** The client options failoverd uses for these endpoints: the policies and deadlines above, no TLS or auth. */
+export function baseEtcdOptions(endpoints: string[]): IOptions {
   return {
-    hosts: c.etcd.endpoints,
+    hosts: endpoints,
     dialTimeout: ETCD_CALL_DEADLINE_MS,
     faultHandling: faultHandling(),
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + ETCD_CALL_DEADLINE_MS) }),
+  };
+}
+
+/** The client options of the cluster section: the base ones, with TLS and the password read from their files. */
+export function etcdOptions(c: ClusterConfig): IOptions {
+  const { tls, auth } = c.etcd;
+  return {
+    ...baseEtcdOptions(c.etcd.endpoints),
     ...(tls
       ? {
           credentials: {
@@ -80,8 +88,7 @@ export function etcdOptions(c: ClusterConfig): IOptions {
 }
 
 export function createEtcdPort(c: ClusterConfig): EtcdPort {
-  const options = etcdOptions(c);
-  return new Etcd3Port(new Etcd3(options), new Etcd3(options));
+  return Etcd3Port.connect(etcdOptions(c));
 }
 
 function header(h: IResponseHeader): EtcdHeader {
@@ -104,6 +111,11 @@ interface Duplex {
 export class Etcd3Port implements EtcdPort {
   private readonly streams = new Set<Duplex>();
   private closed = false;
+
+  /** A port on two clients made with these options: one for leases, one for the rest (each with its own policies: faultHandling() makes new ones per client). */
+  static connect(options: IOptions): Etcd3Port {
+    return new Etcd3Port(new Etcd3(options), new Etcd3({ ...options, faultHandling: faultHandling() }));
+  }
 
   constructor(
     /** Reads, writes, transactions, watches. */

@@ -12,6 +12,10 @@ export class ClusterKeys {
   get decisions(): string {
     return `${this.prefix}decisions`;
   }
+  /** The leader's heartbeat, renewed (fenced) every few seconds: every instance knows how old what it serves is. */
+  get heartbeat(): string {
+    return `${this.prefix}heartbeat`;
+  }
   /** Written by the leader, fenced, before each Route 53 apply: the Route 53 writer's proof of leadership. */
   get route53Writer(): string {
     return `${this.prefix}route53-writer`;

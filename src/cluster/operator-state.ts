@@ -39,6 +39,11 @@ export class OperatorState {
     this.mirror.on('change', (key, value) => this.fromEtcd(keys.targetOfOverride(key), value));
   }
 
+  /** The watch of the overrides (its state and recoveries are the node's to report). */
+  get watched(): PrefixMirror {
+    return this.mirror;
+  }
+
   /** Reads the overrides from etcd and applies them: etcd is the cluster's truth, a local one it lacks is dropped. */
   async start(): Promise<void> {
     await this.mirror.start();

@@ -55,7 +55,7 @@ export class FakeEtcd implements EtcdPort {
   private readonly watches = new Set<FakeWatch>();
   private readonly leases = new Map<string, FakeLease>();
   private leaseSeq = 0;
-  private faults: Array<{ calls: ReadonlySet<FakeEtcdCall>; times: number; error: (key: string | undefined) => Error | undefined }> = [];
+  private faults: Array<{ calls: ReadonlySet<FakeEtcdCall>; times: number; applied: boolean; error: (key: string | undefined) => Error | undefined }> = [];
   private isDown = false;
   /** Every call made, by kind (for assertions). */
   readonly calls = new Map<FakeEtcdCall, number>();
@@ -99,12 +99,14 @@ export class FakeEtcd implements EtcdPort {
   /**
    * Injects an error into the next `times` calls of these kinds (Infinity:
    * until cleared); `when` may pick calls by key, returning the error or
-   * undefined to let the call through. Returns a function that clears it.
+   * undefined to let the call through; `applied`: the call takes effect
+   * and only its answer is lost. Returns a function that clears it.
    */
-  fail(calls: FakeEtcdCall[], opts: { times?: number; message?: string; when?: (key: string | undefined) => boolean } = {}): () => void {
+  fail(calls: FakeEtcdCall[], opts: { times?: number; message?: string; applied?: boolean; when?: (key: string | undefined) => boolean } = {}): () => void {
     const fault = {
       calls: new Set(calls),
       times: opts.times ?? 1,
+      applied: opts.applied ?? false,
       error: (key: string | undefined) => (opts.when === undefined || opts.when(key) ? new FakeEtcdError(opts.message ?? `injected failure of ${calls.join('/')}`) : undefined),
     };
     this.faults.push(fault);
@@ -214,7 +216,7 @@ export class FakeEtcd implements EtcdPort {
     this.watches.add(w);
     queueMicrotask(() => {
       if (!w.open) return;
-      const err = this.isDown ? new FakeEtcdError('etcd is down') : this.fault('watch', prefix);
+      const err = this.isDown ? new FakeEtcdError('etcd is down') : this.fault('watch', prefix)?.err;
       if (err) return this.end(w, { kind: 'canceled', cause: 'error', reason: err.message, err });
       w.listener({ kind: 'created', header: this.header() });
       if (!w.open) return;
@@ -304,14 +306,14 @@ export class FakeEtcd implements EtcdPort {
     this.calls.set(call, (this.calls.get(call) ?? 0) + 1);
   }
 
-  private fault(call: FakeEtcdCall, key: string | undefined): Error | undefined {
+  private fault(call: FakeEtcdCall, key: string | undefined): { err: Error; applied: boolean } | undefined {
     for (const f of this.faults) {
       if (!f.calls.has(call) || f.times <= 0) continue;
       const err = f.error(key);
       if (!err) continue;
       f.times--;
       if (f.times <= 0) this.faults = this.faults.filter((x) => x !== f);
-      return err;
+      return { err, applied: f.applied };
     }
     return undefined;
   }
@@ -320,8 +322,9 @@ export class FakeEtcd implements EtcdPort {
     this.count(call);
     await Promise.resolve();
     if (this.isDown) throw new FakeEtcdError('etcd is down (unavailable)');
-    const err = this.fault(call, key);
-    if (err) throw err;
-    return run();
+    const f = this.fault(call, key);
+    if (!f) return run();
+    if (f.applied) run();
+    throw f.err;
   }
 }
