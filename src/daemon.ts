@@ -19,6 +19,7 @@ import { Controller } from './controller.ts';
 import { DnsServer, type DnsServerOptions } from './dns/server.ts';
 import { errorText, formatProblem, ProblemsError, type Problem } from './errors.ts';
 import { recordSetKey } from './failover/describe.ts';
+import { LeaderDuties } from './leader-duties.ts';
 import type { Logger } from './log.ts';
 import { MaintenanceWindows } from './maintenance/windows.ts';
 import { overrideEvent, transitionEvent } from './notify/events.ts';
@@ -52,6 +53,10 @@ export class Daemon {
   private readonly state: StateWriter;
   private readonly notifier: Notifier;
   private readonly maintenance: MaintenanceWindows;
+  /** The leader's work (Route 53, webhooks, maintenance): runs while this process leads; alone, from start to stop. */
+  private readonly duties: LeaderDuties;
+  /** The webhooks duty runs: events of the answers served are sent. */
+  private notifying = false;
   /** Cluster mode (a cluster: section): the decisions served come from etcd. */
   private readonly cluster: ClusterNode | undefined;
   /** Serials from the state file: the first snapshot starts above them. */
@@ -86,19 +91,26 @@ export class Daemon {
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
-      route53: () => this.route53?.metricsView(),
+      // Only where the sink runs (alone, or the leader): a follower's idle sink is not "out of sync".
+      route53: () => (this.duties.isRunning('route53') ? this.route53?.metricsView() : undefined),
       dnsTcp: () => this.dns.tcpStats(),
       cluster: () => this.cluster?.status(),
       now: () => this.clock.now(),
     });
+    this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, ...(config.cluster ? { proof: () => this.cluster!.assertLeader() } : {}) });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, clock: this.clock, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53
-      ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, ...(config.cluster ? { gate: () => this.cluster!.assertLeader() } : {}) })
+      ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, waitForStart: true, gate: () => this.duties.assertLeader() })
       : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns, clock: this.clock });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
+    const route53 = this.route53;
+    if (route53) this.duties.add({ name: 'route53', start: () => route53.start(), stop: () => route53.stop() });
+    this.duties.add({ name: 'notify', start: () => void (this.notifying = true), stop: () => void (this.notifying = false) });
+    // Before the first answer (alone: at start): a restored drain of a window no longer configured is released, never served.
+    this.duties.add({ name: 'maintenance', start: () => this.maintenance.configure(this.loaded.config.maintenance), stop: () => this.maintenance.stop(), reload: () => this.maintenance.configure(this.loaded.config.maintenance) });
     this.cluster = config.cluster ? this.createClusterNode(loaded) : undefined;
     this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, guard: () => this.loaded.config.admin, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
@@ -115,7 +127,7 @@ export class Daemon {
     });
     this.controller.overrideListeners.push((e) => {
       this.cluster?.onOverride(e);
-      if (!this.cluster || this.cluster.isLeader) this.notifier.send(overrideEvent(e, this.clock.now()));
+      if (this.notifying) this.notifier.send(overrideEvent(e, this.clock.now()));
       this.state.markDirty();
       if (e.action === 'expired' && e.override.source.startsWith('maintenance:')) {
         this.log.info({ component: 'maintenance', window: e.override.source.slice('maintenance:'.length), target: e.targetId }, 'maintenance window ended: target released');
@@ -131,13 +143,12 @@ export class Daemon {
   async start(): Promise<Array<{ host: string; port: number }>> {
     this.adminBound = await this.admin.start();
     this.log.info({ component: 'admin', listen: this.adminBound, auth: this.loaded.config.admin.token ? 'token' : 'none (loopback only)' }, 'admin API listening');
+    // Alone, this process leads from start to stop; in a cluster, from its election to its loss (createClusterNode).
+    if (!this.cluster) await this.duties.elected();
     await this.controller.start();
     if (this.cluster) await this.joinCluster(this.cluster);
-    // Before the first answer: a restored drain of a window no longer configured is released, never served.
-    if (!this.cluster) this.maintenance.configure(this.loaded.config.maintenance);
     this.publish();
     const bound = await this.dns.start();
-    if (!this.cluster) this.route53?.start();
     this.serving = true;
     await this.state.flush();
     this.log.info({ listen: bound, zones: this.loaded.zones.map((z) => z.origin), serials: Object.fromEntries(this.snapshot!.zones.map((z) => [z.origin, z.serial])), recordSets: this.loaded.config.records.length, route53: this.route53 ? this.loaded.config.route53!.mode : 'off' }, 'serving DNS');
@@ -150,12 +161,12 @@ export class Daemon {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.maintenance.stop();
+    await this.duties.close();
     await this.cluster?.stop();
     await this.controller.stop();
     this.publishNowIfQueued(); // the state file keeps the serial that was served
     await this.state.close();
-    await Promise.all([this.dns.stop(), this.admin.stop(), this.route53?.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
+    await Promise.all([this.dns.stop(), this.admin.stop(), this.transfers?.stop(), this.notifier.stop(1000)]);
   }
 
   /** Where the admin API listens (after start). */
@@ -220,7 +231,7 @@ export class Daemon {
     this.publishNowIfQueued();
     this.notifier.configure(applied.notify);
     this.transfers.configure(applied);
-    if (this.serving && (!this.cluster || this.cluster.isLeader)) this.maintenance.configure(applied.maintenance);
+    void this.duties.reload();
     this.cluster?.reconfigure(applied, next.zones);
     this.metrics.forgetProbes(summary.probesRemoved);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
@@ -270,7 +281,8 @@ export class Daemon {
     this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials, given);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
-    if (!this.cluster || this.cluster.isLeader) this.route53?.update(decisions.map(toDesiredRecordSet));
+    // Recorded always; sent only while the route53 duty runs (this process leads).
+    this.route53?.update(decisions.map(toDesiredRecordSet));
     this.state.markDirty();
   }
 
@@ -294,11 +306,8 @@ export class Daemon {
     });
     node.on('served', () => this.queuePublish());
     node.on('leadership', (leader) => {
-      if (this.stopping) return;
-      if (leader) {
-        this.route53?.start();
-        this.maintenance.configure(this.loaded.config.maintenance);
-      } else this.maintenance.stop();
+      if (leader) void this.duties.elected();
+      else void this.duties.deposed();
       this.queuePublish();
     });
     return node;
@@ -316,7 +325,7 @@ export class Daemon {
   /** A transition of the answers served (this process's, or the cluster's decided by this instance as leader): counted and told. */
   private announceTransition(t: Transition): void {
     this.metrics.transition(t);
-    this.notifier.send(transitionEvent(t));
+    if (this.notifying) this.notifier.send(transitionEvent(t));
   }
 
   private buildState(): PersistedState {

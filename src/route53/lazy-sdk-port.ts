@@ -7,18 +7,12 @@ import type { SdkPortOptions, SdkRoute53Port } from './sdk-port.ts';
 import type { Route53Port } from './port.ts';
 
 export class LazySdkRoute53Port implements Route53Port {
-  private port: SdkRoute53Port | undefined;
   private loading: Promise<SdkRoute53Port> | undefined;
-  private destroyed = false;
 
   constructor(private readonly opts: SdkPortOptions) {}
 
   private load(): Promise<SdkRoute53Port> {
-    this.loading ??= import('./sdk-port.ts').then(({ SdkRoute53Port: Port }) => {
-      this.port = new Port(this.opts);
-      if (this.destroyed) this.port.destroy();
-      return this.port;
-    });
+    this.loading ??= import('./sdk-port.ts').then(({ SdkRoute53Port: Port }) => new Port(this.opts));
     return this.loading;
   }
 
@@ -32,8 +26,10 @@ export class LazySdkRoute53Port implements Route53Port {
   listHealthCheckTags: Route53Port['listHealthCheckTags'] = async (...a) => (await this.load()).listHealthCheckTags(...a);
   addHealthCheckTags: Route53Port['addHealthCheckTags'] = async (...a) => (await this.load()).addHealthCheckTags(...a);
 
+  /** Closes the client's connections (requests in flight fail); a later request opens a new client. */
   destroy(): void {
-    this.destroyed = true;
-    this.port?.destroy();
+    const loading = this.loading;
+    this.loading = undefined;
+    void loading?.then((port) => port.destroy(), () => undefined);
   }
 }

@@ -20,6 +20,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   clock?: Clock;
   random?: () => number;
+  /** Aborted: no further attempt, no wait (the caller stopped). */
+  signal?: AbortSignal;
   /** Called before each wait, for logs and metrics. */
   onRetry?: (info: { op: string; attempt: number; delayMs: number; error: unknown }) => void;
 }
@@ -40,12 +42,29 @@ export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: Retry
     try {
       return await fn();
     } catch (err) {
+      // Stopped: the error as it is (ROUTE53_STOPPED, or the cut request's), never retried.
+      if (opts.signal?.aborted) throw err;
       const cls = classify(err);
       if (cls === 'rejected' || attempt >= maxAttempts) throw toRoute53Error(err, attempt);
       const delayMs = backoffDelay(attempt, b, cls === 'busy');
       if (clock.now() + delayMs - started > maxElapsedMs) throw toRoute53Error(err, attempt);
       opts.onRetry?.({ op, attempt, delayMs, error: err });
-      await sleep(clock, delayMs);
+      await sleepUnlessAborted(clock, delayMs, opts.signal);
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` is aborted meanwhile. */
+function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return sleep(clock, ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = clock.setTimer(ms, done);
+    function done(): void {
+      timer?.cancel();
+      signal!.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

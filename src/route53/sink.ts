@@ -10,6 +10,11 @@
  *  - While Route 53 is unreachable the desired state is retried until it
  *    lands, with capped exponential backoff (forever, at a bounded rate);
  *    status() shows it pending.
+ *  - start() and stop() bound the sink to a leader's term (leader-duties.ts):
+ *    stop() cancels every timer, refuses every later request, cuts the
+ *    requests in flight and resolves once the sink makes no more; start()
+ *    begins again with a full read. With `gate`, leadership is proven before
+ *    the zone is read and again before a change is sent.
  */
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Clock, TimerHandle } from '../clock.ts';
@@ -44,11 +49,14 @@ export interface Route53SinkOptions {
   insyncPoll?: { pollMs: number; maxPollMs: number };
   random?: () => number;
   /**
-   * Awaited before each apply; throws to refuse it. Cluster mode: a write to
-   * etcd fenced by the leader key, so an instance that is no longer the
-   * leader applies nothing.
+   * Awaited before each cycle reads Route 53 and again before it sends a
+   * change; throws to refuse them. Cluster mode: a write to etcd fenced by
+   * the leader key, so an instance that is no longer the leader reads and
+   * applies nothing.
    */
   gate?: () => Promise<void>;
+  /** update() only records the desired state until start() (a leader duty): nothing is read or sent before. */
+  waitForStart?: boolean;
 }
 
 export interface Route53SinkStatus {
@@ -99,8 +107,13 @@ export class Route53Sink {
   private readonly log: Logger;
   private readonly warnOnce: RateLimitedLog;
   private readonly clock: Clock;
-  private readonly port: Route53Port;
+  private port: Route53Port;
   private readonly ownPort?: LazySdkRoute53Port;
+  private readonly rawPort: Route53Port;
+  private readonly bucket: TokenBucket;
+  private readonly retry: RetryOptions | undefined;
+  /** Aborted by stop(): the port of a term refuses every request after it. */
+  private term = new AbortController();
   private readonly stats: RequestStats = { requests: 0, retries: 0 };
   private readonly backoff: { minMs: number; maxMs: number };
   private readonly random: () => number;
@@ -118,7 +131,7 @@ export class Route53Sink {
   private retryTimer: TimerHandle | undefined;
   private nextRetryAt: number | undefined;
   private cron: ScheduledTask | undefined;
-  private stopped = false;
+  private stopped: boolean;
   private background = new Set<Promise<void>>();
 
   private pendingFlag = false;
@@ -139,6 +152,7 @@ export class Route53Sink {
   constructor(opts: Route53SinkOptions) {
     this.cfg = opts.config;
     this.gate = opts.gate;
+    this.stopped = opts.waitForStart ?? false;
     this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
     this.warnOnce = new RateLimitedLog(this.log, 30_000);
     this.clock = opts.clock ?? systemClock;
@@ -155,17 +169,25 @@ export class Route53Sink {
       });
       raw = this.ownPort;
     }
-    const bucket = new TokenBucket(opts.config.maxRequestsPerSecond, this.clock);
-    this.port = guardPort(
-      raw,
-      bucket,
+    this.rawPort = raw;
+    this.retry = opts.retry;
+    this.bucket = new TokenBucket(opts.config.maxRequestsPerSecond, this.clock);
+    this.port = this.termPort(this.term.signal);
+  }
+
+  /** The port of one term: rate-limited and retried, and refusing every request once `signal` is aborted. */
+  private termPort(signal: AbortSignal): Route53Port {
+    return guardPort(
+      stoppablePort(this.rawPort, signal),
+      this.bucket,
       {
         clock: this.clock,
         random: this.random,
-        ...opts.retry,
+        ...this.retry,
+        signal,
         onRetry: (i) => {
           this.warnOnce.warn(`retry:${i.op}`, { op: i.op, attempt: i.attempt, delayMs: i.delayMs, err: (i.error as Error)?.message }, 'route53 request failed; retrying', this.clock.now());
-          opts.retry?.onRetry?.(i);
+          this.retry?.onRetry?.(i);
         },
       },
       this.stats,
@@ -174,16 +196,30 @@ export class Route53Sink {
 
   /** Non-blocking: publish this desired state as soon as possible (the latest always wins). */
   update(desired: DesiredRecordSet[]): void {
-    if (this.stopped) return;
     const zone = this.cfg.zone;
     this.desired = desired.filter((d) => d.name === zone || d.name.endsWith('.' + zone));
     this.desiredAt = this.clock.now();
     this.kick();
   }
 
-  /** Starts the reconcile schedule and runs a first full reconcile. */
+  /**
+   * Starts the reconcile schedule and runs a first full reconcile. After
+   * stop(): starts again as new (a full read; what another leader wrote
+   * meanwhile is not taken for drift).
+   */
   start(): void {
-    if (this.cron || this.stopped) return;
+    if (this.cron) return;
+    if (this.stopped) {
+      this.stopped = false;
+      if (this.term.signal.aborted) {
+        this.term = new AbortController();
+        this.port = this.termPort(this.term.signal);
+      }
+      this.published = new Map();
+      this.shapes = new Map();
+      this.needFull = true;
+      this.failures = 0;
+    }
     this.cron = schedule(
       this.cfg.reconcile,
       () => {
@@ -206,18 +242,24 @@ export class Route53Sink {
     while (this.running) await this.running;
   }
 
+  /**
+   * Stops: no timer, no schedule, and no request begins after this is
+   * called; requests in flight are cut (their connections closed). Resolves
+   * once the sink makes no more requests. start() may follow.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.term.abort();
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     if (this.cron) {
       await this.cron.destroy();
       this.cron = undefined;
     }
+    this.ownPort?.destroy();
     const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
     if (this.running) await bounded(this.running);
     await bounded(Promise.all([...this.background]));
-    this.ownPort?.destroy();
   }
 
   /** The sink as /v1/status, `failoverd status` and the metrics show it. */
@@ -330,6 +372,7 @@ export class Route53Sink {
       const believed = new Map(this.published);
       let planned = 0;
       try {
+        await this.gate?.(); // before the first request: an instance that does not lead reads nothing either
         const names = [...new Set([...changed].map((k) => desired.find((d) => recordKey(d) === k)!.name))];
         const plan = await this.buildPlan(desired, full ? 'full' : names, false);
         this.lastPlan = plan;
@@ -346,7 +389,7 @@ export class Route53Sink {
           this.succeeded();
           continue;
         }
-        await this.gate?.();
+        if (!planIsEmpty(plan)) await this.gate?.();
         let firstSubmit: number | undefined;
         const result = await applyPlan(plan, this.port, {
           clock: this.clock,
@@ -374,6 +417,7 @@ export class Route53Sink {
         this.changeCounts.applied += plan.changes.length - rejected;
         this.succeeded();
       } catch (err) {
+        if (this.stopped) return; // stop() cut this cycle: not a failure, nothing to retry
         this.changeCounts.failed += planned;
         this.failed(err);
         return;
@@ -518,3 +562,27 @@ export function summarize(plan: Plan): unknown {
 }
 
 export { formatPlan };
+
+/** `inner`, refusing every request once `signal` is aborted (the sink stopped): ROUTE53_STOPPED, never retried. */
+function stoppablePort(inner: Route53Port, signal: AbortSignal): Route53Port {
+  const out = {} as Record<keyof Route53Port, unknown>;
+  for (const op of Object.keys(PORT_OPS) as Array<keyof Route53Port>) {
+    out[op] = (...args: unknown[]) => {
+      if (signal.aborted) return Promise.reject(new FailoverdError('ROUTE53_STOPPED', `the Route 53 sink is stopped: ${op} not sent`));
+      return (inner[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+    };
+  }
+  return out as unknown as Route53Port;
+}
+
+const PORT_OPS: Record<keyof Route53Port, true> = {
+  listRecordSets: true,
+  changeRecordSets: true,
+  getChange: true,
+  listHealthChecks: true,
+  createHealthCheck: true,
+  updateHealthCheck: true,
+  deleteHealthCheck: true,
+  listHealthCheckTags: true,
+  addHealthCheckTags: true,
+};
