@@ -9,7 +9,7 @@
 import type { TestContext } from 'node:test';
 import { AdminDaemon, FAST, TestDir, TOKEN, until, type DaemonPlace } from './admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './backends.ts';
-import { startEtcd, type EtcdCluster } from './etcd.ts';
+import { startEtcd, type EtcdCluster, type EtcdOptions } from './etcd.ts';
 import { needTool } from './tools.ts';
 
 export interface ClusterOptions {
@@ -22,6 +22,8 @@ export interface ClusterOptions {
   onLoss?: 'freeze' | 'local';
   /** More top-level YAML (e.g. a route53: section). */
   extra?: string;
+  /** More record sets (YAML list items under records:, after www.example.test); their checks may be web1 or web2. */
+  moreRecords?: string;
   failback?: string;
   /** The port instance n probes the primary on (default: `port`): a dead port cuts that instance off from the primary. */
   primaryPort?: (n: number) => number | undefined;
@@ -52,7 +54,7 @@ records:
     ttl: 5
     failback: ${o.failback ?? 'auto'}
     targets: [{ address: ${primary}, check: web1 }, { address: ${secondary}, check: web2 }]
-cluster:
+${o.moreRecords ?? ''}cluster:
   name: ${o.name ?? 'test'}
   instance: fo-${n}
   etcd: { endpoints: ${JSON.stringify(o.endpoints)} }
@@ -156,6 +158,8 @@ export interface LoopbackSetup {
   etcd: EtcdCluster;
   primary: Backend;
   secondary: Backend;
+  /** Every backend, primary and secondary first (one per address of `backends`). */
+  backends: Backend[];
   cluster: LoopbackCluster;
 }
 
@@ -163,24 +167,26 @@ export interface LoopbackSetup {
  * Starts etcd (`etcdSize` members), the two backends and `size` instances
  * with `options` (endpoints and port filled in), all stopped when the test
  * ends; undefined when the test was skipped for want of etcd. With
- * `startEtcdDown` etcd is started and killed before the instances start.
+ * `startEtcdDown` etcd is started and killed before the instances start;
+ * `etcd` sets its members' options; `backends` lists more backend addresses
+ * than the default two (all on one port).
  */
 export async function startLoopbackCluster(
   t: TestContext,
-  o: { size?: number; etcdSize?: 1 | 3; startEtcdDown?: boolean; start?: boolean } & Partial<ClusterOptions> = {},
+  o: { size?: number; etcdSize?: 1 | 3; startEtcdDown?: boolean; start?: boolean; etcd?: EtcdOptions; backends?: string[] } & Partial<ClusterOptions> = {},
 ): Promise<LoopbackSetup | undefined> {
   if (!needTool(t, 'etcd', 'etcd-server')) return undefined;
-  const etcd = await startEtcd(o.etcdSize ?? 1);
+  const etcd = await startEtcd(o.etcdSize ?? 1, o.etcd);
   t.after(() => etcd.stop());
   if (o.startEtcdDown) await etcd.kill(0);
-  const [primary, secondary] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  const backends = await httpBackendsOnOnePort(o.backends ?? ['127.0.0.1', '127.0.0.2']);
+  const [primary, secondary] = backends;
   t.after(async () => {
-    await primary!.kill();
-    await secondary!.kill();
+    for (const b of backends) await b.kill();
   });
-  const { size, etcdSize: _, startEtcdDown: __, start, ...rest } = o;
+  const { size, etcdSize: _, startEtcdDown: __, start, etcd: ___, backends: ____, ...rest } = o;
   const cluster = new LoopbackCluster(size ?? 3, { leaseTtl: '1s', ...rest, endpoints: etcd.endpoints, port: primary!.port });
   t.after(() => cluster.stop());
   if (start !== false) await cluster.start();
-  return { etcd, primary: primary!, secondary: secondary!, cluster };
+  return { etcd, primary: primary!, secondary: secondary!, backends, cluster };
 }

@@ -33,6 +33,8 @@ interface Member {
   peerUrl: string;
   dataDir: string;
   proc: ChildProcess | undefined;
+  /** The end of what it printed (log level error): why a member died. */
+  stderr: string;
 }
 
 export interface EtcdCluster {
@@ -58,6 +60,8 @@ export interface EtcdCluster {
   resume(): void;
   /** Kills every member and removes the data dirs. */
   stop(): Promise<void>;
+  /** Each member's state and the end of its error output, for a failing test's message. */
+  describe(): string;
 }
 
 export interface EtcdOptions {
@@ -79,6 +83,7 @@ export async function startEtcd(size: 1 | 3, opts: EtcdOptions = {}): Promise<Et
       peerUrl: `http://127.0.0.1:${await freePort()}`,
       dataDir: newDataDir(),
       proc: undefined,
+      stderr: '',
     });
   }
   const initial = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
@@ -94,7 +99,10 @@ export async function startEtcd(size: 1 | 3, opts: EtcdOptions = {}): Promise<Et
       '--auto-compaction-mode', ETCD_SETTINGS.autoCompactionMode, '--auto-compaction-retention', ETCD_SETTINGS.autoCompactionRetention,
       '--quota-backend-bytes', String(opts.quotaBackendBytes ?? ETCD_SETTINGS.quotaBackendBytes),
       '--heartbeat-interval', '50', '--election-timeout', '500', '--log-level', 'error',
-    ], { stdio: 'ignore' });
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    m.proc.stderr!.on('data', (b: Buffer) => {
+      m.stderr = (m.stderr + b.toString()).slice(-2000);
+    });
   };
   const kill = async (i: number): Promise<void> => {
     const p = members[i]!.proc;
@@ -142,6 +150,10 @@ export async function startEtcd(size: 1 | 3, opts: EtcdOptions = {}): Promise<Et
       await killAll();
       for (const m of members) rmSync(m.dataDir, { recursive: true, force: true });
     },
+    describe: () =>
+      members
+        .map((m) => `${m.name} ${m.clientUrl}: ${m.proc === undefined ? 'stopped' : m.proc.exitCode !== null || m.proc.signalCode !== null ? `exited (${m.proc.exitCode ?? m.proc.signalCode})` : 'running'}${m.stderr ? `; stderr: ${m.stderr.trim().slice(-600)}` : ''}`)
+        .join('\n'),
   };
   try {
     await waitWritable(cluster.endpoints, 20_000);
