@@ -85,9 +85,12 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Waits (bounded) until `cond` holds, letting promise callbacks and immediates run; the fake clock does not move. */
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setImmediate(r));
+/** Waits (bounded) until `cond` holds, letting promise callbacks and immediates run and the fake clock move 10 ms a step (the token bucket spaces requests 1/rate apart). */
+async function until(what: string, clock: FakeClock, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) {
+    await new Promise((r) => setImmediate(r));
+    clock.advance(10);
+  }
   assert.ok(cond(), what);
 }
 
@@ -112,7 +115,7 @@ test('waitForStart: update() before start() sends nothing; start() reads the zon
   await flush();
   assert.deepEqual(mem.calls, [], 'no request before start()');
   sink.start();
-  await until('the record written', () => mem.calls.includes('ChangeResourceRecordSets'));
+  await until('the record written', clock, () => mem.calls.includes('ChangeResourceRecordSets'));
   await sink.idle();
   assert.deepEqual([...mem.records.values()].filter((r) => r.type === 'A').map((r) => r.values), [['10.0.0.1']]);
   await sink.stop();
@@ -125,7 +128,7 @@ test('stop() during a read: resolves after it, and no request follows; start() a
   sink.start();
   mem.hold();
   sink.update([desired('10.0.0.1')]);
-  await until('a read in flight', () => mem.isHeld());
+  await until('a read in flight', clock, () => mem.isHeld());
   assert.deepEqual(mem.calls, ['ListResourceRecordSets']);
   let stopped = false;
   const stopping = sink.stop().then(() => (stopped = true));
@@ -148,7 +151,7 @@ test('stop() during a read: resolves after it, and no request follows; start() a
   // Elected again: a full read, then the latest desired state.
   mem.calls.length = 0;
   sink.start();
-  await until('written in the new term', () => mem.calls.includes('ChangeResourceRecordSets'));
+  await until('written in the new term', clock, () => mem.calls.includes('ChangeResourceRecordSets'));
   await sink.idle();
   assert.equal(mem.calls[0], 'ListResourceRecordSets', 'the new term reads the zone first');
   assert.ok(mem.calls.includes('ListHealthChecks'), 'a full read: the owned health checks too');
@@ -167,13 +170,13 @@ test('the gate is asked before the zone is read: refused, the sink reads nothing
   });
   sink.update([desired('10.0.0.1')]);
   sink.start();
-  await until('the gate asked', () => asked >= 1);
+  await until('the gate asked', clock, () => asked >= 1);
   await flush();
   assert.deepEqual(mem.calls, [], 'refused by the gate: not even a read');
   assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
   leading = true;
   clock.advance(1000); // the retry
-  await until('written once the gate lets it through', () => mem.calls.includes('ChangeResourceRecordSets'));
+  await until('written once the gate lets it through', clock, () => mem.calls.includes('ChangeResourceRecordSets'));
   await sink.idle();
   const before = asked;
   await sink.stop();
