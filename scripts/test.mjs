@@ -10,6 +10,7 @@ const UNIT = new Set([
   'cluster-health.test.ts',
   'cluster-leadership-units.test.ts',
   'cluster-mirror.test.ts',
+  'cluster-node-units.test.ts',
   'cluster-quorum.test.ts',
   'dns-wire-reader.test.ts',
   'failover.test.ts',

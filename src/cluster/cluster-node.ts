@@ -198,8 +198,8 @@ export class ClusterNode extends EventEmitter<Events> {
       if (value !== undefined && this.decider) void this.runFailback(key);
     });
     this.health = new ClusterHealthSource(c.quorum, this.clock, (id) => opts.overrides().get(id));
-    this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log);
-    this.store = new DecisionStore(this.etcd, this.keys.decisions, this.log);
+    this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log, this.clock);
+    this.store = new DecisionStore(this.etcd, this.keys.decisions, this.log, this.clock);
     this.store.listeners.push((r) => this.onRecord(r));
     this.heartbeats = new PrefixMirror(this.etcd, this.keys.heartbeat, { clock: this.clock });
     this.heartbeats.on('change', (key, value) => this.onHeartbeat(key, value));

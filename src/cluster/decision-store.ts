@@ -7,6 +7,7 @@
  */
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { EtcdPort } from './etcd-port.ts';
 import type { Leadership } from './leadership.ts';
@@ -41,8 +42,10 @@ export class DecisionStore {
     etcd: EtcdPort,
     private readonly key: string,
     private readonly log: Logger,
+    /** The mirror's retry timers. */
+    clock: Clock = systemClock,
   ) {
-    this.mirror = new PrefixMirror(etcd, key);
+    this.mirror = new PrefixMirror(etcd, key, { clock });
     this.mirror.on('change', (k, value) => {
       if (k !== key || value === undefined) return;
       const r = parseDecisionRecord(value);

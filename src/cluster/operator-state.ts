@@ -13,6 +13,7 @@
  * Expiry runs on every instance's store at the same instant; the delete in
  * etcd is guarded by the value, so it removes only that override.
  */
+import { systemClock, type Clock } from '../clock.ts';
 import { errorText, FailoverdError } from '../errors.ts';
 import type { OverrideEvent, OverrideStore, TargetOverride } from '../health/overrides.ts';
 import type { Logger } from '../log.ts';
@@ -34,8 +35,10 @@ export class OperatorState {
     /** Target ids this instance knows (config); others are ignored. */
     private readonly known: (targetId: string) => boolean,
     private readonly log: Logger,
+    /** The mirror's retry timers. */
+    clock: Clock = systemClock,
   ) {
-    this.mirror = new PrefixMirror(etcd, keys.overridePrefix);
+    this.mirror = new PrefixMirror(etcd, keys.overridePrefix, { clock });
     this.mirror.on('change', (key, value) => this.fromEtcd(keys.targetOfOverride(key), value));
   }
 
