@@ -10,7 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 // Signal handlers go in first: loading failoverd takes a moment, and a SIGHUP
 // in it would kill the process (exit 129, no log line; systemd counts that a
 // clean exit). Until `run` takes over (src/cli/daemon-commands.ts), a SIGHUP
-// is remembered here and applied as a reload once the daemon is up.
+// is remembered here and applied as a reload once the daemon is up. Before
+// this line node itself starts (40 ms, more on a busy host), unguarded:
+// bin/failoverd-daemon, a shell, covers that time for service managers.
 const earlySignals = { hup: 0 };
 globalThis[Symbol.for('failoverd.earlySignals')] = earlySignals;
 process.on('SIGHUP', function earlySighup() {

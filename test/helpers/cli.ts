@@ -36,10 +36,13 @@ export class DaemonProcess {
   private waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   readonly exited: Promise<number | null>;
 
-  /** `wrap` runs node through another command, e.g. ['ip', 'netns', 'exec', ns] (which execs node: the child's pid stays node's). */
-  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wrap?: string[] } = {}) {
-    const [command, ...pre] = [...(opts.wrap ?? []), process.execPath];
-    this.child = spawn(command!, [...pre, BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * `wrap` runs node through another command, e.g. ['ip', 'netns', 'exec', ns] (which execs node: the child's pid stays node's).
+   * `entry`: what runs instead of `node bin/failoverd.js` (e.g. bin/failoverd-daemon).
+   */
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; wrap?: string[]; entry?: string[] } = {}) {
+    const [command, ...pre] = [...(opts.wrap ?? []), ...(opts.entry ?? [process.execPath, BIN])];
+    this.child = spawn(command!, [...pre, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     this.child.stdout!.on('data', (d) => {
       buf += d;
