@@ -155,11 +155,22 @@ export class PrefixMirror extends EventEmitter<MirrorEvents> {
       return;
     }
     if (m.kind === 'events') {
+      // The revision reached is the last event's, not the header's: a watch
+      // catching up gets its events in batches, each with the store's current
+      // revision in its header; resuming after that revision would skip the
+      // batches still to come. A progress notification (no events) is sent
+      // only once the watch has caught up: its header revision is reached.
+      let reached = m.events.length === 0 ? m.header.revision : seen.revision;
       for (const e of m.events) {
-        if (e.type === 'put') this.apply(e.kv.key, e.kv.value);
-        else this.apply(e.key, undefined);
+        if (e.type === 'put') {
+          this.apply(e.kv.key, e.kv.value);
+          if (e.kv.modRevision > reached) reached = e.kv.modRevision;
+        } else {
+          this.apply(e.key, undefined);
+          if (e.modRevision > reached) reached = e.modRevision;
+        }
       }
-      if (m.header.revision > seen.revision) this.seen = { ...seen, revision: m.header.revision };
+      if (reached > seen.revision) this.seen = { ...seen, revision: reached };
       return;
     }
     // Canceled: a broken stream resumes from the last revision seen; anything else lists again.
@@ -170,9 +181,9 @@ export class PrefixMirror extends EventEmitter<MirrorEvents> {
 
   private becomeLive(h: EtcdHeader): void {
     this.retryMs = RETRY_MIN_MS;
-    const seen = this.seen!;
     // The member may differ after a reconnect: remember the one answering now.
-    this.seen = { clusterId: h.clusterId, memberId: h.memberId, revision: h.revision > seen.revision ? h.revision : seen.revision };
+    // Not its revision: the events up to it may still be on their way.
+    this.seen = { ...this.seen!, clusterId: h.clusterId, memberId: h.memberId };
     if (this.live) return;
     this.live = true;
     this.recovering = undefined;

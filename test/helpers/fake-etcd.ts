@@ -292,7 +292,8 @@ export class FakeEtcd implements EtcdPort {
     if (!w.open || revision < w.next) return;
     const mine = events.filter((e) => (e.type === 'put' ? e.kv.key : e.key).startsWith(w.prefix));
     w.next = revision + 1n;
-    if (mine.length > 0) w.listener({ kind: 'events', header: { ...this.header(), revision }, events: mine });
+    // The header carries the store's revision now (as etcd's): ahead of the events while a watch catches up.
+    if (mine.length > 0) w.listener({ kind: 'events', header: this.header(), events: mine });
   }
 
   private end(w: FakeWatch, m: EtcdWatchMessage): void {
