@@ -13,6 +13,7 @@ const UNIT = new Set([
   'cluster-node-units.test.ts',
   'cluster-quorum.test.ts',
   'dns-wire-reader.test.ts',
+  'docs-match.test.ts',
   'failover.test.ts',
   'failover-properties.test.ts',
   'health.test.ts',
