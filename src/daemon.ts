@@ -15,6 +15,7 @@ import { Decider } from './failover/decider.ts';
 import type { RecordSetDecision } from './failover/decision.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { planReload, restartWarning } from './config/reload-effects.ts';
+import { adminAccessSummary, isLoopback } from './config/admin.ts';
 import { Controller } from './controller.ts';
 import { DnsServer, type DnsServerOptions } from './dns/server.ts';
 import { errorText, formatProblem, ProblemsError, type Problem } from './errors.ts';
@@ -112,7 +113,7 @@ export class Daemon {
     // Before the first answer (alone: at start): a restored drain of a window no longer configured is released, never served.
     this.duties.add({ name: 'maintenance', start: () => this.maintenance.configure(this.loaded.config.maintenance), stop: () => this.maintenance.stop(), reload: () => this.maintenance.configure(this.loaded.config.maintenance) });
     this.cluster = config.cluster ? this.createClusterNode(loaded) : undefined;
-    this.admin = new AdminServer({ listen: config.admin.listen, token: () => this.loaded.config.admin.token, statusPage: () => this.loaded.config.admin.statusPage, guard: () => this.loaded.config.admin, logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
+    this.admin = new AdminServer({ listen: config.admin.listen, admin: () => this.loaded.config.admin, ...(config.admin.tls ? { tls: config.admin.tls } : {}), logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
     this.controller.changeListeners.push(() => this.queuePublish());
     this.controller.transitionListeners.push((t) => {
@@ -142,7 +143,8 @@ export class Daemon {
    */
   async start(): Promise<Array<{ host: string; port: number }>> {
     this.adminBound = await this.admin.start();
-    this.log.info({ component: 'admin', listen: this.adminBound, auth: this.loaded.config.admin.token ? 'token' : 'none (loopback only)' }, 'admin API listening');
+    this.log.info({ component: 'admin', listen: this.adminBound, ...adminAccessSummary(this.loaded.config.admin) }, 'admin API listening');
+    if (!isLoopback(this.loaded.config.admin.listen.host) && !this.loaded.config.admin.tls) this.log.warn({ component: 'admin', listen: this.adminBound }, 'admin API beyond loopback without TLS (admin.allowPlaintext): tokens and changes cross the network in clear');
     // Alone, this process leads from start to stop; in a cluster, from its election to its loss (createClusterNode).
     if (!this.cluster) await this.duties.elected();
     await this.controller.start();
@@ -232,6 +234,7 @@ export class Daemon {
     this.notifier.configure(applied.notify);
     this.transfers.configure(applied);
     void this.duties.reload();
+    if (applied.admin.tls) this.admin.setTls(applied.admin.tls);
     this.cluster?.reconfigure(applied, next.zones);
     this.metrics.forgetProbes(summary.probesRemoved);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');

@@ -365,7 +365,8 @@ test('the daemon refuses to start with a non-loopback admin.listen and no token'
     open.write(`admin: { listen: "0.0.0.0:0" }\nzones: zones\n`);
     const r = await runCli(['run', '--config', open.config], { env: { FAILOVERD_ADMIN_TOKEN: '' } });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /admin\.listen: admin\.listen 0\.0\.0\.0 is not a loopback address: set admin\.token \(or FAILOVERD_ADMIN_TOKEN\)/);
+    assert.match(r.stderr, /admin\.listen: admin\.listen 0\.0\.0\.0 is not a loopback address: set admin\.tokens \(or admin\.token, FAILOVERD_ADMIN_TOKEN\)/);
+    assert.match(r.stderr, /admin\.listen 0\.0\.0\.0 is not a loopback address and admin\.tls is not set: tokens and changes would cross the network in clear\. Set admin\.tls \(cert, key\), or admin\.allowPlaintext: true/);
   } finally {
     open.remove();
   }

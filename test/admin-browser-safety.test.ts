@@ -90,7 +90,7 @@ test('a page of another site cannot drain or reload through Chromium, a rebound 
   // The CORS request never left the preflight (405, no Access-Control-Allow-Origin): the browser failed it.
   assert.ok(results.includes('cors json drain: failed Failed to fetch'), results.join('; '));
   // The no-cors ones reached the daemon and were refused there, before any handler ran.
-  const refused = (path: string) => d!.proc.waitForLog((l) => l.msg === 'admin request' && l.method === 'POST' && l.path === path, 5000, since);
+  const refused = (path: string) => d!.proc.waitForLog((l) => l.msg === 'admin change' && l.method === 'POST' && l.path === path, 5000, since);
   assert.equal((await refused(DRAIN_PATH)).status, 403);
   assert.equal((await refused('/v1/reload')).status, 403);
   const status = (await d.api('GET', '/v1/status')).body;

@@ -51,7 +51,7 @@ const FALL_TIME_MS = 500;
 function standaloneConfig(lab: NetnsLab, ns: Namespace): string {
   return `dns: { listen: ["${ns.address}:5353"] }
 zones: zones
-admin: { listen: "${ns.address}:8053", token: "${TOKEN}" }
+admin: { listen: "${ns.address}:8053", token: "${TOKEN}", allowPlaintext: true }
 checks:
   web: { type: http, port: ${BACKEND_PORT}, ${FAST} }
 records:

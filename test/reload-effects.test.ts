@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { configKeys, renderConfigReference } from '../src/config/reference-doc.ts';
 import { planReload, reloadRuleOf, RELOAD_EFFECTS } from '../src/config/reload-effects.ts';
 import { configSchema } from '../src/config/schema.ts';
+import { AdminSecret, type AdminTls } from '../src/config/admin.ts';
 import { TsigSecret } from '../src/config/transfer.ts';
 import type { Config } from '../src/config/types.ts';
 
@@ -23,7 +24,7 @@ const base: Config = {
   startupTimeout: 5000,
   checks: { web: check },
   records: [],
-  admin: { listen: { host: '127.0.0.1', port: 8053 }, statusPage: true, allowedHosts: [], allowedOrigins: [] },
+  admin: { listen: { host: '127.0.0.1', port: 8053 }, statusPage: true, allowedHosts: [], allowedOrigins: [], tokens: [], clients: [], openReads: true, allowPlaintext: false },
   state: { file: '/var/lib/failoverd/state.json' },
   notify: [],
   maintenance: [],
@@ -41,7 +42,7 @@ const CHANGES: Record<string, (c: Config) => Config> = {
   checks: (c) => ({ ...c, checks: { ...c.checks, api: check } }),
   records: (c) => ({ ...c, records: [{ name: 'www.example.test' } as Config['records'][number]] }),
   route53: (c) => ({ ...c, route53: { hostedZoneId: 'Z1' } as unknown as Config['route53'] }),
-  admin: (c) => ({ ...c, admin: { ...c.admin, token: 'a-new-token', statusPage: false, allowedHosts: ['failoverd.example.com'] } }),
+  admin: (c) => ({ ...c, admin: { ...c.admin, tokens: [{ name: 'ops', scope: 'operate', secret: new AdminSecret('a-new-token-0123456789') }], statusPage: false, allowedHosts: ['failoverd.example.com'] } }),
   'admin.listen': (c) => ({ ...c, admin: { ...c.admin, listen: { host: '127.0.0.1', port: 9053 } } }),
   state: (c) => ({ ...c, state: { file: '/srv/state.json' } }),
   notify: (c) => ({ ...c, notify: [{ url: 'https://hooks.example.com/x', format: 'json', headers: {}, timeout: 5000, retries: 5, backoff: 1000, queue: 1000 }] }),
@@ -94,7 +95,17 @@ test('every top-level key, changed: applied, or kept and named as needing a rest
   // The applied part of a section still applies when its restart part changed too.
   const both = planReload(base, CHANGES['admin.listen']!(CHANGES.admin!(base)));
   assert.deepEqual(both.needsRestart.map((r) => r.key), ['admin.listen']);
-  assert.deepEqual([both.applied.admin.listen, both.applied.admin.statusPage, both.applied.admin.token], [base.admin.listen, false, 'a-new-token']);
+  assert.deepEqual([both.applied.admin.listen, both.applied.admin.statusPage, both.applied.admin.tokens.map((t) => t.name)], [base.admin.listen, false, ['ops']]);
+  // admin.tls: new files are applied (rotation); turning TLS or client certificates on or off waits for a restart.
+  const tls = (cert: string, clientCA?: string): AdminTls => ({ certFile: 'c.pem', keyFile: 'k.pem', cert: Buffer.from(cert), key: new AdminSecret('k'), ...(clientCA ? { clientCA: Buffer.from(clientCA), clientCAFile: 'ca.pem' } : {}) });
+  const withTls = (c: Config, t: AdminTls | undefined): Config => ({ ...c, admin: { ...c.admin, ...(t ? { tls: t } : {}) } });
+  const rotated = planReload(withTls(base, tls('old')), withTls(base, tls('new')));
+  assert.deepEqual(rotated.needsRestart, []);
+  assert.equal(rotated.applied.admin.tls!.cert.toString(), 'new');
+  const turnedOn = planReload(base, withTls(base, tls('new')));
+  assert.deepEqual(turnedOn.needsRestart.map((r) => r.key), ['admin.tls']);
+  assert.equal(turnedOn.applied.admin.tls, undefined);
+  assert.deepEqual(planReload(withTls(base, tls('a')), withTls(base, tls('a', 'ca'))).needsRestart.map((r) => r.key), ['admin.tls']);
   // A cluster section removed stays until a restart.
   const withCluster = CHANGES.cluster!(base);
   assert.deepEqual(planReload(withCluster, base).applied.cluster, withCluster.cluster);

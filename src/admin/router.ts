@@ -5,6 +5,7 @@
  * captures are percent-decoded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteScope } from './access.ts';
 import { ApiError } from './http.ts';
 
 export interface RequestContext {
@@ -19,8 +20,10 @@ export type Handler = (ctx: RequestContext) => Promise<void> | void;
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  /** Changes something: needs the bearer token. */
+  /** Changes something: sent as JSON, audited, and needs the operate scope unless `scope` says more. */
   mutation?: boolean;
+  /** The scope it needs (access.ts); default: read, or operate for a mutation. */
+  scope?: RouteScope;
   handler: Handler;
 }
 

@@ -1,19 +1,18 @@
 /**
  * Commands that talk to a running daemon over its admin API: status,
  * explain, drain, undrain, failback, reload. `--admin URL` (or
- * FAILOVERD_ADMIN) picks the daemon, `--token` (or FAILOVERD_ADMIN_TOKEN)
- * authorizes changes. On an API error: the API's message on stderr, exit 1
- * (exit 2 for a refused config on reload).
+ * FAILOVERD_ADMIN) picks the daemon; admin-client.ts speaks HTTP or HTTPS
+ * and finds the token (a file, an environment variable, or --token). On an
+ * API error: the API's message on stderr, exit 1 (exit 2 for a refused
+ * config on reload).
  */
 import { Command, Option } from 'commander';
 import { EXIT_CONFIG } from './problems.ts';
 import { systemClock } from '../clock.ts';
+import { adminRequest, baseUrl, ClientSetupError, DEFAULT_ADMIN, type AdminClientOpts } from './admin-client.ts';
 
-const DEFAULT_ADMIN = 'http://127.0.0.1:8053';
 
-interface AdminOpts {
-  admin?: string;
-  token?: string;
+interface AdminOpts extends AdminClientOpts {
   json?: boolean;
 }
 
@@ -27,30 +26,25 @@ class CliApiError extends Error {
 }
 
 async function call(opts: AdminOpts, method: string, path: string, body?: unknown): Promise<any> {
-  const base = (opts.admin ?? process.env.FAILOVERD_ADMIN ?? DEFAULT_ADMIN).replace(/\/+$/, '');
-  const token = opts.token ?? process.env.FAILOVERD_ADMIN_TOKEN;
-  let res: Response;
+  const base = baseUrl(opts);
+  let res: { status: number; text: string };
   try {
-    res = await fetch(base + path, {
-      method,
-      // Changes are sent as JSON (the API refuses other types, which a web page could send).
-      headers: { ...(method !== 'GET' ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
+    res = await adminRequest(opts, method, path, body);
   } catch (err) {
-    const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
-    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
-    throw new CliApiError(`cannot reach the admin API at ${base}: ${cause} (is failoverd running? set --admin URL or FAILOVERD_ADMIN)`, 1);
+    if (err instanceof ClientSetupError) throw new CliApiError(err.message, 1);
+    const e = err as { code?: string; message?: string };
+    const cause = e.code ?? e.message;
+    const tlsHint = /CERT|SELF_SIGNED|UNABLE_TO|ERR_SSL|ERR_TLS|EPROTO/i.test(String(e.code ?? '')) ? ` (${e.message}; for a private CA give --cacert, for mutual TLS --cert and --key)` : ' (is failoverd running? set --admin URL or FAILOVERD_ADMIN)';
+    throw new CliApiError(`cannot reach the admin API at ${base}: ${cause}${tlsHint}`, 1);
   }
-  const text = await res.text();
+  const text = res.text;
   let json: any;
   try {
     json = JSON.parse(text);
   } catch {
     throw new CliApiError(`${method} ${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}`, 1);
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status >= 300) {
     const e = json?.error ?? {};
     const details = Array.isArray(e.details) ? '\n' + e.details.map((d: any) => `  ${typeof d === 'string' ? d : (d.text ?? JSON.stringify(d))}`).join('\n') : '';
     throw new CliApiError(`${e.message ?? `HTTP ${res.status}`} (${e.code ?? res.status})${details}`, e.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1);
@@ -133,7 +127,11 @@ export function registerAdminCommands(program: Command): void {
   const withApi = (c: Command) =>
     c
       .addOption(new Option('--admin <url>', `admin API of the daemon (env FAILOVERD_ADMIN, default ${DEFAULT_ADMIN})`))
-      .addOption(new Option('--token <token>', 'bearer token for changes (env FAILOVERD_ADMIN_TOKEN)'))
+      .addOption(new Option('--token <token>', 'bearer token (env FAILOVERD_ADMIN_TOKEN; prefer --token-file: a command line shows in ps)'))
+      .addOption(new Option('--token-file <file>', 'read the bearer token from this file (env FAILOVERD_ADMIN_TOKEN_FILE)'))
+      .addOption(new Option('--cacert <file>', 'https: trust this CA (PEM) for the daemon\'s certificate'))
+      .addOption(new Option('--cert <file>', 'https: client certificate (PEM), for admin.tls.clientCA'))
+      .addOption(new Option('--key <file>', 'https: the client certificate\'s key (PEM)'))
       .option('--json', 'print the API\'s JSON answer');
   const run = (fn: (...args: any[]) => Promise<void>) => async (...args: any[]) => {
     try {

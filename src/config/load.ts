@@ -3,6 +3,7 @@
  * resolves them into a Config. Every problem is collected and reported at
  * once (ProblemsError, code CONFIG_INVALID) with file, line and field path.
  */
+import { resolveAdmin } from './admin.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve, join } from 'node:path';
@@ -126,10 +127,8 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
     return { ...m, name };
   });
   listenClashes(raw.dns.listen, at, problems);
-  const token = raw.admin.token ?? (process.env.FAILOVERD_ADMIN_TOKEN || undefined);
-  if (!token && !isLoopback(raw.admin.listen.host)) {
-    problems.push({ ...at(['admin', 'listen']), message: `admin.listen ${raw.admin.listen.host} is not a loopback address: set admin.token (or FAILOVERD_ADMIN_TOKEN) so that changes need a token` });
-  }
+  const admin = resolveAdmin(raw.admin, dirname(resolve(file)));
+  for (const p of admin.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zonesComplete ? zones.map((z) => z.origin) : undefined);
   for (const p of xfer.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const cluster = raw.cluster ? resolveCluster(raw.cluster, dirname(resolve(file))) : undefined;
@@ -145,7 +144,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       checks: raw.checks,
       records,
       route53: raw.route53,
-      admin: { listen: raw.admin.listen, statusPage: raw.admin.statusPage, allowedHosts: raw.admin.allowedHosts, allowedOrigins: raw.admin.allowedOrigins, ...(token ? { token } : {}) },
+      admin: admin.config,
       state: { file: resolve(dirname(resolve(file)), raw.state.file) },
       notify: raw.notify,
       maintenance,
@@ -241,10 +240,6 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boo
     });
   });
   return out;
-}
-
-function isLoopback(host: string): boolean {
-  return /^127\./.test(host) || host === '::1';
 }
 
 function validTimezone(tz: string): boolean {

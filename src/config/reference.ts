@@ -138,9 +138,9 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   // admin
   admin: { description: 'The admin HTTP API: the status page at /, /healthz, /readyz, /v1/status, overrides (drains), reload and /metrics.' },
   'admin.listen': {
-    description: 'Where the admin API listens. A non-loopback address needs a token.',
+    description: 'Where the admin API listens. A non-loopback address needs credentials (tokens or client certificates) and `tls`, or `allowPlaintext: true`.',
     type: 'address:port',
-    example: '0.0.0.0:8053',
+    example: '0.0.0.0:8443',
   },
   'admin.statusPage': {
     description: 'Serve the live status page at `GET /` of the admin API (read-only, no token: record sets, targets, the last hour, transitions, Route 53 and NOTIFY state). `false` answers 404 there; a reload applies it.',
@@ -155,9 +155,22 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     example: '[https://grafana.example.com]',
   },
   'admin.token': {
-    description: 'Bearer token required for changes (drain, undrain, failback, reload). Prefer the FAILOVERD_ADMIN_TOKEN environment variable to keep it out of the file.',
+    description: 'A token with the admin scope, named "admin.token" in the audit log (the environment variable FAILOVERD_ADMIN_TOKEN, when this is not set, is named "FAILOVERD_ADMIN_TOKEN"). Prefer `tokens`, read from files, with the least scope that does the job.',
     example: 'a-long-random-string',
   },
+  'admin.tokens': { description: 'Named bearer tokens (`Authorization: Bearer <token>`), each read from its own file and given a scope: `read` (status, explain, transitions, metrics, the status page), `operate` (also drain, undrain, pin, failback), `admin` (also reload). Token values are never logged; the audit log names the token. A reload reads the files again.' },
+  'admin.tokens[].name': { description: 'The name the audit log shows for requests with this token.', example: 'grafana' },
+  'admin.tokens[].scope': { description: 'What requests with this token may do (each scope includes the ones before it).', example: 'operate' },
+  'admin.tokens[].file': { description: 'A file holding the token alone (at least 16 characters, e.g. from `openssl rand -hex 24`), relative to the config file. Keep it readable by failoverd only.', example: '/etc/failoverd/tokens/oncall' },
+  'admin.clients': { description: 'Client certificates (signed by `tls.clientCA`) allowed a scope, by name: the subject CN or a DNS subjectAltName. A valid certificate not listed here gets no scope (403 but on /healthz and /readyz). The audit log names the certificate.' },
+  'admin.clients[].name': { description: 'The certificate\'s subject CN or one of its DNS subjectAltNames.', example: 'ops-laptop.example.com' },
+  'admin.clients[].scope': { description: 'What requests with this certificate may do.', example: 'admin' },
+  'admin.tls': { description: 'Serve the admin API over HTTPS only (TLS 1.2 or newer). A reload (SIGHUP) reads the files again and uses them for new connections without closing the listener (certificate rotation); turning TLS or client certificates on or off needs a restart.' },
+  'admin.tls.cert': { description: 'The server certificate (PEM, with its chain), relative to the config file.', example: '/etc/failoverd/admin.crt' },
+  'admin.tls.key': { description: 'The certificate\'s private key (PEM).', example: '/etc/failoverd/admin.key' },
+  'admin.tls.clientCA': { description: 'Mutual TLS: clients must present a certificate signed by this CA (PEM); a connection without one, or with another, is refused during the handshake. Give the certificates a scope in `clients`.', example: '/etc/failoverd/clients-ca.crt' },
+  'admin.openReads': { description: 'Reads (status, explain, transitions, metrics, the status page) without credentials. `false`: they need a token or certificate with the read scope. /healthz and /readyz are always open. Without any token or client configured (loopback only) everything is open.', example: 'false' },
+  'admin.allowPlaintext': { description: 'Allow a non-loopback `listen` without `tls` (behind a TLS-terminating proxy, on a private network): tokens then cross the network in clear; a warning is logged at start.', example: 'true' },
 
   // state
   state: { description: 'The persisted state: overrides, last known health, failback holds and zone serials, so a restart neither flaps nor forgets a drain.' },

@@ -17,6 +17,8 @@ export interface ReloadRule {
   effect: ReloadEffect;
   /** Why it needs a restart, or how it is applied (docs and warn lines). */
   why: string;
+  /** An applied key some of whose changes still need a restart: those, and why. */
+  restartWhen?: { changed: (before: unknown, after: unknown) => boolean; why: string };
 }
 
 export const RELOAD_EFFECTS: Record<string, ReloadRule> = {
@@ -29,6 +31,14 @@ export const RELOAD_EFFECTS: Record<string, ReloadRule> = {
   route53: { effect: 'restart', why: 'the Route 53 client and its hosted zone state are set up once, at start' },
   admin: { effect: 'applied', why: 'read at each request (admin.listen needs a restart)' },
   'admin.listen': { effect: 'restart', why: 'the listening socket is opened once, at start' },
+  'admin.tls': {
+    effect: 'applied',
+    why: 'the certificate, key and client CA files are read again and used for new connections; the listener stays open',
+    restartWhen: {
+      changed: (a, b) => !a !== !b || !(a as { clientCA?: unknown } | undefined)?.clientCA !== !(b as { clientCA?: unknown } | undefined)?.clientCA,
+      why: 'turning TLS or client certificates (clientCA) on or off changes the listener, opened once at start',
+    },
+  },
   state: { effect: 'restart', why: 'the state file is read once, at start, and written where it was read' },
   notify: { effect: 'applied', why: 'webhooks are replaced; deliveries queued for removed ones are dropped' },
   maintenance: { effect: 'applied', why: 'windows are scheduled again; a drain of a removed window is released' },
@@ -82,8 +92,14 @@ export function planReload(running: Config, next: Config): ReloadPlan {
   let applied = next;
   const needsRestart: ReloadPlan['needsRestart'] = [];
   for (const [key, rule] of Object.entries(RELOAD_EFFECTS)) {
-    if (rule.effect !== 'restart') continue;
     const before = get(running, key);
+    if (rule.restartWhen) {
+      if (!rule.restartWhen.changed(before, get(next, key))) continue;
+      needsRestart.push({ key, why: rule.restartWhen.why });
+      applied = set(applied, key, before);
+      continue;
+    }
+    if (rule.effect !== 'restart') continue;
     if (same(before, get(next, key))) continue;
     const after = get(next, key);
     // A section names its changed keys (dns.listen, not dns).

@@ -3,6 +3,7 @@
  * features slot in beside the others; cross-checks that need the zone files
  * live in config/load.ts.
  */
+import { adminFields, ADMIN_DEFAULTS } from './admin.ts';
 import { isIP } from 'node:net';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
@@ -125,23 +126,13 @@ export const recordSetSchema = z.strictObject({
   targets: z.array(targetSchema).min(1),
 });
 
-/** The admin HTTP API (src/admin/). The token may also come from FAILOVERD_ADMIN_TOKEN. */
+/** The admin HTTP API (src/admin/); its keys and their files are in config/admin.ts. */
 export const adminSchema = z
   .strictObject({
     listen: hostPort.default({ host: '127.0.0.1', port: 8053 }),
-    token: z.string().min(1).optional(),
-    statusPage: z.boolean().default(true),
-    /** Names the Host header may carry besides the listen address and localhost. */
-    allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a host name (letters, digits, _ . -), without port or scheme')).default([]),
-    /** Origins (scheme://host[:port]) whose pages may call the API. */
-    allowedOrigins: z.array(
-      z.url({ protocol: /^https?$/, error: 'an origin is http(s)://host[:port], e.g. https://grafana.example.com' }).refine((u) => {
-        const x = new URL(u);
-        return x.pathname === '/' && !x.search && !x.hash && !x.username && !x.password;
-      }, { message: 'an origin is scheme://host[:port] only, without a path' }),
-    ).default([]),
+    ...adminFields,
   })
-  .default({ listen: { host: '127.0.0.1', port: 8053 }, statusPage: true, allowedHosts: [], allowedOrigins: [] });
+  .default({ listen: { host: '127.0.0.1', port: 8053 }, ...ADMIN_DEFAULTS });
 
 /** The persisted state file (src/state/); relative paths are from the config file's folder. */
 export const stateSchema = z

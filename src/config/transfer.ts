@@ -11,33 +11,25 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { inspect } from 'node:util';
 import { z } from 'zod';
 import { errorText, quote } from '../errors.ts';
 import { canonicalName } from '../records/names.ts';
 import { dnsNameSchema } from './dns-name.ts';
+import { Redacted } from './redacted.ts';
 import { canonicalIp } from './ip-address.ts';
 
 export const TSIG_ALGORITHMS = ['hmac-sha256', 'hmac-sha384', 'hmac-sha512', 'hmac-sha224', 'hmac-sha1'] as const;
 export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
 
 /** A TSIG secret: the bytes are reachable only through bytes(). */
-export class TsigSecret {
+export class TsigSecret extends Redacted {
   readonly #bytes: Buffer;
   constructor(bytes: Buffer) {
+    super();
     this.#bytes = Buffer.from(bytes);
   }
   bytes(): Buffer {
     return this.#bytes;
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  [inspect.custom](): string {
-    return '[redacted]';
   }
 }
 

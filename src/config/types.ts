@@ -2,6 +2,7 @@
  * The resolved configuration that the rest of failoverd reads: defaults
  * filled in, names canonical, targets with ids and their check attached.
  */
+import type { AdminConfig } from './admin.ts';
 import type { ClusterConfig } from './cluster.ts';
 import type { Route53Config } from './route53.ts';
 import type { SecondaryConfig, TransferConfig, TsigKey } from './transfer.ts';
@@ -58,8 +59,8 @@ export interface Config {
   checks: Record<string, CheckConfig>;
   records: RecordSetConfig[];
   route53?: Route53Config;
-  /** Admin HTTP API; `token` already falls back to FAILOVERD_ADMIN_TOKEN. */
-  admin: { listen: HostPort; token?: string; statusPage: boolean; allowedHosts: string[]; allowedOrigins: string[] };
+  /** Admin HTTP API: tokens (admin.token and FAILOVERD_ADMIN_TOKEN among them) and TLS files read (config/admin.ts). */
+  admin: AdminConfig;
   /** `file` resolved against the config file's folder. */
   state: { file: string };
   notify: NotifyConfig[];

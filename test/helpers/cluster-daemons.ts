@@ -43,7 +43,7 @@ export function clusterConfig(n: number, o: ClusterOptions): string {
   const [primary, secondary] = o.targets ?? ['127.0.0.1', '127.0.0.2'];
   return `dns: { listen: ["${host}:0"] }
 zones: zones
-admin: { listen: "${host}:0", token: "${TOKEN}" }
+admin: { listen: "${host}:0", token: "${TOKEN}", allowPlaintext: true }
 startupTimeout: ${o.startupTimeout ?? '8s'}
 checks:
   web1: { type: http, port: ${o.primaryPort?.(n) ?? o.port}, ${FAST} }

@@ -13,10 +13,11 @@ import type { Route } from '../router.ts';
 
 export function probeRoutes(d: AdminDeps): Route[] {
   return [
-    { method: 'GET', path: '/healthz', handler: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
+    { method: 'GET', path: '/healthz', scope: 'open', handler: ({ res }) => sendJson(res, 200, { status: 'ok' }) },
     {
       method: 'GET',
       path: '/readyz',
+      scope: 'open',
       handler: ({ res }) => {
         const r = d.readiness();
         if (!r.ready) throw new ApiError(503, 'NOT_READY', r.reason ?? 'not ready');

@@ -14,6 +14,7 @@ export function reloadRoutes(d: AdminDeps): Route[] {
       method: 'POST',
       path: '/v1/reload',
       mutation: true,
+      scope: 'admin',
       handler: async ({ req, res }) => {
         await readBody(req);
         const r = await d.reload();
