@@ -20,8 +20,8 @@ export interface ClusterOptions {
   leaseTtl?: string;
   quorum?: string;
   onLoss?: 'freeze' | 'local';
-  /** More top-level YAML (e.g. a route53: section). */
-  extra?: string;
+  /** More top-level YAML (e.g. a route53: section); a function gives instance n its own. */
+  extra?: string | ((n: number) => string);
   /** More record sets (YAML list items under records:, after www.example.test); their checks may be web1 or web2. */
   moreRecords?: string;
   failback?: string;
@@ -61,7 +61,7 @@ ${o.moreRecords ?? ''}cluster:
   quorum: ${o.quorum ?? 'majority'}
   leaseTtl: ${o.leaseTtl ?? '1s'}
   onLoss: ${o.onLoss ?? 'freeze'}
-${o.extra ?? ''}`;
+${typeof o.extra === 'function' ? o.extra(n) : (o.extra ?? '')}`;
 }
 
 export class LoopbackCluster {
