@@ -61,7 +61,7 @@ async function converges(mirror: PrefixMirror, etcd: EtcdPort, ms: number): Prom
   assert.fail(`mirror did not converge within ${ms} ms (${mirror.state}): etcd ${want}, mirror ${got}`);
 }
 
-test('mirror on real etcd: member restart after compaction re-lists; etcd wiped is seen (revision back) and re-listed', { timeout: 60_000 }, async (t) => {
+test('mirror on real etcd: member restart after compaction re-lists; etcd wiped (a new cluster: another id, revision back) is seen and re-listed', { timeout: 60_000 }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await etcdCluster();
   // The mirror talks to member 0 only; the writer to the other two.
