@@ -9,6 +9,8 @@
  *        supported Node.js release, side by side)
  *        cluster-failover (only when named: three instances in network
  *        namespaces, needs root)
+ *        cluster-scale (only when named: three instances and etcd at 1,000
+ *        and 10,000 record sets; takes several minutes)
  */
 import { cpus, loadavg } from 'node:os';
 import { CORES } from './lib/cpu.ts';
@@ -24,9 +26,10 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   memory: () => import('./memory.ts'),
   'node-versions': () => import('./node-versions.ts'),
   'cluster-failover': () => import('./cluster-failover.ts'),
+  'cluster-scale': () => import('./cluster-scale.ts'),
 };
-/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces). */
-const ON_REQUEST = new Set(['node-versions', 'cluster-failover']);
+/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces); cluster-scale takes minutes. */
+const ON_REQUEST = new Set(['node-versions', 'cluster-failover', 'cluster-scale']);
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = wanted.filter((w) => !benches[w]);
