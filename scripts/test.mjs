@@ -19,6 +19,7 @@ const UNIT = new Set([
   'health.test.ts',
   'leader-duties.test.ts',
   'overrides.test.ts',
+  'rfc2136-plan.test.ts',
   'reload-effects.test.ts',
   'route53-sink-term.test.ts',
   'route53-units.test.ts',

@@ -27,8 +27,9 @@ import { overrideEvent, transitionEvent } from './notify/events.ts';
 import { Notifier } from './notify/webhook.ts';
 import type { Transition } from './failover/types.ts';
 import { FAILOVERD_VERSION } from './probes/version.ts';
-import { toDesiredRecordSet, toDynamicRRset } from './published-answers.ts';
+import { toDesiredRecordSet, toDynamicRRset, toUpdateRecordSet } from './published-answers.ts';
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
+import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
 import { readStateFileSync, StateWriter, STATE_VERSION, type PersistedState } from './state/store.ts';
 import { createTransfers, type Transfers } from './transfer/index.ts';
@@ -49,6 +50,7 @@ export class Daemon {
   private loaded: LoadedConfig;
   private readonly dns: DnsServer;
   private readonly route53: Route53Sink | undefined;
+  private readonly rfc2136: Rfc2136Sink | undefined;
   private readonly transfers: Transfers;
   private readonly admin: AdminServer;
   private readonly state: StateWriter;
@@ -94,6 +96,7 @@ export class Daemon {
       notifyQueue: () => this.notifier.queued,
       // Only where the sink runs (alone, or the leader): a follower's idle sink is not "out of sync".
       route53: () => (this.duties.isRunning('route53') ? this.route53?.metricsView() : undefined),
+      rfc2136: () => (this.duties.isRunning('rfc2136') ? this.rfc2136?.metricsView() : undefined),
       dnsTcp: () => this.dns.tcpStats(),
       cluster: () => this.cluster?.status(),
       now: () => this.clock.now(),
@@ -103,12 +106,15 @@ export class Daemon {
     this.route53 = config.route53
       ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, waitForStart: true, gate: () => this.duties.assertLeader() })
       : undefined;
+    this.rfc2136 = config.rfc2136 ? new Rfc2136Sink({ config: config.rfc2136, logger: this.log, clock: opts.clock, gate: () => this.duties.assertLeader() }) : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns, clock: this.clock });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
     this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
     const route53 = this.route53;
     if (route53) this.duties.add({ name: 'route53', start: () => route53.start(), stop: () => route53.stop() });
+    const rfc2136 = this.rfc2136;
+    if (rfc2136) this.duties.add({ name: 'rfc2136', start: () => rfc2136.start(), stop: () => rfc2136.stop() });
     this.duties.add({ name: 'notify', start: () => void (this.notifying = true), stop: () => void (this.notifying = false) });
     // Before the first answer (alone: at start): a restored drain of a window no longer configured is released, never served.
     this.duties.add({ name: 'maintenance', start: () => this.maintenance.configure(this.loaded.config.maintenance), stop: () => this.maintenance.stop(), reload: () => this.maintenance.configure(this.loaded.config.maintenance) });
@@ -284,8 +290,9 @@ export class Daemon {
     this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials, given);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
-    // Recorded always; sent only while the route53 duty runs (this process leads).
+    // Recorded always; sent only while the route53 and rfc2136 duties run (this process leads).
     this.route53?.update(decisions.map(toDesiredRecordSet));
+    this.rfc2136?.update(decisions.map(toUpdateRecordSet));
     this.state.markDirty();
   }
 
@@ -374,6 +381,7 @@ export class Daemon {
         return this.state.flush();
       },
       route53: () => this.route53?.view() ?? null,
+      rfc2136: () => this.rfc2136?.view() ?? null,
       cluster: () => this.cluster?.status(),
       transitions: (limit) => (this.cluster ? this.cluster.transitions((n) => this.controller.transitions(n), limit) : this.controller.transitions(limit)),
       failback: async (key) => (this.cluster ? this.cluster.failback(key) : this.controller.failback(key)),

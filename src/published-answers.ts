@@ -1,11 +1,13 @@
 /**
  * Decisions in the shapes the sinks read: DynamicRRset for the embedded
- * server's snapshot, DesiredRecordSet for Route 53. Both come from the same
+ * server's snapshot, DesiredRecordSet for Route 53, UpdateRecordSet for
+ * RFC 2136 UPDATE. Both come from the same
  * decision and nothing else, so Route 53 follows drains and failback holds
  * exactly as the embedded DNS does.
  */
 import { servesPrimary, type RecordSetDecision } from './failover/decision.ts';
 import type { DynamicRRset } from './records/snapshot.ts';
+import type { DesiredRecordSet as UpdateRecordSet } from './rfc2136/model.ts';
 import type { DesiredRecordSet } from './route53/desired.ts';
 
 export function toDynamicRRset(d: RecordSetDecision): DynamicRRset {
@@ -27,5 +29,17 @@ export function toDesiredRecordSet(d: RecordSetDecision): DesiredRecordSet {
     // The primary is healthy for Route 53 exactly when the decision serves it:
     // a drained primary, or one held back by a manual failback, is not.
     primaryHealthy: servesPrimary(d),
+  };
+}
+
+export function toUpdateRecordSet(d: RecordSetDecision): UpdateRecordSet {
+  const a = d.answer;
+  return {
+    name: d.name,
+    type: d.type,
+    ttl: a.ttl,
+    values: a.kind === 'values' ? a.values : [],
+    ...(a.kind === 'servfail' ? { servfail: true } : {}),
+    targets: d.targets.map((t) => t.address),
   };
 }

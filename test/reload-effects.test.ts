@@ -42,6 +42,7 @@ const CHANGES: Record<string, (c: Config) => Config> = {
   checks: (c) => ({ ...c, checks: { ...c.checks, api: check } }),
   records: (c) => ({ ...c, records: [{ name: 'www.example.test' } as Config['records'][number]] }),
   route53: (c) => ({ ...c, route53: { hostedZoneId: 'Z1' } as unknown as Config['route53'] }),
+  rfc2136: (c) => ({ ...c, rfc2136: { ownerId: 'o1' } as unknown as Config['rfc2136'] }),
   admin: (c) => ({ ...c, admin: { ...c.admin, tokens: [{ name: 'ops', scope: 'operate', secret: new AdminSecret('a-new-token-0123456789') }], statusPage: false, allowedHosts: ['failoverd.example.com'] } }),
   'admin.listen': (c) => ({ ...c, admin: { ...c.admin, listen: { host: '127.0.0.1', port: 9053 } } }),
   state: (c) => ({ ...c, state: { file: '/srv/state.json' } }),

@@ -7,6 +7,7 @@ import type { Transition } from '../failover/types.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import type { Rfc2136StatusView } from '../rfc2136/sink.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
 import type { StateWriteOutcome } from '../state/store.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
@@ -35,6 +36,8 @@ export interface AdminDeps {
   now(): number;
   /** The Route 53 sink's state; null when Route 53 is not configured. */
   route53(): Route53StatusView | null;
+  /** The RFC 2136 sink: each zone on each server it writes to; null when not configured. */
+  rfc2136?(): Rfc2136StatusView | null;
   /** Each secondary's last answer to a NOTIFY, per zone; empty without secondaries. */
   secondaries(): NotifyStatus[];
   /** The last hour of each target and the recent override events (the status page). */

@@ -10,6 +10,7 @@ import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { Snapshot } from '../records/snapshot.ts';
+import type { Rfc2136TargetMetrics } from '../rfc2136/sink.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
 import type { TcpStats } from '../dns/tcp-limits.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
@@ -30,6 +31,8 @@ export interface MetricsSources {
   now: () => number;
   /** The Route 53 sink; undefined when not configured (no failoverd_route53_* series then). */
   route53?: () => Route53MetricsView | undefined;
+  /** The RFC 2136 sink, one entry per zone and server; undefined when not configured (no failoverd_rfc2136_* series then). */
+  rfc2136?: () => Rfc2136TargetMetrics[] | undefined;
   /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
   cluster?: () => ClusterStatus | undefined;
   /** The embedded DNS server's TCP connections: open now, and refused or closed by a bound. */
@@ -140,6 +143,68 @@ export class Metrics {
         this.reset();
         const m = r53();
         if (m) this.set({ mode: m.view.mode }, m.secondsSinceInSync);
+      },
+    });
+    const rfc = () => src.rfc2136?.() ?? [];
+    const at = (m: Rfc2136TargetMetrics) => ({ zone: m.view.zone, server: m.view.server });
+    new Counter({
+      name: 'failoverd_rfc2136_updates_total',
+      help: 'RFC 2136 UPDATE messages sent, per zone and server, by the answer\'s RCODE (NOERROR, REFUSED, NOTAUTH, BADSIG, BADKEY, BADTIME, YXRRSET, NXRRSET, NXDOMAIN, ...) or TIMEOUT / a socket error.',
+      labelNames: ['zone', 'server', 'rcode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) for (const [rcode, n] of m.updates) this.inc({ ...at(m), rcode }, n);
+      },
+    });
+    new Counter({
+      name: 'failoverd_rfc2136_reads_total',
+      help: 'Read-backs of a zone per server: soa (the serial had not moved), ixfr, axfr.',
+      labelNames: ['zone', 'server', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) for (const [kind, n] of m.reads) this.inc({ ...at(m), kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_rfc2136_in_sync',
+      help: '1 while everything failoverd wants is known to be on the server (zone, server), else 0.',
+      labelNames: ['zone', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) this.set(at(m), m.view.inSync ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_rfc2136_seconds_since_in_sync',
+      help: 'Seconds since the server was last known in sync (0 while in sync; since start if never).',
+      labelNames: ['zone', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) this.set(at(m), m.secondsSinceInSync);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_rfc2136_refused_record_sets',
+      help: 'Record sets failoverd does not write on the server, by why: edited (changed by hand since failoverd wrote it), unmarked (someone else\'s), foreign (another owner id\'s).',
+      labelNames: ['zone', 'server', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) for (const kind of ['edited', 'unmarked', 'foreign'] as const) this.set({ ...at(m), kind }, m.view.refused.filter((r) => r.kind === kind).length);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_rfc2136_consecutive_failures',
+      help: 'Failed attempts in a row to bring the server in sync (each retried with backoff); the last one\'s RCODE is in /v1/status.',
+      labelNames: ['zone', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of rfc()) this.set(at(m), m.view.consecutiveFailures);
       },
     });
     new Gauge({
@@ -291,23 +356,6 @@ export class Metrics {
   }
 
   async text(): Promise<string> {
-    const parts: string[] = [];
-    for await (const part of this.chunks()) parts.push(part);
-    return parts.join('');
-  }
-
-  /**
-   * The exposition one metric at a time, the event loop turning between
-   * them (setImmediate), so that a scrape at 10,000 record sets does not hold
-   * DNS answers for the whole document: what blocks is the largest metric.
-   */
-  async *chunks(): AsyncGenerator<string> {
-    const names = this.registry.getMetricsAsArray().map((m) => m.name);
-    for (let i = 0; i < names.length; i++) {
-      const text = await this.registry.getSingleMetricAsString(names[i]!);
-      yield i === 0 ? text : '\n\n' + text;
-      await new Promise<void>((r) => setImmediate(r));
-    }
-    yield '\n';
+    return this.registry.metrics();
   }
 }

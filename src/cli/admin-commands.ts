@@ -95,7 +95,7 @@ function formatStatus(s: any): string {
     ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
 }
 
 /** The cluster lines: who leads, this instance's link to etcd, and each target as the vantage points see it. */
@@ -121,6 +121,18 @@ function formatRoute53(r: any): string {
   const state = r.inSync ? 'in sync' : `OUT OF SYNC (${r.pendingChanges} pending)`;
   const err = r.lastError ? `; last error ${r.lastError.code}: ${r.lastError.message} (${ago(r.lastError.at)})` : '';
   return `\nRoute 53 (${r.mode} mode): ${state}; last applied ${r.lastAppliedAt ? ago(r.lastAppliedAt) : 'never'}; health checks owned ${r.healthChecksOwned}${err}\n`;
+}
+
+function formatRfc2136(r: any): string {
+  if (!r) return '';
+  const rows = r.targets.map((t: any) => [
+    t.zone,
+    t.server,
+    t.inSync ? 'in sync' : `OUT OF SYNC (${t.pendingChanges} pending)`,
+    t.lastRcode ?? '-',
+    t.lastError ? `${t.lastError.rcode}: ${t.lastError.message} (${ago(t.lastError.at)}, ${t.consecutiveFailures} in a row)` : t.refused.length ? t.refused.map((x: any) => `${x.name} ${x.type} ${x.kind}`).join('; ') : '-',
+  ]);
+  return `\nRFC 2136 (owner ${r.ownerId}${r.dryRun ? ', dry run' : ''}):\n${table(['ZONE', 'SERVER', 'STATE', 'LAST RCODE', 'PROBLEM'], rows)}\n`;
 }
 
 export function registerAdminCommands(program: Command): void {

@@ -15,6 +15,7 @@ import type { ZoneFile } from '../records/types.ts';
 import { resolveCluster } from './cluster.ts';
 import { friendlyMessage, unknownKeyMessage } from './friendly-issues.ts';
 import { validateRoute53 } from './route53.ts';
+import { resolveRfc2136 } from './rfc2136.ts';
 import { resolveTransferConfig } from './transfer.ts';
 import { loadZoneFile } from '../zones/load.ts';
 import { isHostName, readsAsIpAddress } from './dns-name.ts';
@@ -131,6 +132,8 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   for (const p of admin.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zonesComplete ? zones.map((z) => z.origin) : undefined);
   for (const p of xfer.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
+  const rfc2136 = raw.rfc2136 ? resolveRfc2136(raw.rfc2136, records, dirname(resolve(file))) : undefined;
+  for (const p of rfc2136?.problems ?? []) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const cluster = raw.cluster ? resolveCluster(raw.cluster, dirname(resolve(file))) : undefined;
   for (const p of cluster?.problems ?? []) problems.push({ ...at(parsePath(p.path)), message: p.message });
   if (problems.length) throw new ProblemsError('CONFIG_INVALID', problems);
@@ -144,6 +147,7 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
       checks: raw.checks,
       records,
       route53: raw.route53,
+      ...(rfc2136 ? { rfc2136: rfc2136.config } : {}),
       admin: admin.config,
       state: { file: resolve(dirname(resolve(file)), raw.state.file) },
       notify: raw.notify,

@@ -135,6 +135,31 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'route53.guard.minOwned': { description: 'The guard applies only when at least this many record sets are owned.', example: '20' },
   'route53.insyncTimeout': { description: 'How long to poll GetChange for INSYNC after a change.', example: '2m' },
 
+  // rfc2136
+  rfc2136: {
+    description: 'Keep existing authoritative servers (BIND, Knot, PowerDNS, ...) in sync with failoverd\'s answers by RFC 2136 UPDATE signed with TSIG: one UPDATE per change batch per zone and server, with prerequisites that each RRset still holds what failoverd last wrote, and an ownership TXT record at `_failoverd.NAME`.',
+  },
+  'rfc2136.ownerId': { description: 'Written into the ownership markers; failoverd changes only record sets whose marker names this owner id.', example: 'failoverd-prod-1' },
+  'rfc2136.keys': { description: 'TSIG keys, by key name (the name the servers know them by), for UPDATE and for reading back. Apart from `tsig:`, so a key that may write to a server never also transfers zones from failoverd.' },
+  'rfc2136.keys.<name>.algorithm': { description: 'The HMAC algorithm.', example: 'hmac-sha512' },
+  'rfc2136.keys.<name>.secret': { description: 'The base64 secret (as `tsig-keygen` or `keymgr -t` prints it). Give this or `secretFile`; never logged.', example: 'c2VjcmV0LXNlY3JldC1zZWNyZXQ=' },
+  'rfc2136.keys.<name>.secretFile': { description: 'A file holding the base64 secret, alone or as a BIND key clause or Knot key entry; relative to the config file.', example: '/etc/failoverd/update.key' },
+  'rfc2136.zones': { description: 'The zones written to, each with its servers and keys.' },
+  'rfc2136.zones[].zone': { description: 'The zone\'s apex as the servers know it (the zone section of each UPDATE).', example: 'example.test' },
+  'rfc2136.zones[].mode': { description: '`primary`: UPDATE goes to the first server, which NOTIFYs its secondaries. `all`: to each server, each tracked apart (status, metrics).', example: 'all' },
+  'rfc2136.zones[].servers': { description: 'address or address:port (port 53 by default), IPv6 in brackets.', example: '["192.0.2.53", "[2001:db8::53]:53"]' },
+  'rfc2136.zones[].updateKey': { description: 'The key under `rfc2136.keys` that signs UPDATE.', example: 'failoverd-update' },
+  'rfc2136.zones[].readKey': { description: 'The key that signs SOA queries and IXFR/AXFR (the read-back). Default: updateKey.', example: 'failoverd-read' },
+  'rfc2136.zones[].records': { description: 'The names of the record sets (under `records:`) written to this zone. Default: every record set in the zone.', example: '[www.example.test]' },
+  'rfc2136.zones[].adopt': { description: 'Names whose existing records with no marker failoverd may take over.', example: '[www.example.test]' },
+  'rfc2136.reconcile': { description: 'How often each server is read back (its SOA serial; IXFR, or AXFR, only when the serial moved) and drift in owned records repaired.', example: '5m' },
+  'rfc2136.timeout': { description: 'One request\'s deadline (UDP retransmitted once halfway; TCP when the message does not fit 512 bytes or the answer is truncated).', example: '1s' },
+  'rfc2136.markerTtl': { description: 'TTL of the ownership TXT records.', example: '3600' },
+  'rfc2136.dryRun': { description: 'Plan and log every UPDATE but send none.', example: 'true' },
+  'rfc2136.guard': { description: 'Refuse a plan that would change too much of what failoverd owns (override with `failoverd rfc2136 apply --force`).' },
+  'rfc2136.guard.maxChangeRatio': { description: 'The largest share of owned record sets one plan may change in ways no failover explains (failovers among a record set\'s own targets are not counted).', example: '0.5' },
+  'rfc2136.guard.minOwned': { description: 'The guard applies only when at least this many record sets are owned.', example: '20' },
+
   // admin
   admin: { description: 'The admin HTTP API: the status page at /, /healthz, /readyz, /v1/status, overrides (drains), reload and /metrics.' },
   'admin.listen': {

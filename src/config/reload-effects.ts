@@ -29,6 +29,7 @@ export const RELOAD_EFFECTS: Record<string, ReloadRule> = {
   checks: { effect: 'applied', why: 'probes whose settings did not change keep their health; changed ones start again' },
   records: { effect: 'applied', why: 'record sets are added, changed and removed; unchanged ones keep their state' },
   route53: { effect: 'restart', why: 'the Route 53 client and its hosted zone state are set up once, at start' },
+  rfc2136: { effect: 'restart', why: 'the servers, keys and what was read back from them are set up once, at start' },
   admin: { effect: 'applied', why: 'read at each request (admin.listen needs a restart)' },
   'admin.listen': { effect: 'restart', why: 'the listening socket is opened once, at start' },
   'admin.tls': {

@@ -11,6 +11,7 @@ import { quote } from '../errors.ts';
 import { dnsNameSchema } from './dns-name.ts';
 import { canonicalIp } from './ip-address.ts';
 import { clusterSchema } from './cluster.ts';
+import { rfc2136Schema } from './rfc2136.ts';
 import { route53Schema } from './route53.ts';
 import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
 import { durationSchema } from './duration.ts';
@@ -214,6 +215,7 @@ export const configSchema = z.strictObject({
   checks: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'check names use letters, digits, _ . -'), checkSchema).default({}),
   records: z.array(recordSetSchema).default([]),
   route53: route53Schema.optional(),
+  rfc2136: rfc2136Schema.optional(),
   admin: adminSchema,
   state: stateSchema,
   notify: z.array(notifySchema).default([]),

@@ -35,7 +35,7 @@ export class TsigSecret extends Redacted {
 
 
 /** "192.0.2.1:53", "[2001:db8::1]:53", or an address alone (port 53). */
-const secondaryAddress = z.string().transform((v, ctx) => {
+export const secondaryAddress = z.string().transform((v, ctx) => {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(v);
   const host = m?.[1] ?? m?.[2] ?? (isIP(v) === 6 ? v : undefined);
   const port = m?.[3] !== undefined ? Number(m[3]) : 53;
@@ -130,32 +130,43 @@ type RawSections = {
 };
 
 /**
- * Reads secret files (relative to the config's directory), checks that
- * secondaries name served zones (not when `servedZones` is undefined: a
- * zone file failed to load, and is reported) and configured keys.
+ * The keys of a key map (`tsig:`, `rfc2136.keys`): secrets read from their
+ * files (relative to the config's directory), names made canonical; problems
+ * are pushed with paths under `at`. `byName` maps each canonical name to its
+ * label as written.
  */
-export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZones: readonly string[] | undefined): { settings: TransferSettings; problems: TransferProblem[] } {
-  const problems: TransferProblem[] = [];
+export function resolveTsigKeys(raw: z.output<typeof tsigSchema>, baseDir: string, at: string, problems: TransferProblem[]): { keys: TsigKey[]; byName: Map<string, string> } {
   const keys: TsigKey[] = [];
   const byName = new Map<string, string>();
-  for (const [label, k] of Object.entries(raw.tsig)) {
+  for (const [label, k] of Object.entries(raw)) {
     const name = canonicalName(label);
-    if (byName.has(name)) problems.push({ path: `tsig.${label}`, message: `key name ${name} is also given as ${byName.get(name)}` });
+    if (byName.has(name)) problems.push({ path: `${at}.${label}`, message: `key name ${name} is also given as ${byName.get(name)}` });
     byName.set(name, label);
     let text = k.secret;
     if (k.secretFile !== undefined) {
       try {
         text = extractSecret(readFileSync(resolve(baseDir, k.secretFile), 'utf8'));
-        if (!validSecret(text)) problems.push({ path: `tsig.${label}.secretFile`, message: `${k.secretFile} holds no base64 secret of at least 16 bytes` });
+        if (!validSecret(text)) problems.push({ path: `${at}.${label}.secretFile`, message: `${k.secretFile} holds no base64 secret of at least 16 bytes` });
       } catch (err) {
-        problems.push({ path: `tsig.${label}.secretFile`, message: `cannot read ${k.secretFile}: ${errorText(err)}` });
+        problems.push({ path: `${at}.${label}.secretFile`, message: `cannot read ${k.secretFile}: ${errorText(err)}` });
         continue;
       }
     }
     if (text === undefined) continue;
     keys.push({ name, algorithm: k.algorithm, secret: new TsigSecret(Buffer.from(text, 'base64')) });
   }
-  const served = new Set(servedZones);
+  return { keys, byName };
+}
+
+/**
+ * Reads secret files (relative to the config's directory), checks that
+ * secondaries name served zones (not when `servedZones` is undefined: a
+ * zone file failed to load, and is reported) and configured keys.
+ */
+export function resolveTransferConfig(raw: RawSections, baseDir: string, servedZones: readonly string[] | undefined): { settings: TransferSettings; problems: TransferProblem[] } {
+  const problems: TransferProblem[] = [];
+  const { keys, byName } = resolveTsigKeys(raw.tsig, baseDir, 'tsig', problems);
+  const served = new Set(servedZones ?? []);
   const secondaries: SecondaryConfig[] = raw.secondaries.map((s, i) => {
     s.zones.forEach((z, j) => {
       if (servedZones !== undefined && !served.has(z)) problems.push({ path: `secondaries[${i}].zones[${j}]`, message: `${z} is not a served zone (served: ${[...served].join(', ') || 'none'})` });

@@ -4,6 +4,7 @@
  */
 import type { AdminConfig } from './admin.ts';
 import type { ClusterConfig } from './cluster.ts';
+import type { Rfc2136Config } from './rfc2136.ts';
 import type { Route53Config } from './route53.ts';
 import type { SecondaryConfig, TransferConfig, TsigKey } from './transfer.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
@@ -59,6 +60,8 @@ export interface Config {
   checks: Record<string, CheckConfig>;
   records: RecordSetConfig[];
   route53?: Route53Config;
+  /** RFC 2136 UPDATE to existing authoritative servers (src/rfc2136/). */
+  rfc2136?: Rfc2136Config;
   /** Admin HTTP API: tokens (admin.token and FAILOVERD_ADMIN_TOKEN among them) and TLS files read (config/admin.ts). */
   admin: AdminConfig;
   /** `file` resolved against the config file's folder. */

@@ -22,6 +22,7 @@
  * deleted only if its name/type is owned by this ownerId, or does not exist
  * yet, or its name is listed in `adopt`.
  */
+import { guardVerdict, type GuardResult } from '../plan-guard.ts';
 import type { DesiredRecordSet } from './desired.ts';
 import { recordKey } from './desired.ts';
 import {
@@ -89,15 +90,7 @@ export interface Refusal {
   reason: string;
 }
 
-export interface GuardResult {
-  owned: number;
-  changing: number;
-  maxChangeRatio: number;
-  minOwned: number;
-  blocked: boolean;
-  forced: boolean;
-  reason?: string;
-}
+export type { GuardResult };
 
 export interface Plan {
   zoneId: string;
@@ -339,19 +332,7 @@ export function computePlan(input: PlanInput): Plan {
     }
   }
 
-  const changing = countedKeys.size;
-  const ratio = ownedCount ? changing / ownedCount : 0;
-  const over = ownedCount >= guardCfg.minOwned && ratio > guardCfg.maxChangeRatio;
-  const guard: GuardResult = {
-    owned: ownedCount,
-    changing,
-    maxChangeRatio: guardCfg.maxChangeRatio,
-    minOwned: guardCfg.minOwned,
-    blocked: over && !input.force,
-    forced: over && !!input.force,
-  };
-  if (over)
-    guard.reason = `the plan changes or deletes ${changing} of ${ownedCount} owned record sets (${Math.round(ratio * 100)}% > ${Math.round(guardCfg.maxChangeRatio * 100)}%)${input.force ? '; forced' : '; use --force to apply anyway'}`;
+  const guard = guardVerdict(ownedCount, countedKeys.size, guardCfg, !!input.force);
 
   return {
     zoneId: input.zoneId,

@@ -4,6 +4,7 @@
  * attempts and bounded total time; everything else fails at once.
  * Time goes through a Clock.
  */
+import { backoffDelay } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 import { classify, toRoute53Error } from './errors.ts';
@@ -26,11 +27,7 @@ export interface RetryOptions {
   onRetry?: (info: { op: string; attempt: number; delayMs: number; error: unknown }) => void;
 }
 
-export function backoffDelay(attempt: number, o: { baseMs: number; maxDelayMs: number; random: () => number }, busy = false): number {
-  const ceiling = Math.min(o.maxDelayMs, o.baseMs * 2 ** (attempt - 1) * (busy ? 2 : 1));
-  // Full jitter, but never less than a quarter of the ceiling.
-  return Math.round(ceiling * (0.25 + 0.75 * o.random()));
-}
+export { backoffDelay };
 
 export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const clock = opts.clock ?? systemClock;

@@ -185,6 +185,56 @@ export function verifyResponse(buf: Buffer, key: TsigKey, requestMac: Buffer, no
   return 'ok';
 }
 
+/**
+ * Verifies the messages of a multi-message response (IXFR/AXFR) to a
+ * request we signed, in order (RFC 8945 §5.3.1): the first must be signed
+ * (request MAC, full variables); a later one may be unsigned (at most 99 in
+ * a row), and the next signed one covers them (prior MAC, the unsigned
+ * messages, itself, timers only); the last must be signed (finish()).
+ */
+export class TsigResponseVerifier {
+  private prevMac: Buffer;
+  private first = true;
+  private unsigned: Buffer[] = [];
+
+  constructor(
+    private readonly key: TsigKey,
+    requestMac: Buffer,
+    private readonly nowMs: number,
+  ) {
+    this.prevMac = requestMac;
+  }
+
+  /** 'ok' for a message that verifies (or an unsigned one a later signature may cover), else why not. */
+  next(buf: Buffer): 'ok' | 'unsigned' | 'malformed' | 'BADKEY' | 'BADSIG' | 'BADTIME' | string {
+    const msg = readMessage(buf);
+    if (!msg) return 'malformed';
+    const read = readTsig(msg);
+    if (read.kind === 'malformed') return 'malformed';
+    if (read.kind === 'none') {
+      if (this.first || this.unsigned.length >= 99) return 'unsigned';
+      this.unsigned.push(buf);
+      return 'ok';
+    }
+    const t = read.tsig;
+    if (t.error !== 0) return TSIG_ERROR_NAME[t.error] ?? `TSIG error ${t.error}`;
+    if (t.keyName !== this.key.name || t.algorithm !== this.key.algorithm) return 'BADKEY';
+    const tail = this.first ? variables(t.keyName, t.algorithm, t.timeSigned, t.fudge, t.error, t.other) : timers(t.timeSigned, t.fudge);
+    const expected = mac(this.key, [lengthPrefixed(this.prevMac), ...this.unsigned, requestBytes(msg, t), tail]);
+    if (t.mac.length !== expected.length || !timingSafeEqual(expected, t.mac)) return 'BADSIG';
+    if (Math.abs(Math.floor(this.nowMs / 1000) - t.timeSigned) > t.fudge) return 'BADTIME';
+    this.prevMac = t.mac;
+    this.unsigned = [];
+    this.first = false;
+    return 'ok';
+  }
+
+  /** After the last message: 'ok' when it was signed. */
+  finish(): 'ok' | 'unsigned' {
+    return this.first || this.unsigned.length > 0 ? 'unsigned' : 'ok';
+  }
+}
+
 // --- wire details ---
 
 function mac(key: TsigKey, parts: Buffer[]): Buffer {
