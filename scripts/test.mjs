@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
+  'cluster-decision-layout.test.ts',
   'cluster-health.test.ts',
   'cluster-leadership-units.test.ts',
   'cluster-mirror.test.ts',

@@ -47,7 +47,7 @@ test('without cluster: no cluster config (one process, as always)', async () => 
 
 test('cluster: defaults filled in, instance is the hostname, files resolved against the config folder', async () => {
   const { config } = await loadConfig(write('min.yaml', `cluster:\n  name: prod-edge\n  etcd: { endpoints: ["http://127.0.0.1:2379"] }\n`));
-  assert.deepEqual(config.cluster, { name: 'prod-edge', instance: hostname(), etcd: { endpoints: ['http://127.0.0.1:2379'] }, quorum: 'majority', leaseTtl: 3000, onLoss: 'freeze' });
+  assert.deepEqual(config.cluster, { name: 'prod-edge', instance: hostname(), etcd: { endpoints: ['http://127.0.0.1:2379'], maxTxnOps: 100, maxTxnBytes: 1024 * 1024 }, quorum: 'majority', leaseTtl: 3000, onLoss: 'freeze' });
   const full = await loadConfig(
     write(
       'full.yaml',
@@ -58,6 +58,8 @@ test('cluster: defaults filled in, instance is the hostname, files resolved agai
     endpoints: ["https://127.0.0.1:2379", "https://127.0.0.2:2379"]
     tls: { ca: ca.pem }
     auth: { username: failoverd, passwordFile: etcd-password }
+    maxTxnOps: 50
+    maxTxnBytes: 262144
   quorum: 2
   leaseTtl: 5s
   onLoss: local
@@ -67,7 +69,7 @@ test('cluster: defaults filled in, instance is the hostname, files resolved agai
   assert.deepEqual(full.config.cluster, {
     name: 'prod-edge',
     instance: 'fo-1',
-    etcd: { endpoints: ['https://127.0.0.1:2379', 'https://127.0.0.2:2379'], tls: { ca: join(dir, 'ca.pem') }, auth: { username: 'failoverd', passwordFile: join(dir, 'etcd-password') } },
+    etcd: { endpoints: ['https://127.0.0.1:2379', 'https://127.0.0.2:2379'], tls: { ca: join(dir, 'ca.pem') }, auth: { username: 'failoverd', passwordFile: join(dir, 'etcd-password') }, maxTxnOps: 50, maxTxnBytes: 262144 },
     quorum: 2,
     leaseTtl: 5000,
     onLoss: 'local',

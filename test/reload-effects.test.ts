@@ -51,7 +51,7 @@ const CHANGES: Record<string, (c: Config) => Config> = {
   secondaries: (c) => ({ ...c, secondaries: [{ address: { host: '192.0.2.53', port: 53 }, zones: ['example.test'] }] }),
   transfer: (c) => ({ ...c, transfer: { allow: ['192.0.2.0/24'], journal: 100 } }),
   tsig: (c) => ({ ...c, tsig: [{ name: 'xfr', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.alloc(32, 1)) }] }),
-  cluster: (c) => ({ ...c, cluster: { name: 'edge', instance: 'fo-1', etcd: { endpoints: ['http://127.0.0.1:2379'] }, quorum: 'majority', leaseTtl: 3000, onLoss: 'freeze' } }),
+  cluster: (c) => ({ ...c, cluster: { name: 'edge', instance: 'fo-1', etcd: { endpoints: ['http://127.0.0.1:2379'], maxTxnOps: 100, maxTxnBytes: 1048576 }, quorum: 'majority', leaseTtl: 3000, onLoss: 'freeze' } }),
 };
 
 const topLevel = Object.keys(configSchema.shape);

@@ -1,11 +1,13 @@
 /**
  * failoverd_cluster_*: a cluster instance's link to etcd, its role, the
- * live vantage points, its etcd watches and the age of the decisions it
- * serves. No series without a cluster: section.
+ * live vantage points, its etcd watches, the age of the decisions it
+ * serves and the decision writes etcd refused. No series without a
+ * cluster: section.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MIRROR_NAMES, type ClusterStatus } from '../cluster/cluster-node.ts';
 import { RECOVERY_CAUSES } from '../cluster/prefix-mirror.ts';
+import { DECISION_WRITE_FAILURE_CAUSES } from '../cluster/write-failures.ts';
 
 export function registerClusterMetrics(registry: Registry, status: () => ClusterStatus | undefined, now: () => number): void {
   const registers = [registry];
@@ -45,6 +47,17 @@ export function registerClusterMetrics(registry: Registry, status: () => Cluster
       const s = status();
       if (!s) return;
       for (const m of MIRROR_NAMES) for (const cause of RECOVERY_CAUSES) this.inc({ cluster: s.name, mirror: m, cause }, s.watchRecoveries[m][cause]);
+    },
+  });
+  new Counter({
+    name: 'failoverd_cluster_decision_write_failures_total',
+    help: 'Decision writes of this instance (as the leader) that etcd refused or did not answer, by cause: too-large, no-space (NOSPACE alarm), too-many-ops, unavailable, permission, other. Every cause is exported from the start.',
+    labelNames: ['cluster', 'cause'],
+    registers,
+    collect() {
+      this.reset();
+      const s = status();
+      if (s) for (const cause of DECISION_WRITE_FAILURE_CAUSES) this.inc({ cluster: s.name, cause }, s.writeFailures[cause]);
     },
   });
   gauge('failoverd_cluster_seconds_since_last_decision', 'Seconds since this instance received the decisions it serves (since start when it has none). The leader writes them when they change, so this also grows while nothing changes; read it with failoverd_cluster_connected.', ['cluster'], (s, set) =>

@@ -113,7 +113,8 @@ function formatCluster(c: any): string {
     c.targets.map((t: any) => [t.id, t.health, t.why, Object.entries(t.views).map(([i, h]) => `${i}=${h}`).join(' ') || '-']),
   );
   const differ = c.recordsDiffer?.length ? `WARNING: other record sets than this instance's on ${c.recordsDiffer.join(', ')}: give every instance of a cluster the same records\n` : '';
-  return `${head}${differ}${views}`;
+  const writes = c.writeError ? `WARNING: etcd refuses this leader's decision writes (${c.writeError.cause}) since ${c.writeError.since}: every instance serves the last decisions written; ${c.writeError.message}\n` : '';
+  return `${head}${writes}${differ}${views}`;
 }
 
 function formatRoute53(r: any): string {

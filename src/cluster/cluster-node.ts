@@ -23,11 +23,13 @@ import type { RecordSetState, Transition } from '../failover/types.ts';
 import type { OverrideEvent, OverrideStore } from '../health/overrides.ts';
 import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { recordSetKey } from '../failover/describe.ts';
 import { toDynamicRRset } from '../published-answers.ts';
 import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
+import { WriteFailures, type DecisionWriteFailureCause, type WriteFailureNow } from './write-failures.ts';
 import { createEtcdPort } from './etcd-client.ts';
 import type { EtcdPort } from './etcd-port.ts';
 import { recordsFingerprint } from './config-fingerprint.ts';
@@ -108,7 +110,13 @@ export interface ClusterStatus {
   leaseTtlSeconds: number;
   /** When this node started (epoch ms). */
   startedAt: number;
-  lastDecision: { leader: string; term: string; decidedAt: number; receivedAt: number } | null;
+  lastDecision: { leader: string; term: string; decidedAt: number; receivedAt: number; generation: number } | null;
+  /** Record set values in etcd not served yet: a batch of the leader still being written (or one cut short). */
+  decisionsWaiting: number;
+  /** On the leader: what makes its decision writes fail now (null while they succeed). */
+  writeError: WriteFailureNow | null;
+  /** This instance's failed decision writes since start, by cause (every cause present). */
+  writeFailures: Record<DecisionWriteFailureCause, number>;
   vantagePoints: Array<{ instance: string; publishedAt: number }>;
   /** Instances whose record sets differ from this instance's (their config is not the same): empty when all agree. */
   recordsDiffer: string[];
@@ -158,8 +166,10 @@ export class ClusterNode extends EventEmitter<Events> {
   private serialsSnapshot: Snapshot | undefined;
   private writeQueued: NodeJS.Immediate | undefined;
   private writing: Promise<void> = Promise.resolve();
-  /** The decisions last written (JSON): an unchanged set is not written again. */
-  private lastWritten: string | undefined;
+  /** This leader's transitions already in etcd. */
+  private writtenTransitions = new WeakSet<Transition>();
+  private readonly writeFailures = new WriteFailures();
+  private retryWrite: TimerHandle | undefined;
   private receivedAt = 0;
   private lastDiffer = '';
   /** The most vantage points live during this leader's term: written with the decisions (a later leader waits for about as many). */
@@ -199,7 +209,11 @@ export class ClusterNode extends EventEmitter<Events> {
     });
     this.health = new ClusterHealthSource(c.quorum, this.clock, (id) => opts.overrides().get(id));
     this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log, this.clock);
-    this.store = new DecisionStore(this.etcd, this.keys.decisions, this.log, this.clock);
+    this.store = new DecisionStore(this.etcd, this.keys, this.log, {
+      clock: this.clock,
+      limits: { maxOps: c.etcd.maxTxnOps, maxBytes: c.etcd.maxTxnBytes },
+      rank: this.recordSetRank(),
+    });
     this.store.listeners.push((r) => this.onRecord(r));
     this.heartbeats = new PrefixMirror(this.etcd, this.keys.heartbeat, { clock: this.clock });
     this.heartbeats.on('change', (key, value) => this.onHeartbeat(key, value));
@@ -311,6 +325,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.zones = zones;
     this.vantage.changed();
     this.onVantageChange();
+    this.store.reorder(this.recordSetRank());
     this.decider?.reload(config);
   }
 
@@ -332,7 +347,10 @@ export class ClusterNode extends EventEmitter<Events> {
       onLoss: this.cfg.onLoss,
       leaseTtlSeconds: this.cfg.leaseTtl / 1000,
       startedAt: this.startedAt,
-      lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt } : null,
+      lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt, generation: r.generation } : null,
+      decisionsWaiting: this.store.waiting,
+      writeError: this.isLeader ? (this.writeFailures.current ?? null) : null,
+      writeFailures: { ...this.writeFailures.counts },
       current: this.isCurrent(),
       mirrors: Object.fromEntries(MIRROR_NAMES.map((n) => [n, this.mirrors[n].state])) as Record<MirrorName, MirrorState>,
       watchRecoveries: Object.fromEntries(MIRROR_NAMES.map((n) => [n, { ...this.recoveries[n] }])) as Record<MirrorName, Record<RecoveryCause, number>>,
@@ -349,6 +367,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.tick?.cancel();
     this.heartbeatTimer?.cancel();
     this.gathering?.cancel();
+    this.retryWrite?.cancel();
     if (this.writeQueued) clearImmediate(this.writeQueued);
     this.vantage.stop();
     this.decider?.stop();
@@ -556,6 +575,9 @@ export class ClusterNode extends EventEmitter<Events> {
     // Serials continue from the last record: unchanged data keeps its serial.
     this.serialsSnapshot = last ? buildSnapshot(this.zones, last.decisions.map(toDynamicRRset), undefined, undefined, new Map(Object.entries(last.serials))) : undefined;
     this.leaderName = this.cfg.instance;
+    // The first write reads what etcd holds now (an earlier leader's last batch included).
+    this.store.endTerm();
+    this.writtenTransitions = new WeakSet();
     this.decider = this.opts.makeDecider(this.health, restore, () => this.queueWrite());
     this.log.info({ instance: this.cfg.instance, term: this.leadership.fence, vantagePoints: this.reports().map((r) => r.instance) }, 'elected leader: deciding for the cluster');
     this.emit('leadership', true);
@@ -574,13 +596,17 @@ export class ClusterNode extends EventEmitter<Events> {
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = undefined;
     this.serialsSnapshot = undefined;
-    this.lastWritten = undefined;
+    this.store.endTerm();
+    this.retryWrite?.cancel();
+    this.retryWrite = undefined;
+    this.writeFailures.reset();
     this.log.warn({ instance: this.cfg.instance, why }, 'no longer the leader: serving the new leader\'s decisions');
     this.emit('leadership', false);
   }
 
   private queueWrite(): void {
-    if (this.writeQueued || !this.decider) return;
+    // While a failed write waits for its retry, changes wait with it (the retry writes them all).
+    if (this.writeQueued || this.retryWrite || !this.decider) return;
     this.writeQueued = setImmediate(() => {
       this.writeQueued = undefined;
       this.writing = this.writing.then(() => this.writeDecisions());
@@ -591,29 +617,44 @@ export class ClusterNode extends EventEmitter<Events> {
     const decider = this.decider;
     const term = this.leadership.fence;
     if (!decider || term === undefined || this.stopped) return;
+    this.retryWrite?.cancel();
+    this.retryWrite = undefined;
     const decisions = decider.decisions();
     this.termVantagePoints = Math.max(this.termVantagePoints, this.reports().length);
-    const body = JSON.stringify([decisions, this.termVantagePoints]);
-    if (body === this.lastWritten) return;
     this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
     const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
-    const record: DecisionRecord = { leader: this.cfg.instance, term, decidedAt: this.clock.now(), decisions, serials, transitions: this.recentTransitions(decider), vantagePoints: this.termVantagePoints };
+    const newTransitions = decider
+      .transitions(TRANSITIONS_IN_RECORD)
+      .filter((t) => !this.writtenTransitions.has(t))
+      .reverse();
     try {
-      const ok = await this.store.write(this.leadership, record);
-      if (ok) this.lastWritten = body;
-      else this.onDeposed('a write was refused by the fence: another instance leads');
+      const outcome = await this.store.write(
+        this.leadership,
+        { decisions, newTransitions, leader: this.cfg.instance, term, decidedAt: this.clock.now(), serials, vantagePoints: this.termVantagePoints },
+        (written) => {
+          for (const t of written) this.writtenTransitions.add(t);
+        },
+      );
+      if (outcome.kind === 'refused') return this.onDeposed('a write was refused by the fence: another instance leads');
+      if (outcome.kind === 'written' && outcome.transactions > 1) this.log.info({ generation: outcome.generation, recordSets: outcome.recordSets, transactions: outcome.transactions, bytes: outcome.bytes }, 'wrote a batch of decisions in several transactions');
+      const was = this.writeFailures.succeeded();
+      if (was) this.log.info({ cause: was.cause, failingForMs: this.clock.now() - was.since }, 'decision writes to etcd succeed again');
     } catch (err) {
-      this.log.warn({ err }, 'could not write the decisions to etcd: trying again');
-      this.clock.setTimer(250, () => this.queueWrite());
+      const f = this.writeFailures.failed(err, this.clock.now());
+      if (f.first) this.log.error({ err, cause: f.cause, retryMs: f.retryMs }, 'etcd refused the decisions: the cluster serves the last decisions written until a write succeeds; trying again');
+      else this.log.debug({ err, cause: f.cause, retryMs: f.retryMs }, 'decision write failed again');
+      this.retryWrite = this.clock.setTimer(f.retryMs, () => {
+        this.retryWrite = undefined;
+        this.queueWrite();
+      });
     }
   }
 
-  /** This leader's transitions, then the earlier leaders' (from the last record), newest first. */
-  private recentTransitions(decider: LeaderDecider): Transition[] {
-    const mine = decider.transitions(TRANSITIONS_IN_RECORD);
-    const oldest = mine.at(-1)?.at ?? Infinity;
-    const before = (this.store.latest()?.transitions ?? []).filter((t) => t.at < oldest || (t.at === oldest && !mine.some((m) => m.at === t.at && m.recordSet === t.recordSet)));
-    return [...mine, ...before].slice(0, TRANSITIONS_IN_RECORD);
+  /** Record set key → its place in this instance's config: readers list the cluster's decisions in that order. */
+  private recordSetRank(): (recordSetKey: string) => number {
+    const rank = new Map<string, number>();
+    this.config.records.forEach((rs, i) => rank.set(recordSetKey(rs), i));
+    return (key) => rank.get(key) ?? Infinity;
   }
 
   /** The cluster's recent transitions, newest first (those of the decisions served; this instance's own while it serves its own verdict). */

@@ -1,69 +1,77 @@
 /**
- * The cluster's decisions in etcd: one key, /failoverd/<name>/decisions,
- * holding every record set's decision and the zone serials, written by the
- * leader in one transaction fenced by its leader key's createRevision (a
- * deposed leader's write is refused). Every instance watches it and serves
- * exactly what it holds.
+ * The cluster's decisions in etcd, laid out per record set under
+ * /failoverd/<name>/decisions/ (decision-layout.ts). Every instance mirrors
+ * the prefix and serves the last whole generation (decision-assembler.ts);
+ * the leader writes what changed, batch by batch, each transaction fenced
+ * by its leader key's createRevision (a deposed leader's write is refused).
  */
-import type { RecordSetDecision } from '../failover/decision.ts';
-import type { Transition } from '../failover/types.ts';
 import { systemClock, type Clock } from '../clock.ts';
+import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
+import { DecisionAssembler } from './decision-assembler.ts';
+import {
+  applyTxnToBase,
+  DEFAULT_TXN_LIMITS,
+  emptyWriterBase,
+  planDecisionWrite,
+  writerBaseFrom,
+  type DecisionRecord,
+  type NextDecisions,
+  type TxnLimits,
+  type WriterBase,
+} from './decision-layout.ts';
 import type { EtcdPort } from './etcd-port.ts';
+import type { ClusterKeys } from './keys.ts';
 import type { Leadership } from './leadership.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
 
-export interface DecisionRecord {
-  /** The instance that wrote it. */
-  leader: string;
-  /** The leader key's createRevision when written: one per leadership term. */
-  term: string;
-  /** The leader's clock when written. */
-  decidedAt: number;
-  decisions: RecordSetDecision[];
-  /** zone origin → SOA serial every instance serves. */
-  serials: Record<string, number>;
-  /** The vantage points the cluster counts (the most live, carried from term to term): a new leader waits for all but one of them, at most gatherMs. */
-  vantagePoints?: number;
-  /** The cluster's recent transitions, newest first (carried over from leader to leader). */
-  transitions: Transition[];
-}
+export type { DecisionRecord } from './decision-layout.ts';
+export { TRANSITIONS_IN_RECORD } from './decision-layout.ts';
 
-/** How many transitions a record carries. */
-export const TRANSITIONS_IN_RECORD = 100;
+/** What one write did. */
+export type DecisionWriteOutcome =
+  | { kind: 'unchanged' }
+  | { kind: 'written'; generation: number; transactions: number; recordSets: number; bytes: number }
+  /** The fence refused it: another instance leads. */
+  | { kind: 'refused' };
 
 export class DecisionStore {
   private readonly mirror: PrefixMirror;
-  private current: DecisionRecord | undefined;
-  /** Called with each new record seen (including this instance's own writes). */
+  private readonly assembler: DecisionAssembler;
+  /** What the leader knows etcd holds (read at the start of its term); undefined when not leading. */
+  private base: WriterBase | undefined;
+  private readonly malformed = new Set<string>();
+  private readonly limits: TxnLimits;
+  /** Called when the record served changes (including after this instance's own writes). */
   readonly listeners: Array<(r: DecisionRecord) => void> = [];
 
   constructor(
-    etcd: EtcdPort,
-    private readonly key: string,
+    private readonly etcd: EtcdPort,
+    private readonly keys: ClusterKeys,
     private readonly log: Logger,
-    /** The mirror's retry timers. */
-    clock: Clock = systemClock,
+    /** clock: the mirror's retry timers; limits: of one transaction; rank: the order of record sets (the config's). */
+    opts: { clock?: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number } = {},
   ) {
-    this.mirror = new PrefixMirror(etcd, key, { clock });
-    this.mirror.on('change', (k, value) => {
-      if (k !== key || value === undefined) return;
-      const r = parseDecisionRecord(value);
-      if (!r) {
-        this.log.error({ key }, 'ignored a malformed decision record in etcd');
-        return;
-      }
-      this.current = r;
-      for (const l of this.listeners) l(r);
+    this.limits = opts.limits ?? DEFAULT_TXN_LIMITS;
+    this.mirror = new PrefixMirror(etcd, keys.decisionsPrefix, { clock: opts.clock ?? systemClock });
+    this.assembler = new DecisionAssembler(keys, opts.rank, (key) => {
+      if (this.malformed.has(key)) return;
+      this.malformed.add(key);
+      this.log.error({ key }, 'ignored a malformed decision value in etcd');
+    });
+    this.mirror.on('change', (key, value) => {
+      if (!this.assembler.apply(key, value)) return;
+      const r = this.assembler.record();
+      if (r) for (const l of this.listeners) l(r);
     });
   }
 
-  /** The watch of the record (its state and recoveries are the node's to report). */
+  /** The watch of the decisions (its state and recoveries are the node's to report). */
   get watched(): PrefixMirror {
     return this.mirror;
   }
 
-  /** Reads the current record (if any) and starts watching. */
+  /** Reads the current decisions (if any) and starts watching. */
   start(): Promise<void> {
     return this.mirror.start();
   }
@@ -72,25 +80,54 @@ export class DecisionStore {
     return this.mirror.stop();
   }
 
-  /** The last record seen, or undefined before the cluster's first decision. */
+  /** The last whole generation seen, or undefined before the cluster's first decision. */
   latest(): DecisionRecord | undefined {
-    return this.current;
+    return this.assembler.record();
   }
 
-  /** Writes a record, fenced by leadership; false when refused (no longer the leader). */
-  write(leadership: Leadership, record: DecisionRecord): Promise<boolean> {
-    return leadership.fencedPut(this.key, JSON.stringify(record));
+  /** Record set values written but not served yet: a batch in progress (or one cut short by a leader's end). */
+  get waiting(): number {
+    return this.assembler.waiting;
   }
-}
 
-export function parseDecisionRecord(text: string): DecisionRecord | undefined {
-  try {
-    const r = JSON.parse(text) as DecisionRecord;
-    if (typeof r?.leader !== 'string' || typeof r.term !== 'string' || !Array.isArray(r.decisions) || typeof r.serials !== 'object' || r.serials === null) return undefined;
-    if (!Array.isArray(r.transitions)) r.transitions = [];
-    for (const d of r.decisions) if (typeof d?.key !== 'string' || typeof d.answer?.kind !== 'string' || !Array.isArray(d.targets)) return undefined;
-    return r;
-  } catch {
-    return undefined;
+  /** The config changed: the record sets in its order. */
+  reorder(rank: (recordSetKey: string) => number): void {
+    this.assembler.reorder(rank);
+  }
+
+  /**
+   * A term begins: reads what etcd holds under the decisions prefix now
+   * (after the leader key was won, so every write of an earlier leader is
+   * in it), the base the leader's writes are planned against.
+   */
+  async beginTerm(): Promise<void> {
+    const res = await this.etcd.getPrefix(this.keys.decisionsPrefix);
+    this.base = writerBaseFrom(res.kvs, this.keys);
+  }
+
+  endTerm(): void {
+    this.base = undefined;
+  }
+
+  /**
+   * Writes what changed from what etcd holds to `next`, in as many fenced
+   * transactions as the limits ask, the meta key last. Resolves `refused`
+   * when the fence refused a transaction; rejects with etcd's error (what
+   * went through is remembered: a retry writes only the rest).
+   */
+  async write(leadership: Leadership, next: NextDecisions, onTransitionsWritten: (ts: readonly Transition[]) => void = () => undefined): Promise<DecisionWriteOutcome> {
+    if (!this.base) await this.beginTerm();
+    const base = this.base ?? emptyWriterBase();
+    const plan = planDecisionWrite(base, next, this.keys, this.limits);
+    if (!plan) return { kind: 'unchanged' };
+    let bytes = 0;
+    for (let i = 0; i < plan.txns.length; i++) {
+      const txn = plan.txns[i]!;
+      if (!(await leadership.fencedTxn(txn.ops))) return { kind: 'refused' };
+      applyTxnToBase(base, plan, txn, i === plan.txns.length - 1);
+      if (txn.transitions.length > 0) onTransitionsWritten(txn.transitions);
+      for (const op of txn.ops) bytes += 'put' in op ? op.put.length + Buffer.byteLength(op.value) : op.delete.length;
+    }
+    return { kind: 'written', generation: plan.generation, transactions: plan.txns.length, recordSets: plan.recordSets, bytes };
   }
 }

@@ -46,6 +46,9 @@ import type { EtcdCompare, EtcdHeader, EtcdKeyValue, EtcdOp, EtcdPort, EtcdWatch
 /** How long one unary etcd call (and one keep-alive) may take. */
 export const ETCD_CALL_DEADLINE_MS = 2000;
 
+/** Keys per page of a prefix read (a decision is about 1 KB: a page stays far below gRPC's 4 MiB message limit). */
+export const GET_PREFIX_PAGE = 1000;
+
 /** How long a host whose connection failed 3 times in a row is skipped. */
 export const HOST_BREAKER_OPEN_MS = 1000;
 
@@ -129,10 +132,23 @@ export class Etcd3Port implements EtcdPort {
     return { header: header(res.header), kv: res.kvs[0] ? keyValue(res.kvs[0]) : undefined };
   }
 
+  /**
+   * Read in pages of GET_PREFIX_PAGE keys, all at the first page's revision:
+   * one answer of 10,000 decisions (about 9 MB) would pass gRPC's 4 MiB
+   * default limit on a received message.
+   */
   async getPrefix(prefix: string): Promise<{ header: EtcdHeader; kvs: EtcdKeyValue[] }> {
     const r = Range.prefix(prefix);
-    const res = await this.data.kv.range({ key: r.start, range_end: r.end });
-    return { header: header(res.header), kvs: res.kvs.map(keyValue) };
+    const first = await this.data.kv.range({ key: r.start, range_end: r.end, limit: GET_PREFIX_PAGE });
+    const kvs = first.kvs.map(keyValue);
+    let more = first.more;
+    for (let page = 0; more && page < 100_000; page++) {
+      const after = Buffer.concat([first.kvs.length > 0 ? Buffer.from(kvs.at(-1)!.key) : r.start, Buffer.from([0])]);
+      const res = await this.data.kv.range({ key: after, range_end: r.end, limit: GET_PREFIX_PAGE, revision: first.header.revision });
+      kvs.push(...res.kvs.map(keyValue));
+      more = res.more && res.kvs.length > 0;
+    }
+    return { header: header(first.header), kvs };
   }
 
   async put(key: string, value: string, opts: { lease?: string } = {}): Promise<EtcdHeader> {

@@ -8,9 +8,29 @@ export class ClusterKeys {
   get leader(): string {
     return `${this.prefix}leader`;
   }
-  /** The decisions and serials the leader wrote (one key, one fenced transaction). */
-  get decisions(): string {
-    return `${this.prefix}decisions`;
+  /** Everything the leader decides (decision-layout.ts): one key per record set, the recent transitions, the meta key. */
+  get decisionsPrefix(): string {
+    return `${this.prefix}decisions/`;
+  }
+  /** The generation marker: leader, term, serials; written last in each batch (readers serve a batch once it is there). */
+  get decisionMeta(): string {
+    return `${this.decisionsPrefix}meta`;
+  }
+  get decisionRecordSetPrefix(): string {
+    return `${this.decisionsPrefix}rs/`;
+  }
+  decisionRecordSet(recordSetKey: string): string {
+    return `${this.decisionRecordSetPrefix}${encodeURIComponent(recordSetKey)}`;
+  }
+  recordSetOfDecision(key: string): string {
+    return decodeURIComponent(key.slice(this.decisionRecordSetPrefix.length));
+  }
+  get decisionTransitionPrefix(): string {
+    return `${this.decisionsPrefix}transitions/`;
+  }
+  /** One slot of the ring of recent transitions (slot = sequence number modulo the ring's size). */
+  decisionTransition(slot: number): string {
+    return `${this.decisionTransitionPrefix}${slot}`;
   }
   /** The leader's heartbeat, renewed (fenced) every few seconds: every instance knows how old what it serves is. */
   get heartbeat(): string {

@@ -41,6 +41,10 @@ export const clusterSchema = z
           passwordFile: z.string().min(1),
         })
         .optional(),
+      /** Operations per decision transaction: below etcd's --max-txn-ops (128 by default). */
+      maxTxnOps: z.number().int().min(2, 'maxTxnOps must be at least 2').max(10_000).default(100),
+      /** Bytes per decision transaction: below etcd's --max-request-bytes (1.5 MiB by default). */
+      maxTxnBytes: z.number().int().min(16 * 1024, 'maxTxnBytes must be at least 16384').max(64 * 1024 * 1024).default(1024 * 1024),
     }),
     /** How many vantage points must see a target DOWN: majority | all | any | N. */
     quorum: z.union([z.enum(['majority', 'all', 'any']), z.number().int().min(1).max(64)]).default('majority'),
@@ -70,6 +74,9 @@ export interface ClusterConfig {
     endpoints: string[];
     tls?: { ca: string; cert?: string; key?: string };
     auth?: { username: string; passwordFile: string };
+    /** Limits of one decision transaction (operations, bytes). */
+    maxTxnOps: number;
+    maxTxnBytes: number;
   };
   quorum: 'majority' | 'all' | 'any' | number;
   /** Milliseconds (whole seconds). */
@@ -114,6 +121,8 @@ export function resolveCluster(raw: RawClusterConfig, baseDir: string): { config
             }
           : {}),
         ...(auth ? { auth: { username: auth.username, passwordFile: file('cluster.etcd.auth.passwordFile', auth.passwordFile) } } : {}),
+        maxTxnOps: raw.etcd.maxTxnOps,
+        maxTxnBytes: raw.etcd.maxTxnBytes,
       },
       quorum: raw.quorum,
       leaseTtl: raw.leaseTtl,

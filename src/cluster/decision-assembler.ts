@@ -1,0 +1,173 @@
+/**
+ * A reader's side of the decision layout (decision-layout.ts): fed every
+ * change under the decisions prefix, in the order etcd gives them, it keeps
+ * the record of the last whole generation. A record set's value counts once
+ * the meta key's generation reaches the value's own; values of a batch still
+ * being written wait (the previous value is served meanwhile). A deleted
+ * record set key is dropped at once (the leader deletes the record sets it
+ * no longer has). When the meta key's generation goes back (etcd restored
+ * from an older backup), everything is sorted again against it. Pure: no
+ * etcd, no clock.
+ */
+import type { RecordSetDecision } from '../failover/decision.ts';
+import type { Transition } from '../failover/types.ts';
+import { parseMeta, parseStoredDecision, parseStoredTransition, type DecisionMeta, type DecisionRecord } from './decision-layout.ts';
+import type { ClusterKeys } from './keys.ts';
+
+interface Held<T> {
+  g: number;
+  value: T;
+}
+
+/** Values of one kind (record sets, transition slots): those served and those waiting for their generation. */
+class Generational<K, T> {
+  readonly served = new Map<K, Held<T>>();
+  readonly waiting = new Map<K, Held<T>>();
+
+  /** Returns true when what is served changed. */
+  set(key: K, held: Held<T> | undefined, generation: number | undefined): boolean {
+    if (held === undefined) {
+      this.waiting.delete(key);
+      return this.served.delete(key);
+    }
+    if (generation !== undefined && held.g <= generation) {
+      this.waiting.delete(key);
+      this.served.set(key, held);
+      return true;
+    }
+    this.waiting.set(key, held);
+    return false;
+  }
+
+  /** The meta key moved to `generation`: serve what it covers (everything sorted again when it went back). Returns true when the set of served keys changed. */
+  commit(generation: number, previous: number | undefined): boolean {
+    let keysChanged = false;
+    if (previous !== undefined && generation < previous) {
+      for (const [key, held] of this.served) {
+        if (held.g <= generation) continue;
+        this.served.delete(key);
+        if (!this.waiting.has(key)) this.waiting.set(key, held);
+        keysChanged = true;
+      }
+    }
+    for (const [key, held] of this.waiting) {
+      if (held.g > generation) continue;
+      this.waiting.delete(key);
+      if (!this.served.has(key)) keysChanged = true;
+      this.served.set(key, held);
+    }
+    return keysChanged;
+  }
+}
+
+export class DecisionAssembler {
+  private meta: DecisionMeta | undefined;
+  private readonly recordSets = new Generational<string, RecordSetDecision>();
+  private readonly transitions = new Generational<string, { seq: number; t: Transition }>();
+  private cached: DecisionRecord | undefined;
+  private order: string[] | undefined;
+
+  constructor(
+    private readonly keys: ClusterKeys,
+    /** Record set key → its place (the config's order); record sets it does not know come after, by key. */
+    private rank: (recordSetKey: string) => number = () => Infinity,
+    private readonly onMalformed: (key: string) => void = () => undefined,
+  ) {}
+
+  /** One key under the decisions prefix changed (value undefined: deleted). Returns true when the served record changed. */
+  apply(key: string, value: string | undefined): boolean {
+    const changed = this.applyOne(key, value);
+    if (changed) this.cached = undefined;
+    return changed;
+  }
+
+  /** The record of the last whole generation; undefined before the cluster's first. */
+  record(): DecisionRecord | undefined {
+    const m = this.meta;
+    if (!m) return undefined;
+    if (this.cached) return this.cached;
+    if (!this.order) {
+      const withRank = [...this.recordSets.served.keys()].map((k) => ({ k, r: this.rank(k) }));
+      withRank.sort((a, b) => a.r - b.r || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+      this.order = withRank.map((x) => x.k);
+    }
+    const decisions: RecordSetDecision[] = [];
+    for (const k of this.order) decisions.push(this.recordSets.served.get(k)!.value);
+    const transitions = [...this.transitions.served.values()].sort((a, b) => b.value.seq - a.value.seq).map((h) => h.value.t);
+    this.cached = {
+      leader: m.leader,
+      term: m.term,
+      decidedAt: m.decidedAt,
+      generation: m.generation,
+      decisions,
+      serials: m.serials,
+      ...(m.vantagePoints !== undefined ? { vantagePoints: m.vantagePoints } : {}),
+      transitions,
+    };
+    return this.cached;
+  }
+
+  /** The highest generation seen in any key, served or waiting. */
+  highestGeneration(): number {
+    let g = this.meta?.generation ?? 0;
+    for (const held of this.recordSets.waiting.values()) g = Math.max(g, held.g);
+    for (const held of this.transitions.waiting.values()) g = Math.max(g, held.g);
+    return g;
+  }
+
+  /** Record set values written but not served yet (a batch in progress, or one cut short). */
+  get waiting(): number {
+    return this.recordSets.waiting.size;
+  }
+
+  /** The config changed: order the record sets by the new ranks. */
+  reorder(rank: (recordSetKey: string) => number): void {
+    this.rank = rank;
+    this.order = undefined;
+    this.cached = undefined;
+  }
+
+  private applyOne(key: string, value: string | undefined): boolean {
+    const generation = this.meta?.generation;
+    if (key === this.keys.decisionMeta) {
+      if (value === undefined) {
+        // Gone (etcd wiped): nothing whole to serve until a leader writes again; keep serving the last.
+        return false;
+      }
+      const m = parseMeta(value);
+      if (!m) return this.malformed(key);
+      this.meta = m;
+      if (this.recordSets.commit(m.generation, generation)) this.order = undefined;
+      this.transitions.commit(m.generation, generation);
+      return true;
+    }
+    if (key.startsWith(this.keys.decisionRecordSetPrefix)) {
+      const rsKey = this.keys.recordSetOfDecision(key);
+      let held: Held<RecordSetDecision> | undefined;
+      if (value !== undefined) {
+        const s = parseStoredDecision(value);
+        if (!s) return this.malformed(key);
+        held = { g: s.g, value: s.d };
+      }
+      const had = this.recordSets.served.has(rsKey);
+      const changed = this.recordSets.set(rsKey, held, generation);
+      if (changed && had !== this.recordSets.served.has(rsKey)) this.order = undefined;
+      return changed;
+    }
+    if (key.startsWith(this.keys.decisionTransitionPrefix)) {
+      let held: Held<{ seq: number; t: Transition }> | undefined;
+      if (value !== undefined) {
+        const s = parseStoredTransition(value);
+        if (!s) return this.malformed(key);
+        held = { g: s.g, value: { seq: s.seq, t: s.t } };
+      }
+      return this.transitions.set(key, held, generation);
+    }
+    return false;
+  }
+
+  private malformed(key: string): false {
+    this.onMalformed(key);
+    return false;
+  }
+}

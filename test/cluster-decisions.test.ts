@@ -1,0 +1,128 @@
+/**
+ * The decision layout on a real etcd with three instances: 40 record sets
+ * fail over together and, with cluster.etcd.maxTxnOps: 8, the leader writes
+ * them in many transactions; all three then serve the same answers, serial
+ * and generation, with no value left waiting. Then etcd runs out of space
+ * (a small --quota-backend-bytes filled until NOSPACE): a failback on the
+ * leader cannot be written; the leader's status, metric and one error log
+ * line say so while the others keep serving the last decisions; after the
+ * operator's recovery (delete, compact, defrag, alarm disarm) the write goes
+ * through and all three serve it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
+import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { clusterConfig, LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
+import { startEtcd } from './helpers/etcd.ts';
+import { needTool } from './helpers/tools.ts';
+
+const PRIMARY = '127.0.0.1';
+const SECONDARY = '127.0.0.2';
+const MORE = 39;
+const QUOTA = 16 * 1024 * 1024;
+
+test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers', { timeout: 90_000 }, async (t) => {
+  if (!needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client')) return;
+  const etcd = await startEtcd(1, { quotaBackendBytes: QUOTA });
+  t.after(() => etcd.stop());
+  const [primary, secondary] = await httpBackendsOnOnePort([PRIMARY, SECONDARY]);
+  t.after(async () => {
+    await primary!.kill();
+    await secondary!.kill();
+  });
+  const o = { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', failback: 'manual' };
+  const cluster = new LoopbackCluster(3, o);
+  t.after(() => cluster.stop());
+  const more = Array.from({ length: MORE }, (_, i) => `  - { name: r${i}.example.test, type: A, ttl: 5, failback: manual, targets: [{ address: ${PRIMARY}, check: web1 }, { address: ${SECONDARY}, check: web2 }] }`).join('\n');
+  cluster.dirs.forEach((d, i) => {
+    const yaml = clusterConfig(i + 1, o)
+      .replace(/etcd: \{ endpoints: (\[[^\]]*\]) \}/, 'etcd: { endpoints: $1, maxTxnOps: 8 }')
+      .replace(/^records:\n/m, `records:\n${more}\n`);
+    assert.match(yaml, /maxTxnOps: 8/);
+    d.write(yaml);
+  });
+  const t0 = Date.now();
+  const step = (what: string) => t.diagnostic(`${what}: ${Date.now() - t0} ms`);
+  await cluster.start();
+  step('started');
+  const names = ['www.example.test', 'r0.example.test', `r${MORE >> 1}.example.test`, `r${MORE - 1}.example.test`];
+  const allAnswer = (want: string, timeoutMs: number) =>
+    until(
+      `every instance answering ${want} for ${names.join(', ')}`,
+      async () => {
+        const views = await Promise.all(cluster.live().map(async (d) => ({ answers: await Promise.all(names.map((n) => d.answer(n))), serial: await d.serial().catch(() => -1) })));
+        return views.every((v) => v.answers.every((a) => a.join() === want) && v.serial === views[0]!.serial) ? views[0]!.serial : undefined;
+      },
+      timeoutMs,
+    );
+  const before = await allAnswer(PRIMARY, 10_000);
+  const leader = await cluster.leaderIndex(10_000);
+  step('serving');
+  const lead = cluster.daemons[leader]!;
+  const metrics = async () => parsePrometheus((await lead.api('GET', '/metrics')).text);
+
+  // 1. The primary dies: 40 record sets change at once, in many transactions of at most 8 operations.
+  await primary!.kill();
+  const after = await allAnswer(SECONDARY, 10_000);
+  assert.ok(after > before, `one new serial: ${before} -> ${after}`);
+  const batch = await lead.proc.waitForLog((l) => l.msg === 'wrote a batch of decisions in several transactions' && (l.recordSets as number) >= MORE + 1, 5000);
+  assert.ok((batch.transactions as number) >= 6, `${String(batch.transactions)} transactions`);
+  const st = await until(
+    'one generation, nothing waiting, on all three',
+    async () => {
+      const s = await Promise.all([0, 1, 2].map((i) => cluster.status(i)));
+      const g = s.map((x) => x.cluster.lastDecision?.generation);
+      return g.every((x) => x === g[0]) && s.every((x) => x.cluster.decisionsWaiting === 0) ? s : undefined;
+    },
+    5000,
+  );
+  for (const s of st) assert.equal(s.cluster.writeError, null);
+  for (const i of [0, 1, 2]) {
+    const tr = (await cluster.daemons[i]!.api('GET', '/v1/transitions?limit=100')).body.transitions as Array<{ to: string; recordSet: string }>;
+    assert.equal(new Set(tr.filter((x) => x.to === SECONDARY).map((x) => x.recordSet)).size, MORE + 1, `fo-${i + 1} lists every record set's transition`);
+  }
+  const samples = await metrics();
+  step('mass failover served by all');
+  for (const cause of ['too-large', 'no-space', 'too-many-ops', 'unavailable', 'permission', 'other']) assert.equal(metric(samples, 'failoverd_cluster_decision_write_failures_total', { cause }), 0, cause);
+
+  // 2. The primary is back: with failback: manual every answer stays (the leader writes that a failback waits).
+  await primary!.revive();
+  await until('the cluster sees the primary UP', async () => (await cluster.status(leader)).cluster.targets.find((x: { id: string }) => x.id === `www.example.test/A/${PRIMARY}`)?.health === 'UP', 10_000);
+
+  // 3. etcd is full: the leader's next write is refused.
+  await fillUntilNoSpace(etcd.endpoints, QUOTA);
+  step('NOSPACE');
+  const failback = await lead.api('POST', '/v1/records/www.example.test/failback');
+  assert.equal(failback.status, 200, failback.text);
+  const failing = await until(
+    'the leader reports NOSPACE',
+    async () => {
+      const s = (await cluster.status(leader)).cluster;
+      return s.writeError?.cause === 'no-space' ? s : undefined;
+    },
+    10_000,
+  );
+  assert.match(failing.writeError.message, /database space exceeded/);
+  assert.ok(!Number.isNaN(Date.parse(failing.writeError.since)));
+  await until('several attempts', async () => (metric(await metrics(), 'failoverd_cluster_decision_write_failures_total', { cause: 'no-space' }) ?? 0) >= 3, 10_000);
+  step('refusal seen');
+  const errors = lead.proc.logs.filter((l) => l.msg?.toString().startsWith('etcd refused the decisions'));
+  assert.equal(errors.length, 1, 'one error line for the cause, not one per retry');
+  assert.equal(errors[0]!.level, 50);
+  assert.equal(errors[0]!.cause, 'no-space');
+  for (const d of cluster.live()) assert.deepEqual(await d.answer('www.example.test'), [SECONDARY], 'the last decisions written are served');
+
+  // 4. The operator frees space: the write goes through, all three serve it, the leader says so once.
+  await recoverFromNoSpace(etcd.endpoints);
+  step('recovered by the operator');
+  await until(
+    'all three serve the failback',
+    async () => (await Promise.all(cluster.live().map((d) => d.answer('www.example.test')))).every((a) => a.join() === PRIMARY),
+    15_000,
+  );
+  await lead.proc.waitForLog((l) => l.msg === 'decision writes to etcd succeed again' && l.cause === 'no-space', 5000);
+  assert.equal((await cluster.status(leader)).cluster.writeError, null);
+  step('failback served');
+});
