@@ -233,6 +233,39 @@ test('decision layout: transitions go to a ring of slots, each written once, new
   assert.equal(reader.record()!.transitions.length, TRANSITIONS_IN_RECORD);
 });
 
+test('decision layout: a deleted record set leaves with its batch\'s meta key; etcd wiped: the last record stays served until a new leader has written all again', () => {
+  const etcd = new MapEtcd();
+  const reader = etcd.reader();
+  const base = emptyWriterBase();
+  const limits = { maxOps: 3, maxBytes: 1024 * 1024 };
+  writeAll(etcd, base, planDecisionWrite(base, next(decisions(6, () => 'a')), keys, limits));
+  // The leader drops record sets 4 and 5 and changes 0 to 'b': the deletes land before the meta key.
+  const plan = planDecisionWrite(base, next(decisions(4, (i) => (i === 0 ? 'b' : 'a'))), keys, limits)!;
+  assert.ok(plan.txns.length >= 2);
+  plan.txns.slice(0, -1).forEach((txn) => etcd.apply(txn.ops));
+  assert.equal(etcd.kv.has(keys.decisionRecordSet('r5.example.test/A')), false, 'deleted in etcd already');
+  assert.equal(reader.record()!.decisions.length, 6, 'still served until the meta key');
+  assert.equal(answers(reader)[0], 'a');
+  etcd.apply(plan.txns.at(-1)!.ops);
+  assert.deepEqual(answers(reader), ['b', 'a', 'a', 'a']);
+  const generation = reader.record()!.generation;
+
+  // etcd wiped: every key deleted (a mirror's re-list reports each delete).
+  for (const key of [...etcd.kv.keys()]) etcd.apply([{ delete: key }]);
+  assert.deepEqual(answers(reader), ['b', 'a', 'a', 'a'], 'the last record is served');
+  assert.equal(reader.record()!.generation, generation);
+  // A new leader on the empty etcd: its base is empty, its generations start again at 1; its first transactions wait.
+  const fresh = emptyWriterBase();
+  const again = planDecisionWrite(fresh, next(decisions(4, (i) => (i < 2 ? 'c' : 'a')), { leader: 'fo-3', term: '2' }), keys, limits)!;
+  assert.equal(again.generation, 1);
+  etcd.apply(again.txns[0]!.ops);
+  assert.deepEqual(answers(reader), ['b', 'a', 'a', 'a'], 'a value of generation 1 waits for its meta key');
+  again.txns.slice(1).forEach((txn) => etcd.apply(txn.ops));
+  assert.deepEqual(answers(reader), ['c', 'c', 'a', 'a']);
+  assert.equal(reader.record()!.leader, 'fo-3');
+  assert.equal(reader.waiting, 0);
+});
+
 test('decision layout: readers order record sets by the rank given (the config), unknown ones after by key; a meta key going back re-sorts what is served', () => {
   const etcd = new MapEtcd();
   const base = emptyWriterBase();

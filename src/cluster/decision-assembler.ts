@@ -4,9 +4,12 @@
  * the record of the last whole generation. A record set's value counts once
  * the meta key's generation reaches the value's own; values of a batch still
  * being written wait (the previous value is served meanwhile). A deleted
- * record set key is dropped at once (the leader deletes the record sets it
- * no longer has). When the meta key's generation goes back (etcd restored
- * from an older backup), everything is sorted again against it. Pure: no
+ * key (the leader deletes the record sets it no longer has) is dropped with
+ * the next meta key, as the rest of its batch. Without a meta key (etcd
+ * wiped, or replaced by an empty one) the last record stays served and
+ * every new value waits for the next meta key, whatever its generation;
+ * when that generation is lower than the one served (etcd restored from an
+ * older backup, or empty), everything is sorted again against it. Pure: no
  * etcd, no clock.
  */
 import type { RecordSetDecision } from '../failover/decision.ts';
@@ -23,15 +26,18 @@ interface Held<T> {
 class Generational<K, T> {
   readonly served = new Map<K, Held<T>>();
   readonly waiting = new Map<K, Held<T>>();
+  /** Served keys deleted in etcd: dropped with the next meta key. */
+  readonly deleted = new Set<K>();
 
-  /** Returns true when what is served changed. */
-  set(key: K, held: Held<T> | undefined, generation: number | undefined): boolean {
+  /** `gate`: the generation values are served up to as they come (undefined: they all wait). Returns true when what is served changed. */
+  set(key: K, held: Held<T> | undefined, gate: number | undefined): boolean {
+    this.waiting.delete(key);
     if (held === undefined) {
-      this.waiting.delete(key);
-      return this.served.delete(key);
+      if (this.served.has(key)) this.deleted.add(key);
+      return false;
     }
-    if (generation !== undefined && held.g <= generation) {
-      this.waiting.delete(key);
+    this.deleted.delete(key);
+    if (gate !== undefined && held.g <= gate) {
       this.served.set(key, held);
       return true;
     }
@@ -41,7 +47,9 @@ class Generational<K, T> {
 
   /** The meta key moved to `generation`: serve what it covers (everything sorted again when it went back). Returns true when the set of served keys changed. */
   commit(generation: number, previous: number | undefined): boolean {
-    let keysChanged = false;
+    let keysChanged = this.deleted.size > 0;
+    for (const key of this.deleted) this.served.delete(key);
+    this.deleted.clear();
     if (previous !== undefined && generation < previous) {
       for (const [key, held] of this.served) {
         if (held.g <= generation) continue;
@@ -62,6 +70,8 @@ class Generational<K, T> {
 
 export class DecisionAssembler {
   private meta: DecisionMeta | undefined;
+  /** Values up to this generation are served as they come: the meta key's, undefined while there is none. */
+  private gate: number | undefined;
   private readonly recordSets = new Generational<string, RecordSetDecision>();
   private readonly transitions = new Generational<string, { seq: number; t: Transition }>();
   private cached: DecisionRecord | undefined;
@@ -107,14 +117,6 @@ export class DecisionAssembler {
     return this.cached;
   }
 
-  /** The highest generation seen in any key, served or waiting. */
-  highestGeneration(): number {
-    let g = this.meta?.generation ?? 0;
-    for (const held of this.recordSets.waiting.values()) g = Math.max(g, held.g);
-    for (const held of this.transitions.waiting.values()) g = Math.max(g, held.g);
-    return g;
-  }
-
   /** Record set values written but not served yet (a batch in progress, or one cut short). */
   get waiting(): number {
     return this.recordSets.waiting.size;
@@ -128,17 +130,20 @@ export class DecisionAssembler {
   }
 
   private applyOne(key: string, value: string | undefined): boolean {
-    const generation = this.meta?.generation;
+    const gate = this.gate;
     if (key === this.keys.decisionMeta) {
       if (value === undefined) {
-        // Gone (etcd wiped): nothing whole to serve until a leader writes again; keep serving the last.
+        // Gone (etcd wiped or replaced): keep serving the last record; new values wait for the next meta key.
+        this.gate = undefined;
         return false;
       }
       const m = parseMeta(value);
       if (!m) return this.malformed(key);
+      const previous = this.meta?.generation;
       this.meta = m;
-      if (this.recordSets.commit(m.generation, generation)) this.order = undefined;
-      this.transitions.commit(m.generation, generation);
+      this.gate = m.generation;
+      if (this.recordSets.commit(m.generation, previous)) this.order = undefined;
+      this.transitions.commit(m.generation, previous);
       return true;
     }
     if (key.startsWith(this.keys.decisionRecordSetPrefix)) {
@@ -150,8 +155,8 @@ export class DecisionAssembler {
         held = { g: s.g, value: s.d };
       }
       const had = this.recordSets.served.has(rsKey);
-      const changed = this.recordSets.set(rsKey, held, generation);
-      if (changed && had !== this.recordSets.served.has(rsKey)) this.order = undefined;
+      const changed = this.recordSets.set(rsKey, held, gate);
+      if (changed && !had) this.order = undefined;
       return changed;
     }
     if (key.startsWith(this.keys.decisionTransitionPrefix)) {
@@ -161,7 +166,7 @@ export class DecisionAssembler {
         if (!s) return this.malformed(key);
         held = { g: s.g, value: { seq: s.seq, t: s.t } };
       }
-      return this.transitions.set(key, held, generation);
+      return this.transitions.set(key, held, gate);
     }
     return false;
   }

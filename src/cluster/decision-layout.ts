@@ -18,10 +18,10 @@
  * changed. A batch larger than one transaction (a mass failover) is split
  * into transactions within etcd's limits, the meta key in the last.
  *
- * Readers (DecisionAssembler) serve a record set's value once the meta key
- * carries a generation at least its own: until the last transaction of a
- * batch lands they serve the previous generation whole, then the new one
- * whole. A batch cut short (the leader died or was deposed between two of
+ * Readers (DecisionAssembler) serve a record set's value (or drop a deleted
+ * one) once the meta key carries a generation at least its own: until the
+ * last transaction of a batch lands they serve the previous generation
+ * whole, then the new one whole. A batch cut short (the leader died or was deposed between two of
  * its transactions) is never served: the next leader rewrites every record
  * set it decides otherwise before it writes its own meta key.
  */
