@@ -383,6 +383,7 @@ export class Daemon {
       route53: () => this.route53?.view() ?? null,
       rfc2136: () => this.rfc2136?.view() ?? null,
       cluster: () => this.cluster?.status(),
+      targetUnknownToLeader: (id) => this.cluster?.targetUnknownToLeader(id),
       transitions: (limit) => (this.cluster ? this.cluster.transitions((n) => this.controller.transitions(n), limit) : this.controller.transitions(limit)),
       failback: async (key) => (this.cluster ? this.cluster.failback(key) : this.controller.failback(key)),
       secondaries: () => this.transfers?.notifyStatus() ?? [],

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'PLAN_UNSAFE'
   | 'CLUSTER_NOT_LEADER'
   | 'CLUSTER_UNAVAILABLE'
+  | 'CLUSTER_INSTANCE_TAKEN'
   | 'INTERNAL';
 
 export class FailoverdError extends Error {

@@ -7,12 +7,18 @@
  * leader cannot be written; the leader's status, metric and one error log
  * line say so while the others keep serving the last decisions; after the
  * operator's recovery (delete, compact, defrag, alarm disarm) the write goes
- * through and all three serve it.
+ * through and all three serve it. Then what cannot work is refused: a
+ * second live instance named fo-1 does not start (the error names both
+ * processes) and leaves fo-1's vantage report alone; a drain of a target
+ * that only the followers' configs have answers 409 naming them.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
+import { Etcd3 } from 'etcd3';
+import { metric, parsePrometheus, TestDir, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
+import { DaemonProcess } from './helpers/cli.ts';
 import { clusterConfig, LoopbackCluster } from './helpers/cluster-daemons.ts';
 import { fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
 import { startEtcd } from './helpers/etcd.ts';
@@ -23,7 +29,7 @@ const SECONDARY = '127.0.0.2';
 const MORE = 39;
 const QUOTA = 16 * 1024 * 1024;
 
-test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers', { timeout: 90_000 }, async (t) => {
+test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers; a twin instance and a drain the leader cannot apply are refused', { timeout: 90_000 }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client')) return;
   const etcd = await startEtcd(1, { quotaBackendBytes: QUOTA });
   t.after(() => etcd.stop());
@@ -45,7 +51,7 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   });
   const t0 = Date.now();
   const step = (what: string) => t.diagnostic(`${what}: ${Date.now() - t0} ms`);
-  await cluster.start();
+  await cluster.start(40_000);
   step('started');
   const names = ['www.example.test', 'r0.example.test', `r${MORE >> 1}.example.test`, `r${MORE - 1}.example.test`];
   const allAnswer = (want: string, timeoutMs: number) =>
@@ -125,4 +131,47 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   await lead.proc.waitForLog((l) => l.msg === 'decision writes to etcd succeed again' && l.cause === 'no-space', 5000);
   assert.equal((await cluster.status(leader)).cluster.writeError, null);
   step('failback served');
+
+  // 5. A second live instance with fo-1's name is refused at start, naming both; fo-1's report stays its own.
+  const twinDir = new TestDir();
+  t.after(() => twinDir.remove());
+  twinDir.write(readFileSync(cluster.dirs[0]!.config, 'utf8'));
+  const twin = new DaemonProcess(['run', '--config', twinDir.config]);
+  t.after(() => twin.stop('SIGKILL'));
+  const refusedLine = await twin.waitForLog((l) => l.msg === 'cannot start', 15_000);
+  assert.equal(refusedLine.code, 'CLUSTER_INSTANCE_TAKEN');
+  const fo1 = cluster.daemons[0]!.proc.child.pid;
+  assert.match(String((refusedLine.err as { message: string }).message), new RegExp(`cluster.instance "fo-1" is already used by a live instance \\(host \\S+, pid ${fo1},.*this one \\(host \\S+, pid ${twin.child.pid},`));
+  assert.equal(await twin.exited, 1);
+  step('twin refused');
+  const etcdClient = new Etcd3({ hosts: etcd.endpoints });
+  t.after(() => etcdClient.close());
+  const report = JSON.parse((await etcdClient.get('/failoverd/test/vantage/fo-1').string())!);
+  assert.equal(report.owner.pid, fo1, 'fo-1 still owns its report');
+
+  // 6. Two followers get a record set the leader lacks: a drain of its target through either answers 409 naming both.
+  const followers = [0, 1, 2].filter((i) => i !== leader);
+  const extra = `  - { name: extra.example.test, type: A, ttl: 5, targets: [{ address: ${PRIMARY}, check: web1 }, { address: ${SECONDARY}, check: web2 }] }\n`;
+  for (const i of followers) {
+    cluster.dirs[i]!.write(readFileSync(cluster.dirs[i]!.config, 'utf8').replace(/^records:\n/m, `records:\n${extra}`));
+    const r = await cluster.daemons[i]!.api('POST', '/v1/reload');
+    assert.equal(r.status, 200, r.text);
+  }
+  const target = encodeURIComponent(`extra.example.test/A/${PRIMARY}`);
+  const knowing = followers.map((i) => `fo-${i + 1}`);
+  const refusedDrain = await until(
+    'a drain refused naming both followers',
+    async () => {
+      const r = await cluster.daemons[followers[0]!]!.api('POST', `/v1/targets/${target}/override`, { body: { state: 'down', reason: 'test' } });
+      assert.equal(r.status, 409, r.text);
+      return r.body.error.message.includes(`${knowing.join(', ')}.`) ? r : undefined;
+    },
+    5000,
+  );
+  assert.equal(refusedDrain.body.error.code, 'TARGET_UNKNOWN_TO_LEADER');
+  assert.match(refusedDrain.body.error.message, new RegExp(`leader fo-${leader + 1} does not know target extra.example.test/A/${PRIMARY}`));
+  const onLeader = await lead.api('POST', `/v1/targets/${target}/override`, { body: { state: 'down', reason: 'test' } });
+  assert.equal(onLeader.status, 404, 'the leader does not know it at all');
+  assert.equal((await cluster.status(followers[1]!)).overrides.length, 0, 'nothing stored');
+  step('drain of a target the leader lacks refused');
 });

@@ -51,5 +51,7 @@ export interface AdminDeps {
   transitions(limit?: number): Transition[];
   /** Cluster mode's state; undefined without a cluster: section. */
   cluster?(): ClusterStatus | undefined;
+  /** Cluster mode: a target this instance knows and the leader does not decide (a drain of it would be applied nowhere), with the instances that know it. */
+  targetUnknownToLeader?(targetId: string): { leader: string; knownBy: string[] } | undefined;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
 }

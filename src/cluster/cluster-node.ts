@@ -37,7 +37,7 @@ import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
 import { OperatorState } from './operator-state.ts';
 import { PrefixMirror, RECOVERY_CAUSES, type MirrorState, type RecoveryCause } from './prefix-mirror.ts';
-import { parseVantageReport, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
+import { parseVantageReport, vantageOwner, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
 
 /** How often the leader renews its heartbeat key. */
 export const HEARTBEAT_MS = 2000;
@@ -183,6 +183,15 @@ export class ClusterNode extends EventEmitter<Events> {
   private config: Config;
   private zones: readonly ZoneFile[];
   private readonly startedAt: number;
+  /** The check that no other live instance has this instance's name (vantage.ts), once it got an answer from etcd. */
+  private nameCheck: Promise<void> | undefined;
+  /** The name check found another process's report and waits for it to go. */
+  private nameWaiting = false;
+  private readonly parsedReports = new Map<string, { raw: string; report: VantageReport | undefined }>();
+  /** This instance's record sets' fingerprint (config-fingerprint.ts), for its config. */
+  private fingerprintOf: { config: Config; print: string } | undefined;
+  /** The target ids last published as unknown to the cluster's decisions. */
+  private lastExtra = '';
 
   constructor(private readonly opts: ClusterNodeOptions) {
     super();
@@ -200,7 +209,18 @@ export class ClusterNode extends EventEmitter<Events> {
     this.leadership.on('elected', () => this.onElected());
     this.leadership.on('deposed', () => this.onDeposed('deposed'));
     this.leadership.on('error', (err) => this.log.debug({ err }, 'leader campaign failed: tried again'));
-    this.vantage = new VantagePublisher(this.etcd, this.keys.vantage(c.instance), c.instance, this.leadership.lease, opts.localViews, () => recordsFingerprint(this.config), this.clock, this.log);
+    this.vantage = new VantagePublisher({
+      etcd: this.etcd,
+      key: this.keys.vantage(c.instance),
+      instance: c.instance,
+      lease: this.leadership.lease,
+      views: opts.localViews,
+      records: () => this.fingerprint(),
+      extraTargets: () => this.extraTargets(),
+      owner: vantageOwner(this.startedAt),
+      clock: this.clock,
+      log: this.log,
+    });
     this.vantageMirror = new PrefixMirror(this.etcd, this.keys.vantagePrefix, { clock: this.clock });
     this.vantageMirror.on('change', () => this.onVantageChange());
     this.failbacks = new PrefixMirror(this.etcd, this.keys.failbackPrefix, { clock: this.clock });
@@ -244,7 +264,9 @@ export class ClusterNode extends EventEmitter<Events> {
    * does not answer.
    */
   async start(timeoutMs: number): Promise<boolean> {
-    const joined = this.join();
+    let refuse: (err: unknown) => void = () => undefined;
+    const refused = new Promise<never>((_, reject) => (refuse = reject));
+    const joined = this.join(refuse);
     const got = new Promise<boolean>((resolve) => {
       if (this.store.latest()) return resolve(true);
       const onServed = (): void => {
@@ -259,7 +281,9 @@ export class ClusterNode extends EventEmitter<Events> {
       });
       this.on('served', onServed);
     });
-    const ok = await got;
+    // A report of this name held by another process: wait for it to go (or refuse to start), even past timeoutMs.
+    const ok = await Promise.race([got, refused]);
+    if (!ok && this.nameWaiting) await Promise.race([this.nameCheck?.catch(() => undefined), refused]);
     void joined; // goes on in the background until etcd answers
     this.scheduleTick();
     return ok;
@@ -379,9 +403,12 @@ export class ClusterNode extends EventEmitter<Events> {
     this.etcd.close();
   }
 
-  private async join(): Promise<void> {
+  private async join(refuse: (err: unknown) => void): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
+        // Before anything is written under this instance's name: no other live instance of that name.
+        this.nameCheck ??= this.vantage.checkName(this.cfg.leaseTtl + 1000, () => (this.nameWaiting = true));
+        await this.nameCheck;
         await this.store.start();
         await this.operatorState.start();
         await this.vantageMirror.start();
@@ -395,6 +422,12 @@ export class ClusterNode extends EventEmitter<Events> {
         if (r) this.onRecord(r);
         return;
       } catch (err) {
+        if (err instanceof FailoverdError && err.code === 'CLUSTER_INSTANCE_TAKEN') {
+          refuse(err); // start() rejects: the daemon does not start
+          return;
+        }
+        // The name check could not ask etcd: asked again on the next attempt.
+        this.nameCheck = undefined;
         // Once at first, then about every 10 s.
         if (attempt % 20 === 0) this.log.warn({ err, endpoints: this.cfg.etcd.endpoints, attempt }, 'etcd does not answer: trying again');
         await new Promise<void>((resolve) => this.clock.setTimer(500, resolve));
@@ -506,19 +539,62 @@ export class ClusterNode extends EventEmitter<Events> {
     return out;
   }
 
+  /** The live vantage reports, by instance name; each parsed once per value (a report of many probe keys is large). */
   private reports(): VantageReport[] {
     const out: VantageReport[] = [];
-    for (const [key, value] of this.vantageMirror.all()) {
-      const r = parseVantageReport(value);
-      if (r) out.push(r);
-      else this.log.debug({ key }, 'ignored a malformed vantage report');
+    const all = this.vantageMirror.all();
+    for (const [key, value] of all) {
+      let parsed = this.parsedReports.get(key);
+      if (parsed?.raw !== value) {
+        parsed = { raw: value, report: parseVantageReport(value) };
+        this.parsedReports.set(key, parsed);
+        if (!parsed.report) this.log.debug({ key }, 'ignored a malformed vantage report');
+      }
+      if (parsed.report) out.push(parsed.report);
     }
+    if (this.parsedReports.size > all.size) for (const key of this.parsedReports.keys()) if (!all.has(key)) this.parsedReports.delete(key);
     return out.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+  }
+
+  private fingerprint(): string {
+    if (this.fingerprintOf?.config !== this.config) this.fingerprintOf = { config: this.config, print: recordsFingerprint(this.config) };
+    return this.fingerprintOf.print;
+  }
+
+  /**
+   * Target ids of this instance's config that the cluster's decisions (the
+   * leader's config) lack; empty while the leader reports the same record
+   * sets. Published in the vantage report: a drain of such a target through
+   * any instance names the instances that know it.
+   */
+  private extraTargets(): string[] {
+    const r = this.store.latest();
+    if (!r) return [];
+    const leader = this.reports().find((x) => x.instance === r.leader);
+    if (leader?.records === this.fingerprint()) return [];
+    const known = new Set<string>();
+    for (const d of r.decisions) for (const t of d.targets) known.add(t.id);
+    return [...this.targetsById().keys()].filter((id) => !known.has(id)).sort();
+  }
+
+  /**
+   * A target this instance knows that the cluster's leader does not decide
+   * (their configs differ): a drain of it would be applied nowhere. Returns
+   * the leader and the instances that know it; undefined when the leader
+   * knows it, or when there are no cluster decisions to compare with.
+   */
+  targetUnknownToLeader(targetId: string): { leader: string; knownBy: string[] } | undefined {
+    const r = this.served();
+    if (!r) return undefined;
+    if (r.decisions.some((d) => d.targets.some((t) => t.id === targetId))) return undefined;
+    const knownBy = new Set([this.cfg.instance]);
+    for (const x of this.reports()) if (x.extraTargets?.includes(targetId)) knownBy.add(x.instance);
+    return { leader: r.leader, knownBy: [...knownBy].sort() };
   }
 
   /** Instances that report other record sets than this instance's config. */
   private recordsDiffer(): string[] {
-    const mine = recordsFingerprint(this.config);
+    const mine = this.fingerprint();
     return this.reports()
       .filter((r) => r.records !== undefined && r.records !== mine)
       .map((r) => r.instance);
@@ -542,6 +618,12 @@ export class ClusterNode extends EventEmitter<Events> {
     this.receivedAt = this.clock.now();
     this.confirm();
     this.leaderName = r.leader;
+    // Published again only when the targets the cluster lacks changed (usually: never, the configs agree).
+    const extra = this.extraTargets().join('\n');
+    if (extra !== this.lastExtra) {
+      this.lastExtra = extra;
+      this.vantage.changed();
+    }
     this.emit('served');
   }
 

@@ -49,6 +49,14 @@ export function overrideRoutes(d: AdminDeps): Route[] {
       mutation: true,
       handler: async ({ req, res, params }) => {
         known(params.id!);
+        const gap = d.targetUnknownToLeader?.(params.id!);
+        if (gap) {
+          throw new ApiError(
+            409,
+            'TARGET_UNKNOWN_TO_LEADER',
+            `the cluster's leader ${gap.leader} does not know target ${params.id} (its config has other record sets): an override would be applied nowhere. Instances whose config has it: ${gap.knownBy.join(', ')}. Give every instance the same records, or drain it once the leader's config has it`,
+          );
+        }
         const body = await readJson(req, overrideBody);
         const now = d.now();
         const expiresAt = resolveExpiry(body.expires, now);
