@@ -3,9 +3,10 @@
  * fail over together and, with cluster.etcd.maxTxnOps: 8, the leader writes
  * them in many transactions; all three then serve the same answers, serial
  * and generation, with no value left waiting. Then etcd runs out of space
- * (a small --quota-backend-bytes filled until NOSPACE): a failback on the
- * leader cannot be written; the leader's status, metric and one error log
- * line say so while the others keep serving the last decisions; after the
+ * (a small --quota-backend-bytes filled until NOSPACE): the leader's
+ * decision after a reload (a new TTL) cannot be written; the leader's
+ * status, metric and one error log line say so while every instance keeps
+ * serving the last decisions written; after the
  * operator's recovery (delete, compact, defrag, alarm disarm) the write goes
  * through and all three serve it. Then what cannot work is refused: a
  * second live instance named fo-1 does not start (the error names both
@@ -20,14 +21,14 @@ import { metric, parsePrometheus, TestDir, until } from './helpers/admin-daemon.
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { DaemonProcess } from './helpers/cli.ts';
 import { clusterConfig, LoopbackCluster } from './helpers/cluster-daemons.ts';
-import { fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
+import { alarms, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
 import { startEtcd } from './helpers/etcd.ts';
 import { needTool } from './helpers/tools.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const MORE = 39;
-const QUOTA = 16 * 1024 * 1024;
+const QUOTA = 8 * 1024 * 1024;
 
 test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers; a twin instance and a drain the leader cannot apply are refused', { timeout: 90_000 }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client')) return;
@@ -38,10 +39,11 @@ test('cluster decisions: a mass failover written in many transactions reaches al
     await primary!.kill();
     await secondary!.kill();
   });
-  const o = { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '1s', failback: 'manual' };
+  // leaseTtl 3s: the leader keeps its lease while etcd fills up, on a busy machine too.
+  const o = { endpoints: etcd.endpoints, port: primary!.port, leaseTtl: '3s' };
   const cluster = new LoopbackCluster(3, o);
   t.after(() => cluster.stop());
-  const more = Array.from({ length: MORE }, (_, i) => `  - { name: r${i}.example.test, type: A, ttl: 5, failback: manual, targets: [{ address: ${PRIMARY}, check: web1 }, { address: ${SECONDARY}, check: web2 }] }`).join('\n');
+  const more = Array.from({ length: MORE }, (_, i) => `  - { name: r${i}.example.test, type: A, ttl: 5, targets: [{ address: ${PRIMARY}, check: web1 }, { address: ${SECONDARY}, check: web2 }] }`).join('\n');
   cluster.dirs.forEach((d, i) => {
     const yaml = clusterConfig(i + 1, o)
       .replace(/etcd: \{ endpoints: (\[[^\]]*\]) \}/, 'etcd: { endpoints: $1, maxTxnOps: 8 }')
@@ -67,6 +69,12 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   const leader = await cluster.leaderIndex(10_000);
   step('serving');
   const lead = cluster.daemons[leader]!;
+  // A second process with fo-1's config (its name): it runs beside the next steps, checked in step 5.
+  const twinDir = new TestDir();
+  t.after(() => twinDir.remove());
+  twinDir.write(readFileSync(cluster.dirs[0]!.config, 'utf8'));
+  const twin = new DaemonProcess(['run', '--config', twinDir.config]);
+  t.after(() => twin.stop('SIGKILL'));
   const metrics = async () => parsePrometheus((await lead.api('GET', '/metrics')).text);
 
   // 1. The primary dies: 40 record sets change at once, in many transactions of at most 8 operations.
@@ -93,15 +101,15 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   step('mass failover served by all');
   for (const cause of ['too-large', 'no-space', 'too-many-ops', 'unavailable', 'permission', 'other']) assert.equal(metric(samples, 'failoverd_cluster_decision_write_failures_total', { cause }), 0, cause);
 
-  // 2. The primary is back: with failback: manual every answer stays (the leader writes that a failback waits).
-  await primary!.revive();
-  await until('the cluster sees the primary UP', async () => (await cluster.status(leader)).cluster.targets.find((x: { id: string }) => x.id === `www.example.test/A/${PRIMARY}`)?.health === 'UP', 10_000);
-
-  // 3. etcd is full: the leader's next write is refused.
+  // 2. etcd is full: the leader's next write (a reload of its config: www's TTL from 5 to 7) is refused.
   await fillUntilNoSpace(etcd.endpoints, QUOTA);
+  // The alarm is raised through etcd's log a moment after the refused put: until then a small write still passes.
+  await until('the NOSPACE alarm raised', async () => (await alarms(etcd.endpoints)).some((a) => /NOSPACE/.test(a)), 5000);
   step('NOSPACE');
-  const failback = await lead.api('POST', '/v1/records/www.example.test/failback');
-  assert.equal(failback.status, 200, failback.text);
+  lead.dir.write(readFileSync(lead.dir.config, 'utf8').replace(/(name: www\.example\.test\n    type: A\n    ttl: )5/, '$17'));
+  assert.match(readFileSync(lead.dir.config, 'utf8'), /name: www\.example\.test\n    type: A\n    ttl: 7/);
+  const reload = await lead.api('POST', '/v1/reload');
+  assert.equal(reload.status, 200, reload.text);
   const failing = await until(
     'the leader reports NOSPACE',
     async () => {
@@ -118,27 +126,19 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   assert.equal(errors.length, 1, 'one error line for the cause, not one per retry');
   assert.equal(errors[0]!.level, 50);
   assert.equal(errors[0]!.cause, 'no-space');
-  for (const d of cluster.live()) assert.deepEqual(await d.answer('www.example.test'), [SECONDARY], 'the last decisions written are served');
+  const ttls = async () => Promise.all(cluster.live().map(async (d) => (await d.resolver.resolve4('www.example.test', { ttl: true })).map((a) => a.ttl).join()));
+  assert.deepEqual(await ttls(), ['5', '5', '5'], 'the last decisions written are served');
 
-  // 4. The operator frees space: the write goes through, all three serve it, the leader says so once.
+  // 3. The operator frees space: the write goes through, all three serve it, the leader says so once.
   await recoverFromNoSpace(etcd.endpoints);
   step('recovered by the operator');
-  await until(
-    'all three serve the failback',
-    async () => (await Promise.all(cluster.live().map((d) => d.answer('www.example.test')))).every((a) => a.join() === PRIMARY),
-    15_000,
-  );
+  await until('all three serve the new TTL', async () => (await ttls()).every((x) => x === '7'), 15_000);
   await lead.proc.waitForLog((l) => l.msg === 'decision writes to etcd succeed again' && l.cause === 'no-space', 5000);
   assert.equal((await cluster.status(leader)).cluster.writeError, null);
-  step('failback served');
+  step('the refused write served');
 
-  // 5. A second live instance with fo-1's name is refused at start, naming both; fo-1's report stays its own.
-  const twinDir = new TestDir();
-  t.after(() => twinDir.remove());
-  twinDir.write(readFileSync(cluster.dirs[0]!.config, 'utf8'));
-  const twin = new DaemonProcess(['run', '--config', twinDir.config]);
-  t.after(() => twin.stop('SIGKILL'));
-  const refusedLine = await twin.waitForLog((l) => l.msg === 'cannot start', 15_000);
+  // 4. The second live instance with fo-1's name (started with step 1) was refused at start, naming both; fo-1's report stays its own.
+  const refusedLine = await twin.waitForLog((l) => l.msg === 'cannot start', 20_000);
   assert.equal(refusedLine.code, 'CLUSTER_INSTANCE_TAKEN');
   const fo1 = cluster.daemons[0]!.proc.child.pid;
   assert.match(String((refusedLine.err as { message: string }).message), new RegExp(`cluster.instance "fo-1" is already used by a live instance \\(host \\S+, pid ${fo1},.*this one \\(host \\S+, pid ${twin.child.pid},`));
@@ -149,14 +149,16 @@ test('cluster decisions: a mass failover written in many transactions reaches al
   const report = JSON.parse((await etcdClient.get('/failoverd/test/vantage/fo-1').string())!);
   assert.equal(report.owner.pid, fo1, 'fo-1 still owns its report');
 
-  // 6. Two followers get a record set the leader lacks: a drain of its target through either answers 409 naming both.
+  // 5. Two followers get a record set the leader lacks: a drain of its target through either answers 409 naming both.
   const followers = [0, 1, 2].filter((i) => i !== leader);
   const extra = `  - { name: extra.example.test, type: A, ttl: 5, targets: [{ address: ${PRIMARY}, check: web1 }, { address: ${SECONDARY}, check: web2 }] }\n`;
-  for (const i of followers) {
-    cluster.dirs[i]!.write(readFileSync(cluster.dirs[i]!.config, 'utf8').replace(/^records:\n/m, `records:\n${extra}`));
-    const r = await cluster.daemons[i]!.api('POST', '/v1/reload');
-    assert.equal(r.status, 200, r.text);
-  }
+  await Promise.all(
+    followers.map(async (i) => {
+      cluster.dirs[i]!.write(readFileSync(cluster.dirs[i]!.config, 'utf8').replace(/^records:\n/m, `records:\n${extra}`));
+      const r = await cluster.daemons[i]!.api('POST', '/v1/reload');
+      assert.equal(r.status, 200, r.text);
+    }),
+  );
   const target = encodeURIComponent(`extra.example.test/A/${PRIMARY}`);
   const knowing = followers.map((i) => `fo-${i + 1}`);
   const refusedDrain = await until(
