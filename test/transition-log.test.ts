@@ -74,3 +74,20 @@ test('multivalue policy: losing a target is a warn line, every target answered a
   assert.equal(set('127.0.0.1', 'UP').level, WARN, 'one of two back');
   assert.equal(set('127.0.0.2', 'UP').level, INFO);
 });
+
+test('a record set that starts with every target DOWN says so at warn (no transition to log)', () => {
+  const rs = recordSet('failover', 2);
+  const clock = new FakeClock();
+  const log = captureLog('info');
+  const decider = new Decider({ records: [rs] } as unknown as Config, {
+    clock,
+    logger: log.logger,
+    health: { view: (): TargetHealthView => ({ health: 'DOWN', realHealth: 'DOWN', since: clock.now(), overridden: false }) },
+  });
+  decider.activate();
+  const lines = log.lines.filter((l) => l.msg === 'every target is DOWN: whenAllDown decides the answer');
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.level, WARN);
+  assert.equal(lines[0]!.recordSet, 'www.example.test/A');
+  assert.equal(lines[0]!.whenAllDown, 'primary');
+});

@@ -188,7 +188,12 @@ export class Decider {
       const v = this.opts.health.view(t);
       views.set(t.id, { id: t.id, health: v.health, since: v.since, ...(v.reason !== undefined ? { reason: v.reason } : {}) });
     }
+    const wasAllDown = machine.state?.allDown ?? false;
     const result = machine.evaluate(views, now, failbackCommand ? { kind: 'failback' } : undefined);
+    // Every target DOWN without a transition (from the start, or the answer whenAllDown keeps is the one served): said at warn all the same.
+    if (!result.transition && !wasAllDown && machine.state?.allDown) {
+      this.opts.logger.warn({ component: 'failover', recordSet: key, answer: machine.state.reason, whenAllDown: rs.whenAllDown }, 'every target is DOWN: whenAllDown decides the answer');
+    }
     this.wakeTimers.get(key)?.cancel();
     this.wakeTimers.delete(key);
     if (result.wakeAt !== undefined) {
