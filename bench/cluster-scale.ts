@@ -123,6 +123,8 @@ async function allNamesOn(port: number, names: string[], address: string, since:
   let last = since;
   let sweepMs = 0;
   let id = 0;
+  /** Replies and what they answered in the last sweep (for the error message). */
+  let seen = new Map<string, number>();
   const inflight = new Map<number, { name: string; done: () => void }>();
   sock.on('message', (msg) => {
     const q = inflight.get(msg.readUInt16BE(0));
@@ -134,12 +136,16 @@ async function allNamesOn(port: number, names: string[], address: string, since:
     } catch {
       // unparseable: asked again next sweep
     }
+    seen.set(answer || 'unparseable', (seen.get(answer || 'unparseable') ?? 0) + 1);
     if (answer === address && pending.delete(q.name)) last = performance.now();
     q.done();
   });
   try {
     while (pending.size > 0) {
-      if (performance.now() - since > timeoutMs) throw new Error(`${names.length - pending.size} of ${names.length} names answering ${address} after ${timeoutMs} ms on port ${port}`);
+      if (performance.now() - since > timeoutMs) {
+        throw new Error(`${names.length - pending.size} of ${names.length} names answering ${address} after ${timeoutMs} ms on port ${port}; the last sweep's replies: ${JSON.stringify(Object.fromEntries(seen))} of ${pending.size} asked`);
+      }
+      seen = new Map();
       const s0 = performance.now();
       const batch = [...pending];
       for (let i = 0; i < batch.length; i += 256) {
@@ -206,7 +212,7 @@ async function clusterFormed(instances: Instance[], timeoutMs: number): Promise<
   }
 }
 
-const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 600);
 
 async function measureSize(n: number): Promise<{ row: Record<string, string | number>; json: Record<string, unknown> }> {
   const row: Record<string, string | number> = { 'record sets': n };
