@@ -5,14 +5,18 @@
  *   zone (none)", follow-on noise that hid the real error;
  * - a bad value names the key's expected form and the value found, not zod's
  *   "Invalid input: expected number, received string"; an unknown key gets
- *   the allowed key it is closest to ("did you mean").
+ *   the allowed key it is closest to ("did you mean");
+ * - its output into a pipe whose reader is gone (`| head -1` once head has
+ *   its line) ends quietly with exit 0, not an EPIPE stack trace (a real
+ *   pipe made by bash; `failoverd status` is checked the same way against
+ *   a running cluster in test/cluster-explains.test.ts).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TestDir } from './helpers/admin-daemon.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, runCliIntoClosedPipe } from './helpers/cli.ts';
 
 test('a zone line that does not parse is reported alone, without follow-on problems', async (t) => {
   const dir = new TestDir();
@@ -35,7 +39,7 @@ tsig:
 secondaries:
   - { address: "127.0.0.1:53", zones: [example.test], tsig: xfr-key }
 `);
-  const r = await runCli(['validate', '--config', dir.config]);
+  const r = await runCli(['validate', '--config', dir.config], { timeoutMs: 60_000 });
   assert.equal(r.code, 2, r.stderr);
   const problems = r.stderr.split('\n').filter((l) => l.startsWith('  '));
   assert.equal(problems.length, 1, r.stderr);
@@ -58,7 +62,7 @@ records:
     policy: fail
     targets: [{ address: 127.0.0.1, check: web, colour: blue }]
 `);
-  const r = await runCli(['validate', '--config', dir.config]);
+  const r = await runCli(['validate', '--config', dir.config], { timeoutMs: 60_000 });
   assert.equal(r.code, 2, r.stderr);
   const said = new Map(
     r.stderr
@@ -77,4 +81,21 @@ records:
   assert.equal(said.get('records[0].targets[0].colour'), 'unknown key "colour"', 'no key is close: no guess');
   assert.equal(said.size, 9, r.stderr);
   assert.doesNotMatch(r.stderr, /Invalid input|received/);
+});
+
+test('validate into a pipe whose reader is gone: exit 0, nothing on stderr', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(`dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+checks:
+  web: { type: tcp, port: 9 }
+records:
+  - name: www.example.test
+    type: A
+    targets: [{ address: 127.0.0.1, check: web }]
+`);
+  const r = await runCliIntoClosedPipe(['validate', '--config', dir.config], 60_000);
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 0);
 });

@@ -28,6 +28,27 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number;
   });
 }
 
+/**
+ * Runs `failoverd ARGS | true` under bash with pipefail: the reader (true)
+ * is gone long before failoverd has loaded and writes. failoverd's exit code
+ * and stderr.
+ */
+export function runCliIntoClosedPipe(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', 'set -o pipefail; "$@" | true', 'pipe', process.execPath, BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`failoverd ${args.join(' ')} | true did not finish in time; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 /** A daemon started from the CLI; its stdout log lines are parsed as JSON as they come. */
 export class DaemonProcess {
   readonly child: ChildProcess;
