@@ -28,9 +28,10 @@
  *  - no drain answered 200 is lost (the model keeps it until it is lifted;
  *    a wipe of etcd takes every drain with it: that is the data lost);
  *  - Route 53 hears only from the leader of the moment (the leader key in
- *    etcd, read every 100 ms from before the instances start; one read's
- *    slack at each change, and either side of a gap while etcd does not
- *    answer), and a deposed leader sends nothing until it leads again; at
+ *    etcd, read every 100 ms from before the instances start: a request
+ *    counts for the leader of the reads either side of it, or of a read
+ *    under way; across a gap while etcd does not answer, either side of the
+ *    gap), and a deposed leader sends nothing until it leads again; at
  *    least three leader changes in the run.
  */
 import assert from 'node:assert/strict';
@@ -157,6 +158,8 @@ test('randomized etcd and instance faults: current answers everywhere, no lost d
   let reader = new Etcd3({ hosts: etcd.endpoints });
   t.after(() => reader.close());
   const leaders: Array<{ at: number; leader: string | null }> = [];
+  /** Every read: when it started and ended, and what it said. */
+  const reads: Array<{ start: number; done: number; leader: string | null }> = [];
   let watching = true;
   const follow = (async () => {
     for (let i = 0; watching && i < 5000; i++) {
@@ -168,6 +171,7 @@ test('randomized etcd and instance faults: current answers everywhere, no lost d
         reader.close();
         reader = new Etcd3({ hosts: etcd.endpoints });
       }
+      reads.push({ start: at, done: Date.now(), leader });
       if (leaders.at(-1)?.leader !== leader) leaders.push({ at, leader });
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -341,18 +345,19 @@ test('randomized etcd and instance faults: current answers everywhere, no lost d
   // Route 53: every request from the leader of the moment (the leader key when it arrived, or one read either side of it).
   watching = false;
   await follow;
-  // The leader when a request arrived: the last one read before it, and the next one read if that came within
-  // 250 ms (one read's slack) or if etcd did not answer in between ('?': either side of the gap).
+  // The leader when a request arrived, as closely as the reads tell: what the last read that ended before it
+  // said, what the first read that started after it said, and what any read under way at that moment said
+  // (skipping reads etcd did not answer, '?', to the nearest answered one on each side).
   const leaderAt = (at: number): Set<string | null> => {
-    let i = -1;
-    while (i + 1 < leaders.length && leaders[i + 1]!.at <= at) i++;
-    let before = i;
-    while (before >= 0 && leaders[before]!.leader === '?') before--;
-    let after = i + 1;
-    while (after < leaders.length && leaders[after]!.leader === '?') after++;
     const out = new Set<string | null>();
-    if (before >= 0) out.add(leaders[before]!.leader);
-    if (after < leaders.length && (before !== i || leaders[after]!.at - at <= 250)) out.add(leaders[after]!.leader);
+    let prev = -1;
+    while (prev + 1 < reads.length && reads[prev + 1]!.done <= at) prev++;
+    while (prev >= 0 && reads[prev]!.leader === '?') prev--;
+    if (prev >= 0) out.add(reads[prev]!.leader);
+    let next = reads.findIndex((r) => r.start >= at);
+    while (next >= 0 && next < reads.length && reads[next]!.leader === '?') next++;
+    if (next >= 0 && next < reads.length) out.add(reads[next]!.leader);
+    for (const r of reads) if (r.start <= at && at <= r.done && r.leader !== '?') out.add(r.leader);
     return out;
   };
   const known = leaders.filter((l) => l.leader !== null && l.leader !== '?');
