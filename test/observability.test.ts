@@ -22,6 +22,7 @@ import { runCli } from './helpers/cli.ts';
 import { LoopbackCluster } from './helpers/cluster-daemons.ts';
 import { startEtcd } from './helpers/etcd.ts';
 import { createZone, needMoto, startMoto, TEST_CREDENTIALS } from './helpers/moto.ts';
+import { freePort } from './helpers/ports.ts';
 import { needTool } from './helpers/tools.ts';
 
 const run = promisify(execFile);
@@ -86,7 +87,7 @@ test('promtool test rules: degraded, all down and the other alerts fire from sam
 
 test('alerts: a summary and a runbook section of docs/operations.md that exists, for each', () => {
   const sections = anchors(readFileSync(file('docs/operations.md'), 'utf8'));
-  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady'];
+  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdRfc2136OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady'];
   const all = rules();
   for (const name of want) assert.ok(all.some((r) => r.alert === name), `alert ${name}`);
   for (const r of all) {
@@ -150,6 +151,8 @@ test('the dashboard and the alerts query only metrics (and labels) a live daemon
   });
   await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => webhook.close(() => r())));
+  // An RFC 2136 server that does not answer: its series (out of sync) are exported all the same.
+  const silentDns = await freePort();
   const dir = new TestDir();
   dir.write(
     wwwConfig(backends[0]!.port, {
@@ -162,6 +165,11 @@ route53:
   ownerId: failoverd-test
   endpoint: ${moto.endpoint}
   maxRequestsPerSecond: 20
+rfc2136:
+  ownerId: failoverd-test
+  timeout: 200ms
+  keys: { failoverd-update: { secret: "${Buffer.from('failoverd-observability-test-key').toString('base64')}" } }
+  zones: [{ zone: example.test, servers: ["127.0.0.1:${silentDns}"], updateKey: failoverd-update }]
 `,
     }),
   );
@@ -195,6 +203,7 @@ route53:
   }
   assert.ok(hooks >= 1, 'the webhook was called');
   assert.deepEqual([...unsampled].sort(), ['failoverd_probe_local_errors_total', 'failoverd_route53_errors_total'], 'labels checked on every metric but the counters nothing counted here (local probe errors, Route 53 errors)');
+  assert.equal(metric(samples, 'failoverd_rfc2136_in_sync', { zone: 'example.test', server: `127.0.0.1:${silentDns}` }), 0, 'the silent RFC 2136 server is out of sync');
   t.diagnostic(`${checked} metric references in ${exprs.length} expressions checked against /metrics; labels unchecked (no samples): ${[...unsampled].join('; ')}`);
 });
 
