@@ -199,15 +199,20 @@ class PutCounter {
   }
 }
 
-/** Waits (bounded) until every instance's /v1/status shows it connected, with a leader and three vantage points. */
+/**
+ * Waits (bounded) until every instance's /readyz says it is ready and its
+ * decisions current (connected, every etcd watch live, confirmed by the
+ * leader's heartbeat: docs/cluster.md). /readyz, not /v1/status, whose
+ * document lists every record set (megabytes at 10,000).
+ */
 async function clusterFormed(instances: Instance[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    const views = await Promise.all(instances.map(async (inst) => (await api(inst, 'GET', '/v1/status').catch(() => undefined))?.body?.cluster));
-    last = views.map((c) => ({ connected: c?.connected, serving: c?.serving, leader: c?.leader, vantagePoints: c?.vantagePoints?.length }));
-    if (views.every((c) => c?.connected && c.leader && c.vantagePoints?.length === 3)) return;
-    if (Date.now() > deadline) throw new Error(`cluster not formed within ${timeoutMs} ms: ${JSON.stringify(last)}`);
+    const views = await Promise.all(instances.map(async (inst) => (await api(inst, 'GET', '/readyz').catch((err: Error) => ({ status: 0, body: err.message })))));
+    last = views;
+    if (views.every((v) => v.status === 200 && v.body?.clusterCurrent === true)) return;
+    if (Date.now() > deadline) throw new Error(`cluster not current within ${timeoutMs} ms: ${JSON.stringify(last)}`);
     await sleep(200);
   }
 }
@@ -244,7 +249,7 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
       }),
     );
     row['start s'] = round((performance.now() - t0) / 1000, 1);
-    await clusterFormed(instances, 60_000);
+    await clusterFormed(instances, 120_000);
     const first = await allMassOn(instances, n, PRIMARY, performance.now(), 60_000);
     process.stdout.write(`# ${n}: three instances serving every record set ${round((performance.now() - t0) / 1000, 1)} s after start (longest sweep over the names ${Math.round(first.sweepMs)} ms)\n`);
     const all = (want: string, since: number, timeoutMs: number) => Promise.all(instances.map((x) => x.poller.until(want, since, timeoutMs)));

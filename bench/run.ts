@@ -11,6 +11,8 @@
  *        namespaces, needs root)
  *        cluster-scale (only when named: three instances and etcd at 1,000
  *        and 10,000 record sets; takes several minutes)
+ *        admin-load (only when named: 10,000 record sets, the admin API
+ *        under load, DNS latency)
  */
 import { cpus, loadavg } from 'node:os';
 import { CORES } from './lib/cpu.ts';
@@ -23,13 +25,14 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'snapshot-swap': () => import('./snapshot-swap.ts'),
   'probe-cpu': () => import('./probe-cpu.ts'),
   'dns-stall': () => import('./dns-stall.ts'),
+  'admin-load': () => import('./admin-load.ts'),
   memory: () => import('./memory.ts'),
   'node-versions': () => import('./node-versions.ts'),
   'cluster-failover': () => import('./cluster-failover.ts'),
   'cluster-scale': () => import('./cluster-scale.ts'),
 };
-/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces); cluster-scale takes minutes. */
-const ON_REQUEST = new Set(['node-versions', 'cluster-failover', 'cluster-scale']);
+/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces); cluster-scale and admin-load take minutes. */
+const ON_REQUEST = new Set(['node-versions', 'cluster-failover', 'cluster-scale', 'admin-load']);
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = wanted.filter((w) => !benches[w]);

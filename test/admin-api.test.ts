@@ -371,3 +371,25 @@ test('the daemon refuses to start with a non-loopback admin.listen and no token'
     open.remove();
   }
 });
+
+test('GET /v1/status pages and filters (?limit, ?cursor, ?state, ?name); without them the whole document', async () => {
+  const whole = (await d.api('GET', '/v1/status')).body;
+  assert.deepEqual(whole.recordSets.map((r: any) => r.key), ['www.example.test/A', 'manual.example.test/A']);
+  assert.equal(whole.targets.length, 4);
+  assert.equal(whole.page, undefined);
+  const p1 = (await d.api('GET', '/v1/status?limit=1')).body;
+  assert.deepEqual(p1.recordSets.map((r: any) => r.key), ['www.example.test/A']);
+  assert.deepEqual(p1.targets.map((t: any) => t.recordSet), ['www.example.test/A', 'www.example.test/A']);
+  assert.deepEqual(p1.page, { matched: 2, total: 2, limit: 1, next: 'www.example.test/A' });
+  const p2 = (await d.api('GET', `/v1/status?limit=1&cursor=${encodeURIComponent(p1.page.next)}`)).body;
+  assert.deepEqual(p2.recordSets.map((r: any) => r.key), ['manual.example.test/A']);
+  assert.equal(p2.page.next, null);
+  assert.deepEqual((await d.api('GET', '/v1/status?name=manual')).body.recordSets.map((r: any) => r.key), ['manual.example.test/A']);
+  const ok = (await d.api('GET', '/v1/status?state=ok')).body;
+  const attention = (await d.api('GET', '/v1/status?state=attention')).body;
+  assert.equal(ok.page.matched + attention.page.matched, 2);
+  assert.deepEqual(attention.recordSets.map((r: any) => r.degraded || r.allDown), attention.recordSets.map(() => true));
+  assert.equal((await d.api('GET', '/v1/status?state=sideways')).status, 400);
+  assert.equal((await d.api('GET', '/v1/status?limit=0')).status, 400);
+  assert.equal((await d.api('GET', '/v1/status?cursor=nope.example.test/A')).status, 400);
+});

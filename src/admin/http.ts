@@ -24,6 +24,44 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Items serialised per slice before the event loop may turn (setImmediate). */
+const SLICE = 200;
+
+/**
+ * A JSON object written in slices: `head`'s keys, then each list (made
+ * lazily, item by item), then `tail`'s keys; the event loop turns after
+ * every SLICE items, so a document of tens of MB never holds DNS answers for
+ * its whole length. Compact JSON, one list item per line.
+ */
+export async function sendJsonSlices(res: ServerResponse, head: Record<string, unknown>, lists: Array<[string, () => Iterable<unknown>]>, tail: Record<string, unknown>): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  const write = async (text: string): Promise<void> => {
+    if (!res.write(text)) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
+  };
+  const fields = (o: Record<string, unknown>) => Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  await write(`{${fields(head).join(',\n')}`);
+  let first = Object.keys(head).length === 0;
+  for (const [key, list] of lists) {
+    await write(`${first ? '' : ',\n'}${JSON.stringify(key)}:[`);
+    first = false;
+    let n = 0;
+    let chunk: string[] = [];
+    for (const item of list()) {
+      chunk.push(JSON.stringify(item));
+      if (++n % SLICE === 0) {
+        await write((n > SLICE ? ',\n' : '\n') + chunk.join(',\n'));
+        chunk = [];
+        await new Promise<void>((r) => setImmediate(r));
+        if (res.destroyed) return;
+      }
+    }
+    if (chunk.length) await write((n > chunk.length ? ',\n' : '\n') + chunk.join(',\n'));
+    await write(']');
+  }
+  const rest = fields(tail);
+  res.end(`${rest.length ? `,\n${rest.join(',\n')}` : ''}}\n`);
+}
+
 export function sendError(res: ServerResponse, err: ApiError, headers: Record<string, string> = {}): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } }, headers);
 }

