@@ -10,9 +10,8 @@ import { AdminServer } from './admin/server.ts';
 import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
 import { StatusHistory } from './admin/status-history.ts';
-import { ClusterNode } from './cluster/cluster-node.ts';
-import { Decider } from './failover/decider.ts';
-import type { RecordSetDecision } from './failover/decision.ts';
+import { ClusterDecisions } from './cluster-source.ts';
+import { LocalDecisions, type DecisionSource } from './decision-source.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { planReload, restartWarning } from './config/reload-effects.ts';
 import { adminAccessSummary, isLoopback } from './config/admin.ts';
@@ -60,8 +59,8 @@ export class Daemon {
   private readonly duties: LeaderDuties;
   /** The webhooks duty runs: events of the answers served are sent. */
   private notifying = false;
-  /** Cluster mode (a cluster: section): the decisions served come from etcd. */
-  private readonly cluster: ClusterNode | undefined;
+  /** The decisions served: this process's own, or (a cluster: section) the cluster's from etcd. */
+  private readonly source: DecisionSource;
   /** Serials from the state file: the first snapshot starts above them. */
   private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
@@ -89,7 +88,7 @@ export class Daemon {
     this.controller = new Controller(config, { logger: config.cluster ? this.log.child({ verdict: 'local' }) : this.log, clock: opts.clock, restore: saved });
     this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
-      decisions: () => this.servedDecisions(),
+      decisions: () => this.source.served().decisions,
       ready: () => this.controller.isReady,
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
@@ -98,10 +97,10 @@ export class Daemon {
       route53: () => (this.duties.isRunning('route53') ? this.route53?.metricsView() : undefined),
       rfc2136: () => (this.duties.isRunning('rfc2136') ? this.rfc2136?.metricsView() : undefined),
       dnsTcp: () => this.dns.tcpStats(),
-      cluster: () => this.cluster?.status(),
+      cluster: () => this.source.clusterStatus(),
       now: () => this.clock.now(),
     });
-    this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, ...(config.cluster ? { proof: () => this.cluster!.assertLeader() } : {}) });
+    this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, proof: () => this.source.proveLeader() });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, clock: this.clock, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53
       ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, waitForStart: true, gate: () => this.duties.assertLeader() })
@@ -118,22 +117,16 @@ export class Daemon {
     this.duties.add({ name: 'notify', start: () => void (this.notifying = true), stop: () => void (this.notifying = false) });
     // Before the first answer (alone: at start): a restored drain of a window no longer configured is released, never served.
     this.duties.add({ name: 'maintenance', start: () => this.maintenance.configure(this.loaded.config.maintenance), stop: () => this.maintenance.stop(), reload: () => this.maintenance.configure(this.loaded.config.maintenance) });
-    this.cluster = config.cluster ? this.createClusterNode(loaded) : undefined;
+    // The one place that tells alone from cluster.
+    this.source = config.cluster ? new ClusterDecisions({ loaded, controller: this.controller, config: () => this.loaded.config, clock: this.clock, logger: this.log }) : new LocalDecisions(this.controller);
     this.admin = new AdminServer({ listen: config.admin.listen, admin: () => this.loaded.config.admin, ...(config.admin.tls ? { tls: config.admin.tls } : {}), logger: this.log.child({ component: 'admin' }), deps: this.adminDeps() });
 
-    this.controller.changeListeners.push(() => this.queuePublish());
-    this.controller.transitionListeners.push((t) => {
-      // In cluster mode the leader's decider announces the transitions served; this one is only the local verdict.
-      if (!this.cluster) this.announceTransition(t);
-      this.state.markDirty();
-    });
+    this.source.onChange(() => this.queuePublish());
+    this.source.onDecided((t) => this.announceTransition(t));
+    this.controller.transitionListeners.push(() => this.state.markDirty());
     this.controller.probeListeners.push((key, r) => this.metrics.probe(key, r));
-    this.controller.healthListeners.push(() => {
-      this.cluster?.localHealthChanged();
-      this.state.markDirty();
-    });
+    this.controller.healthListeners.push(() => this.state.markDirty());
     this.controller.overrideListeners.push((e) => {
-      this.cluster?.onOverride(e);
       if (this.notifying) this.notifier.send(overrideEvent(e, this.clock.now()));
       this.state.markDirty();
       if (e.action === 'expired' && e.override.source.startsWith('maintenance:')) {
@@ -151,10 +144,10 @@ export class Daemon {
     this.adminBound = await this.admin.start();
     this.log.info({ component: 'admin', listen: this.adminBound, ...adminAccessSummary(this.loaded.config.admin) }, 'admin API listening');
     if (!isLoopback(this.loaded.config.admin.listen.host) && !this.loaded.config.admin.tls) this.log.warn({ component: 'admin', listen: this.adminBound }, 'admin API beyond loopback without TLS (admin.allowPlaintext): tokens and changes cross the network in clear');
-    // Alone, this process leads from start to stop; in a cluster, from its election to its loss (createClusterNode).
-    if (!this.cluster) await this.duties.elected();
+    // Alone, this process leads from start to stop (the duties run before the first answer); in a cluster, from its election to its loss.
+    await this.source.runDuties(this.duties);
     await this.controller.start();
-    if (this.cluster) await this.joinCluster(this.cluster);
+    await this.source.join();
     this.publish();
     const bound = await this.dns.start();
     this.serving = true;
@@ -170,7 +163,7 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.duties.close();
-    await this.cluster?.stop();
+    await this.source.stop();
     await this.controller.stop();
     this.publishNowIfQueued(); // the state file keeps the serial that was served
     await this.state.close();
@@ -241,7 +234,7 @@ export class Daemon {
     this.transfers.configure(applied);
     void this.duties.reload();
     if (applied.admin.tls) this.admin.setTls(applied.admin.tls);
-    this.cluster?.reconfigure(applied, next.zones);
+    this.source.reconfigure(applied, next.zones);
     this.metrics.forgetProbes(summary.probesRemoved);
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
     for (const r of needsRestart) log.warn({ key: r.key, why: r.why }, restartWarning(r));
@@ -272,64 +265,19 @@ export class Daemon {
     this.publish();
   }
 
-  /** The decisions this instance serves: the cluster's in cluster mode (when it has them), else its own. */
-  private servedDecisions(): RecordSetDecision[] {
-    return this.cluster?.served()?.decisions ?? this.controller.decisions();
-  }
-
   /**
-   * Builds the snapshot of static data plus every current answer, swaps it
-   * in, and tells Route 53. In cluster mode the answers and serials are the
-   * cluster's (or this instance's own verdict when it has none, or is cut
-   * off with onLoss: local), and only the leader tells Route 53.
+   * Builds the snapshot of static data plus every answer served (with the
+   * serials the source gives, if any), swaps it in, and tells Route 53.
    */
   private publish(): void {
-    const served = this.cluster?.served();
-    const decisions = served?.decisions ?? this.controller.decisions();
-    const given = served ? new Map(Object.entries(served.serials)) : undefined;
-    this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials, given);
+    const { decisions, serials } = this.source.served();
+    this.snapshot = buildSnapshot(this.loaded.zones, decisions.map(toDynamicRRset), this.snapshot, this.snapshot ? undefined : this.floorSerials, serials ? new Map(serials) : undefined);
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
     // Recorded always; sent only while the route53 and rfc2136 duties run (this process leads).
     this.route53?.update(decisions.map(toDesiredRecordSet));
     this.rfc2136?.update(decisions.map(toUpdateRecordSet));
     this.state.markDirty();
-  }
-
-  private createClusterNode(loaded: LoadedConfig): ClusterNode {
-    const log = this.log.child({ component: 'cluster' });
-    const node = new ClusterNode({
-      config: loaded.config,
-      zones: loaded.zones,
-      localViews: () => Object.fromEntries(this.controller.health.probed()),
-      overrides: () => this.controller.overrides,
-      gatherMs: loaded.config.startupTimeout,
-      makeDecider: (health, restore, onChange) => {
-        const decider = new Decider(this.loaded.config, { clock: this.clock, logger: log, health, restore });
-        decider.changeListeners.push(onChange);
-        decider.transitionListeners.push((t) => this.announceTransition(t));
-        decider.activate();
-        return decider;
-      },
-      clock: this.clock,
-      logger: log,
-    });
-    node.on('served', () => this.queuePublish());
-    node.on('leadership', (leader) => {
-      if (leader) void this.duties.elected();
-      else void this.duties.deposed();
-      this.queuePublish();
-    });
-    return node;
-  }
-
-  /** Joins the cluster: DNS opens once this instance has the cluster's decisions, or after startupTimeout on its own verdict. */
-  private async joinCluster(node: ClusterNode): Promise<void> {
-    node.publishVantage();
-    const timeout = this.loaded.config.startupTimeout;
-    if (!(await node.start(timeout))) {
-      this.log.warn({ component: 'cluster', startupTimeout: timeout, endpoints: this.loaded.config.cluster!.etcd.endpoints }, 'no cluster decisions within startupTimeout (etcd unreachable, or no leader yet): serving this instance\'s own verdict until they arrive');
-    }
   }
 
   /** A transition of the answers served (this process's, or the cluster's decided by this instance as leader): counted and told. */
@@ -363,7 +311,7 @@ export class Daemon {
   private adminDeps(): AdminDeps {
     return {
       controller: () => this.controller,
-      decisions: () => this.servedDecisions(),
+      decisions: () => this.source.served().decisions,
       probes: (key) => this.controller.tracker(key),
       snapshot: () => this.snapshot,
       readiness: () => {
@@ -377,15 +325,15 @@ export class Daemon {
       // An operator action's answer change is in the snapshot (and its serial on disk) before the API answers.
       persistNow: async () => {
         this.publishNowIfQueued();
-        await this.cluster?.flushOperatorState();
+        await this.source.flush();
         return this.state.flush();
       },
       route53: () => this.route53?.view() ?? null,
       rfc2136: () => this.rfc2136?.view() ?? null,
-      cluster: () => this.cluster?.status(),
-      targetUnknownToLeader: (id) => this.cluster?.targetUnknownToLeader(id),
-      transitions: (limit) => (this.cluster ? this.cluster.transitions((n) => this.controller.transitions(n), limit) : this.controller.transitions(limit)),
-      failback: async (key) => (this.cluster ? this.cluster.failback(key) : this.controller.failback(key)),
+      cluster: () => this.source.clusterStatus(),
+      targetUnknownToLeader: (id) => this.source.targetUnknownToLeader(id),
+      transitions: (limit) => this.source.transitions(limit),
+      failback: (key) => this.source.failback(key),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
       history: this.history,
       now: () => this.clock.now(),
