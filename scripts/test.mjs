@@ -19,6 +19,7 @@ const UNIT = new Set([
   'failover-properties.test.ts',
   'health.test.ts',
   'leader-duties.test.ts',
+  'log-userinfo.test.ts',
   'overrides.test.ts',
   'rfc2136-plan.test.ts',
   'reload-effects.test.ts',

@@ -1,4 +1,9 @@
-/** pino, structured; one child logger per component (design.md, "Logging"). */
+/**
+ * pino, structured; one child logger per component (design.md, "Logging").
+ * No secrets in logs: keys named like secrets are redacted, and every URL
+ * in a logged string (message or field, arrays and nested objects
+ * included) loses its userinfo (user:password@).
+ */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 
@@ -11,9 +16,33 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       base: { name: 'failoverd' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ['*.secret', '*.token', '*.password', '*.secretAccessKey', 'credentials'], censor: '[redacted]' },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => withoutUserinfoIn(a, 0)) as Parameters<typeof method>);
+        },
+      },
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
+}
+
+/** scheme://user:password@ (or scheme://user@): the userinfo of a URL. */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
+
+/** `text` with the userinfo of every URL in it removed: http://root:pw@10.0.0.1:2379 → http://10.0.0.1:2379. */
+export function withoutUserinfo(text: string): string {
+  return text.includes('@') ? text.replace(USERINFO, '$1') : text;
+}
+
+/** A logged value with withoutUserinfo() applied to its strings: arrays and plain objects copied (a few levels deep); anything else as it is. */
+function withoutUserinfoIn(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return withoutUserinfo(value);
+  if (depth >= 4 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => withoutUserinfoIn(v, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = withoutUserinfoIn(v, depth + 1);
+  return out;
 }
 
 /** A logger that writes nothing, for tests and tools. */

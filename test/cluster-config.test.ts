@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../src/config/load.ts';
-import { ProblemsError, type Problem } from '../src/errors.ts';
+import { formatProblem, ProblemsError, type Problem } from '../src/errors.ts';
 import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failoverd-cluster-config-'));
@@ -113,4 +113,22 @@ test('cluster: bounds and combinations', async () => {
   assert.match(ca.message, /cannot read nowhere\.pem: ENOENT/);
   assert.equal(ca.line, 12);
   assert.match(missing.find((p) => p.path === 'cluster.etcd.auth.passwordFile')!.message, /cannot read no-such-file/);
+});
+
+test('cluster: an etcd endpoint with user:password@ is refused, pointing to auth.passwordFile, and the password is in no problem text', async () => {
+  const cases: Array<{ endpoint: string; secret: string }> = [
+    { endpoint: 'http://root:s3cret-pw@127.0.0.1:2379', secret: 's3cret-pw' },
+    { endpoint: 'https://failoverd:p%40ss-word@etcd-1.example.test:2379', secret: 'ss-word' },
+    { endpoint: 'http://just-a-user@127.0.0.1:2379', secret: 'just-a-user' },
+  ];
+  for (const c of cases) {
+    const problems = await problemsOf(`cluster:\n  name: c\n  etcd:\n    endpoints: ["${c.endpoint.split(':')[0]}://127.0.0.9:2379", "${c.endpoint}"]\n`);
+    const p = problems.find((x) => x.path === 'cluster.etcd.endpoints[1]');
+    assert.ok(p, `${c.endpoint}: refused at cluster.etcd.endpoints[1]: ${JSON.stringify(problems)}`);
+    assert.equal(p.line, 11);
+    assert.match(p.message, /user:password@/);
+    assert.match(p.message, /cluster\.etcd\.auth\.passwordFile/);
+    assert.equal(problems.length, 1, `only the endpoint with userinfo: ${JSON.stringify(problems)}`);
+    for (const x of problems) assert.ok(!formatProblem(x).includes(c.secret), `no secret in: ${formatProblem(x)}`);
+  }
 });

@@ -17,7 +17,21 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const LEASE_TTL_MIN_MS = 1000;
 export const LEASE_TTL_MAX_MS = 300_000;
 
-const endpoint = z.url({ protocol: /^https?$/, error: 'an etcd endpoint is an http:// or https:// URL, e.g. http://127.0.0.1:2379' });
+const endpoint = z
+  .url({ protocol: /^https?$/, error: 'an etcd endpoint is an http:// or https:// URL, e.g. http://127.0.0.1:2379' })
+  // gRPC would read user:password as part of the host name, and the password would reach the logs.
+  .refine((u) => !hasUserinfo(u), {
+    message: 'an etcd endpoint takes no user:password@ (it cannot work there, and would be logged): give the user as cluster.etcd.auth.username and the password in a file named by cluster.etcd.auth.passwordFile',
+  });
+
+function hasUserinfo(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
+}
 
 export const clusterSchema = z
   .strictObject({
