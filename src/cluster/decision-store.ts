@@ -41,6 +41,7 @@ export class DecisionStore {
   /** What the leader knows etcd holds (read at the start of its term); undefined when not leading. */
   private base: WriterBase | undefined;
   private readonly malformed = new Set<string>();
+  private notifyQueued: NodeJS.Immediate | undefined;
   private readonly limits: TxnLimits;
   /** Called when the record served changes (including after this instance's own writes). */
   readonly listeners: Array<(r: DecisionRecord) => void> = [];
@@ -59,10 +60,15 @@ export class DecisionStore {
       this.malformed.add(key);
       this.log.error({ key }, 'ignored a malformed decision value in etcd');
     });
+    // Told once per turn of the event loop: a list or a watch message brings many keys at once (10,000 at a
+    // start), and assembling the record for each made a start at 10,000 record sets quadratic.
     this.mirror.on('change', (key, value) => {
-      if (!this.assembler.apply(key, value)) return;
-      const r = this.assembler.record();
-      if (r) for (const l of this.listeners) l(r);
+      if (!this.assembler.apply(key, value) || this.notifyQueued) return;
+      this.notifyQueued = setImmediate(() => {
+        this.notifyQueued = undefined;
+        const r = this.assembler.record();
+        if (r) for (const l of this.listeners) l(r);
+      });
     });
   }
 
@@ -77,6 +83,8 @@ export class DecisionStore {
   }
 
   stop(): Promise<void> {
+    if (this.notifyQueued) clearImmediate(this.notifyQueued);
+    this.notifyQueued = undefined;
     return this.mirror.stop();
   }
 
