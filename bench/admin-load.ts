@@ -14,55 +14,20 @@
  *
  * Env: BENCH_ADMIN_SETS (10000), BENCH_ADMIN_SECONDS (30).
  */
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/ports.ts';
-import { buildQuery } from '../test/helpers/raw-dns.ts';
 import { scaleBody, scalePorts, startFarm } from './lib/scale.ts';
 import { startFailoverd, type RunningServer } from './lib/servers.ts';
+import { LatencyPoller } from './lib/latency-poller.ts';
 import { printJson, printTable, round } from './lib/table.ts';
 
 const SETS = Number(process.env.BENCH_ADMIN_SETS ?? 10_000);
 const SECONDS = Number(process.env.BENCH_ADMIN_SECONDS ?? 30);
 const GOAL_MS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Asks `static.example.test A` every 10 ms; keeps each reply's latency (unanswered after 3 s: 3,000 ms). */
-class Poller {
-  private readonly sock = createSocket('udp4');
-  private readonly sent = new Map<number, number>();
-  private readonly done: Array<{ at: number; ms: number }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private id = 0;
-  constructor(private readonly port: number) {
-    this.sock.on('message', (msg) => {
-      const at = this.sent.get(msg.readUInt16BE(0));
-      if (at === undefined) return;
-      this.sent.delete(msg.readUInt16BE(0));
-      this.done.push({ at, ms: performance.now() - at });
-    });
-  }
-  start(): void {
-    this.timer = setInterval(() => {
-      this.id = (this.id + 1) & 0xffff;
-      const now = performance.now();
-      for (const [id, at] of this.sent) if (now - at > 3000) (this.sent.delete(id), this.done.push({ at, ms: 3000 }));
-      this.sent.set(this.id, now);
-      this.sock.send(buildQuery('static.example.test', 1, { id: this.id }), this.port, '127.0.0.1');
-    }, 10);
-  }
-  worst(from: number, to: number): { maxMs: number; p99Ms: number; queries: number } {
-    const xs = this.done.filter((d) => d.at >= from && d.at <= to).map((d) => d.ms).sort((a, b) => a - b);
-    return { maxMs: xs.length ? xs[xs.length - 1]! : NaN, p99Ms: xs.length ? xs[Math.floor(xs.length * 0.99)]! : NaN, queries: xs.length };
-  }
-  stop(): void {
-    clearInterval(this.timer);
-    this.sock.close();
-  }
-}
 
 /** One GET (or POST): status, bytes and milliseconds. */
 function get(port: number, path: string, method = 'GET', body?: string): Promise<{ status: number; bytes: number; ms: number }> {
@@ -115,10 +80,10 @@ export async function run(): Promise<void> {
   const rows: Array<Record<string, string | number>> = [];
   const out: Record<string, unknown> = { sets: SETS, seconds: SECONDS };
   let fd: RunningServer | undefined;
-  let poller: Poller | undefined;
+  let poller: LatencyPoller | undefined;
   try {
     fd = await startFailoverd(dir, { body }, { timeoutMs: 180_000 });
-    poller = new Poller(fd.port);
+    poller = new LatencyPoller(fd.port, 10);
     poller.start();
     await sleep(5000);
     const idleFrom = performance.now();

@@ -18,7 +18,6 @@
  *
  * Env: BENCH_STALL_SETS (1000), BENCH_STALL_RECORDS (200000).
  */
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,48 +26,13 @@ import { freePort } from '../test/helpers/ports.ts';
 import { buildQuery, udpExchange } from '../test/helpers/raw-dns.ts';
 import { ADDRESSES, scalePorts, startFarm } from './lib/scale.ts';
 import { startFailoverd, type RunningServer } from './lib/servers.ts';
+import { LatencyPoller } from './lib/latency-poller.ts';
 import { printJson, printTable, round } from './lib/table.ts';
 
 const SETS = Number(process.env.BENCH_STALL_SETS ?? 1000);
 const RECORDS = Number(process.env.BENCH_STALL_RECORDS ?? 200_000);
 const BUDGET_MS = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Asks `static.example.test A` every 5 ms; keeps each reply's latency (a query unanswered after 3 s counts as 3,000 ms). */
-class LatencyPoller {
-  private readonly sock = createSocket('udp4');
-  private readonly sent = new Map<number, number>();
-  private readonly done: Array<{ at: number; ms: number }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private id = 0;
-  constructor(private readonly port: number) {
-    this.sock.on('message', (msg) => {
-      const at = this.sent.get(msg.readUInt16BE(0));
-      if (at === undefined) return;
-      this.sent.delete(msg.readUInt16BE(0));
-      const now = performance.now();
-      this.done.push({ at, ms: now - at });
-    });
-  }
-  start(): void {
-    this.timer = setInterval(() => {
-      this.id = (this.id + 1) & 0xffff;
-      const now = performance.now();
-      for (const [id, at] of this.sent) if (now - at > 3000) (this.sent.delete(id), this.done.push({ at, ms: 3000 }));
-      this.sent.set(this.id, now);
-      this.sock.send(buildQuery('static.example.test', 1, { id: this.id }), this.port, '127.0.0.1');
-    }, 5);
-  }
-  /** Worst latency and count of the queries sent in [from, to]. */
-  worst(from: number, to: number): { maxMs: number; queries: number } {
-    const xs = this.done.filter((d) => d.at >= from && d.at <= to).map((d) => d.ms);
-    return { maxMs: xs.length ? Math.max(...xs) : NaN, queries: xs.length };
-  }
-  stop(): void {
-    clearInterval(this.timer);
-    this.sock.close();
-  }
-}
 
 function secondaryOf(i: number): string {
   return `127.0.0.${((i + 1) % ADDRESSES) + 1}`;
@@ -112,7 +76,7 @@ export async function run(): Promise<void> {
   let poller: LatencyPoller | undefined;
   try {
     fd = await startFailoverd(dir, { body: lines.join('\n') + '\n' }, { timeoutMs: 120_000 });
-    poller = new LatencyPoller(fd.port);
+    poller = new LatencyPoller(fd.port, 5);
     poller.start();
     await sleep(3000);
     const idleFrom = performance.now();
