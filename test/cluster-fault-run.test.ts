@@ -43,6 +43,7 @@ import { startEtcd, waitWritable } from './helpers/etcd.ts';
 import { compact, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
 import { AWS_ENV, createZone, needMoto, startMoto } from './helpers/moto.ts';
 import { createNetnsLab, inNamespace, needNetns, startBackend } from './helpers/netns.ts';
+import { seededRandom } from './helpers/random-zones.ts';
 import { needTool } from './helpers/tools.ts';
 
 const NAME = 'www.example.test';
@@ -63,18 +64,6 @@ const STEPS = Number(process.env.FAILOVERD_FAULT_STEPS ?? 4);
 type Fault = 'compact-restart-all' | 'compact-restart-one' | 'wipe' | 'freeze-etcd' | 'nospace' | 'kill-leader' | 'stop-leader' | 'restart-instance' | 'cut-vantage';
 const ANY: Fault[] = ['compact-restart-all', 'compact-restart-one', 'wipe', 'freeze-etcd', 'nospace', 'kill-leader', 'stop-leader', 'restart-instance', 'cut-vantage'];
 
-/** mulberry32: a small seeded generator, so a seed replays the same run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Step {
   fault: Fault;
   /** Which member, instance or vantage point; how long a freeze lasts; what is cut off. */
@@ -88,7 +77,7 @@ interface Step {
 }
 
 function plan(seed: number): Step[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const int = (n: number) => Math.floor(r() * n);
   const leaderBlock = int(Math.max(1, STEPS - 2));
   return Array.from({ length: STEPS }, (_, i) => ({

@@ -7,6 +7,7 @@ import { answersEqual } from '../src/failover/answers.ts';
 import { describeAnswer } from '../src/failover/describe.ts';
 import { pickWeighted } from '../src/failover/weighted-pick.ts';
 import type { RecordSetState, StepResult, TargetView } from '../src/failover/types.ts';
+import { seededRandom } from './helpers/random-zones.ts';
 
 const check: CheckConfig = {
   type: 'http', port: 80, path: '/', headers: {}, expect: { status: ['200-399'] }, tlsVerify: true,
@@ -356,21 +357,9 @@ describe('weighted', () => {
   });
 });
 
-/** A tiny seeded PRNG for repeatable statistics. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('pickWeighted', () => {
   it('picks in proportion to weight (100,000 picks, within ±2%)', () => {
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     const poolIds = ['a', 'b', 'c', 'z'];
     const weights = [5, 3, 2, 0];
     const n = 100_000;
@@ -384,7 +373,7 @@ describe('pickWeighted', () => {
 
   it('through the machine: weight-0 target is never picked while a weighted one is UP, and picked when it is the only one', () => {
     const cfg = rs(3, { policy: 'weighted' }, [1, 1, 0]);
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     const pick = (spec: string) => {
       const a = step(cfg, undefined, views(spec), T0).state.answer;
       assert.equal(a.kind, 'targets');
@@ -397,7 +386,7 @@ describe('pickWeighted', () => {
   });
 
   it('all weights 0: even choice; empty pool: undefined; top-end random is safe', () => {
-    const random = mulberry32(1);
+    const random = seededRandom(1);
     const counts = { a: 0, b: 0 };
     for (let i = 0; i < 10_000; i++) counts[pickWeighted(['a', 'b'], [0, 0], random) as 'a' | 'b']++;
     assert.ok(Math.abs(counts.a / 10_000 - 0.5) < 0.03, String(counts.a));
