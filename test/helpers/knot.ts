@@ -15,20 +15,7 @@ export interface RunningKnot {
  * linted; NSD gets the same files). Rate limiting is off by default in Knot.
  */
 export function knotConfig(dir: string, port: number, zones: Array<{ name: string; file: string }>): string {
-  return `server:
-    listen: 127.0.0.1@${port}
-    rundir: "${dir}"
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "${join(dir, 'db')}"
-control:
-    listen: "${join(dir, 'knot.sock')}"
-log:
-  - target: stderr
-    any: error
-template:
+  return `${knotServerSection(dir, port, 'error')}template:
   - id: default
     storage: "${dir}"
     zonefile-sync: -1
@@ -46,4 +33,22 @@ export async function startKnot(zones: ServedZone[]): Promise<RunningKnot> {
     writeFileSync(join(dir, 'knot.conf'), knotConfig(dir, port, files));
     return ['-c', join(dir, 'knot.conf')];
   });
+}
+
+/** The server, database, control and log sections of a knotd.conf on one loopback port, one worker of each kind, run files in `dir`. */
+export function knotServerSection(dir: string, port: number, logLevel: 'error' | 'warning'): string {
+  return `server:
+    listen: 127.0.0.1@${port}
+    rundir: "${dir}"
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "${join(dir, 'db')}"
+control:
+    listen: "${join(dir, 'knot.sock')}"
+log:
+  - target: stderr
+    any: ${logLevel}
+`;
 }

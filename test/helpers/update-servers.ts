@@ -14,6 +14,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { knotServerSection } from './knot.ts';
 import { stopChild } from './nsd.ts';
 import { freePort } from './ports.ts';
 import { waitUntilAnswering } from './raw-dns.ts';
@@ -61,20 +62,7 @@ export const UPDATE_SERVER_TOOLS: Record<UpdateServerKind, { command: string; pk
 export const PDNS_SQLITE_SCHEMA = ['/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql', '/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql'];
 
 export function knotConf(dir: string, port: number, o: UpdateServerOptions): string {
-  return `server:
-    listen: 127.0.0.1@${port}
-    rundir: "${dir}"
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "${join(dir, 'db')}"
-control:
-    listen: "${join(dir, 'knot.sock')}"
-log:
-  - target: stderr
-    any: warning
-key:
+  return `${knotServerSection(dir, port, 'warning')}key:
   - id: ${o.updateKey.name}
     algorithm: ${o.updateKey.algorithm}
     secret: ${o.updateKey.secret}
