@@ -16,6 +16,7 @@ import { AdminDaemon, TestDir, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { launchChromium, needChromium } from './helpers/chromium.ts';
 import { runCli } from './helpers/cli.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 const DRAIN_PATH = `/v1/targets/${encodeURIComponent(PRIMARY)}/override`;
@@ -59,7 +60,7 @@ Promise.all([
 </script>`;
 }
 
-test('a page of another site cannot drain or reload through Chromium, a rebound name reads nothing; the status page still follows a CLI drain', { timeout: 60_000 }, async (t) => {
+test('a page of another site cannot drain or reload through Chromium, a rebound name reads nothing; the status page still follows a CLI drain', { timeout: scaled(60_000) }, async (t) => {
   if (!needChromium(t)) return;
   const backends: Backend[] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
   const dir = new TestDir();
@@ -119,7 +120,7 @@ test('a page of another site cannot drain or reload through Chromium, a rebound 
   assert.deepEqual(consoleErrors, []);
 });
 
-test('raw HTTP: Origin, Sec-Fetch-Site, Host and Content-Type are checked as documented', { timeout: 30_000 }, async (t) => {
+test('raw HTTP: Origin, Sec-Fetch-Site, Host and Content-Type are checked as documented', { timeout: scaled(30_000) }, async (t) => {
   const backends: Backend[] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
   const dir = new TestDir();
   dir.write(wwwConfig(backends[0]!.port).replace('admin: { listen: "127.0.0.1:0" }', 'admin: { listen: "127.0.0.1:0", allowedHosts: [failoverd.example.com], allowedOrigins: ["https://grafana.example.com"] }'));

@@ -19,6 +19,7 @@ import { AdminDaemon, FAST, TestDir } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
 import { makePki } from './helpers/tls.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 const DRAIN = `/v1/targets/${encodeURIComponent(PRIMARY)}/override`;
@@ -79,7 +80,7 @@ records:
 
 const fingerprint = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
 
-test('HTTPS only, token scopes per route, audit lines, the CLI with --cacert and a token file, rotation by SIGHUP with no failed request', { timeout: 90_000 }, async (t) => {
+test('HTTPS only, token scopes per route, audit lines, the CLI with --cacert and a token file, rotation by SIGHUP with no failed request', { timeout: scaled(90_000) }, async (t) => {
   let pki: ReturnType<typeof makePki>;
   const up = await start(t, (dir) => {
     pki = makePki(t, dir);
@@ -182,7 +183,7 @@ test('HTTPS only, token scopes per route, audit lines, the CLI with --cacert and
   assert.equal((await https(port, 'GET', '/v1/status', { ...tls, token: TOKENS.reader })).served, after);
 });
 
-test('mutual TLS: no client certificate or one of another CA refused in the handshake; a listed one gets its scope, an unlisted one 403', { timeout: 60_000 }, async (t) => {
+test('mutual TLS: no client certificate or one of another CA refused in the handshake; a listed one gets its scope, an unlisted one 403', { timeout: scaled(60_000) }, async (t) => {
   let pki: ReturnType<typeof makePki>;
   let other: ReturnType<typeof makePki>;
   const up = await start(t, (dir) => {

@@ -13,12 +13,13 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { until } from './helpers/admin-daemon.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const DRAIN = `/v1/targets/${encodeURIComponent(`www.example.test/A/${PRIMARY}`)}/override`;
 
-test('cluster of 3 on loopback: one answer and serial everywhere; killed primary, drain through instance 2, leader SIGKILL', { timeout: 60_000 }, async (t) => {
+test('cluster of 3 on loopback: one answer and serial everywhere; killed primary, drain through instance 2, leader SIGKILL', { timeout: scaled(60_000) }, async (t) => {
   // One webhook receiver for all three: the leader alone notifies.
   const events: Array<{ event: string; to?: string; action?: string }> = [];
   const receiver = http.createServer((req, res) => {

@@ -24,13 +24,14 @@ import { clusterConfig, LoopbackCluster } from './helpers/cluster-daemons.ts';
 import { alarms, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
 import { startEtcd } from './helpers/etcd.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const MORE = 39;
 const QUOTA = 8 * 1024 * 1024;
 
-test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers; a twin instance and a drain the leader cannot apply are refused', { timeout: 90_000 }, async (t) => {
+test('cluster decisions: a mass failover written in many transactions reaches all three alike; a NOSPACE refusal is loud and recovers; a twin instance and a drain the leader cannot apply are refused', { timeout: scaled(90_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client')) return;
   const etcd = await startEtcd(1, { quotaBackendBytes: QUOTA });
   t.after(() => etcd.stop());

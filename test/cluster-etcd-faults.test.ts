@@ -11,11 +11,12 @@ import { test } from 'node:test';
 import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { waitWritable } from './helpers/etcd.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 
-test('cluster and etcd faults: one member down, quorum lost (frozen, disconnected), quorum back (resumed)', { timeout: 60_000 }, async (t) => {
+test('cluster and etcd faults: one member down, quorum lost (frozen, disconnected), quorum back (resumed)', { timeout: scaled(60_000) }, async (t) => {
   const setup = await startLoopbackCluster(t, { etcdSize: 3 });
   if (!setup) return;
   const { etcd, primary, cluster } = setup;

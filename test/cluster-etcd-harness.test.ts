@@ -12,8 +12,9 @@ import { Etcd3 } from 'etcd3';
 import { needTool } from './helpers/tools.ts';
 import { startEtcd, waitWritable } from './helpers/etcd.ts';
 import { alarms, compact, fillUntilNoSpace, memberStatus, recoverFromNoSpace } from './helpers/etcd-ops.ts';
+import { scaled } from './helpers/eventually.ts';
 
-test('etcd harness: 3 members, one killed: still writable; restarted: it has the data', { timeout: 60_000 }, async (t) => {
+test('etcd harness: 3 members, one killed: still writable; restarted: it has the data', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await startEtcd(3);
   t.after(() => etcd.stop());
@@ -30,7 +31,7 @@ test('etcd harness: 3 members, one killed: still writable; restarted: it has the
   assert.equal(await first.get('k').string(), 'while-down');
 });
 
-test('etcd harness: compaction, restart of every member, wipe, freeze, NOSPACE and its recovery', { timeout: 60_000 }, async (t) => {
+test('etcd harness: compaction, restart of every member, wipe, freeze, NOSPACE and its recovery', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client')) return;
   const quota = 8 * 1024 * 1024;
   const etcd = await startEtcd(3, { quotaBackendBytes: quota });

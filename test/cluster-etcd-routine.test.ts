@@ -25,6 +25,7 @@ import { startLoopbackCluster, type LoopbackSetup } from './helpers/cluster-daem
 import { waitWritable } from './helpers/etcd.ts';
 import { alarms, compact, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const WWW = 'www.example.test';
 const API = 'api.example.test';
@@ -70,7 +71,7 @@ async function showsNoSpace(d: AdminDaemon): Promise<{ status: boolean; metric: 
   return { status, metric: failures > 0, failures };
 }
 
-test('routine etcd operations: after each, a drain and a dead primary reach every instance within 3 s', { timeout: 110_000 }, async (t) => {
+test('routine etcd operations: after each, a drain and a dead primary reach every instance within 3 s', { timeout: scaled(110_000) }, async (t) => {
   if (!needTool(t, 'etcdctl', 'etcd-client')) return;
   const s = await startLoopbackCluster(t, {
     etcdSize: 3,

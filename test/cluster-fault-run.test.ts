@@ -45,6 +45,7 @@ import { AWS_ENV, createZone, needMoto, startMoto } from './helpers/moto.ts';
 import { createNetnsLab, inNamespace, needNetns, startBackend } from './helpers/netns.ts';
 import { seededRandom } from './helpers/random-zones.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const NAME = 'www.example.test';
 const BACKEND_PORT = 8080;
@@ -91,7 +92,7 @@ function plan(seed: number): Step[] {
   }));
 }
 
-test('randomized etcd and instance faults: current answers everywhere, no lost drain, one Route 53 writer', { timeout: 115_000 }, async (t) => {
+test('randomized etcd and instance faults: current answers everywhere, no lost drain, one Route 53 writer', { timeout: scaled(115_000) }, async (t) => {
   if (!needNetns(t) || !needTool(t, 'etcd', 'etcd-server') || !needTool(t, 'etcdctl', 'etcd-client') || !needMoto(t)) return;
   const seed = process.env.FAILOVERD_FAULT_SEED !== undefined ? Number(process.env.FAILOVERD_FAULT_SEED) : Math.floor(Math.random() * 2 ** 31);
   assert.ok(Number.isInteger(seed), `FAILOVERD_FAULT_SEED must be an integer, not ${process.env.FAILOVERD_FAULT_SEED}`);

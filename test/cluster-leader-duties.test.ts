@@ -16,12 +16,13 @@ import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { startCountingProxy, type CountingProxy } from './helpers/counting-proxy.ts';
 import { AWS_ENV, motoZone } from './helpers/moto.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const RECONCILE_MS = 1000;
 
-test('cluster with route53: after 3 leader changes in a row, each new leader writes and moto receives 0 requests from each deposed leader', { timeout: 90_000 }, async (t) => {
+test('cluster with route53: after 3 leader changes in a row, each new leader writes and moto receives 0 requests from each deposed leader', { timeout: scaled(90_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const moto = await motoZone(t, 'example.test');
   if (!moto) return;

@@ -7,10 +7,11 @@ import { needTool } from './helpers/tools.ts';
 import { startEtcd } from './helpers/etcd.ts';
 import { baseEtcdOptions, Etcd3Port } from '../src/cluster/etcd-client.ts';
 import { Leadership } from '../src/cluster/leadership.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const KEY = 'failoverd/test/leader';
 
-test('leadership: one leader among three; its lease lost on the etcd side, another leads within leaseTtl + 1 s; a deposed leader is fenced', { timeout: 60_000 }, async (t) => {
+test('leadership: one leader among three; its lease lost on the etcd side, another leads within leaseTtl + 1 s; a deposed leader is fenced', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await startEtcd(1);
   t.after(() => etcd.stop());

@@ -21,6 +21,7 @@ import { PrefixMirror, type RecoveryCause } from '../src/cluster/prefix-mirror.t
 import { startEtcd, type EtcdCluster } from './helpers/etcd.ts';
 import { compact } from './helpers/etcd-ops.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const P = '/failoverd/mirror-test/';
 
@@ -61,7 +62,7 @@ async function converges(mirror: PrefixMirror, etcd: EtcdPort, ms: number): Prom
   assert.fail(`mirror did not converge within ${ms} ms (${mirror.state}): etcd ${want}, mirror ${got}`);
 }
 
-test('mirror on real etcd: member restart after compaction re-lists; etcd wiped (a new cluster: another id, revision back) is seen and re-listed', { timeout: 60_000 }, async (t) => {
+test('mirror on real etcd: member restart after compaction re-lists; etcd wiped (a new cluster: another id, revision back) is seen and re-listed', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await etcdCluster();
   // The mirror talks to member 0 only; the writer to the other two.
@@ -102,7 +103,7 @@ test('mirror on real etcd: member restart after compaction re-lists; etcd wiped 
   assert.deepEqual([...mirror.all()], [[`${P}fresh`, '1']]);
 });
 
-test('an oversized write refused by etcd (five times) does not take the lease keep-alive down', { timeout: 30_000 }, async (t) => {
+test('an oversized write refused by etcd (five times) does not take the lease keep-alive down', { timeout: scaled(30_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await etcdCluster();
   const big = 'x'.repeat(4_600_000); // over etcd's gRPC limit (1.5 MiB request + 0.5 MiB): RESOURCE_EXHAUSTED

@@ -35,6 +35,7 @@ import { LoopbackCluster } from './helpers/cluster-daemons.ts';
 import { startEtcd, type EtcdCluster } from './helpers/etcd.ts';
 import { createNetnsLab, inNamespace, needNetns, startBackend, type Namespace, type NamespacedBackend, type NetnsLab } from './helpers/netns.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const run = promisify(execFile);
 const NAME = 'www.example.test';
@@ -102,7 +103,7 @@ async function holds(ds: AdminDaemon[], want: string, serial: number, ms: number
 
 const others = (i: number) => [0, 1, 2].filter((k) => k !== i);
 
-test('network namespaces without a cluster: section: the cut-off vantage point fails over alone', { timeout: 60_000 }, async (t) => {
+test('network namespaces without a cluster: section: the cut-off vantage point fails over alone', { timeout: scaled(60_000) }, async (t) => {
   const l = await setUp(t);
   if (!l) return;
   const { lab } = l;
@@ -129,7 +130,7 @@ test('network namespaces without a cluster: section: the cut-off vantage point f
   await fo[0]!.waitForAnswer(NAME, [lab.primary], 5000);
 });
 
-test('cluster in network namespaces: one decision everywhere through partitions, kills, drains and etcd faults', { timeout: 120_000 }, async (t) => {
+test('cluster in network namespaces: one decision everywhere through partitions, kills, drains and etcd faults', { timeout: scaled(120_000) }, async (t) => {
   const l = await setUp(t);
   if (!l) return;
   const { lab, primary, etcd } = l;
@@ -261,7 +262,9 @@ test('cluster in network namespaces: one decision everywhere through partitions,
   await t.test('(7) etcd: one member down changes nothing; quorum lost: all keep answering and say disconnected; back: they resume', async () => {
     await etcd.kill(0);
     await holds(fo.live(), lab.primary, serial, 1000);
-    assert.ok((await Promise.all(fo.live().map(cluster))).every((c) => c.connected && c.serving === 'cluster'));
+    // An instance whose client was talking to the killed member moves to another one
+    // (a reconnect may show for a moment); none freezes, and all are connected again.
+    await until('every instance connected and serving the cluster with one member down', async () => (await Promise.all(fo.live().map(cluster))).every((c) => c.connected && c.serving === 'cluster'), 5000);
     // Decisions still flow with two members of three.
     await primary.kill();
     serial = (await fo.waitSame([lab.secondary], 5000)).serial;

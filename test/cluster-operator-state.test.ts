@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { TOKEN } from './helpers/admin-daemon.ts';
 import { runCli } from './helpers/cli.ts';
 import { startLoopbackCluster, type LoopbackCluster } from './helpers/cluster-daemons.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
@@ -25,7 +26,7 @@ async function holds(cluster: LoopbackCluster, want: string, ms: number): Promis
   }
 }
 
-test('cluster operator state: a drain and a manual-failback hold survive the loss of instances; failback through a follower', { timeout: 60_000 }, async (t) => {
+test('cluster operator state: a drain and a manual-failback hold survive the loss of instances; failback through a follower', { timeout: scaled(60_000) }, async (t) => {
   const setup = await startLoopbackCluster(t, { failback: 'manual', startupTimeout: '3s' });
   if (!setup) return;
   const { cluster } = setup;
@@ -68,7 +69,7 @@ test('cluster operator state: a drain and a manual-failback hold survive the los
   t.diagnostic(`failback through a follower (failoverd failback): served by all ${Date.now() - f0} ms after the CLI returned`);
 });
 
-test('cluster maintenance window: run by the leader only, drains and releases the target on all three', { timeout: 40_000 }, async (t) => {
+test('cluster maintenance window: run by the leader only, drains and releases the target on all three', { timeout: scaled(40_000) }, async (t) => {
   const setup = await startLoopbackCluster(t);
   if (!setup) return;
   const { cluster } = setup;

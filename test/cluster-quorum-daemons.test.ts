@@ -11,12 +11,13 @@ import { until } from './helpers/admin-daemon.ts';
 import { runCli } from './helpers/cli.ts';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { freePort } from './helpers/ports.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 const PRIMARY_ID = `www.example.test/A/${PRIMARY}`;
 
-test('cluster quorum: one vantage point seeing the primary DOWN changes nothing; two fail it over', { timeout: 60_000 }, async (t) => {
+test('cluster quorum: one vantage point seeing the primary DOWN changes nothing; two fail it over', { timeout: scaled(60_000) }, async (t) => {
   const dead = await freePort();
   const setup = await startLoopbackCluster(t, { primaryPort: (n) => (n === 1 ? dead : undefined) });
   if (!setup) return;

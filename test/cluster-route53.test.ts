@@ -12,11 +12,12 @@ import { metric, parsePrometheus, until } from './helpers/admin-daemon.ts';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { AWS_ENV, motoZone } from './helpers/moto.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 
-test('cluster with route53: only the leader writes; a frozen leader is replaced and, resumed, writes nothing', { timeout: 60_000 }, async (t) => {
+test('cluster with route53: only the leader writes; a frozen leader is replaced and, resumed, writes nothing', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const moto = await motoZone(t, 'example.test');
   if (!moto) return;

@@ -12,11 +12,12 @@ import { until } from './helpers/admin-daemon.ts';
 import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { waitWritable } from './helpers/etcd.ts';
 import { freePort } from './helpers/ports.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = '127.0.0.1';
 const SECONDARY = '127.0.0.2';
 
-test('cluster start without etcd: local verdict after startupTimeout, joins when etcd comes; onLoss local while cut off', { timeout: 60_000 }, async (t) => {
+test('cluster start without etcd: local verdict after startupTimeout, joins when etcd comes; onLoss local while cut off', { timeout: scaled(60_000) }, async (t) => {
   const setup = await startLoopbackCluster(t, { size: 1, startEtcdDown: true, start: false, onLoss: 'local', startupTimeout: '2s' });
   if (!setup) return;
   const { etcd, primary, cluster } = setup;
@@ -62,7 +63,7 @@ test('cluster start without etcd: local verdict after startupTimeout, joins when
   });
 });
 
-test('cluster cold start: the first instance up waits for the vantage points of the last decision instead of deciding alone', { timeout: 60_000 }, async (t) => {
+test('cluster cold start: the first instance up waits for the vantage points of the last decision instead of deciding alone', { timeout: scaled(60_000) }, async (t) => {
   const dead = await freePort();
   // fo-1 alone sees the primary DOWN (it probes a dead port).
   const setup = await startLoopbackCluster(t, { primaryPort: (n) => (n === 1 ? dead : undefined) });

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpBackend } from './helpers/backends.ts';
 import { freePort } from './helpers/ports.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -40,7 +41,7 @@ test('Dockerfile: two node:24-slim stages, production install of a built dist/, 
   }
 });
 
-test('image build steps as plain commands: build dist/, npm ci --omit=dev, run it with node, HEALTHCHECK, SIGTERM', { timeout: 240_000 }, async (t) => {
+test('image build steps as plain commands: build dist/, npm ci --omit=dev, run it with node, HEALTHCHECK, SIGTERM', { timeout: scaled(240_000) }, async (t) => {
   const stage = mkdtempSync(join(tmpdir(), 'failoverd-image-'));
   t.after(() => rmSync(stage, { recursive: true, force: true }));
   const app = join(stage, 'app');

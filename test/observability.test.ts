@@ -24,6 +24,7 @@ import { startEtcd } from './helpers/etcd.ts';
 import { createZone, needMoto, startMoto, TEST_CREDENTIALS } from './helpers/moto.ts';
 import { freePort } from './helpers/ports.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const run = promisify(execFile);
 const file = (path: string) => new URL(`../${path}`, import.meta.url);
@@ -137,7 +138,7 @@ function uses(expr: string): { metrics: string[]; labels: string[] } {
   return { metrics, labels: [...labels] };
 }
 
-test('the dashboard and the alerts query only metrics (and labels) a live daemon exports, Route 53 included', { timeout: 60_000 }, async (t) => {
+test('the dashboard and the alerts query only metrics (and labels) a live daemon exports, Route 53 included', { timeout: scaled(60_000) }, async (t) => {
   if (!needMoto(t)) return;
   const moto = await startMoto();
   t.after(() => moto.stop());
@@ -207,7 +208,7 @@ rfc2136:
   t.diagnostic(`${checked} metric references in ${exprs.length} expressions checked against /metrics; labels unchecked (no samples): ${[...unsampled].join('; ')}`);
 });
 
-test('the cluster alerts query only metrics (and labels) a live cluster instance exports', { timeout: 60_000 }, async (t) => {
+test('the cluster alerts query only metrics (and labels) a live cluster instance exports', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'etcd', 'etcd-server')) return;
   const etcd = await startEtcd(1);
   t.after(() => etcd.stop());

@@ -19,6 +19,7 @@ import { printedOnStderr } from './helpers/child-output.ts';
 import { DaemonProcess } from './helpers/cli.ts';
 import { freePort } from './helpers/ports.ts';
 import { needTool } from './helpers/tools.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -28,7 +29,7 @@ async function ask(port: number): Promise<Array<{ address: string; ttl: number }
   return r.resolve4('www.example.test', { ttl: true });
 }
 
-test('Unbound (deploy/unbound/unbound.conf) in front of failoverd: cached answer, then the failover after its TTL', { timeout: 60_000 }, async (t) => {
+test('Unbound (deploy/unbound/unbound.conf) in front of failoverd: cached answer, then the failover after its TTL', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'unbound')) return;
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-unbound-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,6 +17,7 @@ import { AdminDaemon, TestDir, TOKEN, wwwConfig } from './helpers/admin-daemon.t
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { launchChromium, needChromium } from './helpers/chromium.ts';
 import { runCli } from './helpers/cli.ts';
+import { scaled } from './helpers/eventually.ts';
 
 const PRIMARY = 'www.example.test/A/127.0.0.1';
 /** A drain reason that would be markup, a terminal bell and a quote if not escaped. */
@@ -25,7 +26,7 @@ const SHOWN_REASON = 'kernel <b>upgrade</b> & "ticket" \\x07 #42';
 
 const text = (page: Page, selector: string) => page.locator(selector).first().innerText();
 
-test('status page: live failover, drain reason and a stopped daemon in Chromium', { timeout: 90_000 }, async (t) => {
+test('status page: live failover, drain reason and a stopped daemon in Chromium', { timeout: scaled(90_000) }, async (t) => {
   if (!needChromium(t)) return;
   const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4']);
   const dir = new TestDir();
@@ -136,7 +137,7 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
   assert.deepEqual(consoleErrors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e)), []);
 });
 
-test('status page over plain HTTP: off with admin.statusPage: false (404), on again after a reload; CSP; the event stream; JSON unchanged', { timeout: 30_000 }, async (t) => {
+test('status page over plain HTTP: off with admin.statusPage: false (404), on again after a reload; CSP; the event stream; JSON unchanged', { timeout: scaled(30_000) }, async (t) => {
   const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
   const dir = new TestDir();
   const config = (statusPage: boolean) => wwwConfig(backends[0]!.port, { token: TOKEN }).replace('admin: { listen: "127.0.0.1:0"', `admin: { statusPage: ${statusPage}, listen: "127.0.0.1:0"`);

@@ -8,6 +8,7 @@ import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DaemonProcess } from './cli.ts';
+import { eventually, scaled } from './eventually.ts';
 import { EXAMPLE_ZONE_FILE } from './dns-fixture.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
@@ -55,7 +56,8 @@ export class AdminDaemon {
   readonly proc: DaemonProcess;
   adminUrl = '';
   dnsPort = 0;
-  resolver = new Resolver({ timeout: 1000, tries: 1 });
+  /** Asks once more after a lost or late reply: on a busy machine a 1 s wait is not an answer changed. */
+  resolver = new Resolver({ timeout: scaled(1000), tries: 2 });
 
   /** The address the admin API and DNS are reached on. */
   readonly host: string;
@@ -92,7 +94,7 @@ export class AdminDaemon {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(opts.body !== undefined || method !== 'GET' ? { 'content-type': 'application/json' } : {}), ...opts.headers },
       body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(scaled(5000)),
     });
     const text = await res.text();
     let body: any;
@@ -112,16 +114,19 @@ export class AdminDaemon {
     }
   }
 
-  /** Polls every 20 ms until `name` answers `want`; returns how long it took. */
+  /** Polls every 20 ms until `name` answers `want` (within `timeoutMs`, scaled by load); returns how long it took. */
   async waitForAnswer(name: string, want: string[], timeoutMs = 5000): Promise<number> {
     const start = Date.now();
     let last: string[] = [];
-    for (let i = 0; i <= timeoutMs / 20 && Date.now() - start < timeoutMs; i++) {
-      last = await this.answer(name);
-      if (JSON.stringify(last) === JSON.stringify(want)) return Date.now() - start;
-      await new Promise((r) => setTimeout(r, 20));
+    try {
+      await eventually(`${name} to answer ${want.join(',')}`, async () => {
+        last = await this.answer(name);
+        return JSON.stringify(last) === JSON.stringify(want);
+      }, timeoutMs);
+    } catch {
+      throw new Error(`${name} still answers ${last.join(',')} after ${Date.now() - start}ms, wanted ${want.join(',')}`);
     }
-    throw new Error(`${name} still answers ${last.join(',')} after ${timeoutMs}ms, wanted ${want.join(',')}`);
+    return Date.now() - start;
   }
 
   /** The SOA serial served for a zone. */
@@ -134,16 +139,9 @@ export class AdminDaemon {
   }
 }
 
-/** Polls `fn` every 20 ms until it returns a truthy value (which it resolves with) or `timeoutMs` passes. */
-export async function until<T>(what: string, fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 5000): Promise<T> {
-  const start = Date.now();
-  let last: T | Falsy;
-  for (let i = 0; i <= timeoutMs / 20 && Date.now() - start < timeoutMs; i++) {
-    last = await fn();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+/** Polls `fn` every 20 ms until it returns a truthy value (which it resolves with) or `timeoutMs` (scaled by load) passes. */
+export function until<T>(what: string, fn: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 5000): Promise<T> {
+  return eventually(what, fn, timeoutMs);
 }
 
 type Falsy = undefined | null | false | 0 | '';

@@ -1,6 +1,7 @@
 /** Runs the failoverd CLI (bin/failoverd.js) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { scaled } from './eventually.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/failoverd.js', import.meta.url));
 
@@ -12,6 +13,7 @@ export interface CliResult {
 
 export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    const limitMs = scaled(opts.timeoutMs ?? 20_000);
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -19,8 +21,8 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number;
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`failoverd ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`failoverd ${args.join(' ')} did not finish in ${limitMs} ms\n${stdout}\n${stderr}`));
+    }, limitMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
@@ -41,7 +43,7 @@ export function runCliIntoClosedPipe(args: string[], timeoutMs = 20_000): Promis
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`failoverd ${args.join(' ')} | true did not finish in time; stderr: ${stderr}`));
-    }, timeoutMs);
+    }, scaled(timeoutMs));
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
@@ -56,6 +58,8 @@ export class DaemonProcess {
   stderr = '';
   private waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
   readonly exited: Promise<number | null>;
+  /** Resolves once the process has exited and its stdout and stderr are read to the end. */
+  private readonly outputClosed: Promise<void>;
 
   /**
    * `wrap` runs node through another command, e.g. ['ip', 'netns', 'exec', ns] (which execs node: the child's pid stays node's).
@@ -86,23 +90,37 @@ export class DaemonProcess {
     });
     this.child.stderr!.on('data', (d) => (this.stderr += d));
     this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+    this.outputClosed = new Promise((r) => this.child.on('close', () => r()));
   }
 
   /**
-   * Resolves with the first log line (past or future) that matches, or rejects after timeoutMs.
+   * Resolves with the first log line (past or future) that matches; rejects
+   * when the process exits first, or after timeoutMs (scaled by load, see eventually.ts).
    * `since`: only lines from that index of `logs` on (take `logs.length` before an action to wait for what it causes).
    */
   waitForLog(match: (l: Record<string, unknown>) => boolean, timeoutMs = 10_000, since = 0): Promise<Record<string, unknown>> {
     const seen = this.logs.slice(since).find(match);
     if (seen) return Promise.resolve(seen);
+    const limitMs = scaled(timeoutMs);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${this.stderr}; logs: ${JSON.stringify(this.logs.slice(-5))}`)), timeoutMs);
-      this.waiters.push({
+      const waiter = {
         match,
-        resolve: (l) => {
+        resolve: (l: Record<string, unknown>) => {
           clearTimeout(timer);
           resolve(l);
         },
+      };
+      const give = (why: string) => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching log line: ${why}; stderr: ${this.stderr}; logs: ${JSON.stringify(this.logs.slice(-5))}`));
+      };
+      const timer = setTimeout(() => give(`none within ${limitMs} ms (${timeoutMs} ms × time scale)`), limitMs);
+      this.waiters.push(waiter);
+      void this.outputClosed.then(() => {
+        if (this.waiters.includes(waiter)) {
+          clearTimeout(timer);
+          give(`the process exited (code ${this.child.exitCode}, signal ${this.child.signalCode}) first`);
+        }
       });
     });
   }

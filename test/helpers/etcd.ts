@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { freePort } from './ports.ts';
+import { scaled } from './eventually.ts';
 
 /**
  * The member flags docs/cluster.md documents for failoverd's etcd
@@ -167,7 +168,7 @@ export async function startEtcd(size: 1 | 3, opts: EtcdOptions = {}): Promise<Et
 /** Waits (bounded) until a write through `endpoints` succeeds. */
 export async function waitWritable(endpoints: string[], timeoutMs: number): Promise<void> {
   const client = new Etcd3({ hosts: endpoints });
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   // Each attempt bounded too (a frozen member never answers).
   try {
     for (;;) {

@@ -9,6 +9,7 @@ import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53
 import { printedOnStderr } from './child-output.ts';
 import { freePort } from './ports.ts';
 import { needTool } from './tools.ts';
+import { scaled } from './eventually.ts';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -45,7 +46,7 @@ export async function startMoto(timeoutMs = 20_000): Promise<Moto> {
     clearTimeout(t);
   };
   // Werkzeug prints "Running on <endpoint>" once its socket listens: wait on that line (or the exit, or the time).
-  const started = await printedOnStderr(proc, () => stderr, `Running on ${endpoint}`, timeoutMs);
+  const started = await printedOnStderr(proc, () => stderr, `Running on ${endpoint}`, scaled(timeoutMs));
   const listening = started === 'printed';
   const answer = listening ? await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(5000) }).then((res) => res.arrayBuffer().then(() => res.status), (err: Error) => err.message) : undefined;
   if (typeof answer !== 'number') {

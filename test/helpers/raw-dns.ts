@@ -2,6 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import { scaled } from './eventually.ts';
 
 /** A query packet: one question, optional OPT (udp size, version, options bytes). */
 export function buildQuery(name: string, type: number, opts: { id?: number; flags?: number; qdcount?: number; qclass?: number; opt?: { size?: number; version?: number; do?: boolean; options?: Buffer } } = {}): Buffer {
@@ -121,7 +122,7 @@ export interface ServerProcess {
  */
 export async function waitUntilAnswering(s: ServerProcess, zones: string[], o: { authoritative: boolean; tries?: number; timeoutMs?: number }): Promise<void> {
   const tries = o.tries ?? 200;
-  const timeoutMs = o.timeoutMs ?? 20_000;
+  const timeoutMs = scaled(o.timeoutMs ?? 20_000);
   const start = performance.now();
   let last = 'not asked yet';
   for (let i = 0; i < tries && performance.now() - start < timeoutMs; i++) {
