@@ -7,20 +7,18 @@
 # (the config's `zones: zones` is relative to it), state /var/lib/failoverd.
 # test/image-build.test.ts runs these same steps as plain commands (no Docker engine there).
 
-# --- build: compile src/ to dist/ with the dev dependencies (TypeScript) ---
+# --- build: compile src/ to dist/ with the dev dependencies (esbuild) ---
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs scripts/
 COPY src src
 RUN npm run build
 
 # --- runtime: production dependencies and dist/ only, as a non-root user ---
 FROM node:24-slim
-ENV NODE_ENV=production \
-    FAILOVERD_RUNTIME=dist
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -36,5 +34,6 @@ EXPOSE 5353/udp 5353/tcp 8053/tcp
 # set FAILOVERD_ADMIN_PORT when admin.listen uses another port than 8053).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FAILOVERD_ADMIN_PORT || '8053') + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# Through bin/ as every other way to run: the early-SIGHUP guard and FAILOVERD_V8_FLAGS.
+ENTRYPOINT ["node", "/app/bin/failoverd.js"]
 CMD ["run", "--config", "/etc/failoverd/failoverd.yaml"]

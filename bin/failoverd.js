@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The failoverd command. One rule: run the built dist/ when it is current
-// (dist/.build-stamp, written by `npm run build` after tsc succeeded, is
-// newer than every file under src/), else run the TypeScript sources through
-// tsx. A tree without src/ (the container image) always runs dist/.
-// FAILOVERD_RUNTIME=dist or =tsx forces one.
+// The failoverd command: runs the compiled dist/ (`npm run build`; `npm start`
+// builds it when src/ changed), the same code the container image and the
+// benchmarks run. A checkout whose dist/ is missing, unfinished or older
+// than src/ is refused with what to run, rather than running something else
+// than what the sources say.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
 // Signal handlers go in first: loading failoverd takes a moment, and a SIGHUP
@@ -45,17 +46,12 @@ function newestMtime(dir) {
   return newest;
 }
 
-function distIsCurrent() {
-  if (!existsSync(stamp)) return false;
-  if (!existsSync(src)) return true;
-  return statSync(stamp).mtimeMs >= newestMtime(src);
+function refuse(why) {
+  process.stderr.write(`failoverd: ${why}; run \`npm run build\` in ${fileURLToPath(root)} (npm start builds it by itself)\n`);
+  process.exit(1);
 }
 
-const forced = process.env.FAILOVERD_RUNTIME;
-if (forced === 'dist' || (forced !== 'tsx' && distIsCurrent())) {
-  await import('../dist/cli/main.js');
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/cli/main.ts');
-}
+if (!existsSync(stamp)) refuse(existsSync(new URL('dist/', root)) ? 'dist/ has no build stamp (a build that did not finish)' : 'dist/ is missing: failoverd runs compiled code');
+// A tree without src/ (the container image, a package) has only dist/.
+if (existsSync(src) && statSync(stamp).mtimeMs < newestMtime(src)) refuse('src/ changed after dist/ was built');
+await import('../dist/cli/main.js');

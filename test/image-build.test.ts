@@ -70,6 +70,8 @@ test('image build steps as plain commands: build dist/, npm ci --omit=dev, run i
   // @types/node comes in with etcd3's protobufjs (a runtime dependency); @types/dns-packet is dev-only.
   assert.equal(existsSync(join(app, 'node_modules', '@types', 'dns-packet')), false, '@types/dns-packet (dev) is not installed');
   assert.equal(existsSync(join(app, 'node_modules', 'playwright-core')), false, 'playwright-core (dev) is not installed');
+  assert.equal(existsSync(join(app, 'node_modules', 'tsx')), false, 'tsx (dev: tests and benches only) is not installed');
+  assert.equal(existsSync(join(app, 'node_modules', 'esbuild')), false, 'esbuild (dev: the build) is not installed');
 
   // Mounted config and zones at etc/failoverd, state on var/lib/failoverd.
   const backend = await httpBackend('127.0.0.1');
@@ -91,13 +93,13 @@ records:
 `,
   );
 
-  // The image's ENTRYPOINT + CMD: node /app/dist/cli/main.js run --config /etc/failoverd/failoverd.yaml
-  const env = { ...process.env, NODE_ENV: 'production', FAILOVERD_RUNTIME: 'dist' };
-  const version = await run(process.execPath, [join(app, 'bin', 'failoverd.js'), '--version'], { cwd: app, env: { ...process.env, FAILOVERD_RUNTIME: '' } });
+  // The image's ENTRYPOINT + CMD: node /app/bin/failoverd.js run --config /etc/failoverd/failoverd.yaml
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const version = await run(process.execPath, [join(app, 'bin', 'failoverd.js'), '--version'], { cwd: app, env });
   assert.match(version.stdout, /^\d+\.\d+\.\d+/, 'bin runs dist/ in a tree without src/');
 
   const started = Date.now();
-  const child = spawn(process.execPath, [join(app, 'dist', 'cli', 'main.js'), 'run', '--config', join(etc, 'failoverd.yaml')], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(app, 'bin', 'failoverd.js'), 'run', '--config', join(etc, 'failoverd.yaml')], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -1,9 +1,11 @@
 /** Runs the failoverd CLI (bin/failoverd.js) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from './build.ts';
 import { scaled } from './eventually.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/failoverd.js', import.meta.url));
+ensureBuilt();
 
 export interface CliResult {
   code: number | null;
