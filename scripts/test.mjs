@@ -21,6 +21,7 @@ const UNIT = new Set([
   'leader-duties.test.ts',
   'log-userinfo.test.ts',
   'overrides.test.ts',
+  'rfc2136-config.test.ts',
   'rfc2136-plan.test.ts',
   'reload-effects.test.ts',
   'route53-sink-term.test.ts',

@@ -85,3 +85,46 @@ test('the guard: changes no failover explains, over 30% of 10 or more owned, are
   assert.match(blocked.guard.reason!, /20 of 20 owned/);
   assert.equal(plan(view, elsewhere, { force: true }).guard.blocked, false);
 });
+
+test('a record set failoverd wrote at a name no longer published: deleted with its marker entry, guarded; edited since, refused; others untouched', () => {
+  const view = new ServerView(new Set(['www.example.test']));
+  owned(view, 'www.example.test', ['192.0.2.1']);
+  for (const n of ['old.example.test', 'edited.example.test', 'theirs.example.test']) view.track(n);
+  owned(view, 'old.example.test', ['192.0.2.7']);
+  view.add('_failoverd.old.example.test', 300, txt(markerText('someone', 'AAAA', 'x')));
+  owned(view, 'edited.example.test', ['192.0.2.8']);
+  view.add('edited.example.test', 30, { type: 'A', address: '198.51.100.8' });
+  view.add('theirs.example.test', 30, { type: 'A', address: '192.0.2.9' });
+  view.add('_failoverd.theirs.example.test', 300, txt(markerText('someone', 'A', valuesSum('A', ['192.0.2.9']))));
+  const p = plan(view, [www(['192.0.2.1'])]);
+  assert.deepEqual(p.changes.map((c) => [c.name, c.type, c.action, c.from, c.counted]), [['old.example.test', 'A', 'delete', ['192.0.2.7'], true]]);
+  assert.deepEqual(p.refused.map((r) => [r.name, r.kind]), [['edited.example.test', 'edited']]);
+  assert.match(p.refused[0]!.reason, /no longer published by failoverd, but edited/);
+  // The RRset and the marker must be as read; the RRset goes, and only this owner's marker entry.
+  assert.deepEqual(p.prerequisites.map((r) => [r.name, r.type, r.class]), [
+    ['old.example.test', 'A', CLASS_IN],
+    ['_failoverd.old.example.test', 'TXT', CLASS_IN],
+    ['_failoverd.old.example.test', 'TXT', CLASS_IN],
+  ]);
+  assert.deepEqual(p.updates.map((r) => [r.name, r.type, r.class]), [
+    ['old.example.test', 'A', CLASS_ANY],
+    ['_failoverd.old.example.test', 'TXT', CLASS_NONE],
+  ]);
+  assert.equal(p.guard.owned, 3, 'www, and the two this owner wrote at names that left');
+  applyToView(p, view);
+  assert.equal(view.get('old.example.test', 'A'), undefined);
+  assert.deepEqual(view.markers('old.example.test').map((m) => m.entry?.owner), ['someone']);
+  assert.equal(plan(view, [www(['192.0.2.1'])]).updates.length, 0, 'nothing left to delete');
+
+  // Many at once: the guard refuses unless forced.
+  const many = new ServerView(new Set(['www.example.test']));
+  owned(many, 'www.example.test', ['192.0.2.1']);
+  for (let i = 0; i < 12; i++) {
+    many.track(`n${i}.example.test`);
+    owned(many, `n${i}.example.test`, ['192.0.2.1']);
+  }
+  const blocked = plan(many, [www(['192.0.2.1'])]);
+  assert.equal(blocked.guard.blocked, true);
+  assert.match(blocked.guard.reason!, /12 of 13 owned/);
+  assert.equal(plan(many, [www(['192.0.2.1'])], { force: true }).guard.blocked, false);
+});

@@ -26,6 +26,7 @@ import { TsigSecret } from '../src/config/transfer.ts';
 import { Rfc2136Sink } from '../src/rfc2136/sink.ts';
 import { promisify } from 'node:util';
 import { AdminDaemon, metric, parsePrometheus, TestDir, until } from './helpers/admin-daemon.ts';
+import { runCli } from './helpers/cli.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { dig } from './helpers/dig.ts';
 import { startNsdSecondary } from './helpers/nsd-secondary.ts';
@@ -284,6 +285,70 @@ for (const kind of KINDS) {
     assert.deepEqual(await served(server, 'wrongkey.example.test'), [], 'nothing written with a wrong key');
   });
 }
+
+/** A config for the CLI: the names given, each failing over between the two backends; the guard applies from 2 owned record sets. */
+function cliConfig(backendPort: number, serverPort: number, names: string[]): string {
+  return `zones: zones
+checks:
+  web: { type: http, port: ${backendPort}, ${CHECK} }
+records:
+${names.map((n) => `  - { name: ${n}.example.test, type: A, ttl: 30, targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }] }\n`).join('')}rfc2136:
+  ownerId: failoverd-cli
+  guard: { minOwned: 2 }
+  keys:
+    failoverd-update: { secret: "${UPDATE_SECRET}" }
+    failoverd-read: { secret: "${READ_SECRET}" }
+  zones:
+    - { zone: example.test, servers: ["127.0.0.1:${serverPort}"], updateKey: failoverd-update, readKey: failoverd-read }
+`;
+}
+
+it('knot, through the CLI process: rfc2136 plan changes nothing, apply publishes; names that left the config are deleted, guarded (exit 1 until --force)', async (t) => {
+  if (!needTool(t, 'knotd', 'knot') || !needTool(t, 'dig', 'bind9-dnsutils')) return;
+  const server = await startUpdateServer('knot', { zone: 'example.test', zoneText: ZONE_TEXT, updateKey: UPDATE_KEY, readKey: READ_KEY });
+  t.after(() => server.remove());
+  const backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
+  t.after(async () => {
+    for (const b of backends) await b.kill();
+  });
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  const cli = async (args: string[], want: number) => {
+    const r = await runCli(['rfc2136', ...args, '--config', dir.config], { timeoutMs: 60_000 });
+    assert.equal(r.code, want, `failoverd rfc2136 ${args.join(' ')} exits ${want}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
+  };
+  const names = ['www', 'api', 'app', 'img'];
+  dir.write(cliConfig(backends[0]!.port, server.port, names));
+
+  const plan = JSON.parse(await cli(['plan', '--json'], 0));
+  assert.equal(plan.length, 1);
+  assert.equal(plan[0].server, `127.0.0.1:${server.port}`);
+  assert.deepEqual(plan[0].plan.changes.map((c: any) => [c.name, c.action, c.to]).sort(), names.map((n) => [`${n}.example.test`, 'create', ['127.0.0.1']]).sort());
+  assert.deepEqual(await served(server, 'www.example.test'), [], 'plan changed nothing');
+
+  assert.match(await cli(['apply'], 0), /applied: the server answered NOERROR/);
+  for (const n of names) assert.deepEqual(await served(server, `${n}.example.test`), ['127.0.0.1']);
+
+  // api, app and img leave the config: 3 deletes of 4 owned record sets (75% > 30%): refused, exit 1, nothing deleted.
+  dir.write(cliConfig(backends[0]!.port, server.port, ['www']));
+  const blocked = await cli(['apply'], 1);
+  assert.match(blocked, /DELETE api\.example\.test A - ttl 30 \(was 127\.0\.0\.1\): no longer in the config/);
+  assert.match(blocked, /GUARD BLOCKED: the plan changes 3 of 4 owned record sets \(75% > 30%\); use --force/);
+  assert.match(blocked, /FAILED PLAN_UNSAFE/);
+  assert.deepEqual(await served(server, 'api.example.test'), ['127.0.0.1'], 'the guard sent nothing');
+
+  const forced = await cli(['apply', '--force'], 0);
+  assert.match(forced, /GUARD overridden/);
+  assert.doesNotMatch(forced, /www\.example\.test/, 'www, published as before, is not in the plan');
+  for (const n of ['api', 'app', 'img']) {
+    assert.deepEqual(await served(server, `${n}.example.test`), [], `${n} deleted`);
+    assert.deepEqual(await served(server, `_failoverd.${n}.example.test`, 'TXT'), [], `${n}'s marker deleted`);
+  }
+  assert.deepEqual(await served(server, 'www.example.test'), ['127.0.0.1']);
+  assert.deepEqual(await served(server, 'other.example.test'), ['192.0.2.50'], 'unmarked records untouched');
+  assert.deepEqual(await served(server, 'shared.example.test'), ['192.0.2.60'], "another owner's records untouched");
+});
 
 it('knot, mode primary, with an NSD secondary: the secondary answers the new address after NOTIFY', async (t) => {
   if (!needTool(t, 'knotd', 'knot') || !needTool(t, 'nsd', 'nsd') || !needTool(t, 'dig', 'bind9-dnsutils')) return;

@@ -1,20 +1,35 @@
 /**
- * For one-shot commands (`plan`, `apply`): load the config, run one round
+ * For one-shot commands (`plan`, `apply`, `rfc2136 plan|apply`): load the config, run one round
  * of probes to first verdicts, and return what failoverd would publish now.
  */
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.ts';
 import { Controller } from '../controller.ts';
-import { toDesiredRecordSet } from '../published-answers.ts';
+import { toDesiredRecordSet, toUpdateRecordSet } from '../published-answers.ts';
+import type { LoadRfc2136Config } from './rfc2136-commands.ts';
 import type { LoadRoute53Config } from './route53-commands.ts';
 
-export const loadDesiredForRoute53: LoadRoute53Config = async (file) => {
+async function currentDecisions(file: string) {
   const { config } = await loadConfig(file);
   const controller = new Controller(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+  // The Clock's timers do not hold the process (a daemon has its servers): between two probes of a target
+  // (fastInterval, before a verdict) nothing would, and node would end this command with exit code 13.
+  const holdOpen = setInterval(() => undefined, 60_000);
   try {
     await controller.start();
-    return { route53: config.route53, desired: controller.decisions().map(toDesiredRecordSet) };
+    return { config, decisions: controller.decisions() };
   } finally {
+    clearInterval(holdOpen);
     await controller.stop();
   }
+}
+
+export const loadDesiredForRoute53: LoadRoute53Config = async (file) => {
+  const { config, decisions } = await currentDecisions(file);
+  return { route53: config.route53, desired: decisions.map(toDesiredRecordSet) };
+};
+
+export const loadDesiredForRfc2136: LoadRfc2136Config = async (file) => {
+  const { config, decisions } = await currentDecisions(file);
+  return { rfc2136: config.rfc2136, desired: decisions.map(toUpdateRecordSet) };
 };

@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { FAILOVERD_VERSION } from '../probes/version.ts';
 import { registerRoute53Commands } from './route53-commands.ts';
 import { registerAdminCommands } from './admin-commands.ts';
-import { loadDesiredForRoute53 } from './current-answers.ts';
+import { loadDesiredForRfc2136, loadDesiredForRoute53 } from './current-answers.ts';
+import { registerRfc2136Commands } from './rfc2136-commands.ts';
 import { registerDaemonCommands } from './daemon-commands.ts';
 import { registerDemoCommand } from './demo.ts';
 
@@ -32,6 +33,8 @@ Examples:
   failoverd run --config failoverd.yaml
   failoverd plan --config failoverd.yaml --json     (Route 53: what would change)
   failoverd apply --config failoverd.yaml           (Route 53: apply it)
+  failoverd rfc2136 plan --config failoverd.yaml    (RFC 2136: the UPDATE each server would get)
+  failoverd rfc2136 apply --config failoverd.yaml   (RFC 2136: send it)
   failoverd status                                  (a running daemon, over its admin API)
   failoverd drain www.example.test/A/127.0.0.1 --reason "kernel update" --for 30m
   dig @127.0.0.1 -p 5353 www.example.test`,
@@ -40,4 +43,5 @@ registerDaemonCommands(program);
 registerAdminCommands(program);
 registerDemoCommand(program);
 registerRoute53Commands(program, loadDesiredForRoute53);
+registerRfc2136Commands(program, loadDesiredForRfc2136);
 await program.parseAsync(process.argv);

@@ -92,7 +92,9 @@ export function resolveRfc2136(raw: Rfc2136Input, records: readonly Rfc2136Check
   const { keys } = resolveTsigKeys(raw.keys, baseDir, 'rfc2136.keys', problems);
   const key = (label: string, at: string): TsigKey | undefined => {
     const k = keys.find((x) => x.name === canonicalName(label));
-    if (!k) problems.push({ path: at, message: `unknown key ${quote(label)} (defined in rfc2136.keys: ${Object.keys(raw.keys).join(', ') || 'none'})` });
+    // A key given but not usable (its secret file unreadable) has its own problem at rfc2136.keys.
+    const given = Object.keys(raw.keys).some((n) => canonicalName(n) === canonicalName(label));
+    if (!k && !given) problems.push({ path: at, message: `unknown key ${quote(label)} (defined in rfc2136.keys: ${Object.keys(raw.keys).join(', ') || 'none'})` });
     return k;
   };
   const seen = new Map<string, number>();

@@ -110,8 +110,41 @@ export class ServerView {
 
   constructor(readonly names: ReadonlySet<string>) {}
 
+  /**
+   * Names not (or no longer) published whose records are kept because
+   * this owner's marker is there: record sets that left the config, to be
+   * deleted (see ownedElsewhere()). Added as they are found; an AXFR keeps them.
+   */
+  private readonly tracked = new Set<string>();
+
+  /** Every marker (any name: a record set that left the config keeps its marker), and A/AAAA/CNAME/TXT at published or tracked names. */
   keeps(name: string, type: RRType): boolean {
-    return KEPT.has(type) && (this.names.has(name) || (type === 'TXT' && isMarkerName(name) && this.names.has(name.slice('_failoverd.'.length))));
+    return KEPT.has(type) && (this.names.has(name) || this.tracked.has(name) || (type === 'TXT' && isMarkerName(name)));
+  }
+
+  isTracked(name: string): boolean {
+    return this.names.has(name) || this.tracked.has(name);
+  }
+
+  track(name: string): void {
+    if (!this.names.has(name)) this.tracked.add(name);
+  }
+
+  /**
+   * The record sets `owner`'s markers name at names no longer published
+   * (not among the names this view was made for): what failoverd wrote
+   * once and has left the config. A published name is never in it, even
+   * before its first decision.
+   */
+  ownedElsewhere(owner: string): Array<{ name: string; type: string }> {
+    const out: Array<{ name: string; type: string }> = [];
+    for (const [markerAt, byType] of this.sets) {
+      if (!isMarkerName(markerAt) || !byType.has('TXT')) continue;
+      const name = markerAt.slice('_failoverd.'.length);
+      if (this.names.has(name)) continue;
+      for (const m of this.markers(name)) if (m.entry?.owner === owner) out.push({ name, type: m.entry.type });
+    }
+    return out;
   }
 
   get(name: string, type: RRType): RRsetView | undefined {
@@ -152,13 +185,6 @@ export class ServerView {
   /** The marker entries at `name`. */
   markers(name: string): Array<{ data: RData; entry: MarkerEntry | undefined }> {
     return (this.get(markerName(name), 'TXT')?.data ?? []).map((data) => ({ data, entry: parseMarker(valueOf(data)) }));
-  }
-
-  /** Names that carry a marker of `owner`. */
-  ownedNames(owner: string): string[] {
-    const out: string[] = [];
-    for (const n of this.names) if (this.markers(n).some((m) => m.entry?.owner === owner)) out.push(n);
-    return out;
   }
 
   clear(): void {

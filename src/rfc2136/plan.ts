@@ -11,7 +11,10 @@
  * fails the whole UPDATE (YXRRSET/NXRRSET) instead of being overwritten.
  * A name with no RRset and no marker is taken (prerequisite: nothing
  * there); one with records and no marker is someone else's, unless listed
- * in `adopt`; a marker of another owner is left alone.
+ * in `adopt`; a marker of another owner is left alone. A record set this
+ * owner's marker names at a name no longer published (it left `records:`
+ * or the zone's `records:`) is deleted with its marker entry, under the same
+ * prerequisites, and counted by the guard; edited since, it is refused.
  */
 import { guardVerdict, type GuardResult } from '../plan-guard.ts';
 import type { RData, RRType } from '../records/types.ts';
@@ -39,6 +42,9 @@ export interface Refusal {
 
 
 export type { GuardResult };
+
+/** The types failoverd publishes (a marker naming another type is not failoverd's to act on). */
+const PUBLISHABLE: ReadonlySet<string> = new Set(['A', 'AAAA', 'CNAME']);
 
 export interface Rfc2136Plan {
   zone: string;
@@ -77,15 +83,39 @@ export function computePlan(input: PlanInput): Rfc2136Plan {
 
   const byName = new Map<string, DesiredRecordSet[]>();
   for (const d of input.desired) (byName.get(d.name) ?? byName.set(d.name, []).get(d.name)!).push(d);
+  // Record sets this owner wrote at names no longer published (they left records: or the zone's records:): deleted.
+  const gone = new Map<string, string[]>();
+  for (const g of view.ownedElsewhere(ownerId)) (gone.get(g.name) ?? gone.set(g.name, []).get(g.name)!).push(g.type);
 
-  for (const name of [...byName.keys()].sort()) {
+  for (const name of [...new Set([...byName.keys(), ...gone.keys()])].sort()) {
     const markers = view.markers(name);
     const markerSet = view.get(markerName(name), 'TXT');
     const markerAdds: RData[] = [];
     const markerDeletes: RData[] = [];
     const namePrereqs: UpdateRecord[] = [];
     const nameUpdates: UpdateRecord[] = [];
-    for (const d of byName.get(name)!.sort((a, b) => a.type.localeCompare(b.type))) {
+    for (const type of (gone.get(name) ?? []).sort()) {
+      owned++;
+      const ours = markers.find((m) => m.entry?.owner === ownerId && m.entry.type === type)!;
+      const cur = PUBLISHABLE.has(type) ? view.get(name, type as RRType) : undefined;
+      const curValues = (cur?.data ?? []).map(valueOf);
+      if (!PUBLISHABLE.has(type) || ours.entry!.sum !== valuesSum(type, curValues)) {
+        refused.push({
+          name,
+          type,
+          kind: 'edited',
+          reason: `no longer published by failoverd, but edited outside failoverd since it wrote it (the server holds ${curValues.join(' ') || 'nothing'}); not deleted (delete it and its marker TXT ${markerName(name)} entry by hand, or restore it)`,
+        });
+        continue;
+      }
+      if (cur) {
+        namePrereqs.push(...rrsetEquals(name, cur.data));
+        nameUpdates.push(deleteRRset(name, type as RRType));
+      }
+      changes.push({ name, type: type as RRType, action: 'delete', from: curValues, to: [], ttl: cur?.ttl ?? 0, why: 'no longer in the config: failoverd deletes what it wrote', counted: curValues.length > 0 });
+      markerDeletes.push(ours.data);
+    }
+    for (const d of (byName.get(name) ?? []).sort((a, b) => a.type.localeCompare(b.type))) {
       const key = recordKey(d);
       const cur = view.get(name, d.type);
       const curValues = (cur?.data ?? []).map(valueOf);

@@ -11,12 +11,12 @@ import { CLASS_IN, QTYPE_AXFR, QTYPE_IXFR } from '../dns/wire/constants.ts';
 import { readRData } from '../dns/wire/rdata-reader.ts';
 import type { WireMessage } from '../dns/wire/reader.ts';
 import { WireWriter } from '../dns/wire/writer.ts';
-import { RR_TYPE_BY_CODE, RR_TYPE_CODE, type RData } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, RR_TYPE_CODE, type RData, type RRType } from '../records/types.ts';
 import { exchange, transfer, type ClientOptions, type ServerAddress } from './dns-client.ts';
 import { rcodeError } from './errors.ts';
-import type { ServerView } from './model.ts';
+import type { RRsetView, ServerView } from './model.ts';
 
-function query(zone: string, qtype: number, sinceSerial?: number): Buffer {
+function query(qname: string, qtype: number, sinceSerial?: number): Buffer {
   const w = new WireWriter(128);
   w.u16(randomInt(0x10000));
   w.u16(0);
@@ -24,9 +24,9 @@ function query(zone: string, qtype: number, sinceSerial?: number): Buffer {
   w.u16(0);
   w.u16(sinceSerial === undefined ? 0 : 1);
   w.u16(0);
-  w.question({ name: zone, type: qtype, class: CLASS_IN });
+  w.question({ name: qname, type: qtype, class: CLASS_IN });
   // IXFR: the serial the client has, in an SOA in the authority section (RFC 1995 §3).
-  if (sinceSerial !== undefined) w.rr(zone, 0, { type: 'SOA', mname: '', rname: '', serial: sinceSerial, refresh: 0, retry: 0, expire: 0, minimum: 0 });
+  if (sinceSerial !== undefined) w.rr(qname, 0, { type: 'SOA', mname: '', rname: '', serial: sinceSerial, refresh: 0, retry: 0, expire: 0, minimum: 0 });
   return w.toBuffer();
 }
 
@@ -110,4 +110,39 @@ function apply(view: ServerView, records: Array<{ name: string; ttl: number; dat
     if (adding) view.add(r.name, r.ttl, r.data);
     else view.remove(r.name, r.data);
   }
+}
+
+/** One RRset by a signed query (NXDOMAIN or no records: undefined). */
+export async function readRRset(server: ServerAddress, name: string, type: RRType, key: TsigKey, o: ClientOptions): Promise<RRsetView | undefined> {
+  const what = `${type} query for ${name}`;
+  const { msg, rcode } = await exchange(server, query(name, RR_TYPE_CODE[type]), key, o, what);
+  if (rcode === 'NXDOMAIN') return undefined;
+  if (rcode !== 'NOERROR') throw rcodeError(rcode, what);
+  const data: RData[] = [];
+  let ttl = 0;
+  for (const r of msg.records) {
+    if (r.section !== 'answer' || r.name !== name || r.type !== RR_TYPE_CODE[type]) continue;
+    const d = readRData(msg.buf, r);
+    if (d) data.push(d);
+    ttl = r.ttl;
+  }
+  return data.length ? { ttl, data } : undefined;
+}
+
+/**
+ * The record sets of `owner`'s markers at names the view does not track
+ * yet (names that left the config): read once each, then tracked, so the
+ * read-backs keep them current until they are deleted. Returns how many.
+ */
+export async function readOwnedElsewhere(server: ServerAddress, key: TsigKey, view: ServerView, owner: string, o: ClientOptions): Promise<number> {
+  const byName = new Map<string, RRType[]>();
+  for (const { name, type } of view.ownedElsewhere(owner)) {
+    if (view.isTracked(name) || !Object.hasOwn(RR_TYPE_CODE, type)) continue;
+    (byName.get(name) ?? byName.set(name, []).get(name)!).push(type as RRType);
+  }
+  for (const [name, types] of byName) {
+    for (const type of types) view.set(name, type, await readRRset(server, name, type, key, o));
+    view.track(name);
+  }
+  return byName.size;
 }

@@ -24,6 +24,16 @@ export interface Rfc2136SinkOptions {
   gate?: () => Promise<void>;
 }
 
+/** One target's plan, or why there is none (the server could not be read, or refused the UPDATE, or the guard refused the plan). */
+export interface TargetOutcome {
+  target: string;
+  zone: string;
+  plan?: Rfc2136Plan;
+  /** An UPDATE was sent and answered NOERROR. */
+  sent: boolean;
+  error?: unknown;
+}
+
 /** The sink in /v1/status (key `rfc2136`; null when not configured). */
 export interface Rfc2136StatusView {
   ownerId: string;
@@ -68,21 +78,35 @@ export class Rfc2136Sink {
     return Promise.all(this.targets.map((t) => t.reconcile()));
   }
 
-  /** One plan per target, read fresh, nothing changed. */
-  plan(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<Rfc2136Plan[]> {
-    return Promise.all(this.targets.map((t) => t.plan(opts)));
+  /** One plan per target, read fresh, nothing changed (the CLI's plan); a target that cannot be read has its error instead. */
+  plan(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<TargetOutcome[]> {
+    return this.eachTarget(async (t, out) => {
+      out.plan = await t.plan(opts);
+    });
   }
 
-  /** Plans and applies once per target (the CLI's apply); a target's failure is its entry's error. */
-  async applyOnce(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<Array<{ target: string; zone: string; plan?: Rfc2136Plan; error?: unknown }>> {
+  /**
+   * Plans and applies once per target (the CLI's apply): one UPDATE each.
+   * A plan the guard refuses is not sent (its error is PLAN_UNSAFE); a
+   * server's refusal is the entry's error, beside the plan.
+   */
+  applyOnce(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<TargetOutcome[]> {
+    return this.eachTarget(async (t, out) => {
+      out.plan = await t.plan(opts);
+      out.sent = await t.applyPlan(out.plan);
+    });
+  }
+
+  private eachTarget(run: (t: ZoneTarget, out: TargetOutcome) => Promise<void>): Promise<TargetOutcome[]> {
     return Promise.all(
       this.targets.map(async (t) => {
-        const zone = t.statusView().zone;
+        const out: TargetOutcome = { target: t.label, zone: t.statusView().zone, sent: false };
         try {
-          return { target: t.label, zone, plan: await t.applyOnce(opts) };
+          await run(t, out);
         } catch (error) {
-          return { target: t.label, zone, error };
+          out.error = error;
         }
+        return out;
       }),
     );
   }

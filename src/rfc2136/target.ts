@@ -23,7 +23,7 @@ import { exchange, serverLabel, type ServerAddress } from './dns-client.ts';
 import { rcodeError, Rfc2136Error } from './errors.ts';
 import { ServerView, type DesiredRecordSet } from './model.ts';
 import { applyToView, computePlan, planIsEmpty, type Refusal, type Rfc2136Plan } from './plan.ts';
-import { readBack, type ReadKind } from './read.ts';
+import { readBack, readOwnedElsewhere, type ReadKind } from './read.ts';
 
 export interface TargetOptions {
   config: Rfc2136Config;
@@ -152,12 +152,16 @@ export class ZoneTarget {
     return this.planFor((opts.desired ?? this.desired ?? []).filter((d) => names.has(d.name)), !!opts.force);
   }
 
-  /** Plan and send once (the `apply` command); throws PLAN_UNSAFE when the guard refuses, an Rfc2136Error when the server does. */
-  async applyOnce(opts: { force?: boolean; desired?: DesiredRecordSet[] } = {}): Promise<Rfc2136Plan> {
-    const plan = await this.plan(opts);
+  /**
+   * Sends a plan from plan() as one UPDATE (the `apply` command); whether
+   * one was sent (false: nothing to change). Throws PLAN_UNSAFE when the
+   * guard refuses it, an Rfc2136Error when the server does.
+   */
+  async applyPlan(plan: Rfc2136Plan): Promise<boolean> {
     if (plan.guard.blocked) throw new FailoverdError('PLAN_UNSAFE', `RFC 2136 plan refused by the guard: ${plan.guard.reason}`);
-    if (!planIsEmpty(plan)) await this.send(plan);
-    return plan;
+    if (planIsEmpty(plan)) return false;
+    await this.send(plan);
+    return true;
   }
 
   statusView(): Rfc2136TargetView {
@@ -238,8 +242,11 @@ export class ZoneTarget {
   }
 
   private async read(): Promise<void> {
-    const kind = await readBack(this.o.server, this.o.zone.zone, this.o.zone.readKey, this.view, { clock: this.clock, timeoutMs: this.o.config.timeout });
+    const o = { clock: this.clock, timeoutMs: this.o.config.timeout };
+    const kind = await readBack(this.o.server, this.o.zone.zone, this.o.zone.readKey, this.view, o);
     this.readCounts.set(kind, (this.readCounts.get(kind) ?? 0) + 1);
+    const left = await readOwnedElsewhere(this.o.server, this.o.zone.readKey, this.view, this.o.config.ownerId, o);
+    if (left) this.log.info({ names: left }, 'rfc2136 record sets failoverd wrote and no longer publishes found: to be deleted (guarded)');
     if (kind !== 'soa') this.log.debug({ kind, serial: this.view.serial }, 'rfc2136 read back');
   }
 
