@@ -9,8 +9,8 @@
  *  - a manual failback hold keeps the secondary, the failback reaches it;
  *  - a drain and undrain reach it;
  *  - a record edited by hand with nsupdate is not overwritten, and the
- *    failed prerequisite (NXRRSET) and the refusal show in /v1/status and
- *    the metrics;
+ *    failed prerequisite (NXRRSET) and the refusal show in /v1/status,
+ *    the metrics, `failoverd status` and the status page;
  *  - the server stopped and started again → converged; records owned by
  *    others (no marker, another owner's marker) never touched;
  *  - a wrong secret shows BADSIG in the sink's status, an unknown key name
@@ -223,6 +223,12 @@ for (const kind of KINDS) {
     const status = await run(process.execPath, [new URL('../bin/failoverd.js', import.meta.url).pathname, 'status', '--admin', daemon.adminUrl]);
     assert.match(status.stdout, /RFC 2136 \(owner failoverd-test\)/);
     assert.match(status.stdout, /api\.example\.test A edited|NXRRSET/);
+    // The status page: a row for this server, out of sync, the edited record set named.
+    const page = (await daemon.api('GET', '/')).text;
+    const row = page.slice(page.indexOf('<section class="rfc2136"'));
+    assert.match(row, /RFC 2136 UPDATE <span class="badge b-degraded">OUT OF SYNC<\/span> <span class="muted">\(owner failoverd-test\)/);
+    assert.match(row, new RegExp(`<th scope="row" data-label="server">127\\.0\\.0\\.1:${server.port}</th><td data-label="zone">example\\.test <span class="muted">\\(primary\\)</span></td><td data-label="state"><span class="badge [^"]+">OUT OF SYNC</span>`));
+    assert.match(row, /api\.example\.test A <span class="reason">edited<\/span>/);
 
     // The server stopped: the read-back (every 2 s) fails and shows; a drain meanwhile lands once it is back.
     await server.stop();

@@ -47,13 +47,13 @@ ${renderLive(d)}
 `;
 }
 
-/** The live part: summary, record sets with their targets, timeline, Route 53 and secondaries. */
+/** The live part: summary, record sets with their targets, timeline, Route 53, RFC 2136 (when configured) and secondaries. */
 export function renderLive(d: AdminDeps): string {
   const c = d.controller();
   const now = d.now();
   const byKey = new Map(d.decisions().map((x) => [x.key, x]));
   const sets = c.config.records.map((rs) => ({ rs, view: recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes) }));
-  return [summary(d, sets.map((s) => s.view), now), `<section class="sets" aria-label="Record sets">${sets.map((s) => recordSet(d, s.rs, s.view, now)).join('\n')}</section>`, timeline(d), route53(d), secondaries(d)].join('\n');
+  return [summary(d, sets.map((s) => s.view), now), `<section class="sets" aria-label="Record sets">${sets.map((s) => recordSet(d, s.rs, s.view, now)).join('\n')}</section>`, timeline(d), route53(d), rfc2136(d), secondaries(d)].join('\n');
 }
 
 function summary(d: AdminDeps, sets: RecordSetView[], now: number): string {
@@ -173,6 +173,30 @@ function route53(d: AdminDeps): string {
 <div><dt>health checks owned</dt><dd>${esc(r.healthChecksOwned)}</dd></div>
 <div class="why"><dt>last error</dt><dd>${err ? `<span class="badge b-alldown">ERROR</span> ${esc(err.code)}: <span class="reason">${esc(err.message)}</span> ${time(Date.parse(err.at), now)}` : 'none'}</dd></div>
 </dl>
+</section>`;
+}
+
+/** The RFC 2136 sink, one row per server and zone it writes to (nothing when not configured). */
+function rfc2136(d: AdminDeps): string {
+  const r = d.rfc2136?.();
+  if (!r) return '';
+  const now = d.now();
+  const state = (t: (typeof r.targets)[number]) =>
+    t.inSync ? '<span class="badge b-ok">IN SYNC</span>' : `<span class="badge ${t.lastError ? 'b-alldown' : 'b-degraded'}">OUT OF SYNC</span>`;
+  const error = (t: (typeof r.targets)[number]) => {
+    const e = t.lastError;
+    if (!e) return '<span class="muted">none</span>';
+    return `${esc(e.rcode)} (${esc(e.code)}): <span class="reason">${esc(e.message)}</span> ${time(Date.parse(e.at), now)}${t.nextRetryAt ? `, retry ${time(Date.parse(t.nextRetryAt), now)}` : ''}`;
+  };
+  const refused = (t: (typeof r.targets)[number]) =>
+    t.refused.length ? t.refused.map((x) => `${esc(x.name)} ${esc(x.type)} <span class="reason">${esc(x.kind)}</span>`).join('<br>') : '<span class="muted">none</span>';
+  return `<section class="rfc2136" aria-label="RFC 2136">
+<h2>RFC 2136 UPDATE ${r.inSync ? '<span class="badge b-ok">IN SYNC</span>' : '<span class="badge b-degraded">OUT OF SYNC</span>'} <span class="muted">(owner ${esc(r.ownerId)}${r.dryRun ? ', dry run' : ''})</span></h2>
+<div class="table-wrap"><table>
+<thead><tr><th scope="col">server</th><th scope="col">zone</th><th scope="col">state</th><th scope="col">last answer</th><th scope="col">serial</th><th scope="col">pending</th><th scope="col">last applied</th><th scope="col">refused</th><th scope="col">last error</th></tr></thead>
+<tbody>
+${r.targets.map((t) => `<tr><th scope="row" data-label="server">${esc(t.server)}</th><td data-label="zone">${esc(t.zone)} <span class="muted">(${esc(t.mode)})</span></td><td data-label="state">${state(t)}</td><td data-label="last answer">${t.lastRcode ? esc(t.lastRcode) : '<span class="muted">no UPDATE yet</span>'}</td><td data-label="serial">${t.serial === null ? '<span class="muted">not read</span>' : esc(t.serial)}</td><td data-label="pending">${esc(t.pendingChanges)}</td><td data-label="last applied">${t.lastAppliedAt ? time(Date.parse(t.lastAppliedAt), now) : 'never'}</td><td data-label="refused">${refused(t)}</td><td data-label="last error">${error(t)}</td></tr>`).join('\n')}
+</tbody></table></div>
 </section>`;
 }
 
