@@ -12,6 +12,8 @@ import { Resolver } from 'node:dns/promises';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { BIN, runCli } from './helpers/cli.ts';
+import { scaled } from './helpers/eventually.ts';
+import { freePort } from './helpers/ports.ts';
 
 class Output {
   text = '';
@@ -29,7 +31,7 @@ class Output {
     const m = re.exec(this.text.slice(from));
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`demo did not print ${re} within ${timeoutMs} ms; it printed:\n${this.text}`)), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`demo did not print ${re} within ${scaled(timeoutMs)} ms; it printed:\n${this.text}`)), scaled(timeoutMs));
       this.waiters.push({ re, from, resolve: (x) => (clearTimeout(t), resolve(x)) });
     });
   }
@@ -129,4 +131,32 @@ test('failoverd demo: dig, kill the primary, see the failover, Ctrl-C frees ever
   assert.equal(await tcpFree('127.0.0.1', adminPort), true, 'admin port free');
   const tmp = /config\s+(\S+failoverd\.yaml)/.exec(out.text)?.[1];
   if (tmp) assert.equal((await import('node:fs')).existsSync(tmp), false, 'temporary directory removed');
+});
+
+test('failoverd demo --dns-port --admin-port --backend-port: it listens where it is told and prints those ports; a bad port is refused naming the option', async (t) => {
+  const [dns, admin, backend] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [BIN, 'demo', '--no-keys', '--dns-port', String(dns), '--admin-port', String(admin), '--backend-port', String(backend)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new Output();
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await out.wait(/answer\s+www\.example\.test\/A → 127\.0\.0\.1 /, 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}\nstderr:\n${stderr}`);
+  });
+  assert.equal(Number((await out.wait(/dig @127\.0\.0\.1 -p (\d+) www\.example\.test/))[1]), dns, 'the printed DNS port');
+  assert.equal(Number((await out.wait(/primary\s+http:\/\/127\.0\.0\.1:(\d+)\//))[1]), backend, 'the printed backend port');
+  assert.equal(Number(new URL((await out.wait(/--admin (\S+)/))[1]!).port), admin, 'the printed admin address');
+  assert.deepEqual(await resolve4(dns, 'www.example.test'), ['127.0.0.1']);
+  assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200, 'the admin API on --admin-port');
+  assert.equal((await fetch(`http://127.0.0.2:${backend}/healthz`)).status, 200, 'the secondary backend on --backend-port');
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, stderr);
+
+  const bad = await runCli(['demo', '--no-keys', '--dns-port', '70000']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--dns-port must be a port number from 1 to 65535, not "70000"/);
 });

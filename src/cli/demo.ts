@@ -14,7 +14,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { systemClock } from '../clock.ts';
@@ -31,11 +31,29 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('watch a failover: two local backends, failoverd serving DNS for them, and commands to break things')
     .option('--no-keys', 'do not read single keys from the terminal (1/2 kill or restore a backend, q quits)')
-    .action(async (opts: { keys: boolean }) => {
-      const code = await runDemo({ keys: opts.keys });
+    .option('--dns-port <port>', 'the DNS port on 127.0.0.1 (default: a free one)', demoPort('--dns-port'))
+    .option('--admin-port <port>', 'the admin API port on 127.0.0.1 (default: a free one)', demoPort('--admin-port'))
+    .option('--backend-port <port>', 'the two backends\' port, on 127.0.0.1 and 127.0.0.2 (default: one free on both)', demoPort('--backend-port'))
+    .action(async (opts: { keys: boolean } & DemoPorts) => {
+      const code = await runDemo({ keys: opts.keys, dnsPort: opts.dnsPort, adminPort: opts.adminPort, backendPort: opts.backendPort });
       // Everything the demo started is closed; exit once stdout is flushed.
       process.stdout.write('', () => process.exit(code));
     });
+}
+
+interface DemoPorts {
+  dnsPort?: number;
+  adminPort?: number;
+  backendPort?: number;
+}
+
+/** A commander parser for a port option: an integer from 1 to 65535, or a clear error naming the option. */
+function demoPort(option: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError(`${option} must be a port number from 1 to 65535, not ${JSON.stringify(value)}`);
+    return n;
+  };
 }
 
 /** A backend the demo can kill and restore: an HTTP server on host:port. */
@@ -85,11 +103,11 @@ class DemoBackend {
   }
 }
 
-/** Two backends on one port: 127.0.0.1 and 127.0.0.2. */
-async function startBackends(): Promise<[DemoBackend, DemoBackend]> {
+/** Two backends on one port (`port`, or one free on both): 127.0.0.1 and 127.0.0.2. */
+async function startBackends(port?: number): Promise<[DemoBackend, DemoBackend]> {
   let lastErr: unknown;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const primary = new DemoBackend('primary', '127.0.0.1', 0);
+  for (let attempt = 0; attempt < (port ? 1 : 20); attempt++) {
+    const primary = new DemoBackend('primary', '127.0.0.1', port ?? 0);
     await primary.start();
     const secondary = new DemoBackend('secondary', '127.0.0.2', primary.port);
     try {
@@ -105,7 +123,9 @@ async function startBackends(): Promise<[DemoBackend, DemoBackend]> {
   throw new Error(
     code === 'EADDRNOTAVAIL'
       ? 'cannot listen on 127.0.0.2: this system has no such loopback address (on macOS: sudo ifconfig lo0 alias 127.0.0.2 up)'
-      : `cannot find a port free on both 127.0.0.1 and 127.0.0.2: ${String(lastErr)}`,
+      : port
+        ? `--backend-port ${port}: cannot listen on both 127.0.0.1:${port} and 127.0.0.2:${port}: ${String(lastErr)}`
+        : `cannot find a port free on both 127.0.0.1 and 127.0.0.2: ${String(lastErr)}`,
   );
 }
 
@@ -132,7 +152,7 @@ function time(at = systemClock.now()): string {
   return new Date(at).toTimeString().slice(0, 8);
 }
 
-export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream }): Promise<number> {
+export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream } & DemoPorts): Promise<number> {
   const out = opts.out ?? process.stdout;
   const say = (line = '') => void out.write(line + '\n');
   // Events before the banner (the first health verdicts) are held and printed after it.
@@ -178,14 +198,14 @@ export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream
   process.once('SIGTERM', onSignal);
 
   try {
-    backends = await startBackends();
+    backends = await startBackends(opts.backendPort);
     const [primary, secondary] = backends;
     const byAddress = new Map(backends.map((b) => [b.host, b]));
 
     // The config, as a user would write it (see failoverd.yaml).
-    const admin = 'admin' in configSchema.shape ? { listen: `127.0.0.1:${await freeTcpPort('127.0.0.1')}`, token: randomBytes(12).toString('hex') } : undefined;
+    const admin = 'admin' in configSchema.shape ? { listen: `127.0.0.1:${opts.adminPort ?? (await freeTcpPort('127.0.0.1'))}`, token: randomBytes(12).toString('hex') } : undefined;
     const config: Record<string, unknown> = {
-      dns: { listen: ['127.0.0.1:0'] },
+      dns: { listen: [`127.0.0.1:${opts.dnsPort ?? 0}`] },
       zones: 'zones',
       log: { level: 'info' },
       startupTimeout: '3s',
