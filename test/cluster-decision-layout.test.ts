@@ -307,7 +307,7 @@ test('decision write failures: each error sorted into a known cause; retries bac
   }
   assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, RETRY_MAX_MS, RETRY_MAX_MS, RETRY_MAX_MS]);
   assert.deepEqual(firsts, [true, false, false, false, false, false, false, false]);
-  assert.deepEqual(f.current, { cause: 'no-space', since: 1000, message: 'etcdserver: mvcc: database space exceeded' });
+  assert.deepEqual(f.current, { cause: 'no-space', since: 1000, lastAt: 1007, message: 'etcdserver: mvcc: database space exceeded' });
   assert.equal(f.failed(new Error('etcdserver: request is too large'), 2000).first, true, 'another cause is logged again');
   assert.equal(f.current!.since, 1000, 'failing since the first failure');
   assert.deepEqual({ ...f.counts }, { 'too-large': 1, 'no-space': 8, 'too-many-ops': 0, unavailable: 0, permission: 0, other: 0 });

@@ -114,7 +114,15 @@ function formatCluster(c: any): string {
   );
   const differ = c.recordsDiffer?.length ? `WARNING: other record sets than this instance's on ${c.recordsDiffer.join(', ')}: give every instance of a cluster the same records\n` : '';
   const writes = c.writeError ? `WARNING: etcd refuses this leader's decision writes (${c.writeError.cause}) since ${c.writeError.since}: every instance serves the last decisions written; ${c.writeError.message}\n` : '';
-  return `${head}${writes}${differ}${views}`;
+  // The decisions' refusal has its own line above.
+  const refused = (c.etcdWriteErrors ?? [])
+    .filter((e: any) => e.write !== 'decisions')
+    .map((e: any) => `WARNING: etcd refuses this instance's ${e.write} writes (${e.cause}) since ${e.since}, last ${ago(e.lastAt)}: ${e.message}\n`)
+    .join('');
+  const alarms = (c.etcdAlarms?.raised ?? [])
+    .map((a: string) => `WARNING: etcd alarm ${a} raised: ${a === 'NOSPACE' ? 'its quota is full, it refuses every write until an operator compacts, defragments and disarms it (etcdctl alarm disarm; docs/cluster.md)' : 'it refuses writes (etcdctl alarm list; docs/cluster.md)'}\n`)
+    .join('');
+  return `${head}${alarms}${writes}${refused}${differ}${views}`;
 }
 
 function formatRoute53(r: any): string {

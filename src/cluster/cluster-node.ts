@@ -29,7 +29,9 @@ import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
 import type { ZoneFile } from '../records/types.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
-import { WriteFailures, type DecisionWriteFailureCause, type WriteFailureNow } from './write-failures.ts';
+import { clusterUnavailable, type DecisionWriteFailureCause, type WriteFailureNow } from './write-failures.ts';
+import { EtcdAlarms, type EtcdAlarmsView } from './etcd-alarms.ts';
+import { EtcdWrites, type EtcdWrite, type EtcdWriteRefusal } from './etcd-writes.ts';
 import { createEtcdPort } from './etcd-client.ts';
 import type { EtcdPort } from './etcd-port.ts';
 import { recordsFingerprint } from './config-fingerprint.ts';
@@ -117,6 +119,12 @@ export interface ClusterStatus {
   writeError: WriteFailureNow | null;
   /** This instance's failed decision writes since start, by cause (every cause present). */
   writeFailures: Record<DecisionWriteFailureCause, number>;
+  /** Every kind of this instance's etcd writes that etcd refuses now (vantage report, heartbeat, decisions, overrides, failback, campaign): which, why, since when; empty while all succeed. */
+  etcdWriteErrors: EtcdWriteRefusal[];
+  /** This instance's refused etcd writes since start, by kind and cause (every kind and cause present). */
+  etcdWriteFailures: Record<EtcdWrite, Record<DecisionWriteFailureCause, number>>;
+  /** etcd's alarms (e.g. NOSPACE) as last read; null before the first read. */
+  etcdAlarms: EtcdAlarmsView | null;
   vantagePoints: Array<{ instance: string; publishedAt: number }>;
   /** Instances whose record sets differ from this instance's (their config is not the same): empty when all agree. */
   recordsDiffer: string[];
@@ -158,7 +166,6 @@ export class ClusterNode extends EventEmitter<Events> {
   private confirmedAt: number | undefined;
   private lastHeartbeat: ClusterStatus['heartbeat'] = null;
   private heartbeatTimer: TimerHandle | undefined;
-  private heartbeatFailing = false;
   readonly operatorState: OperatorState;
   private readonly store: DecisionStore;
   private readonly health: ClusterHealthSource;
@@ -168,7 +175,9 @@ export class ClusterNode extends EventEmitter<Events> {
   private writing: Promise<void> = Promise.resolve();
   /** This leader's transitions already in etcd. */
   private writtenTransitions = new WeakSet<Transition>();
-  private readonly writeFailures = new WriteFailures();
+  /** Every etcd write of this instance that etcd refuses: counted by kind and cause, logged once per cause. */
+  private readonly writes: EtcdWrites;
+  private readonly alarms: EtcdAlarms;
   private retryWrite: TimerHandle | undefined;
   private receivedAt = 0;
   private lastDiffer = '';
@@ -204,11 +213,15 @@ export class ClusterNode extends EventEmitter<Events> {
     this.clock = opts.clock;
     this.startedAt = this.clock.now();
     this.etcd = opts.etcd ?? createEtcdPort(c);
+    // A refused write: read etcd's alarms at once (a NOSPACE shows as such). Alarms disarmed: what waits for a retry goes now.
+    this.alarms = new EtcdAlarms(this.etcd, this.clock, this.log, () => this.retryRefusedWrites());
+    this.writes = new EtcdWrites(this.log, this.clock, () => this.alarms.check());
     this.keys = new ClusterKeys(c.name);
     this.leadership = new Leadership(this.etcd, this.keys.leader, c.instance, c.leaseTtl / 1000, this.clock);
     this.leadership.on('elected', () => this.onElected());
     this.leadership.on('deposed', () => this.onDeposed('deposed'));
-    this.leadership.on('error', (err) => this.log.debug({ err }, 'leader campaign failed: tried again'));
+    this.leadership.on('error', (err) => this.writes.failed('campaign', err));
+    this.leadership.on('campaigned', () => this.writes.succeeded('campaign'));
     this.vantage = new VantagePublisher({
       etcd: this.etcd,
       key: this.keys.vantage(c.instance),
@@ -218,6 +231,7 @@ export class ClusterNode extends EventEmitter<Events> {
       records: () => this.fingerprint(),
       extraTargets: () => this.extraTargets(),
       owner: vantageOwner(this.startedAt),
+      writes: this.writes,
       clock: this.clock,
       log: this.log,
     });
@@ -228,7 +242,7 @@ export class ClusterNode extends EventEmitter<Events> {
       if (value !== undefined && this.decider) void this.runFailback(key);
     });
     this.health = new ClusterHealthSource(c.quorum, this.clock, (id) => opts.overrides().get(id));
-    this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log, this.clock);
+    this.operatorState = new OperatorState(this.etcd, this.keys, opts.overrides, (id) => this.targetsById().has(id), this.log, this.clock, this.writes);
     this.store = new DecisionStore(this.etcd, this.keys, this.log, {
       clock: this.clock,
       limits: { maxOps: c.etcd.maxTxnOps, maxBytes: c.etcd.maxTxnBytes },
@@ -315,7 +329,13 @@ export class ClusterNode extends EventEmitter<Events> {
   /** A failback command: run by the leader (directly here, or through etcd). */
   async failback(recordSetKey: string): Promise<FailbackOutcome | { kind: 'requested'; reason: string }> {
     if (this.decider && this.isLeader) return this.decider.failback(recordSetKey);
-    await this.etcd.put(this.keys.failback(recordSetKey), JSON.stringify({ by: this.cfg.instance, at: this.clock.now() }));
+    try {
+      await this.etcd.put(this.keys.failback(recordSetKey), JSON.stringify({ by: this.cfg.instance, at: this.clock.now() }));
+    } catch (err) {
+      this.writes.failed('failback', err);
+      throw clusterUnavailable(err, 'the failback command');
+    }
+    this.writes.succeeded('failback');
     return { kind: 'requested', reason: `sent to the leader ${this.leaderName ?? '(none right now)'}` };
   }
 
@@ -373,8 +393,11 @@ export class ClusterNode extends EventEmitter<Events> {
       startedAt: this.startedAt,
       lastDecision: r ? { leader: r.leader, term: r.term, decidedAt: r.decidedAt, receivedAt: this.receivedAt, generation: r.generation } : null,
       decisionsWaiting: this.store.waiting,
-      writeError: this.isLeader ? (this.writeFailures.current ?? null) : null,
-      writeFailures: { ...this.writeFailures.counts },
+      writeError: this.isLeader ? (this.writes.current('decisions') ?? null) : null,
+      writeFailures: this.writes.counts().decisions,
+      etcdWriteErrors: this.writes.refusals(),
+      etcdWriteFailures: this.writes.counts(),
+      etcdAlarms: this.alarms.current ?? null,
       current: this.isCurrent(),
       mirrors: Object.fromEntries(MIRROR_NAMES.map((n) => [n, this.mirrors[n].state])) as Record<MirrorName, MirrorState>,
       watchRecoveries: Object.fromEntries(MIRROR_NAMES.map((n) => [n, { ...this.recoveries[n] }])) as Record<MirrorName, Record<RecoveryCause, number>>,
@@ -388,6 +411,7 @@ export class ClusterNode extends EventEmitter<Events> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.alarms.stop();
     this.tick?.cancel();
     this.heartbeatTimer?.cancel();
     this.gathering?.cancel();
@@ -416,6 +440,7 @@ export class ClusterNode extends EventEmitter<Events> {
         await this.heartbeats.start();
         await this.leadership.start();
         this.setConnected(true);
+        this.alarms.start();
         this.onVantageChange();
         this.leaderName = (await this.leadership.leader()) ?? null;
         const r = this.store.latest();
@@ -512,11 +537,10 @@ export class ClusterNode extends EventEmitter<Events> {
     try {
       const ok = await this.leadership.fencedPut(this.keys.heartbeat, JSON.stringify({ leader: this.cfg.instance, term, at: this.clock.now() }));
       if (!ok) return this.onDeposed('the heartbeat was refused by the fence: another instance leads');
-      if (this.heartbeatFailing) this.log.info('the leader\'s heartbeat is written again');
-      this.heartbeatFailing = false;
+      this.writes.succeeded('heartbeat');
     } catch (err) {
-      if (!this.heartbeatFailing) this.log.warn({ err }, 'could not write the leader\'s heartbeat to etcd: instances will see their decisions age');
-      this.heartbeatFailing = true;
+      // Tried again at the next beat (every HEARTBEAT_MS).
+      this.writes.failed('heartbeat', err);
     }
   }
 
@@ -681,9 +705,22 @@ export class ClusterNode extends EventEmitter<Events> {
     this.store.endTerm();
     this.retryWrite?.cancel();
     this.retryWrite = undefined;
-    this.writeFailures.reset();
+    this.writes.reset('decisions');
+    this.writes.reset('heartbeat');
     this.log.warn({ instance: this.cfg.instance, why }, 'no longer the leader: serving the new leader\'s decisions');
     this.emit('leadership', false);
+  }
+
+  /** etcd's alarms were disarmed: the writes waiting for a retry after a refusal are tried now. */
+  private retryRefusedWrites(): void {
+    if (this.stopped) return;
+    if (this.writes.current('vantage')) this.vantage.changed();
+    if (this.decider && this.writes.current('heartbeat')) void this.beat();
+    if (this.retryWrite) {
+      this.retryWrite.cancel();
+      this.retryWrite = undefined;
+      this.queueWrite();
+    }
   }
 
   private queueWrite(): void {
@@ -719,12 +756,9 @@ export class ClusterNode extends EventEmitter<Events> {
       );
       if (outcome.kind === 'refused') return this.onDeposed('a write was refused by the fence: another instance leads');
       if (outcome.kind === 'written' && outcome.transactions > 1) this.log.info({ generation: outcome.generation, recordSets: outcome.recordSets, transactions: outcome.transactions, bytes: outcome.bytes }, 'wrote a batch of decisions in several transactions');
-      const was = this.writeFailures.succeeded();
-      if (was) this.log.info({ cause: was.cause, failingForMs: this.clock.now() - was.since }, 'decision writes to etcd succeed again');
+      this.writes.succeeded('decisions');
     } catch (err) {
-      const f = this.writeFailures.failed(err, this.clock.now());
-      if (f.first) this.log.error({ err, cause: f.cause, retryMs: f.retryMs }, 'etcd refused the decisions: the cluster serves the last decisions written until a write succeeds; trying again');
-      else this.log.debug({ err, cause: f.cause, retryMs: f.retryMs }, 'decision write failed again');
+      const f = this.writes.failed('decisions', err);
       this.retryWrite = this.clock.setTimer(f.retryMs, () => {
         this.retryWrite = undefined;
         this.queueWrite();

@@ -264,6 +264,12 @@ export class Etcd3Port implements EtcdPort {
     await this.leases.leaseClient.leaseRevoke({ ID: id });
   }
 
+  async alarms(): Promise<string[]> {
+    const res = await this.data.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' });
+    // etcd3 names them as its enum does ("Nospace"); etcdctl and etcd's docs say NOSPACE.
+    return [...new Set((res.alarms ?? []).map((a) => String(a.alarm).toUpperCase()))].sort();
+  }
+
   /**
    * Ends a stream: half-closed first, so etcd3's error handler (which
    * resets the host's connections on an error of a writable stream) does

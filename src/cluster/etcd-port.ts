@@ -78,6 +78,8 @@ export interface EtcdPort {
   leaseKeepAlive(id: string): Promise<number>;
   /** Revokes a lease (etcd deletes its keys). */
   leaseRevoke(id: string): Promise<void>;
+  /** The alarms raised on any member (`etcdctl alarm list`), each name once, upper case: e.g. ["NOSPACE"]; empty when none. */
+  alarms(): Promise<string[]>;
   /** Ends every watch and keep-alive and closes the connections. */
   close(): void;
 }

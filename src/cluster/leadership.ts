@@ -20,7 +20,8 @@ import type { EtcdOp, EtcdPort } from './etcd-port.ts';
 import { KeptLease } from './kept-lease.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
 
-export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: [err: unknown] }> {
+/** elected, deposed; error: a campaign failed (etcd refused or did not answer); campaigned: etcd took a campaign's write (won or not). */
+export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: [err: unknown]; campaigned: [] }> {
   readonly lease: KeptLease;
   private readonly watched: PrefixMirror;
   private watching = false;
@@ -131,6 +132,7 @@ export class Leadership extends EventEmitter<{ elected: []; deposed: []; error: 
     const leaseId = this.lease.id;
     if (leaseId === undefined || !this.lease.fresh()) return;
     await this.etcd.txn([{ key: this.key, createRevision: 0n }], [{ put: this.key, value: this.instance, lease: leaseId }]);
+    this.emit('campaigned');
     const kv = (await this.etcd.get(this.key)).kv;
     // Won now, or the key is still ours from before a stale spell.
     if (kv === undefined || kv.lease !== leaseId || this.closed) return;

@@ -14,12 +14,13 @@
  * etcd is guarded by the value, so it removes only that override.
  */
 import { systemClock, type Clock } from '../clock.ts';
-import { errorText, FailoverdError } from '../errors.ts';
 import type { OverrideEvent, OverrideStore, TargetOverride } from '../health/overrides.ts';
 import type { Logger } from '../log.ts';
 import type { EtcdPort } from './etcd-port.ts';
+import type { EtcdWrites } from './etcd-writes.ts';
 import type { ClusterKeys } from './keys.ts';
 import { PrefixMirror } from './prefix-mirror.ts';
+import { clusterUnavailable } from './write-failures.ts';
 
 export class OperatorState {
   private readonly mirror: PrefixMirror;
@@ -37,6 +38,8 @@ export class OperatorState {
     private readonly log: Logger,
     /** The mirror's retry timers. */
     clock: Clock = systemClock,
+    /** Where a refused write is counted and logged (once per cause). */
+    private readonly writes?: EtcdWrites,
   ) {
     this.mirror = new PrefixMirror(etcd, keys.overridePrefix, { clock });
     this.mirror.on('change', (key, value) => this.fromEtcd(keys.targetOfOverride(key), value));
@@ -70,9 +73,7 @@ export class OperatorState {
     await this.pending;
     const err = this.failed;
     this.failed = undefined;
-    if (err !== undefined) {
-      throw new FailoverdError('CLUSTER_UNAVAILABLE', `etcd is unreachable (${errorText(err)}): the change was not applied on any instance. Retry once etcd answers`, { cause: err });
-    }
+    if (err !== undefined) throw clusterUnavailable(err, 'the change');
   }
 
   /** Told of every event of the local store. */
@@ -108,8 +109,9 @@ export class OperatorState {
   }
 
   private chain(op: () => Promise<void>, id: string, undo?: () => void): void {
-    this.pending = this.pending.then(op).catch((err: unknown) => {
-      this.log.error({ err, target: id }, 'could not write an override to etcd: the change is undone on this instance');
+    this.pending = this.pending.then(op).then(() => void this.writes?.succeeded('overrides'), (err: unknown) => {
+      this.writes?.failed('overrides', err);
+      this.log.warn({ err, target: id }, 'could not write an override to etcd: the change is undone on this instance');
       this.failed = err;
       undo?.();
     });

@@ -19,6 +19,7 @@ import type { Health } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { EtcdPort } from './etcd-port.ts';
+import type { EtcdWrites } from './etcd-writes.ts';
 import type { KeptLease } from './kept-lease.ts';
 
 /** One probe key's health as seen from one vantage point. */
@@ -52,7 +53,7 @@ export interface VantageReport {
   extraTargets?: string[];
 }
 
-/** The pause before publishing again after a failed put. */
+/** The pause before publishing again while another live instance holds the key. */
 const RETRY_MS = 500;
 
 /** How often a starting instance looks again at a report of its name left by another process. */
@@ -78,6 +79,8 @@ export interface VantagePublisherOptions {
   /** Target ids this instance knows and the cluster's decisions do not. */
   extraTargets: () => string[];
   owner: VantageOwner;
+  /** Where a refused publish is counted, logged (once per cause) and given its retry pause. */
+  writes: EtcdWrites;
   clock: Clock;
   log: Logger;
 }
@@ -159,6 +162,7 @@ export class VantagePublisher {
     const report: VantageReport = { instance: this.o.instance, at: this.o.clock.now(), targets, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}) };
     try {
       const res = await this.o.etcd.txn([{ key: this.o.key, createRevision: this.mine ?? 0n }], [{ put: this.o.key, value: JSON.stringify(report), lease: leaseId }]);
+      this.o.writes.succeeded('vantage');
       if (res.succeeded) {
         this.mine ??= res.header.revision;
         this.lastPublished = body;
@@ -185,9 +189,9 @@ export class VantagePublisher {
       this.lastPublished = undefined;
       this.o.clock.setTimer(RETRY_MS * 4, () => this.changed());
     } catch (err) {
-      this.o.log.warn({ err }, 'could not publish this vantage point\'s health to etcd: trying again');
+      const { retryMs } = this.o.writes.failed('vantage', err);
       this.lastPublished = undefined;
-      this.o.clock.setTimer(RETRY_MS, () => this.changed());
+      this.o.clock.setTimer(retryMs, () => this.changed());
     }
   }
 }

@@ -1,12 +1,15 @@
 /**
- * The leader's decision writes that etcd refuses: each error sorted into a
- * cause known in advance (so every cause is a metric series from the start),
- * counted, remembered while it lasts (for status), and retried after a
- * pause that doubles up to a bound. The caller logs at error once per cause
- * (not per retry) and once at info when a write succeeds again.
+ * One kind of etcd write that etcd refuses (the leader's decisions, a
+ * vantage report, ...): each error sorted into a cause known in advance (so
+ * every cause is a metric series from the start), counted, remembered while
+ * it lasts (for status), and retried after a pause that doubles up to a
+ * bound. The caller logs at error once per cause (not per retry) and once
+ * at info when a write succeeds again (etcd-writes.ts does, for every kind).
  */
 
-/** Why a decision write failed. */
+import { errorText, FailoverdError } from '../errors.ts';
+
+/** Why an etcd write failed. */
 export const DECISION_WRITE_FAILURE_CAUSES = ['too-large', 'no-space', 'too-many-ops', 'unavailable', 'permission', 'other'] as const;
 export type DecisionWriteFailureCause = (typeof DECISION_WRITE_FAILURE_CAUSES)[number];
 
@@ -29,10 +32,28 @@ export function decisionWriteFailureCause(err: unknown): DecisionWriteFailureCau
   return 'other';
 }
 
+/**
+ * An operator's change (a drain, a failback command) that etcd did not take:
+ * CLUSTER_UNAVAILABLE (the admin API's 503), saying why and to retry, with
+ * the etcd error as its cause. `what`: "the change", "the failback command".
+ */
+export function clusterUnavailable(err: unknown, what: string): FailoverdError {
+  const cause = decisionWriteFailureCause(err);
+  const why =
+    cause === 'unavailable'
+      ? `etcd is unreachable (${errorText(err)})`
+      : cause === 'no-space'
+        ? `etcd refuses writes: its NOSPACE alarm is raised, its quota is full (${errorText(err)})`
+        : `etcd refused the write (${cause}: ${errorText(err)})`;
+  return new FailoverdError('CLUSTER_UNAVAILABLE', `${why}: ${what} was not applied on any instance. Retry once etcd ${cause === 'unavailable' ? 'answers' : 'takes writes again'}`, { cause: err });
+}
+
 export interface WriteFailureNow {
   cause: DecisionWriteFailureCause;
   /** When writes started failing (epoch ms). */
   since: number;
+  /** The last failure (epoch ms). */
+  lastAt: number;
   /** The last error's message (bounded). */
   message: string;
 }
@@ -42,6 +63,9 @@ export class WriteFailures {
   readonly counts = Object.fromEntries(DECISION_WRITE_FAILURE_CAUSES.map((c) => [c, 0])) as Record<DecisionWriteFailureCause, number>;
   private failing: WriteFailureNow | undefined;
   private consecutive = 0;
+
+  /** `retry`: the first pause and its bound (default RETRY_MIN_MS, RETRY_MAX_MS). */
+  constructor(private readonly retry: { minMs: number; maxMs: number } = { minMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS }) {}
 
   /** What fails now, undefined while writes succeed. */
   get current(): WriteFailureNow | undefined {
@@ -58,8 +82,8 @@ export class WriteFailures {
     this.consecutive++;
     const message = (err instanceof Error ? err.message : String(err)).slice(0, MESSAGE_MAX);
     const first = this.failing?.cause !== cause;
-    this.failing = { cause, since: this.failing?.since ?? now, message };
-    return { cause, first, retryMs: Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.consecutive - 1, 16)) };
+    this.failing = { cause, since: this.failing?.since ?? now, lastAt: now, message };
+    return { cause, first, retryMs: Math.min(this.retry.maxMs, this.retry.minMs * 2 ** Math.min(this.consecutive - 1, 16)) };
   }
 
   /** No longer the leader: nothing of this instance's is failing now (the counts stay). */

@@ -8,13 +8,15 @@
  * header of every answer. A test breaks it on purpose: breakWatches() (a
  * member restart), reset() (etcd replaced by an empty one: a wipe or a
  * restore; the revision goes back), down (every call fails, as etcd
- * unreachable), and fail() (inject an error into chosen calls).
+ * unreachable), noSpace (etcd's NOSPACE alarm: every put, transaction with
+ * a put and lease grant refused as etcd refuses them, the alarm listed),
+ * and fail() (inject an error into chosen calls).
  * Answers and watch messages arrive on a later microtask, as over a network.
  */
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { EtcdCompare, EtcdHeader, EtcdKeyValue, EtcdOp, EtcdPort, EtcdWatch, EtcdWatchEvent, EtcdWatchMessage } from '../../src/cluster/etcd-port.ts';
 
-export type FakeEtcdCall = 'get' | 'getPrefix' | 'put' | 'delete' | 'txn' | 'watch' | 'leaseGrant' | 'leaseKeepAlive' | 'leaseRevoke';
+export type FakeEtcdCall = 'get' | 'getPrefix' | 'put' | 'delete' | 'txn' | 'watch' | 'leaseGrant' | 'leaseKeepAlive' | 'leaseRevoke' | 'alarms';
 
 export class FakeEtcdError extends Error {
   constructor(message: string) {
@@ -57,6 +59,8 @@ export class FakeEtcd implements EtcdPort {
   private leaseSeq = 0;
   private faults: Array<{ calls: ReadonlySet<FakeEtcdCall>; times: number; applied: boolean; error: (key: string | undefined) => Error | undefined }> = [];
   private isDown = false;
+  /** etcd's NOSPACE alarm is raised: writes that add data are refused (reads, deletes, keep-alives pass). */
+  noSpace = false;
   /** Every call made, by kind (for assertions). */
   readonly calls = new Map<FakeEtcdCall, number>();
 
@@ -178,6 +182,7 @@ export class FakeEtcd implements EtcdPort {
 
   put(key: string, value: string, opts: { lease?: string } = {}): Promise<EtcdHeader> {
     return this.call('put', key, () => {
+      this.refuseWhenFull();
       this.commit([this.putEvent(key, value, opts.lease)]);
       return this.header();
     });
@@ -199,6 +204,8 @@ export class FakeEtcd implements EtcdPort {
         const k = this.keys.get(c.key);
         return 'createRevision' in c ? (k?.createRevision ?? 0n) === c.createRevision : k?.value === c.value;
       });
+      // As etcd's capped applier: a transaction with a put is refused whether or not its compares hold.
+      if (ops.some((o) => 'put' in o)) this.refuseWhenFull();
       if (!holds) return { succeeded: false, header: this.header() };
       const events: EtcdWatchEvent[] = [];
       for (const op of ops) {
@@ -235,6 +242,7 @@ export class FakeEtcd implements EtcdPort {
 
   leaseGrant(ttlSeconds: number): Promise<string> {
     return this.call('leaseGrant', undefined, () => {
+      this.refuseWhenFull();
       const id = String(++this.leaseSeq + 7000);
       this.leases.set(id, { ttl: ttlSeconds, timer: this.clock.setTimer(ttlSeconds * 1000, () => this.expireLease(id)) });
       return id;
@@ -255,12 +263,20 @@ export class FakeEtcd implements EtcdPort {
     return this.call('leaseRevoke', id, () => this.expireLease(id));
   }
 
+  alarms(): Promise<string[]> {
+    return this.call('alarms', undefined, () => (this.noSpace ? ['NOSPACE'] : []));
+  }
+
   close(): void {
     for (const w of this.watches) w.open = false;
     this.watches.clear();
   }
 
   // ---- inside ----
+
+  private refuseWhenFull(): void {
+    if (this.noSpace) throw new FakeEtcdError('etcdserver: mvcc: database space exceeded');
+  }
 
   private header(): EtcdHeader {
     return { revision: this.rev, clusterId: this.clusterId, memberId: this.memberId };

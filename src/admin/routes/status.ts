@@ -15,11 +15,13 @@ const TYPES = new Set(['A', 'AAAA', 'CNAME']);
 /** The cluster section of /v1/status (null without a cluster: section), times as ISO strings. */
 function clusterView(c: ClusterStatus | undefined): unknown {
   if (!c) return null;
-  const { startedAt: _, lastDecision, vantagePoints, writeError, ...rest } = c;
+  const { startedAt: _, lastDecision, vantagePoints, writeError, etcdWriteErrors, etcdAlarms, ...rest } = c;
   return {
     ...rest,
     lastDecision: lastDecision ? { ...lastDecision, decidedAt: iso(lastDecision.decidedAt), receivedAt: iso(lastDecision.receivedAt) } : null,
-    writeError: writeError ? { ...writeError, since: iso(writeError.since) } : null,
+    writeError: writeError ? { ...writeError, since: iso(writeError.since), lastAt: iso(writeError.lastAt) } : null,
+    etcdWriteErrors: etcdWriteErrors.map((e) => ({ ...e, since: iso(e.since), lastAt: iso(e.lastAt) })),
+    etcdAlarms: etcdAlarms ? { raised: etcdAlarms.raised, readAt: iso(etcdAlarms.readAt) } : null,
     vantagePoints: vantagePoints.map((v) => ({ instance: v.instance, publishedAt: iso(v.publishedAt) })),
   };
 }
