@@ -28,6 +28,7 @@ const UNIT = new Set([
   'route53-units.test.ts',
   'snapshot-build.test.ts',
   'status-history.test.ts',
+  'exposition.test.ts',
   'transition-log.test.ts',
   'zone-parser.test.ts',
   'zone-steps.test.ts',

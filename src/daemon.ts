@@ -99,6 +99,7 @@ export class Daemon {
       dnsTcp: () => this.dns.tcpStats(),
       cluster: () => this.source.clusterStatus(),
       now: () => this.clock.now(),
+      probeKeys: () => this.controller.config.records.flatMap((rs) => rs.targets.map((t) => t.probeKey)),
     });
     this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, proof: () => this.source.proveLeader() });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, clock: this.clock, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });

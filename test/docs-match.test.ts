@@ -37,9 +37,8 @@ test('every alert quoted in README.md is deploy/prometheus/alerts.yml\'s rule of
 
 test('every metric failoverd registers has a row in the metrics tables of README.md and docs/operations.md', () => {
   const m = new Metrics({ decisions: () => [], ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => 0 });
-  const names = m.registry
-    .getMetricsAsArray()
-    .map((x) => x.name)
+  const names = m
+    .names()
     .filter((n) => !/^failoverd_(process|nodejs|cluster)_/.test(n));
   assert.ok(names.length > 20, names.join(', '));
   for (const doc of ['README.md', 'docs/operations.md']) {

@@ -45,13 +45,30 @@ test('every line parses; every name is prefixed failoverd_; the figures describe
   assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: P, address: '127.0.0.1' }), 1);
   assert.equal(metric(m, 'failoverd_record_set_answer', { record_set: RS, target: S }), 0);
   assert.equal(metric(m, 'failoverd_record_set_state', { record_set: RS, flag: 'degraded' }), 0);
-  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), undefined, 'no transition yet');
+  assert.equal(metric(m, 'failoverd_transitions_total', { record_set: RS }), 0, 'no transition yet (exported as 0)');
   assert.equal(metric(m, 'failoverd_zone_serial', { zone: 'example.test' }), await d.serial());
   assert.ok(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'ok' })! >= 2);
-  assert.equal(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' }), undefined);
+  assert.equal(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' }), 0);
   assert.ok(metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' })! >= 2);
   assert.equal(metric(m, 'failoverd_probe_duration_seconds_bucket', { target: 'web@127.0.0.1', le: '+Inf' }), metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' }));
   assert.ok(metric(m, 'failoverd_state_writes_total', { outcome: 'ok' })! >= 1);
+});
+
+test('every counter whose label values are known in advance has its series (at 0) from the start', async () => {
+  const r = await d.api('GET', '/metrics');
+  const counters = [...r.text.matchAll(/^# TYPE (\S+) counter$/gm)].map((x) => x[1]!);
+  const samples = parsePrometheus(r.text);
+  // Not configured here (no route53, rfc2136 or cluster section): documented to have no series at all.
+  const unconfigured = /^failoverd_(route53|rfc2136|cluster)_/;
+  const empty = counters.filter((n) => !unconfigured.test(n) && !samples.some((s) => s.name === n));
+  assert.ok(counters.length >= 8, counters.join(', '));
+  assert.deepEqual(empty, [], 'counters without a series at start');
+  for (const outcome of ['success', 'failure']) assert.equal(metric(samples, 'failoverd_config_reloads_total', { outcome }) !== undefined, true, outcome);
+  for (const outcome of ['sent', 'retried', 'failed', 'dropped']) assert.equal(metric(samples, 'failoverd_notifications_total', { outcome }), 0, outcome);
+  for (const code of ['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'ENOBUFS']) assert.equal(metric(samples, 'failoverd_probe_local_errors_total', { code }), 0, code);
+  assert.equal(metric(samples, 'failoverd_dns_queries_total', { rcode: 'SERVFAIL', transport: 'tcp' }), 0);
+  assert.equal(metric(samples, 'failoverd_state_writes_total', { outcome: 'error' }), 0);
+  assert.equal(metric(samples, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' }), 0);
 });
 
 test('DNS queries are counted by rcode and transport', async () => {

@@ -1,6 +1,7 @@
 /** The small HTTP toolkit of the admin API: JSON replies, JSON errors, bounded JSON bodies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { SliceBudget } from './slices.ts';
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -24,17 +25,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-/** Items serialised per slice before the event loop may turn (setImmediate). */
-const SLICE = 200;
-
 /**
  * A JSON object written in slices: `head`'s keys, then each list (made
- * lazily, item by item), then `tail`'s keys; the event loop turns after
- * every SLICE items, so a document of tens of MB never holds DNS answers for
- * its whole length. Compact JSON, one list item per line.
+ * lazily, item by item), then `tail`'s keys; the event loop turns whenever a
+ * slice has used its time budget (slices.ts), so a document of tens of MB
+ * never holds DNS answers for its whole length. Compact JSON, one list item
+ * per line.
  */
 export async function sendJsonSlices(res: ServerResponse, head: Record<string, unknown>, lists: Array<[string, () => Iterable<unknown>]>, tail: Record<string, unknown>): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  const budget = new SliceBudget();
   const write = async (text: string): Promise<void> => {
     if (!res.write(text)) await new Promise<void>((r) => (res.once('drain', r), res.once('close', r)));
   };
@@ -48,10 +48,11 @@ export async function sendJsonSlices(res: ServerResponse, head: Record<string, u
     let chunk: string[] = [];
     for (const item of list()) {
       chunk.push(JSON.stringify(item));
-      if (++n % SLICE === 0) {
-        await write((n > SLICE ? ',\n' : '\n') + chunk.join(',\n'));
+      n++;
+      if (budget.spent()) {
+        await write((n > chunk.length ? ',\n' : '\n') + chunk.join(',\n'));
         chunk = [];
-        await new Promise<void>((r) => setImmediate(r));
+        await budget.turn();
         if (res.destroyed) return;
       }
     }

@@ -2,7 +2,10 @@
  * Prometheus metrics: one prom-client Registry per daemon, every name
  * prefixed failoverd_. Counters and histograms are fed by events; gauges
  * read the decisions (what is served) when scraped, so they can never drift
- * from them (nor keep series of targets a reload removed).
+ * from them (nor keep series of targets a reload removed). The families with
+ * a series per record set or target are written by exposition.ts in slices
+ * (prom-client builds each in one long call). A counter whose label values
+ * are known in advance exports 0 for each from the start.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterStatus } from '../cluster/cluster-node.ts';
@@ -13,10 +16,19 @@ import type { Snapshot } from '../records/snapshot.ts';
 import type { Rfc2136TargetMetrics } from '../rfc2136/sink.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
 import type { TcpStats } from '../dns/tcp-limits.ts';
+import { LOCAL_ERROR_CODE_LIST } from '../probes/reason.ts';
+import type { NotifyOutcome } from '../notify/webhook.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
+import { header, KeyedHistogram, labels, value, type Family } from './exposition.ts';
+import { SliceBudget } from './slices.ts';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
+const TRANSPORTS = ['udp', 'tcp'] as const;
+const NOTIFY_OUTCOMES: readonly NotifyOutcome[] = ['sent', 'retried', 'failed', 'dropped'];
+const PROBE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Sample lines made between two looks at the slice's time budget. */
+const LINES_PER_LOOK = 256;
 
 export interface MetricsSources {
   /** The decision of every record set (what is served). */
@@ -37,14 +49,18 @@ export interface MetricsSources {
   cluster?: () => ClusterStatus | undefined;
   /** The embedded DNS server's TCP connections: open now, and refused or closed by a bound. */
   dnsTcp?: () => TcpStats;
+  /** The probed targets of the config ("<check>@<address>"): their probe series exist (at 0) before their first result. */
+  probeKeys?: () => Iterable<string>;
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly probes: Counter<'target' | 'outcome'>;
-  private readonly probeSeconds: Histogram<'target'>;
+  /** probe key → results by outcome. */
+  private readonly probes = new Map<string, { ok: number; fail: number }>();
+  private readonly probeSeconds = new KeyedHistogram(PROBE_BUCKETS);
   private readonly probeLocalErrors: Counter<'code'>;
-  private readonly transitionsTotal: Counter<'record_set'>;
+  /** record set key → transitions. */
+  private readonly transitionsTotal = new Map<string, number>();
   private readonly dnsQueries: Counter<'rcode' | 'transport'>;
   private readonly reloads: Counter<'outcome'>;
   private readonly reloadLastSuccess: Gauge;
@@ -55,41 +71,21 @@ export class Metrics {
 
   private readonly now: () => number;
 
-  constructor(src: MetricsSources) {
+  /** `sliceMs`: the time budget of a slice of a scrape (slices.ts); 0 turns the event loop every LINES_PER_LOOK lines. */
+  constructor(
+    private readonly src: MetricsSources,
+    private readonly opts: { sliceMs?: number } = {},
+  ) {
     this.now = src.now;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'failoverd_' });
-    this.probes = new Counter({ name: 'failoverd_probes_total', help: 'Probe results by probed target ("<check>@<address>") and outcome (ok, fail).', labelNames: ['target', 'outcome'], registers });
     this.probeLocalErrors = new Counter({
       name: 'failoverd_probe_local_errors_total',
       help: 'Probes that failed on an error of this machine (EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS), by code: no verdict on their target, not in failoverd_probes_total.',
       labelNames: ['code'],
       registers,
     });
-    this.probeSeconds = new Histogram({
-      name: 'failoverd_probe_duration_seconds',
-      help: 'Probe latency by probed target.',
-      labelNames: ['target'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    new Gauge({
-      name: 'failoverd_target_health',
-      help: 'Health of each target id, one series per state set to 1: view="real" (probes after rise/fall) or "effective" (override on top).',
-      labelNames: ['target', 'record_set', 'view', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const d of src.decisions()) {
-          for (const t of d.targets) {
-            for (const s of HEALTH_STATES) {
-              this.set({ target: t.id, record_set: d.key, view: 'real', state: s }, t.realHealth === s ? 1 : 0);
-              this.set({ target: t.id, record_set: d.key, view: 'effective', state: s }, t.health === s ? 1 : 0);
-            }
-          }
-        }
-      },
-    });
+    for (const code of LOCAL_ERROR_CODE_LIST) this.probeLocalErrors.inc({ code }, 0);
     const r53 = () => src.route53?.();
     new Counter({
       name: 'failoverd_route53_changes_total',
@@ -208,51 +204,6 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'failoverd_target_override',
-      help: 'Active operator override per target: 1 for its state (UP pin or DOWN drain).',
-      labelNames: ['target', 'state', 'source'],
-      registers,
-      collect() {
-        this.reset();
-        for (const d of src.decisions()) for (const { id, override: o } of d.targets) if (o) this.set({ target: id, state: o.state, source: o.source }, 1);
-      },
-    });
-    new Gauge({
-      name: 'failoverd_record_set_answer',
-      help: 'Whether each target is in its record set\'s current answer (1) or not (0).',
-      labelNames: ['record_set', 'target', 'address'],
-      registers,
-      collect() {
-        this.reset();
-        for (const d of src.decisions()) for (const t of d.targets) this.set({ record_set: d.key, target: t.id, address: t.address }, t.answered ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'failoverd_record_set_state',
-      help: 'Per record set: kind of answer (targets, nodata, servfail) set to 1, and degraded / all_down flags.',
-      labelNames: ['record_set', 'flag'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { key: rs, state } of src.decisions()) {
-          for (const k of ['targets', 'nodata', 'servfail']) this.set({ record_set: rs, flag: k }, state.answer.kind === k ? 1 : 0);
-          this.set({ record_set: rs, flag: 'degraded' }, state.degraded ? 1 : 0);
-          this.set({ record_set: rs, flag: 'all_down' }, state.allDown ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'failoverd_record_set_answer_since_seconds',
-      help: 'Unix time when each record set\'s answer last changed.',
-      labelNames: ['record_set'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { key, state } of src.decisions()) this.set({ record_set: key }, state.since / 1000);
-      },
-    });
-    this.transitionsTotal = new Counter({ name: 'failoverd_transitions_total', help: 'Answer changes (transitions) per record set.', labelNames: ['record_set'], registers });
-    new Gauge({
       name: 'failoverd_dns_tcp_connections',
       help: 'TCP connections to the embedded DNS server open now.',
       registers,
@@ -272,6 +223,7 @@ export class Metrics {
       },
     });
     this.dnsQueries = new Counter({ name: 'failoverd_dns_queries_total', help: 'DNS replies sent by the embedded server, by rcode and transport.', labelNames: ['rcode', 'transport'], registers });
+    for (const rcode of RCODE_NAMES) for (const transport of TRANSPORTS) this.dnsQueries.inc({ rcode, transport }, 0);
     new Gauge({
       name: 'failoverd_zone_serial',
       help: 'SOA serial of each served zone.',
@@ -285,6 +237,7 @@ export class Metrics {
     this.reloads = new Counter({ name: 'failoverd_config_reloads_total', help: 'Config reloads by outcome (success, failure).', labelNames: ['outcome'], registers });
     this.reloadLastOk = new Gauge({ name: 'failoverd_config_last_reload_successful', help: '1 when the last reload succeeded (or none was tried), 0 when it was refused.', registers });
     this.reloadLastSuccess = new Gauge({ name: 'failoverd_config_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful config load (start or reload).', registers });
+    for (const outcome of ['success', 'failure']) this.reloads.inc({ outcome }, 0);
     this.reloadLastOk.set(1);
     this.reloadLastSuccess.set(src.now() / 1000);
     new Gauge({
@@ -299,7 +252,9 @@ export class Metrics {
     });
     this.stateWrites = new Counter({ name: 'failoverd_state_writes_total', help: 'State file writes by outcome (ok, error).', labelNames: ['outcome'], registers });
     this.stateWriteSeconds = new Histogram({ name: 'failoverd_state_write_duration_seconds', help: 'Time to write the state file (temp, fsync, rename).', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
+    for (const outcome of ['ok', 'error']) this.stateWrites.inc({ outcome }, 0);
     this.notifications = new Counter({ name: 'failoverd_notifications_total', help: 'Webhook notifications by outcome (sent, retried, failed, dropped).', labelNames: ['outcome'], registers });
+    for (const outcome of NOTIFY_OUTCOMES) this.notifications.inc({ outcome }, 0);
     new Gauge({
       name: 'failoverd_notify_queue_length',
       help: 'Notifications waiting to be sent, over every webhook.',
@@ -324,20 +279,23 @@ export class Metrics {
       this.probeLocalErrors.inc({ code: r.local.code });
       return;
     }
-    this.probes.inc({ target, outcome: r.ok ? 'ok' : 'fail' });
-    this.probeSeconds.observe({ target }, r.latencyMs / 1000);
+    let n = this.probes.get(target);
+    if (!n) this.probes.set(target, (n = { ok: 0, fail: 0 }));
+    if (r.ok) n.ok++;
+    else n.fail++;
+    this.probeSeconds.observe(target, r.latencyMs / 1000);
   }
 
   /** Drops the series of probe keys a reload removed: a gone target keeps no probe series. */
   forgetProbes(keys: readonly string[]): void {
     for (const target of keys) {
-      for (const outcome of ['ok', 'fail']) this.probes.remove({ target, outcome });
-      this.probeSeconds.remove({ target });
+      this.probes.delete(target);
+      this.probeSeconds.remove(target);
     }
   }
 
   transition(t: Transition): void {
-    this.transitionsTotal.inc({ record_set: t.recordSet });
+    this.transitionsTotal.set(t.recordSet, (this.transitionsTotal.get(t.recordSet) ?? 0) + 1);
   }
 
   dnsReply(rcode: number, transport: string): void {
@@ -355,6 +313,11 @@ export class Metrics {
     if (ok) this.stateWriteSeconds.observe(ms / 1000);
   }
 
+  /** Every metric's name (prom-client's and the sliced families'). */
+  names(): string[] {
+    return [...this.registry.getMetricsAsArray().map((m) => m.name), ...this.families([]).map((f) => f.name)];
+  }
+
   async text(): Promise<string> {
     const parts: string[] = [];
     for await (const part of this.chunks()) parts.push(part);
@@ -362,17 +325,131 @@ export class Metrics {
   }
 
   /**
-   * The exposition one metric at a time, the event loop turning between
-   * them (setImmediate), so that a scrape at 10,000 record sets does not hold
-   * DNS answers for the whole document: what blocks is the largest metric.
+   * The exposition in slices of a few milliseconds, the event loop turning
+   * between them (slices.ts): prom-client's metrics one at a time (each is
+   * small), then the families with a series per record set or target, a
+   * slice of lines at a time. The decisions are read once per scrape.
    */
   async *chunks(): AsyncGenerator<string> {
-    const names = this.registry.getMetricsAsArray().map((m) => m.name);
-    for (let i = 0; i < names.length; i++) {
-      const text = await this.registry.getSingleMetricAsString(names[i]!);
-      yield i === 0 ? text : '\n\n' + text;
-      await new Promise<void>((r) => setImmediate(r));
+    const budget = new SliceBudget(this.opts.sliceMs);
+    let first = true;
+    for (const m of this.registry.getMetricsAsArray()) {
+      const text = await this.registry.getSingleMetricAsString(m.name);
+      yield first ? text : '\n\n' + text;
+      first = false;
+      if (budget.spent()) await budget.turn();
+    }
+    for (const f of this.families(this.src.decisions())) {
+      let lines: string[] = [`${first ? '' : '\n\n'}${header(f)}`];
+      first = false;
+      for (const line of f.samples()) {
+        lines.push(line);
+        if (lines.length % LINES_PER_LOOK === 0 && budget.spent()) {
+          yield lines.join('\n');
+          lines = [''];
+          await budget.turn();
+        }
+      }
+      yield lines.join('\n');
     }
     yield '\n';
+  }
+
+  /** The families with a series per record set or target, read from one set of decisions. */
+  private families(decisions: readonly RecordSetDecision[]): Family[] {
+    const probes = this.probes;
+    const histogram = this.probeSeconds;
+    const transitions = this.transitionsTotal;
+    const probeKeys = (): Set<string> => new Set([...(this.src.probeKeys?.() ?? []), ...probes.keys()]);
+    return [
+      {
+        name: 'failoverd_probes_total',
+        help: 'Probe results by probed target ("<check>@<address>") and outcome (ok, fail).',
+        type: 'counter',
+        *samples() {
+          for (const target of probeKeys()) {
+            const n = probes.get(target);
+            for (const outcome of ['ok', 'fail'] as const) yield `failoverd_probes_total${labels({ target, outcome })} ${n?.[outcome] ?? 0}`;
+          }
+        },
+      },
+      {
+        name: 'failoverd_probe_duration_seconds',
+        help: 'Probe latency by probed target.',
+        type: 'histogram',
+        *samples() {
+          for (const target of probeKeys()) yield* histogram.lines('failoverd_probe_duration_seconds', 'target', target);
+        },
+      },
+      {
+        name: 'failoverd_target_health',
+        help: 'Health of each target id, one series per state set to 1: view="real" (probes after rise/fall) or "effective" (override on top).',
+        type: 'gauge',
+        *samples() {
+          for (const d of decisions) {
+            for (const t of d.targets) {
+              const target = labels({ target: t.id, record_set: d.key }).slice(0, -1);
+              for (const view of ['real', 'effective'] as const) {
+                const h = view === 'real' ? t.realHealth : t.health;
+                for (const s of HEALTH_STATES) yield `failoverd_target_health${target},view="${view}",state="${s}"} ${h === s ? 1 : 0}`;
+              }
+            }
+          }
+        },
+      },
+      {
+        name: 'failoverd_target_override',
+        help: 'Active operator override per target: 1 for its state (UP pin or DOWN drain).',
+        type: 'gauge',
+        *samples() {
+          const seen = new Set<string>();
+          for (const d of decisions) {
+            for (const { id, override: o } of d.targets) {
+              if (!o || seen.has(id)) continue;
+              seen.add(id);
+              yield `failoverd_target_override${labels({ target: id, state: o.state, source: o.source })} 1`;
+            }
+          }
+        },
+      },
+      {
+        name: 'failoverd_record_set_answer',
+        help: 'Whether each target is in its record set\'s current answer (1) or not (0).',
+        type: 'gauge',
+        *samples() {
+          for (const d of decisions) for (const t of d.targets) yield `failoverd_record_set_answer${labels({ record_set: d.key, target: t.id, address: t.address })} ${t.answered ? 1 : 0}`;
+        },
+      },
+      {
+        name: 'failoverd_record_set_state',
+        help: 'Per record set: kind of answer (targets, nodata, servfail) set to 1, and degraded / all_down flags.',
+        type: 'gauge',
+        *samples() {
+          for (const { key, state } of decisions) {
+            const rs = labels({ record_set: key }).slice(0, -1);
+            for (const k of ['targets', 'nodata', 'servfail']) yield `failoverd_record_set_state${rs},flag="${k}"} ${state.answer.kind === k ? 1 : 0}`;
+            yield `failoverd_record_set_state${rs},flag="degraded"} ${state.degraded ? 1 : 0}`;
+            yield `failoverd_record_set_state${rs},flag="all_down"} ${state.allDown ? 1 : 0}`;
+          }
+        },
+      },
+      {
+        name: 'failoverd_record_set_answer_since_seconds',
+        help: 'Unix time when each record set\'s answer last changed.',
+        type: 'gauge',
+        *samples() {
+          for (const { key, state } of decisions) yield `failoverd_record_set_answer_since_seconds${labels({ record_set: key })} ${value(state.since / 1000)}`;
+        },
+      },
+      {
+        name: 'failoverd_transitions_total',
+        help: 'Answer changes (transitions) per record set.',
+        type: 'counter',
+        *samples() {
+          const keys = new Set([...decisions.map((d) => d.key), ...transitions.keys()]);
+          for (const key of keys) yield `failoverd_transitions_total${labels({ record_set: key })} ${transitions.get(key) ?? 0}`;
+        },
+      },
+    ];
   }
 }

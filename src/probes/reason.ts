@@ -19,7 +19,8 @@ const NETWORK_REASONS: Record<string, string> = {
  * of kernel buffers (ENOBUFS). A probe that fails on one says nothing about
  * the target.
  */
-const LOCAL_ERROR_CODES = new Set(['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'ENOBUFS']);
+export const LOCAL_ERROR_CODE_LIST = ['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'ENOBUFS'] as const;
+const LOCAL_ERROR_CODES = new Set<string>(LOCAL_ERROR_CODE_LIST);
 
 /** OpenSSL verification codes and Node's TLS/SSL error codes. */
 const TLS_CODE = /CERT|SSL|TLS|ISSUER|SIGNATURE|HOSTNAME/;
