@@ -1,19 +1,40 @@
 /**
- * Server-Sent Events for the status page: each open page gets an `update`
- * event carrying the re-rendered live HTML soon after something happens
- * (answers, health, overrides at once; probe results at most once per
- * `probeEveryMs`), and a `ping` every `pingEveryMs` so the page notices a
- * daemon that stopped answering. Nothing is rendered while no page is open;
- * a slow reader skips updates instead of growing a buffer.
+ * Server-Sent Events for the status page: each open page follows the view
+ * of its URL (filters, page). It gets an `update` event with the whole live
+ * HTML of that view when it connects, then a `patch` event soon after
+ * something happens (answers, health, overrides at once; probe results at
+ * most once per `probeEveryMs`) carrying only what changed since the last
+ * event it got: the parts and record set articles whose HTML differs (the
+ * text of relative times aside: the page keeps those fresh itself) and the
+ * new order of the record sets when it changed. A `ping` every
+ * `pingEveryMs` lets the page notice a daemon that stopped answering.
+ * Nothing is rendered while no page is open; a view shared by several pages
+ * is rendered once; a slow reader skips patches and gets the whole view
+ * when it has caught up, instead of growing a buffer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { systemClock, type Clock, type TimerHandle } from '../../clock.ts';
 import type { HistoryEvent } from '../status-history.ts';
 import { ApiError } from '../http.ts';
 
+/** A view's live part in pieces (render.ts's LiveParts). */
+export interface LivePieces {
+  parts: Array<[string, string]>;
+  sets: Array<[string, string]>;
+}
+
+/** What a patch event carries (JSON): parts and record sets by name/key with their new HTML; `order`: the keys of the record sets shown, when it changed. */
+export interface LivePatch {
+  parts: Record<string, string>;
+  sets: Record<string, string>;
+  order?: string[];
+}
+
 export interface LiveUpdatesOptions {
-  /** Renders the live part of the page. */
-  render: () => string;
+  /** Renders the live part of the view a stream's query asks for; throws (an ApiError) on a bad query. */
+  render: (query: URLSearchParams) => LivePieces;
+  /** The whole live HTML of rendered pieces. */
+  html: (pieces: LivePieces) => string;
   /** Registers for the daemon's events; returns the unsubscribe function. */
   subscribe: (fn: (e: HistoryEvent) => void) => () => void;
   clock?: Clock;
@@ -25,8 +46,21 @@ export interface LiveUpdatesOptions {
 /** How long a page waits before reconnecting after the stream breaks (the `retry:` field). */
 export const RECONNECT_MS = 1000;
 
+/** HTML as compared between events: relative times ("3s ago") left out, the page refreshes them itself. */
+const comparable = (html: string): string => html.replace(/(<time class="rel"[^>]*>)[^<]*(<\/time>)/g, '$1$2');
+
+interface Stream {
+  query: URLSearchParams;
+  /** The comparable HTML of each part and record set, and the order of the record sets, as this page has them. */
+  parts: Map<string, string>;
+  sets: Map<string, string>;
+  order: string[];
+  /** A patch was skipped (the page read too slowly): the next event is the whole view. */
+  behind: boolean;
+}
+
 export class LiveUpdates {
-  private readonly streams = new Set<ServerResponse>();
+  private readonly streams = new Map<ServerResponse, Stream>();
   private readonly clock: Clock;
   private readonly maxStreams: number;
   private readonly probeEveryMs: number;
@@ -46,9 +80,10 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Takes over the response as an event stream; sends the current state at once. */
-  stream(req: IncomingMessage, res: ServerResponse): void {
+  /** Takes over the response as an event stream of the view `query` asks for; sends that view at once. */
+  stream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     if (this.streams.size >= this.maxStreams) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${this.maxStreams} status pages can follow live updates at once`);
+    const pieces = this.opts.render(query);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     if (req.method === 'HEAD') {
       res.end();
@@ -56,17 +91,18 @@ export class LiveUpdates {
     }
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
-    this.streams.add(res);
+    const stream: Stream = { query, parts: new Map(), sets: new Map(), order: [], behind: false };
+    this.streams.set(res, stream);
     res.on('close', () => this.drop(res));
     res.write(`retry: ${RECONNECT_MS}\n\n`);
-    this.send(res, 'update', this.opts.render());
+    this.sendWhole(res, stream, pieces);
     if (!this.unsubscribe) this.unsubscribe = this.opts.subscribe((e) => this.schedule(e === 'probe' ? this.probeEveryMs : 50));
     if (!this.ping) this.armPing();
   }
 
   /** Ends every stream (the admin API is stopping). */
   close(): void {
-    for (const res of this.streams) res.end();
+    for (const res of this.streams.keys()) res.end();
     this.streams.clear();
     this.idle();
   }
@@ -101,20 +137,67 @@ export class LiveUpdates {
 
   private broadcast(): void {
     if (this.streams.size === 0) return;
-    const html = this.opts.render();
-    for (const res of this.streams) this.send(res, 'update', html);
+    const rendered = new Map<string, LivePieces>();
+    for (const [res, stream] of this.streams) {
+      const view = stream.query.toString();
+      let pieces = rendered.get(view);
+      if (!pieces) {
+        try {
+          pieces = this.opts.render(stream.query);
+        } catch {
+          continue; // the query was checked when the stream opened; a reload may have changed what it finds, not whether it parses
+        }
+        rendered.set(view, pieces);
+      }
+      if (stream.behind) this.sendWhole(res, stream, pieces);
+      else this.sendPatch(res, stream, pieces);
+    }
+  }
+
+  /** The whole view (`update`), remembered as what the page has. */
+  private sendWhole(res: ServerResponse, stream: Stream, pieces: LivePieces): void {
+    if (!this.send(res, 'update', this.opts.html(pieces))) return void (stream.behind = true);
+    stream.parts = new Map(pieces.parts.map(([name, html]) => [name, comparable(html)]));
+    stream.sets = new Map(pieces.sets.map(([key, html]) => [key, comparable(html)]));
+    stream.order = pieces.sets.map(([key]) => key);
+    stream.behind = false;
+  }
+
+  /** What changed since the page's last event (`patch`); nothing when nothing did. */
+  private sendPatch(res: ServerResponse, stream: Stream, pieces: LivePieces): void {
+    const patch: LivePatch = { parts: {}, sets: {} };
+    const parts = new Map<string, string>();
+    const sets = new Map<string, string>();
+    let changed = false;
+    for (const [name, html] of pieces.parts) {
+      const c = comparable(html);
+      parts.set(name, c);
+      if (stream.parts.get(name) !== c) (patch.parts[name] = html), (changed = true);
+    }
+    for (const [key, html] of pieces.sets) {
+      const c = comparable(html);
+      sets.set(key, c);
+      if (stream.sets.get(key) !== c) (patch.sets[key] = html), (changed = true);
+    }
+    const order = pieces.sets.map(([key]) => key);
+    if (order.length !== stream.order.length || order.some((k, i) => stream.order[i] !== k)) (patch.order = order), (changed = true);
+    if (!changed) return;
+    if (!this.send(res, 'patch', JSON.stringify(patch))) return void (stream.behind = true);
+    Object.assign(stream, { parts, sets, order });
   }
 
   private armPing(): void {
     this.ping = this.clock.setTimer(this.pingEveryMs, () => {
-      for (const res of this.streams) this.send(res, 'ping', new Date(this.clock.now()).toISOString());
+      for (const res of this.streams.keys()) this.send(res, 'ping', new Date(this.clock.now()).toISOString());
       if (this.streams.size) this.armPing();
       else this.ping = undefined;
     });
   }
 
-  private send(res: ServerResponse, event: string, data: string): void {
-    if (res.writableNeedDrain || res.destroyed) return; // a slow page: it gets the next one
+  /** False when the event was not sent: a slow page (it catches up later) or a closed one. */
+  private send(res: ServerResponse, event: string, data: string): boolean {
+    if (res.writableNeedDrain || res.destroyed) return false;
     res.write(`event: ${event}\n${data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+    return true;
   }
 }

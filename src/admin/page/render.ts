@@ -1,16 +1,20 @@
 /**
  * The status page as server-rendered HTML: `renderPage` is the whole
- * document, `renderLive` the part that live updates replace. Every value
- * from the daemon goes through esc(); state is written in words (UP, DOWN,
- * DEGRADED, ...) so the page reads the same without colour.
+ * document, `renderLive` the part that live updates replace, made of
+ * `renderParts`: named parts (summary, filters, pager, timeline, ...) and
+ * one article per record set shown, so the event stream can send only
+ * those that changed. One view shows a page of the record sets (listing.ts),
+ * never all of them. Every value from the daemon goes through esc(); state
+ * is written in words (UP, DOWN, DEGRADED, ...) so the page reads the same
+ * without colour.
  */
 import type { RecordSetConfig } from '../../config/types.ts';
 import type { Health } from '../../config/types.ts';
-import { recordSetKey } from '../../failover/describe.ts';
 import type { AdminDeps } from '../deps.ts';
 import { HISTORY_WINDOW_MS, STRIP_CELL_MS, type StripCell } from '../status-history.ts';
 import { ago, iso, recordSetView, secondaryView, targetView } from '../views.ts';
 import { esc } from './escape.ts';
+import { listRecordSets, pageHref, type Listing, type PageQuery } from './listing.ts';
 
 /** Where the page's own assets are served (same listener, no outside request). */
 export const ASSET_PATHS = { script: '/ui/status-page.js', style: '/ui/status-page.css', icon: '/ui/favicon.svg' } as const;
@@ -22,7 +26,16 @@ const PROBES_SHOWN = 5;
 type RecordSetView = ReturnType<typeof recordSetView>;
 type TargetView = ReturnType<typeof targetView>;
 
-export function renderPage(d: AdminDeps): string {
+/** The live part in pieces: `parts` in page order (the record sets go between filters and pager), `sets` the articles shown, in order. */
+export interface LiveParts {
+  parts: Array<[string, string]>;
+  sets: Array<[string, string]>;
+}
+
+/** Where the record sets go among the parts: after this one. */
+const SETS_AFTER = 'filters';
+
+export function renderPage(d: AdminDeps, q: PageQuery): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -37,9 +50,10 @@ export function renderPage(d: AdminDeps): string {
 <header class="top">
 <h1>failoverd</h1>
 <p id="conn" class="conn conn-live" role="status" aria-live="polite">Live: updates as they happen.</p>
+<p class="search"><label for="search">Search record sets</label> <input type="search" id="search" value="${esc(q.name ?? '')}" placeholder="name or part of it" autocomplete="off" spellcheck="false"></p>
 </header>
 <main id="live">
-${renderLive(d)}
+${renderLive(d, q)}
 </main>
 <footer><p>Read-only view of the admin API (<a href="/v1/status">/v1/status</a>, <a href="/v1/transitions">/v1/transitions</a>, <a href="/metrics">/metrics</a>). Changes go through the CLI: <code>failoverd drain</code>, <code>undrain</code>, <code>failback</code>.</p></footer>
 </body>
@@ -47,28 +61,77 @@ ${renderLive(d)}
 `;
 }
 
-/** The live part: summary, record sets with their targets, timeline, Route 53, RFC 2136 (when configured) and secondaries. */
-export function renderLive(d: AdminDeps): string {
-  const c = d.controller();
-  const now = d.now();
-  const byKey = new Map(d.decisions().map((x) => [x.key, x]));
-  const sets = c.config.records.map((rs) => ({ rs, view: recordSetView(rs, byKey.get(recordSetKey(rs)), d.probes) }));
-  return [summary(d, sets.map((s) => s.view), now), `<section class="sets" aria-label="Record sets">${sets.map((s) => recordSet(d, s.rs, s.view, now)).join('\n')}</section>`, timeline(d), route53(d), rfc2136(d), secondaries(d)].join('\n');
+/** The live part of a view: summary, filters, the page of record sets with their targets, pager, timeline, Route 53, RFC 2136 (when configured) and secondaries. */
+export function renderLive(d: AdminDeps, q: PageQuery): string {
+  return liveHtml(renderParts(d, q));
 }
 
-function summary(d: AdminDeps, sets: RecordSetView[], now: number): string {
+export function liveHtml(live: LiveParts): string {
+  const out: string[] = [];
+  for (const [name, html] of live.parts) {
+    out.push(html);
+    if (name === SETS_AFTER) out.push(`<section class="sets" id="sets" aria-label="Record sets">${live.sets.map(([, h]) => h).join('\n')}</section>`);
+  }
+  return out.join('\n');
+}
+
+export function renderParts(d: AdminDeps, q: PageQuery): LiveParts {
+  const now = d.now();
+  const byKey = new Map(d.decisions().map((x) => [x.key, x]));
+  const listing = listRecordSets(d.controller().config.records, byKey, q);
+  const sets = listing.shown.map(({ rs, decision }): [string, string] => {
+    const view = recordSetView(rs, decision, d.probes);
+    return [view.key, recordSet(d, rs, view, now)];
+  });
+  return {
+    parts: [
+      ['summary', summary(d, listing, now)],
+      ['filters', filters(listing, q)],
+      ['pager', pager(listing, q)],
+      ['timeline', timeline(d)],
+      ['route53', route53(d)],
+      ['rfc2136', rfc2136(d)],
+      ['secondaries', secondaries(d)],
+    ],
+    sets,
+  };
+}
+
+function summary(d: AdminDeps, l: Listing, now: number): string {
   const info = d.info();
   const ready = d.readiness();
   const zones = (d.snapshot()?.zones ?? []).map((z) => `${esc(z.origin || '.')} serial ${esc(z.serial)}`).join(', ');
-  const degraded = sets.filter((s) => s.degraded).length;
-  const allDown = sets.filter((s) => s.allDown).length;
+  const { total, degraded, all_down: allDown } = l.counts;
   const active = d.maintenance().filter((m) => m.active);
   const overall = allDown ? `<span class="badge b-alldown">ALL DOWN: ${allDown}</span>` : degraded ? `<span class="badge b-degraded">DEGRADED: ${degraded}</span>` : '<span class="badge b-ok">ALL HEALTHY</span>';
-  return `<section class="summary" aria-label="Summary" data-generated="${esc(iso(now))}">
-<p>${overall} <span class="count">${sets.length} record set${sets.length === 1 ? '' : 's'}</span> · <span class="${ready.ready ? 'ready' : 'notready'}">${ready.ready ? 'ready' : `NOT READY: ${esc(ready.reason ?? '')}`}</span></p>
+  const attention = allDown + degraded;
+  return `<section class="summary" data-part="summary" aria-label="Summary">
+<p>${overall} <span class="count">${total} record set${total === 1 ? '' : 's'}</span> · <span class="attention">${attention ? `${attention} need${attention === 1 ? 's' : ''} attention (${allDown} all down, ${degraded} degraded)` : 'none needs attention'}</span> · <span class="${ready.ready ? 'ready' : 'notready'}">${ready.ready ? 'ready' : `NOT READY: ${esc(ready.reason ?? '')}`}</span></p>
 <p class="meta">version ${esc(info.version)} · up since ${time(info.startedAt, now)} · config ${esc(info.configFile)} loaded ${time(info.configLoadedAt, now)}${zones ? ` · zones: ${zones}` : ''}</p>
 ${active.length ? `<p class="meta">Maintenance now: ${active.map((m) => `<span class="badge b-held">MAINTENANCE ${esc(m.name)}</span>`).join(' ')}</p>` : ''}
 </section>`;
+}
+
+/** Links to each state filter with its count (the search and page size kept). */
+function filters(l: Listing, q: PageQuery): string {
+  const c = l.counts;
+  const links: Array<[string | undefined, string, number]> = [
+    [undefined, 'All', c.total],
+    ['attention', 'Needs attention', c.degraded + c.all_down],
+    ['all_down', 'All down', c.all_down],
+    ['degraded', 'Degraded', c.degraded],
+    ['ok', 'OK', c.ok],
+  ];
+  const link = ([state, label, n]: (typeof links)[number]) =>
+    `<a href="${esc(pageHref(q, { state }))}" data-nav${q.stateWord === state ? ' aria-current="page"' : ''}>${label} <span class="n">${n}</span></a>`;
+  return `<nav class="filters" data-part="filters" aria-label="Show record sets by state">${links.map(link).join(' ')}${q.name ? ` <span class="muted">matching “${esc(q.name)}”</span>` : ''}</nav>`;
+}
+
+function pager(l: Listing, q: PageQuery): string {
+  if (l.matched === 0) return `<nav class="pager" data-part="pager" aria-label="Pages"><p class="muted">No record set matches${q.name ? ` “${esc(q.name)}”` : ''}${q.stateWord ? ` in state ${esc(q.stateWord)}` : ''}.</p></nav>`;
+  const prev = l.page > 1 ? `<a href="${esc(pageHref(q, { page: l.page - 1 }))}" data-nav rel="prev">← previous</a>` : '<span class="muted">← previous</span>';
+  const next = l.page < l.pages ? `<a href="${esc(pageHref(q, { page: l.page + 1 }))}" data-nav rel="next">next →</a>` : '<span class="muted">next →</span>';
+  return `<nav class="pager" data-part="pager" aria-label="Pages"><p><span class="range">record sets ${l.from + 1}–${l.from + l.shown.length} of ${l.matched}</span> · page ${l.page} of ${l.pages} · ${prev} · ${next}</p></nav>`;
 }
 
 function recordSet(d: AdminDeps, rs: RecordSetConfig, v: RecordSetView, now: number): string {
@@ -153,7 +216,7 @@ function timeline(d: AdminDeps): string {
   ]
     .sort((a, b) => b.at - a.at)
     .slice(0, TIMELINE_ENTRIES);
-  return `<section class="timeline" aria-label="Timeline">
+  return `<section class="timeline" data-part="timeline" aria-label="Timeline">
 <h2>Timeline <span class="muted">(transitions and overrides, newest first)</span></h2>
 ${entries.length ? `<ol class="events">${entries.map((e) => `<li>${time(e.at, now, 'abs')} ${e.html}</li>`).join('\n')}</ol>` : '<p class="muted">No transitions or overrides since the daemon started.</p>'}
 </section>`;
@@ -162,9 +225,9 @@ ${entries.length ? `<ol class="events">${entries.map((e) => `<li>${time(e.at, no
 function route53(d: AdminDeps): string {
   const r = d.route53();
   const now = d.now();
-  if (!r) return '<section class="route53" aria-label="Route 53"><h2>Route 53</h2><p class="muted">Not configured.</p></section>';
+  if (!r) return '<section class="route53" data-part="route53" aria-label="Route 53"><h2>Route 53</h2><p class="muted">Not configured.</p></section>';
   const err = r.lastError;
-  return `<section class="route53" aria-label="Route 53">
+  return `<section class="route53" data-part="route53" aria-label="Route 53">
 <h2>Route 53 ${r.inSync ? '<span class="badge b-ok">IN SYNC</span>' : '<span class="badge b-degraded">OUT OF SYNC</span>'}</h2>
 <dl class="facts">
 <div><dt>mode</dt><dd>${esc(r.mode)}</dd></div>
@@ -176,10 +239,10 @@ function route53(d: AdminDeps): string {
 </section>`;
 }
 
-/** The RFC 2136 sink, one row per server and zone it writes to (nothing when not configured). */
+/** The RFC 2136 sink, one row per server and zone it writes to (an empty hidden section when not configured: a patch has where to go after a reload adds it). */
 function rfc2136(d: AdminDeps): string {
   const r = d.rfc2136?.();
-  if (!r) return '';
+  if (!r) return '<section class="rfc2136" data-part="rfc2136" aria-label="RFC 2136" hidden></section>';
   const now = d.now();
   const state = (t: (typeof r.targets)[number]) =>
     t.inSync ? '<span class="badge b-ok">IN SYNC</span>' : `<span class="badge ${t.lastError ? 'b-alldown' : 'b-degraded'}">OUT OF SYNC</span>`;
@@ -190,7 +253,7 @@ function rfc2136(d: AdminDeps): string {
   };
   const refused = (t: (typeof r.targets)[number]) =>
     t.refused.length ? t.refused.map((x) => `${esc(x.name)} ${esc(x.type)} <span class="reason">${esc(x.kind)}</span>`).join('<br>') : '<span class="muted">none</span>';
-  return `<section class="rfc2136" aria-label="RFC 2136">
+  return `<section class="rfc2136" data-part="rfc2136" aria-label="RFC 2136">
 <h2>RFC 2136 UPDATE ${r.inSync ? '<span class="badge b-ok">IN SYNC</span>' : '<span class="badge b-degraded">OUT OF SYNC</span>'} <span class="muted">(owner ${esc(r.ownerId)}${r.dryRun ? ', dry run' : ''})</span></h2>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">server</th><th scope="col">zone</th><th scope="col">state</th><th scope="col">last answer</th><th scope="col">serial</th><th scope="col">pending</th><th scope="col">last applied</th><th scope="col">refused</th><th scope="col">last error</th></tr></thead>
@@ -203,14 +266,14 @@ ${r.targets.map((t) => `<tr><th scope="row" data-label="server">${esc(t.server)}
 function secondaries(d: AdminDeps): string {
   const list = d.secondaries().map(secondaryView);
   const now = d.now();
-  if (list.length === 0) return '<section class="secondaries" aria-label="Secondaries"><h2>Secondaries (NOTIFY)</h2><p class="muted">None configured.</p></section>';
+  if (list.length === 0) return '<section class="secondaries" data-part="secondaries" aria-label="Secondaries"><h2>Secondaries (NOTIFY)</h2><p class="muted">None configured.</p></section>';
   const answer = (s: (typeof list)[number]) => {
     const l = s.lastNotify;
     if (!l) return '<span class="muted">no answer yet</span>';
     const word = { acknowledged: 'ACKNOWLEDGED', refused: 'REFUSED', unanswered: 'NO ANSWER', 'tsig-failed': 'BAD TSIG', 'send-error': 'SEND ERROR' }[l.outcome];
     return `<span class="badge ${l.outcome === 'acknowledged' ? 'b-ok' : 'b-alldown'}">${word}</span>${l.rcode ? ` ${esc(l.rcode)}` : ''} serial ${esc(l.serial)}, ${esc(l.attempts)} attempt${l.attempts === 1 ? '' : 's'}${l.ms !== undefined ? `, ${esc(l.ms)} ms` : ''}${l.error ? ` <span class="reason">${esc(l.error)}</span>` : ''} ${l.at ? time(Date.parse(l.at), now) : ''}`;
   };
-  return `<section class="secondaries" aria-label="Secondaries">
+  return `<section class="secondaries" data-part="secondaries" aria-label="Secondaries">
 <h2>Secondaries (NOTIFY)</h2>
 <div class="table-wrap"><table>
 <thead><tr><th scope="col">secondary</th><th scope="col">zone</th><th scope="col">last answer</th><th scope="col">waiting</th></tr></thead>

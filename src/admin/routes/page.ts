@@ -1,6 +1,8 @@
 /**
  * The status page: GET / (the whole page), GET /ui/live (its live part),
- * GET /ui/events (Server-Sent Events with the live part), and the page's
+ * GET /ui/events (Server-Sent Events: the live part, then what changes in
+ * it), each for the view its query asks for (?state=, ?name=, ?page=,
+ * ?limit=: listing.ts), and the page's
  * script and style from src/admin/page/assets/. Read-only and open like
  * every GET; `admin.statusPage: false` answers 404 on all of them.
  */
@@ -9,7 +11,8 @@ import type { ServerResponse } from 'node:http';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError } from '../http.ts';
 import { LiveUpdates } from '../page/live-updates.ts';
-import { ASSET_PATHS, renderLive, renderPage } from '../page/render.ts';
+import { parsePageQuery } from '../page/listing.ts';
+import { ASSET_PATHS, liveHtml, renderLive, renderPage, renderParts } from '../page/render.ts';
 import type { Route } from '../router.ts';
 
 /** Nothing but this listener: no inline script or style, no frames, no forms. */
@@ -30,14 +33,14 @@ function send(res: ServerResponse, type: string, body: string | Buffer): void {
 }
 
 export function pageRoutes(d: AdminDeps, enabled: () => boolean): { routes: Route[]; live: LiveUpdates } {
-  const live = new LiveUpdates({ render: () => renderLive(d), subscribe: (fn) => d.history.subscribe(fn) });
+  const live = new LiveUpdates({ render: (query) => renderParts(d, parsePageQuery(query)), html: liveHtml, subscribe: (fn) => d.history.subscribe(fn) });
   const on = () => {
     if (!enabled()) throw new ApiError(404, 'NOT_FOUND', 'the status page is off (admin.statusPage: false); the JSON API is at /v1/status');
   };
   const routes: Route[] = [
-    { method: 'GET', path: '/', handler: ({ res }) => (on(), send(res, 'text/html; charset=utf-8', renderPage(d))) },
-    { method: 'GET', path: '/ui/live', handler: ({ res }) => (on(), send(res, 'text/html; charset=utf-8', renderLive(d))) },
-    { method: 'GET', path: '/ui/events', handler: ({ req, res }) => (on(), live.stream(req, res)) },
+    { method: 'GET', path: '/', handler: ({ res, query }) => (on(), send(res, 'text/html; charset=utf-8', renderPage(d, parsePageQuery(query)))) },
+    { method: 'GET', path: '/ui/live', handler: ({ res, query }) => (on(), send(res, 'text/html; charset=utf-8', renderLive(d, parsePageQuery(query)))) },
+    { method: 'GET', path: '/ui/events', handler: ({ req, res, query }) => (on(), live.stream(req, res, query)) },
     { method: 'GET', path: ASSET_PATHS.script, handler: ({ res }) => (on(), send(res, ASSETS.script.type, ASSETS.script.body)) },
     { method: 'GET', path: ASSET_PATHS.style, handler: ({ res }) => (on(), send(res, ASSETS.style.type, ASSETS.style.body)) },
     { method: 'GET', path: ASSET_PATHS.icon, handler: ({ res }) => (on(), send(res, ASSETS.icon.type, ASSETS.icon.body)) },

@@ -6,7 +6,7 @@ import { canonicalName } from '../../records/names.ts';
 import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson, sendJsonSlices } from '../http.ts';
-import type { RecordSetDecision } from '../../failover/decision.ts';
+import { matches, parseFilter, stateOf, type RecordSetFilter } from '../record-set-filter.ts';
 import type { Route } from '../router.ts';
 import { explainParagraph, iso, noDecisionReason, recordSetView, secondaryView } from '../views.ts';
 
@@ -26,29 +26,13 @@ function clusterView(c: ClusterStatus | undefined): unknown {
   };
 }
 
-const STATES = ['ok', 'degraded', 'all_down', 'attention'] as const;
-
-/** ok, degraded (not on its all-healthy answer), all_down (every target DOWN); attention is either of the last two. */
-function stateOf(d: RecordSetDecision | undefined): string {
-  if (!d) return 'degraded';
-  return d.state.allDown ? 'all_down' : d.state.degraded ? 'degraded' : 'ok';
-}
-
 /** ?state=, ?name=, ?limit=, ?cursor=: a page of the record sets (undefined: the whole document). */
-function statusPage(q: URLSearchParams): { state?: Set<string>; name?: string; limit: number; cursor?: string } | undefined {
+function statusPage(q: URLSearchParams): (RecordSetFilter & { limit: number; cursor?: string }) | undefined {
   if (!['state', 'name', 'limit', 'cursor'].some((k) => q.has(k))) return undefined;
   const raw = q.get('limit');
   const limit = raw === null ? 100 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ApiError(400, 'BAD_REQUEST', 'limit must be an integer from 1 to 10000');
-  let state: Set<string> | undefined;
-  if (q.has('state')) {
-    const asked = q.get('state')!.split(',').map((s) => s.trim().toLowerCase());
-    const bad = asked.filter((s) => !(STATES as readonly string[]).includes(s));
-    if (bad.length) throw new ApiError(400, 'BAD_REQUEST', `state must be ${STATES.join(', ')} (comma-separated), not ${JSON.stringify(bad.join(','))}`);
-    state = new Set(asked.flatMap((s) => (s === 'attention' ? ['degraded', 'all_down'] : [s])));
-  }
-  const name = q.get('name')?.trim().toLowerCase() || undefined;
-  return { limit, ...(state ? { state } : {}), ...(name ? { name } : {}), ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}) };
+  return { ...parseFilter(q), limit, ...(q.get('cursor') ? { cursor: q.get('cursor')! } : {}) };
 }
 
 function* mapSlices<T, U>(items: Iterable<T>, f: (x: T) => U): Generator<U> {
@@ -74,7 +58,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
         if (page) {
           const matched = sets.filter((rs) => {
             const key = recordSetKey(rs);
-            return (!page.name || key.includes(page.name)) && (!page.state || page.state.has(stateOf(byKey.get(key))));
+            return matches(page, key, stateOf(byKey.get(key)));
           });
           const start = page.cursor === undefined ? 0 : matched.findIndex((rs) => recordSetKey(rs) === page.cursor) + 1;
           if (page.cursor !== undefined && start === 0) throw new ApiError(400, 'BAD_REQUEST', `cursor ${JSON.stringify(page.cursor)} is no record set (any more): start again without it`);

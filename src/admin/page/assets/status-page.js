@@ -1,10 +1,12 @@
 // failoverd status page: live updates over Server-Sent Events (/ui/events),
-// relative times kept fresh, and a clear "daemon not answering" state.
+// filters, search and pages without reloading the page, relative times kept
+// fresh, and a clear "daemon not answering" state.
 // Plain script, no library, no build step; the server escapes every value.
 'use strict';
 (function () {
   var live = document.getElementById('live');
   var conn = document.getElementById('conn');
+  var search = document.getElementById('search');
   if (!live || !conn || typeof EventSource === 'undefined') return;
   /** Pings come every 5 s: this much silence means the daemon is not answering. */
   var SILENCE_MS = 12000;
@@ -13,6 +15,7 @@
   var downSince = 0;
   var downWhy = '';
   var source = null;
+  var typing = 0;
 
   function clock(ms) {
     return new Date(ms).toISOString().slice(11, 19) + ' UTC';
@@ -51,11 +54,46 @@
     downWhy = why;
     show();
   }
+  /** An element from server-rendered HTML (escaped by the server). */
+  function element(html) {
+    var t = document.createElement('template');
+    t.innerHTML = html;
+    return t.content.firstElementChild;
+  }
+  /** Applies a patch: changed parts, changed record sets, and their new order. */
+  function patch(p) {
+    var name, el;
+    for (name in p.parts) {
+      el = live.querySelector('[data-part="' + name + '"]');
+      if (el) el.replaceWith(element(p.parts[name]));
+    }
+    var sets = document.getElementById('sets');
+    if (!sets) return;
+    var have = {};
+    var children = sets.children;
+    for (var i = 0; i < children.length; i++) have[children[i].getAttribute('data-record-set')] = children[i];
+    for (var key in p.sets) {
+      el = element(p.sets[key]);
+      if (have[key]) have[key].replaceWith(el);
+      have[key] = el;
+    }
+    if (p.order) {
+      var list = [];
+      for (var j = 0; j < p.order.length; j++) if (have[p.order[j]]) list.push(have[p.order[j]]);
+      sets.replaceChildren.apply(sets, list);
+    }
+  }
   function connect() {
     if (source) source.close();
-    source = new EventSource('/ui/events');
+    source = new EventSource('/ui/events' + location.search);
     source.addEventListener('update', function (e) {
       live.innerHTML = e.data;
+      lastUpdate = Date.now();
+      refreshTimes();
+      heard();
+    });
+    source.addEventListener('patch', function (e) {
+      patch(JSON.parse(e.data));
       lastUpdate = Date.now();
       refreshTimes();
       heard();
@@ -67,6 +105,36 @@
       if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
     };
   }
+  /** Another view (filter, search, page): the address changes and the stream follows it; its first event is the whole view. */
+  function go(href) {
+    if (href === location.pathname + location.search) return;
+    history.pushState(null, '', href);
+    connect();
+  }
+  live.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('a[data-nav]');
+    if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    go(a.getAttribute('href'));
+  });
+  if (search) {
+    search.addEventListener('input', function () {
+      clearTimeout(typing);
+      typing = setTimeout(function () {
+        var q = new URLSearchParams(location.search);
+        var name = search.value.trim();
+        if (name) q.set('name', name);
+        else q.delete('name');
+        q.delete('page');
+        var s = q.toString();
+        go(s ? '/?' + s : '/');
+      }, 250);
+    });
+  }
+  window.addEventListener('popstate', function () {
+    if (search) search.value = new URLSearchParams(location.search).get('name') || '';
+    connect();
+  });
   setInterval(function () {
     if (Date.now() - lastHeard > SILENCE_MS) {
       down('no word for ' + Math.round((Date.now() - lastHeard) / 1000) + ' s');
