@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { checkSchema } from '../src/config/schema.ts';
 import { httpProbe } from '../src/probes/http.ts';
 import type { ProbeSpec } from '../src/probes/types.ts';
+import { scaled } from './helpers/eventually.ts';
 
 interface Backend {
   port: number;
@@ -43,11 +44,14 @@ async function backend(t: TestContext, onRequest: (n: number, res: http.ServerRe
 }
 
 function spec(port: number, check: Record<string, unknown> = {}): ProbeSpec {
-  return { address: '127.0.0.1', check: checkSchema.parse({ type: 'http', port, path: '/healthz', timeout: '400ms', interval: '1s', reuse: true, ...check }) };
+  // 400 ms on an idle machine; on a busy one a first request can take longer than that without the backend being down.
+  return { address: '127.0.0.1', check: checkSchema.parse({ type: 'http', port, path: '/healthz', timeout: `${PROBE_TIMEOUT_MS}ms`, interval: `${PROBE_TIMEOUT_MS + 600}ms`, reuse: true, ...check }) };
 }
 
+const PROBE_TIMEOUT_MS = scaled(400);
+
 async function waitFor(what: string, pred: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
+  const until = Date.now() + scaled(ms);
   while (!pred()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -103,7 +107,7 @@ test('reuse: a backend that stops answering on the kept connection: the probe ti
   });
   assert.equal((await httpProbe(spec(b.port))).ok, true);
   const r = await httpProbe(spec(b.port));
-  assert.deepEqual(pick(r), { ok: false, reason: 'timeout after 400ms' });
+  assert.deepEqual(pick(r), { ok: false, reason: `timeout after ${PROBE_TIMEOUT_MS}ms` });
   assert.ok(hung, 'the second request went to the kept connection');
   await waitFor('the hung connection closed by the prober', () => hung!.destroyed || b.closed >= 1);
   assert.deepEqual(pick(await httpProbe(spec(b.port))), { ok: true, reason: 'status 200' });
