@@ -13,6 +13,7 @@ const UNIT = new Set([
   'cluster-mirror.test.ts',
   'cluster-node-units.test.ts',
   'cluster-quorum.test.ts',
+  'cluster-vantage-layout.test.ts',
   'dns-wire-reader.test.ts',
   'docs-match.test.ts',
   'failover.test.ts',

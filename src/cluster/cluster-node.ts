@@ -39,7 +39,8 @@ import { ClusterKeys } from './keys.ts';
 import { Leadership } from './leadership.ts';
 import { OperatorState } from './operator-state.ts';
 import { PrefixMirror, RECOVERY_CAUSES, type MirrorState, type RecoveryCause } from './prefix-mirror.ts';
-import { parseVantageReport, vantageOwner, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
+import { vantageOwner, VantagePublisher, type VantageReport, type VantageView } from './vantage.ts';
+import { VantageReader } from './vantage-reader.ts';
 
 /** How often the leader renews its heartbeat key. */
 export const HEARTBEAT_MS = 2000;
@@ -158,6 +159,7 @@ export class ClusterNode extends EventEmitter<Events> {
   readonly leadership: Leadership;
   private readonly vantage: VantagePublisher;
   private readonly vantageMirror: PrefixMirror;
+  private readonly vantageReader: VantageReader;
   private readonly failbacks: PrefixMirror;
   private readonly heartbeats: PrefixMirror;
   private readonly mirrors: Record<MirrorName, PrefixMirror>;
@@ -196,7 +198,8 @@ export class ClusterNode extends EventEmitter<Events> {
   private nameCheck: Promise<void> | undefined;
   /** The name check found another process's report and waits for it to go. */
   private nameWaiting = false;
-  private readonly parsedReports = new Map<string, { raw: string; report: VantageReport | undefined }>();
+  /** The probe keys of this instance's targets, for its config. */
+  private probeKeysOf: { config: Config; keys: Set<string> } | undefined;
   /** This instance's record sets' fingerprint (config-fingerprint.ts), for its config. */
   private fingerprintOf: { config: Config; print: string } | undefined;
   /** The target ids last published as unknown to the cluster's decisions. */
@@ -232,11 +235,16 @@ export class ClusterNode extends EventEmitter<Events> {
       extraTargets: () => this.extraTargets(),
       owner: vantageOwner(this.startedAt),
       writes: this.writes,
+      limits: { maxOps: c.etcd.maxTxnOps, maxBytes: c.etcd.maxTxnBytes },
       clock: this.clock,
       log: this.log,
     });
     this.vantageMirror = new PrefixMirror(this.etcd, this.keys.vantagePrefix, { clock: this.clock });
-    this.vantageMirror.on('change', () => this.onVantageChange());
+    this.vantageReader = new VantageReader(this.keys.vantagePrefix, (key) => this.log.debug({ key }, 'ignored a malformed vantage report'));
+    this.vantageMirror.on('change', (key, value) => {
+      this.vantageReader.apply(key, value);
+      this.onVantageChange(false);
+    });
     this.failbacks = new PrefixMirror(this.etcd, this.keys.failbackPrefix, { clock: this.clock });
     this.failbacks.on('change', (key, value) => {
       if (value !== undefined && this.decider) void this.runFailback(key);
@@ -563,21 +571,18 @@ export class ClusterNode extends EventEmitter<Events> {
     return out;
   }
 
-  /** The live vantage reports, by instance name; each parsed once per value (a report of many probe keys is large). */
+  /** The live vantage reports, by instance name (vantage-reader.ts assembles them from their shards, key by key). */
   private reports(): VantageReport[] {
-    const out: VantageReport[] = [];
-    const all = this.vantageMirror.all();
-    for (const [key, value] of all) {
-      let parsed = this.parsedReports.get(key);
-      if (parsed?.raw !== value) {
-        parsed = { raw: value, report: parseVantageReport(value) };
-        this.parsedReports.set(key, parsed);
-        if (!parsed.report) this.log.debug({ key }, 'ignored a malformed vantage report');
-      }
-      if (parsed.report) out.push(parsed.report);
+    return this.vantageReader.reports();
+  }
+
+  private probeKeys(): Set<string> {
+    if (this.probeKeysOf?.config !== this.config) {
+      const keys = new Set<string>();
+      for (const rs of this.config.records) for (const t of rs.targets) keys.add(t.probeKey);
+      this.probeKeysOf = { config: this.config, keys };
     }
-    if (this.parsedReports.size > all.size) for (const key of this.parsedReports.keys()) if (!all.has(key)) this.parsedReports.delete(key);
-    return out.sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+    return this.probeKeysOf.keys;
   }
 
   private fingerprint(): string {
@@ -624,14 +629,20 @@ export class ClusterNode extends EventEmitter<Events> {
       .map((r) => r.instance);
   }
 
-  private onVantageChange(): void {
+  /**
+   * The vantage reports changed: the cluster's health of the probe keys
+   * whose views changed is computed again (of every probe key when `all`,
+   * or when a vantage point came or went).
+   */
+  private onVantageChange(all = true): void {
     const differ = this.recordsDiffer().join(',');
     if (differ !== this.lastDiffer) {
       if (differ) this.log.warn({ instances: differ.split(',') }, 'these instances run other record sets than this one: give every instance of a cluster the same records');
       this.lastDiffer = differ;
     }
-    const probeKeys = new Set<string>();
-    for (const t of this.targetsById().values()) probeKeys.add(t.probeKey);
+    const changes = this.vantageReader.takeChanges();
+    const mine = this.probeKeys();
+    const probeKeys = all || changes.membership ? mine : [...changes.probeKeys].filter((k) => mine.has(k));
     const changed = this.health.update(probeKeys, this.reports());
     for (const key of changed) this.decider?.probeKeyChanged(key);
     if (changed.length > 0 || (this.decider && this.reports().length > this.termVantagePoints)) this.queueWrite();

@@ -136,12 +136,12 @@ function metaBodyOf(n: Pick<NextDecisions, 'serials' | 'vantagePoints' | 'leader
 }
 
 /** Bytes an operation adds to a request: its key and value plus a margin for the protobuf framing. */
-function opBytes(op: DecisionOp): number {
+export function opBytes(op: DecisionOp): number {
   return 'put' in op ? Buffer.byteLength(op.put) + Buffer.byteLength(op.value) + 32 : Buffer.byteLength(op.delete) + 32;
 }
 
 /** The fence (a compare on the leader key) and the transaction's own framing. */
-const TXN_OVERHEAD_BYTES = 256;
+export const TXN_OVERHEAD_BYTES = 256;
 
 /**
  * The write that takes etcd from `base` to `next`, or undefined when nothing

@@ -1,13 +1,16 @@
 /**
  * This instance as a vantage point: its per-probe-key health after
  * hysteresis ({ health, since, reason }) published under its lease at
- * /failoverd/<name>/vantage/<instance>. When the instance dies or loses
- * etcd, the lease expires and etcd deletes the key: it stops counting.
- * Changes of one turn of the event loop are published as one put.
+ * /failoverd/<name>/vantage/<instance> (the head) and, split by probe key
+ * hash, in shards under it (vantage-layout.ts). When the instance dies or
+ * loses etcd, the lease expires and etcd deletes its keys: it stops
+ * counting. Changes of one turn of the event loop are published together,
+ * and only the shards whose views changed are written (nothing when
+ * nothing changed).
  *
- * One key per instance name, one owner per key: the key is created only if
- * absent and then written only while it is still the one this instance
- * created (a transaction on its createRevision). A second live instance
+ * One head per instance name, one owner per head: the head is created only
+ * if absent and every later write (head or shard) is a transaction on the
+ * createRevision of the head this process created. A second live instance
  * with the same `cluster.instance` (the default is the hostname: cloned VMs,
  * containers) is refused at start (checkName()), and one that slips past
  * never overwrites, nor deletes with its lease, the first one's report.
@@ -15,19 +18,15 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Health } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { EtcdPort } from './etcd-port.ts';
+import type { TxnLimits } from './decision-layout.ts';
+import type { EtcdOp, EtcdPort } from './etcd-port.ts';
 import type { EtcdWrites } from './etcd-writes.ts';
 import type { KeptLease } from './kept-lease.ts';
+import { planVantageWrite, shardBodies, shardCount, type VantageView, type VantageWritten } from './vantage-layout.ts';
 
-/** One probe key's health as seen from one vantage point. */
-export interface VantageView {
-  health: Health;
-  since: number;
-  reason?: string;
-}
+export type { VantageView } from './vantage-layout.ts';
 
 /** Which process publishes a report: tells two instances of one name apart. */
 export interface VantageOwner {
@@ -39,13 +38,15 @@ export interface VantageOwner {
   id: string;
 }
 
-/** What one instance publishes. */
+/** What one instance publishes: its head, with its views (read from its shards). */
 export interface VantageReport {
   instance: string;
-  /** When it was published (the instance's clock). */
+  /** When its head was last written (the instance's clock). */
   at: number;
-  /** probe key ("<check>@<address>") → view. */
+  /** probe key ("<check>@<address>") → view: assembled from the shards by the reader (an instance of an earlier version kept them in its head). */
   targets: Record<string, VantageView>;
+  /** How many shards hold the views (vantage-layout.ts); absent in a report of an earlier version. */
+  shards?: number;
   /** The fingerprint of the instance's record sets (config-fingerprint.ts): instances of one cluster agree on it. */
   records?: string;
   owner?: VantageOwner;
@@ -81,14 +82,22 @@ export interface VantagePublisherOptions {
   owner: VantageOwner;
   /** Where a refused publish is counted, logged (once per cause) and given its retry pause. */
   writes: EtcdWrites;
+  /** Of one transaction (cluster.etcd.maxTxnOps, maxTxnBytes). */
+  limits: TxnLimits;
   clock: Clock;
   log: Logger;
 }
 
+const nothingWritten = (): VantageWritten => ({ head: undefined, shards: new Map() });
+
 export class VantagePublisher {
   private queued: NodeJS.Immediate | undefined;
   private enabled = false;
-  private lastPublished: string | undefined;
+  /** A publish is in flight; `again`: publish once more after it. */
+  private running = false;
+  private again = false;
+  /** What is in etcd of this report, as this process wrote it under its current lease. */
+  private written: VantageWritten = nothingWritten();
   /** The createRevision of the key this process created: it writes only that key. */
   private mine: bigint | undefined;
   /** The owner of the other live report of this name, once logged. */
@@ -97,7 +106,7 @@ export class VantagePublisher {
   constructor(private readonly o: VantagePublisherOptions) {
     // A new lease (after a loss): publish again, under it.
     o.lease.on('granted', () => {
-      this.lastPublished = undefined;
+      this.written = nothingWritten();
       this.changed();
     });
   }
@@ -141,7 +150,23 @@ export class VantagePublisher {
     if (!this.enabled || this.queued) return;
     this.queued = setImmediate(() => {
       this.queued = undefined;
-      void this.publish();
+      this.run();
+    });
+  }
+
+  /** One publish at a time (its transactions in order); a change meanwhile publishes again after it. */
+  private run(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.publish().finally(() => {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.changed();
+      }
     });
   }
 
@@ -154,53 +179,66 @@ export class VantagePublisher {
   private async publish(): Promise<void> {
     const leaseId = this.o.lease.id;
     if (leaseId === undefined) return; // published when the lease is granted
-    const targets = this.o.views();
+    const views = this.o.views();
     const records = this.o.records();
     const extraTargets = this.o.extraTargets();
-    const body = JSON.stringify([targets, records, extraTargets]);
-    if (body === this.lastPublished) return;
-    const report: VantageReport = { instance: this.o.instance, at: this.o.clock.now(), targets, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}) };
+    const shards = shardCount(Object.keys(views).length);
+    const content = { instance: this.o.instance, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}), shards };
+    const head = JSON.stringify(content);
+    const headValue = JSON.stringify({ ...content, at: this.o.clock.now() });
+    const txns = planVantageWrite(this.written, { headKey: this.o.key, head, headValue, shards: shardBodies(this.o.key, views, shards) }, this.o.limits);
     try {
-      const res = await this.o.etcd.txn([{ key: this.o.key, createRevision: this.mine ?? 0n }], [{ put: this.o.key, value: JSON.stringify(report), lease: leaseId }]);
-      this.o.writes.succeeded('vantage');
-      if (res.succeeded) {
-        this.mine ??= res.header.revision;
-        this.lastPublished = body;
-        this.conflictLogged = undefined;
-        return;
+      for (const txn of txns) {
+        const ops: EtcdOp[] = txn.ops.map((op) => ('put' in op ? { ...op, lease: leaseId } : op));
+        const res = await this.o.etcd.txn([{ key: this.o.key, createRevision: this.mine ?? 0n }], ops);
+        this.o.writes.succeeded('vantage');
+        if (!res.succeeded) return await this.refused();
+        if (this.mine === undefined && ops.some((op) => 'put' in op && op.put === this.o.key)) this.mine = res.header.revision;
+        txn.done(this.written);
       }
-      // Not the key this process created: gone (its lease ended), ours from before a new lease, or another instance's.
-      const kv = (await this.o.etcd.get(this.o.key)).kv;
-      const other = kv && parseVantageReport(kv.value);
-      if (!kv || other?.owner?.id === this.o.owner.id) {
-        this.mine = kv?.createRevision;
-        this.lastPublished = undefined;
-        this.changed();
-        return;
-      }
-      this.mine = undefined;
-      if (this.conflictLogged !== other?.owner?.id) {
-        this.conflictLogged = other?.owner?.id;
-        this.o.log.error(
-          { instance: this.o.instance, other: other?.owner, self: this.o.owner },
-          'another live instance publishes under this cluster.instance: this one does not overwrite it (and does not count as a vantage point) until it is gone; give each instance its own cluster.instance',
-        );
-      }
-      this.lastPublished = undefined;
-      this.o.clock.setTimer(RETRY_MS * 4, () => this.changed());
+      this.conflictLogged = undefined;
     } catch (err) {
+      // What went through is in `written`: the retry writes the rest.
       const { retryMs } = this.o.writes.failed('vantage', err);
-      this.lastPublished = undefined;
       this.o.clock.setTimer(retryMs, () => this.changed());
     }
   }
+
+  /** A write's guard failed: the head is not the one this process created. */
+  private async refused(): Promise<void> {
+    // Gone (its lease ended), ours from before a new lease, or another instance's.
+    const kv = (await this.o.etcd.get(this.o.key)).kv;
+    const other = kv && parseVantageReport(kv.value);
+    this.written = nothingWritten();
+    if (!kv || other?.owner?.id === this.o.owner.id) {
+      this.mine = kv?.createRevision;
+      this.changed();
+      return;
+    }
+    this.mine = undefined;
+    if (this.conflictLogged !== other?.owner?.id) {
+      this.conflictLogged = other?.owner?.id;
+      this.o.log.error(
+        { instance: this.o.instance, other: other?.owner, self: this.o.owner },
+        'another live instance publishes under this cluster.instance: this one does not overwrite it (and does not count as a vantage point) until it is gone; give each instance its own cluster.instance',
+      );
+    }
+    this.o.clock.setTimer(RETRY_MS * 4, () => this.changed());
+  }
 }
 
-/** Parses a vantage report read from etcd; undefined when malformed. */
+/**
+ * Parses a vantage report's head read from etcd; undefined when malformed.
+ * `targets` is empty in a head of this version (the views are in its
+ * shards: vantage-reader.ts); a head of an earlier version holds them.
+ */
 export function parseVantageReport(text: string): VantageReport | undefined {
   try {
     const r = JSON.parse(text) as VantageReport;
-    if (typeof r?.instance !== 'string' || typeof r.targets !== 'object' || r.targets === null) return undefined;
+    if (typeof r?.instance !== 'string') return undefined;
+    if (r.shards !== undefined && (!Number.isSafeInteger(r.shards) || r.shards < 1)) return undefined;
+    if (r.shards === undefined && (typeof r.targets !== 'object' || r.targets === null)) return undefined;
+    if (r.shards !== undefined) r.targets = {};
     for (const v of Object.values(r.targets)) if (v?.health !== 'UP' && v?.health !== 'DOWN' && v?.health !== 'UNKNOWN') return undefined;
     if (r.extraTargets !== undefined && !Array.isArray(r.extraTargets)) r.extraTargets = undefined;
     return r;
