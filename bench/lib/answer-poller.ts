@@ -1,4 +1,4 @@
-/** Asks one name over UDP every `everyMs` and keeps what each reply answered. */
+/** Asks one name over UDP every `everyMs` (type A unless told) and keeps what each reply answered. */
 import { createSocket, type Socket } from 'node:dgram';
 import { Packet } from '../../src/dns/dns2.ts';
 import { buildQuery } from '../../test/helpers/raw-dns.ts';
@@ -15,6 +15,12 @@ export function addressesOf(reply: Buffer): string {
   return p.answers.map((a) => a.address ?? '?').join(',');
 }
 
+/** The SOA serial of a reply (its first answer), as a string. */
+export function soaSerialOf(reply: Buffer): string {
+  const p = Packet.parse(reply) as unknown as { answers: Array<{ serial?: number }> };
+  return String(p.answers[0]?.serial ?? '');
+}
+
 export class AnswerPoller {
   private readonly sock: Socket;
   private timer: NodeJS.Timeout | undefined;
@@ -27,6 +33,7 @@ export class AnswerPoller {
     private readonly name: string,
     private readonly everyMs = 20,
     private readonly host = '127.0.0.1',
+    private readonly query: { type: number; read: (reply: Buffer) => string } = { type: 1, read: addressesOf },
   ) {
     this.sock = createSocket('udp4');
     this.sock.on('message', (msg) => {
@@ -35,7 +42,7 @@ export class AnswerPoller {
       p.at = performance.now();
       p.rcode = msg[3]! & 0xf;
       try {
-        p.answer = addressesOf(msg);
+        p.answer = this.query.read(msg);
       } catch {
         p.answer = 'unparseable';
       }
@@ -51,7 +58,7 @@ export class AnswerPoller {
     const tick = (): void => {
       this.id = (this.id + 1) & 0xffff;
       this.polls.set(this.id, { sentAt: performance.now() });
-      this.sock.send(buildQuery(this.name, 1, { id: this.id }), this.port, this.host);
+      this.sock.send(buildQuery(this.name, this.query.type, { id: this.id }), this.port, this.host);
     };
     tick();
     this.timer = setInterval(tick, this.everyMs);
@@ -70,6 +77,20 @@ export class AnswerPoller {
         },
       });
     });
+  }
+
+  /** The time of the first reply answering `answer` to a query sent at or after `since`, if any. */
+  firstSeen(answer: string, since: number): number | undefined {
+    let first: number | undefined;
+    for (const p of this.polls.values()) if (p.answer === answer && p.sentAt >= since && p.at !== undefined && (first === undefined || p.at < first)) first = p.at;
+    return first;
+  }
+
+  /** The answer of the newest reply. */
+  latest(): string | undefined {
+    let best: Poll | undefined;
+    for (const p of this.polls.values()) if (p.at !== undefined && (!best || p.sentAt > best.sentAt)) best = p;
+    return best?.answer;
   }
 
   stop(): void {
