@@ -42,7 +42,9 @@
  * Needs etcd and etcdctl (Debian etcd-server, etcd-client).
  * Env: BENCH_SCALE_SIZES (1000,10000), BENCH_SCALE_RUNS (5),
  * BENCH_SCALE_PAIRS (1000), BENCH_SCALE_PAIRS_AT (the size they run at: 1000),
- * BENCH_SCALE_PAIRS_MAX_S (600).
+ * BENCH_SCALE_PAIRS_MAX_S (600), BENCH_SCALE_LOG_LEVEL (warn), BENCH_SCALE_LOG_DIR (each
+ * instance's whole output written there when a size fails), BENCH_CPU_PROF_DIR
+ * (each daemon's V8 CPU profile).
  */
 import { createSocket } from 'node:dgram';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,8 +90,11 @@ interface Instance {
 /** The one-minute load average, for every figure printed (the machine is shared). */
 const load = (): number => round(loadavg()[0]!, 1);
 
-/** The distinct standby target of mass record set r (1..n-1): 127.0.0.<a> on the farm's port p, a check per port. */
-const standby = (r: number): { address: string; check: string } => ({ address: `127.0.0.${((r - 1) % ADDRESSES) + 1}`, check: `idle${Math.floor((r - 1) / ADDRESSES)}` });
+/** Farm addresses a standby target uses: 127.0.0.3 and up (.1 and .2 are every record set's primary and secondary). */
+const STANDBY_ADDRESSES = ADDRESSES - 2;
+
+/** The distinct standby target of mass record set r (1..n-1): 127.0.0.<a> on one of the farm's ports, a check per port. */
+const standby = (r: number): { address: string; check: string } => ({ address: `127.0.0.${((r - 1) % STANDBY_ADDRESSES) + 3}`, check: `idle${Math.floor((r - 1) / STANDBY_ADDRESSES)}` });
 
 function config(o: { n: number; i: number; dnsPort: number; adminPort: number; etcd: EtcdCluster; ports: { solo: number; mass: number; sec: number; idle: number[] } }): string {
   const check = (port: number) => `{ type: http, port: ${port}, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }`;
@@ -97,7 +102,7 @@ function config(o: { n: number; i: number; dnsPort: number; adminPort: number; e
     `dns: { listen: ["127.0.0.1:${o.dnsPort}"] }`,
     `admin: { listen: "127.0.0.1:${o.adminPort}", token: ${TOKEN} }`,
     'zones: zones',
-    'log: { level: warn }',
+    `log: { level: ${process.env.BENCH_SCALE_LOG_LEVEL ?? 'warn'} }`,
     'startupTimeout: 10s',
     'transfer: { allow: [127.0.0.1/32] }',
     'cluster:',
@@ -298,7 +303,7 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
   const etcd = await startEtcd(3);
   const client = new Etcd3({ hosts: etcd.endpoints });
   const counter = new PutCounter(client);
-  const ports = { solo: await freePort(), mass: await freePort(), sec: await freePort(), idle: await scalePorts(n - 1) };
+  const ports = { solo: await freePort(), mass: await freePort(), sec: await freePort(), idle: await scalePorts(Math.ceil((n - 1) / STANDBY_ADDRESSES) * ADDRESSES) };
   // Every mass record set's standby target on the farm: n-1 distinct probe keys, so each vantage report holds n+2 views (probed every 5 min: little load).
   const farm = await startFarm('tcp', ports.idle);
   row['load'] = load();
@@ -429,7 +434,10 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
   } catch (err) {
     row['one failover median ms'] ??= `FAILED: ${errText(err)}`;
     json.error = errText(err);
+    process.stdout.write(`# ${n}: ${err instanceof Error ? err.message : String(err)}\n`.replace(/\n(?!$)/g, '\n#   '));
     for (const [i, inst] of instances.entries()) if (inst) process.stdout.write(`# fo-${i + 1} printed: ${inst.server.output().slice(-1500)}\n`);
+    // BENCH_SCALE_LOG_DIR: every instance's whole output, to read what went wrong.
+    if (process.env.BENCH_SCALE_LOG_DIR) for (const [i, inst] of instances.entries()) if (inst) writeFileSync(join(process.env.BENCH_SCALE_LOG_DIR, `${n}-fo-${i + 1}.log`), inst.server.output());
   } finally {
     for (const inst of instances) for (const p of inst ? [inst.poller, inst.sentinel, inst.serials] : []) p.stop();
     await Promise.all(instances.map((inst) => inst?.server.stop()));

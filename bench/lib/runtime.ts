@@ -30,5 +30,7 @@ export function daemonCommand(config: string): string[] {
   const r = runtime();
   const entry = join(ROOT, 'bench', 'lib', 'daemon-entry.mjs');
   // --expose-gc only lets the entry's memory report collect first (SIGUSR2).
-  return r.kind === 'dist' ? [process.execPath, '--expose-gc', entry, r.dir, config] : [process.execPath, '--expose-gc', '--import', 'tsx', entry, 'src', config];
+  // BENCH_CPU_PROF_DIR: each daemon writes a V8 CPU profile there when it stops (open it in Chrome's DevTools).
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  return r.kind === 'dist' ? [process.execPath, '--expose-gc', ...prof, entry, r.dir, config] : [process.execPath, '--expose-gc', ...prof, '--import', 'tsx', entry, 'src', config];
 }

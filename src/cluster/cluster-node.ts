@@ -198,6 +198,7 @@ export class ClusterNode extends EventEmitter<Events> {
   private nameCheck: Promise<void> | undefined;
   /** The name check found another process's report and waits for it to go. */
   private nameWaiting = false;
+  private targetsOf: { config: Config; byId: Map<string, Target> } | undefined;
   /** The probe keys of this instance's targets, for its config. */
   private probeKeysOf: { config: Config; keys: Set<string> } | undefined;
   /** This instance's record sets' fingerprint (config-fingerprint.ts), for its config. */
@@ -565,10 +566,14 @@ export class ClusterNode extends EventEmitter<Events> {
     this.emit('served');
   }
 
-  private targetsById(): Map<string, Target> {
-    const out = new Map<string, Target>();
-    for (const rs of this.config.records) for (const t of rs.targets) out.set(t.id, t);
-    return out;
+  /** This instance's targets by id, for its config (built once per config: /readyz, /metrics and each override ask). */
+  private targetsById(): ReadonlyMap<string, Target> {
+    if (this.targetsOf?.config !== this.config) {
+      const byId = new Map<string, Target>();
+      for (const rs of this.config.records) for (const t of rs.targets) byId.set(t.id, t);
+      this.targetsOf = { config: this.config, byId };
+    }
+    return this.targetsOf.byId;
   }
 
   /** The live vantage reports, by instance name (vantage-reader.ts assembles them from their shards, key by key). */
@@ -579,7 +584,7 @@ export class ClusterNode extends EventEmitter<Events> {
   private probeKeys(): Set<string> {
     if (this.probeKeysOf?.config !== this.config) {
       const keys = new Set<string>();
-      for (const rs of this.config.records) for (const t of rs.targets) keys.add(t.probeKey);
+      for (const t of this.targetsById().values()) keys.add(t.probeKey);
       this.probeKeysOf = { config: this.config, keys };
     }
     return this.probeKeysOf.keys;
