@@ -11,7 +11,10 @@
  * distinct targets would (at 10,000: about 1.8 MB, the size one key could
  * not hold). The failovers themselves hit shared probe keys, so what they
  * measure is the cluster's decision and vantage data, not the probing of
- * 10,000 targets. For each N it prints:
+ * 10,000 targets. The shared checks probe every 1 s (fastInterval 100 ms,
+ * fall 2) with a 900 ms timeout: a killed backend refuses at once, and a
+ * slow reply on a loaded machine is not taken for a failure. For each N it
+ * prints:
  *  - one failover -> all three answer: the solo primary's HTTP backend closed,
  *    until every instance answers r0 with the secondary (each polled every
  *    20 ms over UDP); median of BENCH_SCALE_RUNS (5). Goal < 300 ms;
@@ -97,7 +100,7 @@ const STANDBY_ADDRESSES = ADDRESSES - 2;
 const standby = (r: number): { address: string; check: string } => ({ address: `127.0.0.${((r - 1) % STANDBY_ADDRESSES) + 3}`, check: `idle${Math.floor((r - 1) / STANDBY_ADDRESSES)}` });
 
 function config(o: { n: number; i: number; dnsPort: number; adminPort: number; etcd: EtcdCluster; ports: { solo: number; mass: number; sec: number; idle: number[] } }): string {
-  const check = (port: number) => `{ type: http, port: ${port}, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }`;
+  const check = (port: number) => `{ type: http, port: ${port}, interval: 1s, fastInterval: 100ms, timeout: 900ms, rise: 1, fall: 2 }`;
   const lines = [
     `dns: { listen: ["127.0.0.1:${o.dnsPort}"] }`,
     `admin: { listen: "127.0.0.1:${o.adminPort}", token: ${TOKEN} }`,
