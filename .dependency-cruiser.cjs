@@ -6,8 +6,11 @@
  * - sinks (dns/, route53/, rfc2136/, transfer/, notify/) never import each
  *   other; dns/wire/ is the shared wire layer (transfer/ and rfc2136/ use it);
  * - stages and sinks never import admin/, cli/ or the daemon wiring;
+ * - failover/ (the pure state machine) imports no probe and no sink;
+ * - dns/ answers from snapshots: it imports no failover/, health/ or probes/;
  * - nothing imports cli/ except cli/ itself;
  * - no circular imports.
+ * test/layering.test.ts shows each rule failing on a deliberate violation.
  */
 const GROUND = '^src/(config/|zones/|clock\\.ts$|backoff\\.ts$|errors\\.ts$|log\\.ts$|records/(names|types)\\.ts$)';
 
@@ -26,6 +29,20 @@ module.exports = {
     { name: 'transfer-sink-alone', severity: 'error', comment: 'Sinks never import each other (transfer may use the DNS wire layer of dns/).', from: { path: '^src/transfer/' }, to: { path: '^src/(route53|notify|rfc2136)/' } },
     { name: 'notify-sink-alone', severity: 'error', comment: 'Sinks never import each other.', from: { path: '^src/notify/' }, to: { path: '^src/(dns|route53|transfer|rfc2136)/' } },
     { name: 'rfc2136-sink-alone', severity: 'error', comment: 'Sinks never import each other: the RFC 2136 sink uses only the shared wire layer of dns/ (dns/wire/).', from: { path: '^src/rfc2136/' }, to: { path: '^src/(route53|notify|transfer)/|^src/dns/(?!wire/)' } },
+    {
+      name: 'failover-knows-no-probe-or-sink',
+      severity: 'error',
+      comment: 'The state machine knows nothing of probes, sockets or sinks: it reads health and emits decisions.',
+      from: { path: '^src/failover/' },
+      to: { path: '^src/(probes|dns|route53|rfc2136|transfer|notify)/' },
+    },
+    {
+      name: 'dns-reads-snapshots',
+      severity: 'error',
+      comment: 'The embedded server answers from records/ snapshots only; decisions reach it as snapshots.',
+      from: { path: '^src/dns/' },
+      to: { path: '^src/(failover|health|probes)/' },
+    },
     {
       name: 'cli-is-the-top',
       severity: 'error',

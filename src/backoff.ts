@@ -1,7 +1,7 @@
 /**
  * The one backoff of failoverd's sinks: exponential with full jitter, never
  * less than a quarter of the ceiling. Route 53 requests and whole-state
- * retries, and RFC 2136 UPDATEs, wait by it.
+ * retries, RFC 2136 UPDATEs and webhook deliveries wait by it.
  */
 export interface BackoffOptions {
   /** First ceiling; doubles per attempt. */

@@ -5,7 +5,7 @@ import { step } from '../src/failover/machine.ts';
 import { FailoverMachine } from '../src/failover/failover-machine.ts';
 import { answersEqual } from '../src/failover/answers.ts';
 import { describeAnswer } from '../src/failover/describe.ts';
-import { pickWeighted } from '../src/failover/weighted-pick.ts';
+import { pickWeighted } from '../src/records/weighted-pick.ts';
 import type { RecordSetState, StepResult, TargetView } from '../src/failover/types.ts';
 import { seededRandom } from './helpers/random-zones.ts';
 

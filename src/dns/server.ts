@@ -24,7 +24,7 @@ import { DnsTcpServer, type TcpExchange } from './tcp-server.ts';
 import { resolveWorkers, UdpWorkerPool } from './worker-pool.ts';
 import { resolveQuestion, type WeightedPicker } from './resolve.ts';
 import { MAX_MESSAGE, OPCODE_NOTIFY, OPCODE_QUERY, QTYPE_AXFR, QTYPE_IXFR, RCODE, TYPE_TSIG, UDP_PLAIN_LIMIT } from './wire/constants.ts';
-import { pickWeightedIndex } from '../failover/weighted-pick.ts';
+import { pickWeightedIndex } from '../records/weighted-pick.ts';
 
 export type Transport = 'udp' | 'tcp';
 

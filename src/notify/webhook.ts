@@ -2,8 +2,8 @@
  * Webhook notifications. Each webhook has its own bounded queue and one
  * sender, so events arrive in order and a slow or dead receiver never
  * blocks probes, DNS or the other webhooks. Failures (network, timeout, 5xx,
- * 408, 429) are retried with exponential backoff (backoff × 2^n, ±20 %,
- * capped at 60 s) up to `retries` times; other 4xx give up at once. A full
+ * 408, 429) are retried with the sinks' one backoff (src/backoff.ts:
+ * ceiling backoff × 2^n capped at 60 s, full jitter above a quarter of it) up to `retries` times; other 4xx give up at once. A full
  * queue drops its oldest event (counted, logged rate-limited).
  *
  * A URL with user:password is sent without them, as an Authorization:
@@ -17,6 +17,7 @@ import type { NotifyConfig } from '../config/types.ts';
 import { errorText } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { webhookBody, type NotifyEvent } from './events.ts';
+import { backoffDelay } from '../backoff.ts';
 
 const MAX_BACKOFF_MS = 60_000;
 
@@ -158,8 +159,7 @@ class WebhookQueue {
         return;
       }
       this.outcome('retried');
-      const base = Math.min(MAX_BACKOFF_MS, this.cfg.backoff * 2 ** attempt);
-      const wait = Math.round(base * (0.8 + 0.4 * Math.random()));
+      const wait = backoffDelay(attempt + 1, { baseMs: this.cfg.backoff, maxDelayMs: MAX_BACKOFF_MS, random: Math.random });
       this.log.debug({ webhook: this.where, attempt: attempt + 1, retryInMs: wait, err: verdict.why }, 'notification failed; will retry');
       await new Promise<void>((resolve) => {
         this.timer = this.clock.setTimer(wait, resolve);

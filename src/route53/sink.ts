@@ -32,6 +32,7 @@ import { TokenBucket } from './rate-limit.ts';
 import { readNames, readOwnedHealthChecks, readZone } from './read.ts';
 import type { RetryOptions } from './retry.ts';
 import { LazySdkRoute53Port } from './lazy-sdk-port.ts';
+import { backoffDelay } from '../backoff.ts';
 
 export interface Route53SinkOptions {
   config: Route53Config;
@@ -445,8 +446,7 @@ export class Route53Sink {
       this.log.error({ code, err }, 'route53 plan refused; nothing applied');
       return;
     }
-    const ceiling = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(30, this.failures - 1));
-    const delay = Math.round(ceiling * (0.5 + 0.5 * this.random()));
+    const delay = backoffDelay(this.failures, { baseMs: this.backoff.minMs, maxDelayMs: this.backoff.maxMs, random: this.random });
     this.nextRetryAt = this.clock.now() + delay;
     this.warnOnce.warn('apply-failed', { code, err, failures: this.failures, retryInMs: delay }, 'route53 unreachable or failing; desired state kept pending and retried', this.clock.now());
     this.retryTimer = this.clock.setTimer(delay, () => {
