@@ -13,6 +13,8 @@
  *        and 10,000 record sets; takes several minutes)
  *        admin-load (only when named: 10,000 record sets, the admin API
  *        under load, DNS latency)
+ *        rfc2136 (only when named: Knot, BIND and PowerDNS updated by
+ *        RFC 2136 UPDATE; needs knotd, named, pdns_server, sqlite3, dig)
  */
 import { cpus, loadavg } from 'node:os';
 import { CORES } from './lib/cpu.ts';
@@ -30,9 +32,10 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'node-versions': () => import('./node-versions.ts'),
   'cluster-failover': () => import('./cluster-failover.ts'),
   'cluster-scale': () => import('./cluster-scale.ts'),
+  rfc2136: () => import('./rfc2136.ts'),
 };
-/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces); cluster-scale and admin-load take minutes. */
-const ON_REQUEST = new Set(['node-versions', 'cluster-failover', 'cluster-scale', 'admin-load']);
+/** Run only when named: node-versions runs other benches again on each Node.js release; cluster-failover needs root (network namespaces); cluster-scale and admin-load take minutes; rfc2136 needs three DNS servers installed. */
+const ON_REQUEST = new Set(['node-versions', 'cluster-failover', 'cluster-scale', 'admin-load', 'rfc2136']);
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
 const unknown = wanted.filter((w) => !benches[w]);
