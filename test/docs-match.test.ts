@@ -5,13 +5,17 @@
  *   same in every field;
  * - every metric failoverd registers (but the default process metrics and
  *   the cluster's, which docs/cluster.md lists) has a row in the metrics
- *   tables of README.md and docs/operations.md.
+ *   tables of README.md and docs/operations.md;
+ * - the server-side RFC 2136 configs in docs/configuration.md and README.md
+ *   (Knot, BIND, PowerDNS) are what test/helpers/update-servers.ts runs the
+ *   servers with.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { Metrics } from '../src/admin/metrics.ts';
+import { knotConf, namedConf, pdnsConf, pdnsSetup } from './helpers/update-servers.ts';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -48,5 +52,30 @@ test('every metric failoverd registers has a row in the metrics tables of README
       .map((l) => l.split('|')[1]!);
     const missing = names.filter((n) => !rows.some((cell) => cell.includes(`\`${n}\``)));
     assert.deepEqual(missing, [], `${doc}'s metrics table lacks these`);
+  }
+});
+
+test('the server-side RFC 2136 setup in docs/configuration.md and README.md is what the tests run Knot, BIND and PowerDNS with', () => {
+  const doc = read('docs/configuration.md');
+  const readme = read('README.md');
+  const o = {
+    zone: 'example.test',
+    zoneText: '',
+    updateKey: { name: 'failoverd-update', algorithm: 'hmac-sha256', secret: 'BASE64-SECRET-OF-failoverd-update' },
+    readKey: { name: 'failoverd-read', algorithm: 'hmac-sha256', secret: 'BASE64-SECRET-OF-failoverd-read' },
+  };
+  // knot.conf from its key section on (before it: the test's own server, database, control and log sections).
+  const fromKeys = (conf: string) => conf.slice(conf.indexOf('key:\n'));
+  const blocks: Array<[string, string]> = [
+    ['Knot', fromKeys(knotConf('/var/lib/knot', 53, o))],
+    ['Knot with a secondary to NOTIFY', fromKeys(knotConf('/var/lib/knot', 53, { ...o, notify: { port: 5300 } }))],
+    ['BIND', namedConf('/var/cache/bind', 53, o)],
+    ['PowerDNS', pdnsConf('/var/lib/powerdns', 53)],
+    ['PowerDNS metadata', pdnsSetup(o).map((a) => `pdnsutil ${a.join(' ')}`).join('\n') + '\n'],
+  ];
+  for (const [what, text] of blocks) {
+    assert.ok(doc.includes('\n' + text + '```'), `docs/configuration.md shows ${what}'s config as the tests write it:\n${text}`);
+    // README.md shows each server's (the NOTIFY variant only in the reference).
+    if (!what.includes('NOTIFY')) assert.ok(readme.includes('\n' + text + '```'), `README.md shows ${what}'s config as the tests write it:\n${text}`);
   }
 });

@@ -15,7 +15,9 @@
  *    others (no marker, another owner's marker) never touched;
  *  - a wrong secret shows BADSIG in the sink's status, an unknown key name
  *    BADKEY (PowerDNS answers both REFUSED, unsigned: that and a hint show).
- * Then Knot in mode primary with an NSD secondary: NOTIFY carries the change.
+ * Then Knot in mode primary with an NSD secondary: NOTIFY carries the change
+ * (NSD logs Knot's notify of the serial with the new address); and the CLI
+ * (failoverd rfc2136 plan|apply) as a process against Knot.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -374,7 +376,11 @@ it('knot, mode primary, with an NSD secondary: the secondary answers the new add
   await secondaryAnswers('127.0.0.1');
   await backends[0]!.kill();
   await servedBecomes(knot, 'www.example.test', ['127.0.0.2']);
+  const changedAt = Number((await dig(knot.port, 'example.test', 'SOA')).answer[0]!.split(/\s+/)[6]);
   await secondaryAnswers('127.0.0.2');
+  // By NOTIFY (the zone's refresh is 3600 s): NSD logs Knot's notify of that serial (or a later one).
+  const notified = [...nsd.log().matchAll(/notify for example\.test\. from 127\.0\.0\.1 serial (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(notified.some((n) => n >= changedAt), `NSD was notified of serial ${changedAt} or later: ${notified.join(', ')}\n${nsd.log().slice(-2000)}`);
   const st = await daemon.api('GET', '/v1/status');
   assert.equal(st.body.rfc2136.targets.length, 1, 'mode primary: one target, the primary');
   assert.equal(st.body.rfc2136.targets[0].server, `127.0.0.1:${knot.port}`);

@@ -21,7 +21,7 @@ for (const stream of [process.stdout, process.stderr]) {
 const program = new Command();
 program
   .name('failoverd')
-  .description('DNS failover controller: health probes drive the answers of an embedded authoritative DNS server and Route 53')
+  .description('DNS failover controller: health probes drive the answers of an embedded authoritative DNS server, Route 53, and BIND, Knot or PowerDNS by RFC 2136 UPDATE')
   .version(FAILOVERD_VERSION, '-V, --version')
   .showHelpAfterError()
   .addHelpText(

@@ -207,6 +207,7 @@ export function renderConfigReference(): string {
       const effect = reloadRuleOf(r.path)?.effect ?? '';
       out.push(`| ${code(r.path)} | ${cell(type)} | ${cell(def)} | ${effect} | ${cell(d?.description ?? '')} | ${cell(ex)} |`);
     }
+    if (doc?.guide) out.push('', doc.guide.trim());
   }
   out.push('');
   return out.join('\n');

@@ -5,12 +5,16 @@
  * from both by `npm run docs`, and test/config-reference.test.ts fails when
  * a key has no entry here.
  */
+import { RFC2136_SERVERS_GUIDE } from './rfc2136-servers-guide.ts';
+
 export interface KeyDoc {
   description: string;
   /** A value as written in YAML. */
   example?: string;
   /** Overrides the type derived from the schema (e.g. "address:port"). */
   type?: string;
+  /** A section's guide: markdown printed after its table in docs/configuration.md (top-level keys only). */
+  guide?: string;
 }
 
 export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
@@ -137,7 +141,8 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
 
   // rfc2136
   rfc2136: {
-    description: 'Keep existing authoritative servers (BIND, Knot, PowerDNS, ...) in sync with failoverd\'s answers by RFC 2136 UPDATE signed with TSIG: one UPDATE per change batch per zone and server, with prerequisites that each RRset still holds what failoverd last wrote, and an ownership TXT record at `_failoverd.NAME`.',
+    description: 'Keep existing authoritative servers (BIND, Knot, PowerDNS, ...) in sync with failoverd\'s answers by RFC 2136 UPDATE signed with TSIG: one UPDATE per change batch per zone and server, with prerequisites that each RRset still holds what failoverd last wrote, and an ownership TXT record at `_failoverd.NAME`. The server-side setup of Knot, BIND and PowerDNS follows the table.',
+    guide: RFC2136_SERVERS_GUIDE,
   },
   'rfc2136.ownerId': { description: 'Written into the ownership markers; failoverd changes only record sets whose marker names this owner id.', example: 'failoverd-prod-1' },
   'rfc2136.keys': { description: 'TSIG keys, by key name (the name the servers know them by), for UPDATE and for reading back. Apart from `tsig:`, so a key that may write to a server never also transfers zones from failoverd.' },
