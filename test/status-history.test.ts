@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { esc } from '../src/admin/page/escape.ts';
+import { duration } from '../src/admin/page/render.ts';
 import { HISTORY_WINDOW_MS, OVERRIDE_EVENTS_KEPT, STRIP_CELL_MS, StatusHistory, type HistorySource } from '../src/admin/status-history.ts';
 
 const MIN = 60_000;
@@ -103,6 +104,37 @@ test('strip: override spans from set/cleared/expired events and from the overrid
   for (let i = 0; i < OVERRIDE_EVENTS_KEPT + 10; i++) h.override({ action: 'set', targetId: `t${i}`, override: drain });
   assert.equal(h.overrides().length, OVERRIDE_EVENTS_KEPT);
   assert.equal(h.overrides()[0]!.target, `t${OVERRIDE_EVENTS_KEPT + 9}`);
+});
+
+test('totals: real durations, not the minutes touched: a 90 s drain across a minute boundary is 90 s, a 3 s outage 3 s', () => {
+  const clock = new FakeClock(T0);
+  const h = new StatusHistory(clock);
+  h.healthChanged(KEY, { at: T0, from: 'UNKNOWN', to: 'UP', reason: 'status 200' });
+  clock.advance(MIN + 58_500);
+  // A 3 s outage across a minute boundary: the strip marks two minutes, the words say 3 s.
+  h.healthChanged(KEY, { at: clock.now(), from: 'UP', to: 'DOWN', reason: 'refused' });
+  clock.advance(3000);
+  h.healthChanged(KEY, { at: clock.now(), from: 'DOWN', to: 'UP', reason: 'status 200' });
+  // A 90 s drain from 45 s into a minute: three minutes touched.
+  clock.advance(MIN - 1500 + 45_000);
+  const drain = { state: 'DOWN' as const, reason: 'kernel', source: 'api', createdAt: clock.now() };
+  h.override({ action: 'set', targetId: ID, override: drain });
+  clock.advance(90_000);
+  h.override({ action: 'cleared', targetId: ID, override: drain });
+  clock.advance(10 * MIN);
+  const t = h.totals(KEY, ID, 'UP');
+  assert.equal(t.health.DOWN, 3000);
+  assert.equal(t.drainedMs, 90_000);
+  assert.equal(t.health.UP + t.health.DOWN + t.health.UNKNOWN, clock.now() - T0, 'the whole time since the start, once');
+  assert.equal(h.strip(KEY, ID, 'UP').filter((c) => c.overridden === 'DOWN').length, 3, 'the strip marks the three minutes touched');
+  assert.equal(h.strip(KEY, ID, 'UP').filter((c) => c.health === 'DOWN').length, 2);
+  // A drain still active counts up to now; only the last hour counts.
+  h.override({ action: 'set', targetId: ID, override: { ...drain, createdAt: clock.now() } });
+  clock.advance(2 * HISTORY_WINDOW_MS);
+  const later = h.totals(KEY, ID, 'UP');
+  assert.equal(later.drainedMs, HISTORY_WINDOW_MS);
+  assert.deepEqual(later.health, { UP: HISTORY_WINDOW_MS, DOWN: 0, UNKNOWN: 0 });
+  assert.deepEqual([duration(3000), duration(90_000), duration(150_000), duration(HISTORY_WINDOW_MS)], ['3 s', '90 s', '2.5 min', '60 min']);
 });
 
 test('esc: markup becomes entities; control, line-separator and bidi characters become visible escapes', () => {

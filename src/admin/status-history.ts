@@ -169,6 +169,31 @@ export class StatusHistory {
     return cells;
   }
 
+  /**
+   * Time spent in each real health over the last hour (since the start when
+   * more recent), and time drained (a DOWN override active), in ms: real
+   * durations, where the strip's cells only say which minutes saw what.
+   */
+  totals(key: string, targetId: string, current: Health, currentOverride?: { state: 'UP' | 'DOWN'; createdAt: number }): { health: Record<Health, number>; drainedMs: number } {
+    const now = this.clock.now();
+    const from = Math.max(now - HISTORY_WINDOW_MS, this.startedAt);
+    const changes = this.probes.get(key)?.changes ?? [];
+    const health: Record<Health, number> = { UP: 0, DOWN: 0, UNKNOWN: 0 };
+    let h: Health = changes.length ? changes[0]!.from : current;
+    let t = from;
+    for (const c of changes) {
+      if (c.at > t) {
+        health[h] += Math.min(c.at, now) - t;
+        t = Math.min(c.at, now);
+      }
+      h = c.to;
+    }
+    health[h] += Math.max(0, now - t);
+    let drainedMs = 0;
+    for (const s of this.overrideSpans(targetId, now, currentOverride)) if (s.state === 'DOWN') drainedMs += Math.max(0, Math.min(s.to, now) - Math.max(s.from, from));
+    return { health, drainedMs };
+  }
+
   /** The periods in which an override of `targetId` was active, from the recorded events. */
   private overrideSpans(targetId: string, now: number, current?: { state: 'UP' | 'DOWN'; createdAt: number }): Array<{ from: number; to: number; state: 'UP' | 'DOWN' }> {
     const spans: Array<{ from: number; to: number; state: 'UP' | 'DOWN' }> = [];

@@ -5,7 +5,7 @@
  * something happens (answers, health, overrides at once; probe results at
  * most once per `probeEveryMs`) carrying only what changed since the last
  * event it got: the parts and record set articles whose HTML differs (the
- * text of relative times aside: the page keeps those fresh itself) and the
+ * text of relative times and growing durations aside) and the
  * new order of the record sets when it changed. A `ping` every
  * `pingEveryMs` lets the page notice a daemon that stopped answering.
  * Nothing is rendered while no page is open; a view shared by several pages
@@ -46,8 +46,13 @@ export interface LiveUpdatesOptions {
 /** How long a page waits before reconnecting after the stream breaks (the `retry:` field). */
 export const RECONNECT_MS = 1000;
 
-/** HTML as compared between events: relative times ("3s ago") left out, the page refreshes them itself. */
-const comparable = (html: string): string => html.replace(/(<time class="rel"[^>]*>)[^<]*(<\/time>)/g, '$1$2');
+/**
+ * HTML as compared between events: relative times ("3s ago", the page
+ * refreshes them itself) and the text of elements marked data-volatile
+ * (durations that grow by the second) left out; they are sent fresh with
+ * anything else that changes in their part or record set.
+ */
+export const comparable = (html: string): string => html.replace(/(<time class="rel"[^>]*>)[^<]*(<\/time>)/g, '$1$2').replace(/(<[a-z]+ [^>]*\bdata-volatile\b[^>]*>)[^<]*/g, '$1');
 
 interface Stream {
   query: URLSearchParams;

@@ -159,7 +159,9 @@ ${v.targets.map((t) => target(d, rs, t, now)).join('\n')}
 
 function target(d: AdminDeps, rs: RecordSetConfig, t: TargetView, now: number): string {
   const o = t.override;
-  const cells = d.history.strip(t.probe, t.id, t.real.health as Health, o ? { state: o.state, createdAt: Date.parse(o.createdAt!) } : undefined);
+  const current = o ? { state: o.state, createdAt: Date.parse(o.createdAt!) } : undefined;
+  const cells = d.history.strip(t.probe, t.id, t.real.health as Health, current);
+  const totals = d.history.totals(t.probe, t.id, t.real.health as Health, current);
   const override = t.override
     ? `<span class="badge ${t.override.state === 'DOWN' ? 'b-drain' : 'b-pin'}">${t.override.state === 'DOWN' ? 'DRAINED' : 'PINNED UP'}</span> <span class="reason">${esc(t.override.reason)}</span> <span class="muted">by ${esc(t.override.source)}${t.override.expiresAt ? `, until ${time(Date.parse(t.override.expiresAt), now, 'abs')}` : ', no expiry'}</span>`
     : '<span class="muted">none</span>';
@@ -170,23 +172,28 @@ function target(d: AdminDeps, rs: RecordSetConfig, t: TargetView, now: number): 
 <td data-label="effective">${health(t.effective.health)}${t.effective.overridden ? ' <span class="muted">(override)</span>' : ''}</td>
 <td data-label="override" class="override">${override}</td>
 <td data-label="last probes"><ol class="probes">${probes.length ? probes.map((p) => `<li>${p.ok ? '<span class="p-ok">ok</span>' : '<span class="p-fail">FAIL</span>'} ${esc(p.reason)} <span class="lat">${esc(p.latencyMs)} ms</span> ${p.at ? time(Date.parse(p.at), now) : ''}</li>`).join('') : '<li class="muted">not probed yet</li>'}</ol></td>
-<td data-label="last hour">${strip(cells)}</td>
+<td data-label="last hour">${strip(cells, totals, t.real.health as Health)}</td>
 </tr>`;
 }
 
-function strip(cells: StripCell[]): string {
-  const minutes: Record<string, number> = {};
+/** A duration as the strip's words say it: seconds under two minutes, else minutes (one decimal under ten). */
+export function duration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 120) return `${Math.round(s)} s`;
+  const min = s / 60;
+  return `${min < 10 ? Math.round(min * 10) / 10 : Math.round(min)} min`;
+}
+
+function strip(cells: StripCell[], totals: { health: Record<Health, number>; drainedMs: number }, current: Health): string {
   let fails = 0;
   let probes = 0;
-  let drained = 0;
   for (const cell of cells) {
-    if (cell.health !== 'none') minutes[cell.health] = (minutes[cell.health] ?? 0) + 1;
     fails += cell.fail;
     probes += cell.ok + cell.fail;
-    if (cell.overridden === 'DOWN') drained++;
   }
-  const parts = (['UP', 'DOWN', 'UNKNOWN'] as const).filter((h) => minutes[h]).map((h) => `${h} ${minutes[h]} min`);
-  const text = `${parts.join(', ') || 'no data'}; ${probes} probe${probes === 1 ? '' : 's'}, ${fails} failed${drained ? `; drained ${drained} min` : ''}`;
+  // Real durations (a 90 s drain is "90 s"), not the minutes the cells touch.
+  const parts = (['UP', 'DOWN', 'UNKNOWN'] as const).filter((h) => totals.health[h] >= 1000 || h === current).map((h) => `${h} ${duration(totals.health[h])}`);
+  const text = `${parts.join(', ') || 'no data'}; ${probes} probe${probes === 1 ? '' : 's'}, ${fails} failed${totals.drainedMs >= 1000 ? `; drained ${duration(totals.drainedMs)}` : ''}`;
   // Runs of alike minutes are one element (class gN: N minutes wide), so a quiet hour is a few elements, not 60.
   const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
   const kind = (cell: StripCell) => `c-${cell.health}${cell.overridden ? ` c-o${cell.overridden}` : ''}${cell.fail ? ' c-f' : ''}`;
@@ -202,7 +209,8 @@ function strip(cells: StripCell[]): string {
     const label = `${when} UTC: ${c.health === 'none' ? 'not running' : c.health}${c.overridden ? ` (${c.overridden === 'DOWN' ? 'drained' : 'pinned UP'})` : ''}, ${r.ok} ok, ${r.fail} failed`;
     return `<span class="c ${kind(c)} g${r.n}" title="${esc(label)}"></span>`;
   };
-  return `<div class="strip-wrap"><div class="strip" role="img" aria-label="last ${HISTORY_WINDOW_MS / 60_000} minutes, oldest first: ${esc(text)}">${runs.map(span).join('')}</div><span class="strip-text">${esc(text)}</span></div>`;
+  // The words grow with time (durations): data-volatile keeps them out of what the event stream compares (live-updates.ts).
+  return `<div class="strip-wrap"><div class="strip" role="img" aria-label="last ${HISTORY_WINDOW_MS / 60_000} minutes, oldest first (summed up beside)">${runs.map(span).join('')}</div><span class="strip-text" data-volatile>${esc(text)}</span></div>`;
 }
 
 function timeline(d: AdminDeps): string {
