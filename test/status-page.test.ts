@@ -87,7 +87,9 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
   const shownAt = Date.now();
   const transitionAt = await transition;
   process.stdout.write(`# kill → page shows the failover: ${shownAt - killedAt} ms (daemon transition → page: ${shownAt - transitionAt} ms)\n`);
-  assert.ok(shownAt - killedAt <= 2000, `the page showed the failover ${shownAt - killedAt} ms after the kill (over 2 s)`);
+  // 2 s on an idle machine; the checks' FAST settings stretch with the load, and so does this bound.
+  const bound = scaled(2000);
+  assert.ok(shownAt - killedAt <= bound, `the page showed the failover ${shownAt - killedAt} ms after the kill (over ${bound} ms)`);
   assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was reloaded');
   assert.match(await text(page, `${rs} h2`), /DEGRADED/);
   const primaryRow = page.locator(`tr[data-target="${PRIMARY}"]`);
