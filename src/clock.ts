@@ -11,6 +11,19 @@ export interface Clock {
   now(): number;
   /** Run `fn` once after `ms`. */
   setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Run `fn` on a later turn of the event loop, after pending I/O (setImmediate; the same in FakeClock). */
+  defer(fn: () => void): TimerHandle;
+}
+
+/** Keeps the process running (the Clock's timers do not) until released: for a command with no server open. */
+export function keepProcessAlive(): { release(): void } {
+  const t = setInterval(() => undefined, 60_000);
+  return { release: () => clearInterval(t) };
+}
+
+/** Resolves on a later turn of the event loop, so pending I/O (DNS queries) runs between slices of long work. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export const systemClock: Clock = {
@@ -19,6 +32,10 @@ export const systemClock: Clock = {
     const t = setTimeout(fn, ms);
     t.unref?.();
     return { cancel: () => clearTimeout(t) };
+  },
+  defer(fn) {
+    const t = setImmediate(fn);
+    return { cancel: () => clearImmediate(t) };
   },
 };
 
@@ -37,6 +54,10 @@ export class FakeClock implements Clock {
     const id = ++this.seq;
     this.timers.set(id, { at: this.t + Math.max(0, ms), fn });
     return { cancel: () => void this.timers.delete(id) };
+  }
+  /** Not time but turn order: the same as the system clock's, so code that yields a turn behaves as in production. */
+  defer(fn: () => void): TimerHandle {
+    return systemClock.defer(fn);
   }
   /** Move time forward by `ms`, firing due timers in order (bounded). */
   advance(ms: number): void {

@@ -5,7 +5,7 @@
  * state file, notifications and maintenance windows. The only place that
  * knows them all.
  */
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { AdminServer } from './admin/server.ts';
 import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
@@ -65,7 +65,7 @@ export class Daemon {
   private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
   /** A publish is queued for the end of this turn of the event loop (coalescing). */
-  private publishQueued: NodeJS.Immediate | undefined;
+  private publishQueued: TimerHandle | undefined;
   private serving = false;
   private stopping = false;
   /** The reload in progress, and the one that reads the file again after it (requests that arrived during it). */
@@ -253,7 +253,7 @@ export class Daemon {
    */
   private queuePublish(): void {
     if (this.publishQueued) return;
-    this.publishQueued = setImmediate(() => {
+    this.publishQueued = this.clock.defer(() => {
       this.publishQueued = undefined;
       this.publish();
     });
@@ -261,7 +261,7 @@ export class Daemon {
 
   private publishNowIfQueued(): void {
     if (!this.publishQueued) return;
-    clearImmediate(this.publishQueued);
+    this.publishQueued.cancel();
     this.publishQueued = undefined;
     this.publish();
   }

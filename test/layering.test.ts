@@ -71,3 +71,24 @@ test('layering: the allowed directions pass (dns/ reads records/, rfc2136/ uses 
   ]);
   assert.equal(r.code, 0, r.out);
 });
+
+test('lint:time: a timer or Date.now() outside the Clock fails, naming file:line; a method of the same name and the Clock module itself pass', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'failoverd-lint-time-'));
+  try {
+    mkdirSync(join(dir, 'src', 'probes'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'clock.ts'), 'export const now = () => Date.now();\nexport const later = (f: () => void) => setTimeout(f, 1);\n');
+    writeFileSync(join(dir, 'src', 'probes', 'ok.ts'), "import type { Socket } from 'node:net';\nexport const idle = (s: Socket) => s.setTimeout(0);\nexport const o = { setTimeout: 1 };\n");
+    writeFileSync(join(dir, 'src', 'probes', 'bad.ts'), "import { setTimeout as sleep } from 'node:timers/promises';\nexport const at = Date.now();\nexport const t = setImmediate(() => undefined);\nexport { sleep };\n");
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'lint-time.mjs'), join(dir, 'src')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.includes(': use the Clock'));
+    assert.deepEqual(lines.map((l) => l.replace(/: use the Clock.*$/, '')), [
+      'src/probes/bad.ts:1:1: import from node:timers/promises',
+      'src/probes/bad.ts:1:10: setTimeout',
+      'src/probes/bad.ts:2:19: Date.now',
+      'src/probes/bad.ts:3:18: setImmediate',
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -29,6 +29,7 @@ import { probeRoutes } from './routes/probes.ts';
 import { recordRoutes } from './routes/records.ts';
 import { reloadRoutes } from './routes/reload.ts';
 import { statusRoutes } from './routes/status.ts';
+import { systemClock } from '../clock.ts';
 
 export interface AdminServerOptions {
   listen: HostPort;
@@ -101,12 +102,11 @@ export class AdminServer {
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.closeStreams();
     this.server.closeIdleConnections();
-    const force = setTimeout(() => {
+    const force = systemClock.setTimer(1000, () => {
       for (const s of this.sockets) s.destroy();
-    }, 1000);
-    force.unref();
+    });
     await closed;
-    clearTimeout(force);
+    force.cancel();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -5,7 +5,7 @@
  * poll phase run) before the next one. At 10,000 record sets a document is
  * tens of MB; done in one go it would hold DNS answers for a second.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../clock.ts';
 
 /** Milliseconds a slice may run before the event loop turns. */
 export const SLICE_MS = 4;

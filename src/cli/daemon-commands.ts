@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { Daemon } from '../daemon.ts';
 import { createLogger } from '../log.ts';
 import { reportProblems } from './problems.ts';
+import { systemClock } from '../clock.ts';
 
 export function registerDaemonCommands(program: Command): void {
   program
@@ -44,14 +45,13 @@ export function registerDaemonCommands(program: Command): void {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'stopping');
-        const force = setTimeout(() => process.exit(1), 5000);
-        force.unref();
+        systemClock.setTimer(5000, () => process.exit(1));
         daemon.stop().then(
           () => {
             logger.info('stopped');
             logger.flush();
             process.exitCode = 0;
-            setImmediate(() => process.exit(0));
+            systemClock.defer(() => process.exit(0));
           },
           (err) => {
             logger.error({ err }, 'error while stopping');

@@ -173,7 +173,7 @@ export class ClusterNode extends EventEmitter<Events> {
   private readonly health: ClusterHealthSource;
   private decider: LeaderDecider | undefined;
   private serialsSnapshot: Snapshot | undefined;
-  private writeQueued: NodeJS.Immediate | undefined;
+  private writeQueued: TimerHandle | undefined;
   private writing: Promise<void> = Promise.resolve();
   /** This leader's transitions already in etcd. */
   private writtenTransitions = new WeakSet<Transition>();
@@ -425,7 +425,7 @@ export class ClusterNode extends EventEmitter<Events> {
     this.heartbeatTimer?.cancel();
     this.gathering?.cancel();
     this.retryWrite?.cancel();
-    if (this.writeQueued) clearImmediate(this.writeQueued);
+    this.writeQueued?.cancel();
     this.vantage.stop();
     this.decider?.stop();
     this.decider = undefined;
@@ -742,7 +742,7 @@ export class ClusterNode extends EventEmitter<Events> {
   private queueWrite(): void {
     // While a failed write waits for its retry, changes wait with it (the retry writes them all).
     if (this.writeQueued || this.retryWrite || !this.decider) return;
-    this.writeQueued = setImmediate(() => {
+    this.writeQueued = this.clock.defer(() => {
       this.writeQueued = undefined;
       this.writing = this.writing.then(() => this.writeDecisions());
     });

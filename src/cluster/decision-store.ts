@@ -5,7 +5,7 @@
  * the leader writes what changed, batch by batch, each transaction fenced
  * by its leader key's createRevision (a deposed leader's write is refused).
  */
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
 import { DecisionAssembler } from './decision-assembler.ts';
@@ -41,7 +41,8 @@ export class DecisionStore {
   /** What the leader knows etcd holds (read at the start of its term); undefined when not leading. */
   private base: WriterBase | undefined;
   private readonly malformed = new Set<string>();
-  private notifyQueued: NodeJS.Immediate | undefined;
+  private notifyQueued: TimerHandle | undefined;
+  private readonly clock: Clock;
   private readonly limits: TxnLimits;
   /** Called when the record served changes (including after this instance's own writes). */
   readonly listeners: Array<(r: DecisionRecord) => void> = [];
@@ -54,7 +55,8 @@ export class DecisionStore {
     opts: { clock?: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number } = {},
   ) {
     this.limits = opts.limits ?? DEFAULT_TXN_LIMITS;
-    this.mirror = new PrefixMirror(etcd, keys.decisionsPrefix, { clock: opts.clock ?? systemClock });
+    this.clock = opts.clock ?? systemClock;
+    this.mirror = new PrefixMirror(etcd, keys.decisionsPrefix, { clock: this.clock });
     this.assembler = new DecisionAssembler(keys, opts.rank, (key) => {
       if (this.malformed.has(key)) return;
       this.malformed.add(key);
@@ -64,7 +66,7 @@ export class DecisionStore {
     // start), and assembling the record for each made a start at 10,000 record sets quadratic.
     this.mirror.on('change', (key, value) => {
       if (!this.assembler.apply(key, value) || this.notifyQueued) return;
-      this.notifyQueued = setImmediate(() => {
+      this.notifyQueued = this.clock.defer(() => {
         this.notifyQueued = undefined;
         const r = this.assembler.record();
         if (r) for (const l of this.listeners) l(r);
@@ -83,7 +85,7 @@ export class DecisionStore {
   }
 
   stop(): Promise<void> {
-    if (this.notifyQueued) clearImmediate(this.notifyQueued);
+    this.notifyQueued?.cancel();
     this.notifyQueued = undefined;
     return this.mirror.stop();
   }

@@ -42,6 +42,7 @@ import {
 } from 'etcd3';
 import type { ClusterConfig } from '../config/cluster.ts';
 import type { EtcdCompare, EtcdHeader, EtcdKeyValue, EtcdOp, EtcdPort, EtcdWatch, EtcdWatchMessage } from './etcd-port.ts';
+import { systemClock } from '../clock.ts';
 
 /** How long one unary etcd call (and one keep-alive) may take. */
 export const ETCD_CALL_DEADLINE_MS = 2000;
@@ -69,7 +70,7 @@ export function baseEtcdOptions(endpoints: string[]): IOptions {
     hosts: endpoints,
     dialTimeout: ETCD_CALL_DEADLINE_MS,
     faultHandling: faultHandling(),
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(Date.now() + ETCD_CALL_DEADLINE_MS) }),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(systemClock.now() + ETCD_CALL_DEADLINE_MS) }),
   };
 }
 
@@ -238,8 +239,8 @@ export class Etcd3Port implements EtcdPort {
     this.streams.add(stream);
     try {
       return await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new GRPCDeadlineExceededError('lease keep-alive: no answer within the deadline')), ETCD_CALL_DEADLINE_MS);
-        const done = (): void => clearTimeout(timer);
+        const timer = systemClock.setTimer(ETCD_CALL_DEADLINE_MS, () => reject(new GRPCDeadlineExceededError('lease keep-alive: no answer within the deadline')));
+        const done = (): void => timer.cancel();
         stream
           .on('data', (res: { TTL: string }) => {
             done();

@@ -17,7 +17,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { TxnLimits } from './decision-layout.ts';
@@ -91,7 +91,7 @@ export interface VantagePublisherOptions {
 const nothingWritten = (): VantageWritten => ({ head: undefined, shards: new Map() });
 
 export class VantagePublisher {
-  private queued: NodeJS.Immediate | undefined;
+  private queued: TimerHandle | undefined;
   private enabled = false;
   /** A publish is in flight; `again`: publish once more after it. */
   private running = false;
@@ -148,7 +148,7 @@ export class VantagePublisher {
   /** The local health of some probe key changed: publish at the end of this turn. */
   changed(): void {
     if (!this.enabled || this.queued) return;
-    this.queued = setImmediate(() => {
+    this.queued = this.o.clock.defer(() => {
       this.queued = undefined;
       this.run();
     });
@@ -172,7 +172,7 @@ export class VantagePublisher {
 
   stop(): void {
     this.enabled = false;
-    if (this.queued) clearImmediate(this.queued);
+    this.queued?.cancel();
     this.queued = undefined;
   }
 

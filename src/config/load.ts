@@ -7,7 +7,7 @@ import { resolveAdmin } from './admin.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, resolve, join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../clock.ts';
 import { LineCounter } from 'yaml';
 import { errorText, ProblemsError, quote, shown, type Problem } from '../errors.ts';
 import { canonicalName, isInZone } from '../records/names.ts';

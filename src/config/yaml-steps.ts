@@ -6,7 +6,7 @@
  * Composer parseDocument() drives, fed the same way: the same Document,
  * errors and line counts.
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../clock.ts';
 import { Composer, Lexer, Parser, YAMLParseError, type Document, type DocumentOptions, type LineCounter, type ParseOptions, type SchemaOptions } from 'yaml';
 
 /** Lexical tokens parsed between two yields (about 5 ms of work). */

@@ -127,7 +127,7 @@ export class ProbeScheduler {
   private suspects = 0;
   /** Targets whose watch connection closed, waiting for their probe (probeSoon). */
   private readonly soon = new Set<string>();
-  private soonQueued: NodeJS.Immediate | undefined;
+  private soonQueued: TimerHandle | undefined;
 
   constructor(options: ProbeSchedulerOptions) {
     this.onResult = options.onResult;
@@ -181,7 +181,7 @@ export class ProbeScheduler {
   private probeSoon(key: string): void {
     this.soon.add(key);
     if (this.soonQueued) return;
-    this.soonQueued = setImmediate(() => this.probeSoonBatch());
+    this.soonQueued = this.clock.defer(() => this.probeSoonBatch());
   }
 
   private probeSoonBatch(): void {
@@ -189,7 +189,7 @@ export class ProbeScheduler {
     let n = 0;
     for (const key of this.soon) {
       if (n++ >= WATCH_PROBES_PER_TURN) {
-        this.soonQueued = setImmediate(() => this.probeSoonBatch());
+        this.soonQueued = this.clock.defer(() => this.probeSoonBatch());
         return;
       }
       this.soon.delete(key);
@@ -215,7 +215,7 @@ export class ProbeScheduler {
   /** Cancel timers, abort in-flight probes, and resolve once they settled (bounded by stopTimeoutMs). */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.soonQueued) clearImmediate(this.soonQueued);
+    this.soonQueued?.cancel();
     this.soonQueued = undefined;
     this.soon.clear();
     for (const t of this.targets.values()) this.halt(t);

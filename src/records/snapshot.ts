@@ -4,7 +4,7 @@
  * snapshot at a time; a new one is built and swapped in whole.
  */
 import type { DynamicType } from '../config/types.ts';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../clock.ts';
 import { isInZone, parentName } from './names.ts';
 import { nextSerial } from './serial.ts';
 import type { RData, RRType, SoaData, ZoneFile } from './types.ts';

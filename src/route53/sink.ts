@@ -258,7 +258,7 @@ export class Route53Sink {
       this.cron = undefined;
     }
     this.ownPort?.destroy();
-    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise((r) => this.clock.setTimer(15_000, () => r(undefined)))]);
     if (this.running) await bounded(this.running);
     await bounded(Promise.all([...this.background]));
   }

@@ -17,7 +17,7 @@
 import { ProblemsError, quote, type Problem } from '../errors.ts';
 import { canonicalName } from '../records/names.ts';
 import type { RRType, ZoneFile, ZoneFileRecord } from '../records/types.ts';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../clock.ts';
 import { checkZoneSteps } from './check.ts';
 import { parseName } from './name.ts';
 import { MAX_TTL, parseTtl } from './numbers.ts';
