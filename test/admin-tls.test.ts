@@ -181,6 +181,30 @@ test('HTTPS only, token scopes per route, audit lines, the CLI with --cacert and
   assert.equal(failed, 0);
   assert.ok(seen.has(before) && seen.has(after), 'both the old and the new certificate were served');
   assert.equal((await https(port, 'GET', '/v1/status', { ...tls, token: TOKENS.reader })).served, after);
+
+  // Rotation to broken files: a truncated certificate, then a key that is not the certificate's. The reload is refused
+  // saying why (its reply and a log line), and the certificate before it keeps serving.
+  const pkiDir = pki.dir;
+  const good = { cert: readFileSync(join(pkiDir, 'server.crt')), key: readFileSync(join(pkiDir, 'server.key')) };
+  const other = pki.issue('server3', { cn: 'localhost', san: 'IP:127.0.0.1,DNS:localhost' });
+  const broken: Array<[string, () => void, RegExp]> = [
+    ['a truncated certificate', () => writeFileSync(join(pkiDir, 'server.crt'), good.cert.subarray(0, good.cert.length / 2)), /certificate, key.* do not make a TLS setup/],
+    ['a key that is not the certificate\'s', () => (writeFileSync(join(pkiDir, 'server.crt'), good.cert), copyFileSync(other.key, join(pkiDir, 'server.key'))), /do not make a TLS setup: .*(key values mismatch|KEY_VALUES_MISMATCH)/i],
+  ];
+  for (const [what, breakIt, why] of broken) {
+    breakIt();
+    const from = d.proc.logs.length;
+    const r = await https(port, 'POST', '/v1/reload', { ...tls, token: TOKENS.root });
+    assert.equal(r.status, 422, `${what}: ${JSON.stringify(r.body)}`);
+    const problem = (r.body.error.details as Array<{ path?: string; message: string }>).find((p) => p.path === 'admin.tls');
+    assert.ok(problem, `${what}: no admin.tls problem in ${JSON.stringify(r.body)}`);
+    assert.match(problem.message, why, what);
+    const line = await d.proc.waitForLog((l) => l.msg === 'reload refused: still serving the previous config', 5000, from);
+    assert.equal(line.level, 50);
+    assert.ok(d.proc.logs.slice(from).some((l) => l.path === 'admin.tls' && why.test(String(l.problem))), `${what}: a log line says why`);
+    assert.equal((await https(port, 'GET', '/v1/status', { ...tls, token: TOKENS.reader })).served, after, `${what}: the certificate before it still serves`);
+  }
+  writeFileSync(join(pki.dir, 'server.key'), good.key);
 });
 
 test('mutual TLS: no client certificate or one of another CA refused in the handshake; a listed one gets its scope, an unlisted one 403', { timeout: scaled(60_000) }, async (t) => {
