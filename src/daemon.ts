@@ -94,8 +94,10 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       notifyQueue: () => this.notifier.queued,
       // Only where the sink runs (alone, or the leader): a follower's idle sink is not "out of sync".
-      route53: () => (this.duties.isRunning('route53') ? this.route53?.metricsView() : undefined),
-      rfc2136: () => (this.duties.isRunning('rfc2136') ? this.rfc2136?.metricsView() : undefined),
+      // Only where the sink should run (alone, or the leader; a start that failed included): a follower's idle sink is not "out of sync".
+      route53: () => (this.duties.isWanted('route53') ? this.route53?.metricsView() : undefined),
+      rfc2136: () => (this.duties.isWanted('rfc2136') ? this.rfc2136?.metricsView() : undefined),
+      leaderDuties: () => this.duties.view(),
       dnsTcp: () => this.dns.tcpStats(),
       cluster: () => this.source.clusterStatus(),
       now: () => this.clock.now(),
@@ -332,6 +334,7 @@ export class Daemon {
       route53: () => this.route53?.view() ?? null,
       rfc2136: () => this.rfc2136?.view() ?? null,
       cluster: () => this.source.clusterStatus(),
+      leaderDuties: () => this.duties.view(),
       targetUnknownToLeader: (id) => this.source.targetUnknownToLeader(id),
       transitions: (limit) => this.source.transitions(limit),
       failback: (key) => this.source.failback(key),

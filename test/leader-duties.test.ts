@@ -2,13 +2,15 @@
  * LeaderDuties on a FakeClock: duties start in order on election and stop
  * in reverse order on loss, each stop awaited (a duty whose stop takes
  * scripted time holds deposed() until it is done); changes run one at a
- * time; assertLeader follows the term.
+ * time; assertLeader follows the term; a duty whose start throws is
+ * failed (status, gauge), tried again with backoff while leading.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { FailoverdError } from '../src/errors.ts';
 import { LeaderDuties, type LeaderDuty } from '../src/leader-duties.ts';
+import { Metrics } from '../src/admin/metrics.ts';
 import { captureLog } from './helpers/log-capture.ts';
 
 /** A duty whose start and stop each take `ms` of the fake clock, recording when they begin and end. */
@@ -156,7 +158,7 @@ test('a duty that fails to start is logged and does not keep the others from sta
   duties.add(b);
   await duties.elected();
   assert.deepEqual(duties.running(), ['notify']);
-  assert.ok(log.lines.some((l) => l.msg === 'a leader duty failed to start' && l.duty === 'flaky' && l.level === 50));
+  assert.ok(log.lines.some((l) => l.msg === 'a leader duty failed to start: trying again' && l.duty === 'flaky' && l.level === 50));
   await duties.deposed();
   await duties.elected();
   assert.equal(attempts, 2);
@@ -186,4 +188,76 @@ test('add() while leading starts the duty; reload() reaches running duties only;
   await duties.elected();
   assert.equal(a.running || b.running, false, 'closed: an election starts nothing');
   assert.equal(duties.leading, false);
+});
+
+test('a duty whose start throws is failed: in status and the running gauge, tried again with backoff while leading (1 s, then 2 s), running once a start succeeds; a loss cancels the retry', async () => {
+  const clock = new FakeClock(T0);
+  const log = captureLog();
+  // random 1: each pause is its ceiling (1 s, 2 s, ...).
+  const duties = new LeaderDuties({ logger: log.logger, clock, random: () => 1 });
+  let attempts = 0;
+  let failUntil = 3;
+  duties.add({
+    name: 'route53',
+    start: () => {
+      attempts++;
+      if (attempts < failUntil) throw new Error(`the zone cannot be read (attempt ${attempts})`);
+    },
+    stop: () => undefined,
+  });
+  duties.add(timedDuty('notify', clock, []));
+  const metrics = new Metrics({ decisions: () => [], ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => clock.now(), leaderDuties: () => duties.view() });
+  const gauges = async () => {
+    const running = (await metrics.registry.getSingleMetric('failoverd_leader_duty_running')!.get()).values;
+    const leading = (await metrics.registry.getSingleMetric('failoverd_leader_duties_leading')!.get()).values;
+    const of = (duty: string) => running.find((v) => v.labels.duty === duty)?.value;
+    return { route53: of('route53'), notify: of('notify'), leading: leading[0]?.value };
+  };
+  assert.deepEqual(await gauges(), { route53: 0, notify: 0, leading: 0 }, 'every configured duty exported from the start');
+
+  await duties.elected();
+  assert.equal(attempts, 1);
+  let [r53] = duties.status();
+  assert.equal(r53!.state, 'failed');
+  assert.equal(r53!.failedStarts, 1);
+  assert.match(r53!.error!.message, /attempt 1/);
+  assert.equal(r53!.nextRetryAt, T0 + 1000);
+  assert.deepEqual(await gauges(), { route53: 0, notify: 1, leading: 1 });
+  assert.equal(duties.isRunning('route53'), false);
+  assert.equal(duties.isWanted('route53'), true, 'its sink\'s metrics stay visible on the leader');
+
+  clock.advance(999);
+  await flush();
+  assert.equal(attempts, 1, 'not before its pause');
+  clock.advance(1);
+  await flush();
+  assert.equal(attempts, 2);
+  [r53] = duties.status();
+  assert.equal(r53!.failedStarts, 2);
+  assert.equal(r53!.nextRetryAt, clock.now() + 2000);
+  clock.advance(2000);
+  await flush();
+  assert.equal(attempts, 3);
+  [r53] = duties.status();
+  assert.equal(r53!.state, 'running');
+  assert.equal(r53!.failedStarts, 0);
+  assert.equal(r53!.error, undefined);
+  assert.deepEqual(await gauges(), { route53: 1, notify: 1, leading: 1 });
+  const failedLines = log.lines.filter((l) => l.msg === 'a leader duty failed to start: trying again');
+  assert.deepEqual(failedLines.map((l) => l.level), [50, 40], 'error the first time, warn after');
+  assert.ok(log.lines.some((l) => l.msg === 'a leader duty that had failed to start runs now' && l.failedStarts === 2));
+
+  // Failing again in the next term; the lead is lost before its retry: the retry is canceled, nothing starts later.
+  await duties.deposed();
+  attempts = 0;
+  failUntil = Infinity;
+  await duties.elected();
+  assert.equal(duties.status()[0]!.state, 'failed');
+  await duties.deposed();
+  assert.deepEqual(duties.status().map((d) => `${d.name}:${d.state}`), ['route53:stopped', 'notify:stopped']);
+  assert.equal(duties.status()[0]!.nextRetryAt, undefined);
+  clock.advance(120_000);
+  await flush();
+  assert.equal(attempts, 1, 'no start once deposed');
+  assert.deepEqual(await gauges(), { route53: 0, notify: 0, leading: 0 });
 });

@@ -31,7 +31,10 @@ test('an AccessDenied from Route 53 shows in /v1/status, failoverd status and /m
   await daemon.proc.waitForLog((l) => l.component === 'route53' && l.code === 'ROUTE53_REJECTED', 15_000);
   assert.ok(requests > 0, 'the fake Route 53 was asked');
 
-  const st = (await (await fetch(`${admin}/v1/status`)).json()) as { route53: any };
+  const st = (await (await fetch(`${admin}/v1/status`)).json()) as { route53: any; leaderDuties: any };
+  // Alone, this process leads; the sink's duty runs (its requests fail: that is the sink's error, not the duty's start).
+  assert.equal(st.leaderDuties.leading, true);
+  assert.deepEqual(st.leaderDuties.duties.map((d: { name: string; state: string }) => `${d.name}:${d.state}`), ['route53:running', 'notify:running', 'maintenance:running']);
   assert.equal(st.route53.mode, 'records');
   assert.equal(st.route53.inSync, false);
   assert.equal(st.route53.pendingChanges, 1);
@@ -49,4 +52,6 @@ test('an AccessDenied from Route 53 shows in /v1/status, failoverd status and /m
   assert.match(metrics, /^failoverd_route53_in_sync\{mode="records"\} 0$/m);
   assert.match(metrics, /^failoverd_route53_pending_changes\{mode="records"\} 1$/m);
   assert.match(metrics, /^failoverd_route53_seconds_since_in_sync\{mode="records"\} \d/m);
+  assert.match(metrics, /^failoverd_leader_duty_running\{duty="route53"\} 1$/m);
+  assert.match(metrics, /^failoverd_leader_duties_leading 1$/m);
 });

@@ -1,5 +1,6 @@
 /** What the admin API reads and steers: the daemon, through this narrow interface. */
 import type { ClusterStatus } from '../cluster/cluster-node.ts';
+import type { LeaderDutiesView } from '../leader-duties.ts';
 import type { Controller, ReloadSummary } from '../controller.ts';
 import type { Problem } from '../errors.ts';
 import type { FailbackOutcome } from '../failover/decider.ts';
@@ -51,6 +52,8 @@ export interface AdminDeps {
   transitions(limit?: number): Transition[];
   /** Cluster mode's state; undefined without a cluster: section. */
   cluster?(): ClusterStatus | undefined;
+  /** The leader duties (Route 53, RFC 2136, webhooks, maintenance): whether this process leads, each duty's state. */
+  leaderDuties?(): LeaderDutiesView;
   /** Cluster mode: a target this instance knows and the leader does not decide (a drain of it would be applied nowhere), with the instances that know it. */
   targetUnknownToLeader?(targetId: string): { leader: string; knownBy: string[] } | undefined;
   info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };

@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterStatus } from '../cluster/cluster-node.ts';
+import type { LeaderDutiesView } from '../leader-duties.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
@@ -51,6 +52,8 @@ export interface MetricsSources {
   dnsTcp?: () => TcpStats;
   /** The probed targets of the config ("<check>@<address>"): their probe series exist (at 0) before their first result. */
   probeKeys?: () => Iterable<string>;
+  /** The leader duties: whether this process leads, each configured duty's state (no failoverd_leader_* series without it). */
+  leaderDuties?: () => LeaderDutiesView;
 }
 
 export class Metrics {
@@ -240,6 +243,26 @@ export class Metrics {
     for (const outcome of ['success', 'failure']) this.reloads.inc({ outcome }, 0);
     this.reloadLastOk.set(1);
     this.reloadLastSuccess.set(src.now() / 1000);
+    new Gauge({
+      name: 'failoverd_leader_duty_running',
+      help: '1 while this leader duty (route53, rfc2136, notify, maintenance) runs, else 0; every configured duty from the start. 0 on a process that leads (failoverd_leader_duties_leading 1) means its start failed: it is tried again with backoff.',
+      labelNames: ['duty'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of src.leaderDuties?.().duties ?? []) this.set({ duty: d.name }, d.state === 'running' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_leader_duties_leading',
+      help: '1 while this process leads, so its leader duties should run (alone: from start to stop; a cluster: the leader), else 0.',
+      registers,
+      collect() {
+        this.reset();
+        const v = src.leaderDuties?.();
+        if (v) this.set(v.leading ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'failoverd_maintenance_active',
       help: '1 while a maintenance window drains its targets.',

@@ -95,7 +95,16 @@ function formatStatus(s: any): string {
     ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatDuties(s.leaderDuties)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+}
+
+/** A WARNING line per leader duty that should run here and does not (its start failed). */
+function formatDuties(v: any): string {
+  if (!v?.leading) return '';
+  return (v.duties ?? [])
+    .filter((d: any) => d.state === 'failed')
+    .map((d: any) => `WARNING: leader duty ${d.name} is NOT RUNNING: its start failed ${d.failedStarts} time(s) since ${d.since}, last: ${d.error?.message ?? '?'}; next try ${d.nextRetryAt ? ago(d.nextRetryAt) : 'at the next election'}\n`)
+    .join('');
 }
 
 /** The cluster lines: who leads, this instance's link to etcd, and each target as the vantage points see it. */

@@ -1,6 +1,7 @@
 /** GET /v1/status, GET /v1/explain?name=&type=, GET /v1/transitions?limit=. */
 
 import type { ClusterStatus } from '../../cluster/cluster-node.ts';
+import type { LeaderDutiesView } from '../../leader-duties.ts';
 import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../records/names.ts';
 import { findZone } from '../../records/snapshot.ts';
@@ -23,6 +24,15 @@ function clusterView(c: ClusterStatus | undefined): unknown {
     etcdWriteErrors: etcdWriteErrors.map((e) => ({ ...e, since: iso(e.since), lastAt: iso(e.lastAt) })),
     etcdAlarms: etcdAlarms ? { raised: etcdAlarms.raised, readAt: iso(etcdAlarms.readAt) } : null,
     vantagePoints: vantagePoints.map((v) => ({ instance: v.instance, publishedAt: iso(v.publishedAt) })),
+  };
+}
+
+/** The leader duties' section of /v1/status, times as ISO strings. */
+function leaderDutiesView(v: LeaderDutiesView | undefined): unknown {
+  if (!v) return null;
+  return {
+    leading: v.leading,
+    duties: v.duties.map((x) => ({ ...x, since: iso(x.since), ...(x.error ? { error: { ...x.error, at: iso(x.error.at) } } : {}), ...(x.nextRetryAt !== undefined ? { nextRetryAt: iso(x.nextRetryAt) } : {}) })),
   };
 }
 
@@ -82,6 +92,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
           cluster: clusterView(d.cluster?.()),
+          leaderDuties: leaderDutiesView(d.leaderDuties?.()),
           rfc2136: d.rfc2136?.() ?? null,
         };
         // Built and written in slices, the event loop turning between them: at 10,000 record sets the whole document is tens of MB.
