@@ -4,12 +4,16 @@
  * with onLoss: local serves its own verdict while cut off (a dead primary
  * fails over on it alone), then the cluster's decisions again. At a cold
  * start the first instance up waits for the vantage points of the last
- * decision instead of deciding alone.
+ * decision instead of deciding alone. And the cluster test helper leaves
+ * no daemon behind when etcd is not there: an instance whose start times
+ * out is killed before startOne() rejects, and one still starting when the
+ * cluster is stopped (its test failed or timed out) is killed by stop(),
+ * its startOne() rejecting as soon as the process is gone.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
-import { startLoopbackCluster } from './helpers/cluster-daemons.ts';
+import { LoopbackCluster, startLoopbackCluster } from './helpers/cluster-daemons.ts';
 import { waitWritable } from './helpers/etcd.ts';
 import { freePort } from './helpers/ports.ts';
 import { scaled } from './helpers/eventually.ts';
@@ -86,4 +90,29 @@ test('cluster cold start: the first instance up waits for the vantage points of 
   }
   const decided = first.proc.logs.filter((l) => l.msg === 'transition' && l.verdict === undefined);
   assert.deepEqual(decided, [], 'the cluster made no transition: fo-1 did not decide alone');
+});
+
+test('cluster helper: an instance whose start times out, or that still starts when the cluster stops, is killed', { timeout: scaled(60_000) }, async (t) => {
+  const etcdPort = await freePort();
+  const cluster = new LoopbackCluster(2, { endpoints: [`http://127.0.0.1:${etcdPort}`], port: await freePort(), startupTimeout: '30s' });
+  t.after(() => cluster.stop());
+
+  const timedOut = cluster.startOne(0, 300);
+  const [first] = [...cluster.starting];
+  assert.ok(first, 'the instance is tracked while it starts');
+  await assert.rejects(timedOut, /no matching log line/);
+  assert.ok(first.proc.child.exitCode !== null || first.proc.child.signalCode !== null, 'killed before startOne rejected');
+  assert.equal(cluster.starting.size, 0);
+  assert.equal(cluster.daemons[0], undefined);
+
+  const pending = cluster.startOne(1, 30_000);
+  const [second] = [...cluster.starting];
+  await second!.waitAdmin(20_000); // its process runs
+  const t0 = Date.now();
+  await cluster.stop();
+  await assert.rejects(pending);
+  assert.ok(second!.proc.child.exitCode !== null || second!.proc.child.signalCode !== null, 'killed by stop()');
+  assert.ok(Date.now() - t0 < 10_000, `startOne rejected ${Date.now() - t0} ms after stop(), not at its timeout`);
+  assert.equal(cluster.daemons[1], undefined);
+  await assert.rejects(cluster.startOne(0), /the cluster is stopped/);
 });

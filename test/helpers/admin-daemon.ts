@@ -76,16 +76,21 @@ export class AdminDaemon {
   /** Starts a daemon and waits until it serves DNS; one that does not in time is killed before the error is thrown. */
   static async start(dir: TestDir, env: NodeJS.ProcessEnv = {}, timeoutMs = 10_000, where: DaemonPlace = {}): Promise<AdminDaemon> {
     const d = new AdminDaemon(dir, env, where);
+    await d.ready(timeoutMs);
+    return d;
+  }
+
+  /** Waits until this daemon (just constructed: its process started) serves DNS; one that does not in time is killed before the error is thrown. */
+  async ready(timeoutMs = 10_000): Promise<void> {
     try {
-      await d.waitAdmin(timeoutMs);
-      const serving = await d.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
-      d.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
-      d.resolver.setServers([`${d.host}:${d.dnsPort}`]);
+      await this.waitAdmin(timeoutMs);
+      const serving = await this.proc.waitForLog((l) => l.msg === 'serving DNS', timeoutMs);
+      this.dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
+      this.resolver.setServers([`${this.host}:${this.dnsPort}`]);
     } catch (err) {
-      await d.stop('SIGKILL');
+      await this.stop('SIGKILL');
       throw err;
     }
-    return d;
   }
 
   async waitAdmin(timeoutMs = 10_000): Promise<void> {

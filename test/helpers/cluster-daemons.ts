@@ -67,6 +67,9 @@ ${typeof o.extra === 'function' ? o.extra(n) : (o.extra ?? '')}`;
 export class LoopbackCluster {
   readonly dirs: TestDir[] = [];
   readonly daemons: Array<AdminDaemon | undefined> = [];
+  /** Instances whose process runs and that do not serve DNS yet: stop() kills them too. */
+  readonly starting = new Set<AdminDaemon>();
+  private stopped = false;
 
   constructor(
     readonly size: number,
@@ -84,8 +87,25 @@ export class LoopbackCluster {
     await Promise.all(this.dirs.map((_, i) => this.startOne(i, timeoutMs)));
   }
 
+  /**
+   * Starts instance i and waits until it serves DNS. Its process is killed
+   * on every way this fails: not serving in time (ready() kills it), or the
+   * cluster stopped meanwhile (stop() kills the instances still starting;
+   * one that gets ready after it is killed here), so no daemon outlives the test.
+   */
   async startOne(i: number, timeoutMs = 20_000): Promise<AdminDaemon> {
-    const d = await AdminDaemon.start(this.dirs[i]!, this.o.env ?? {}, timeoutMs, this.o.place?.(i + 1));
+    if (this.stopped) throw new Error(`fo-${i + 1} not started: the cluster is stopped`);
+    const d = new AdminDaemon(this.dirs[i]!, this.o.env ?? {}, this.o.place?.(i + 1));
+    this.starting.add(d);
+    try {
+      await d.ready(timeoutMs);
+    } finally {
+      this.starting.delete(d);
+    }
+    if (this.stopped) {
+      await d.stop('SIGKILL');
+      throw new Error(`fo-${i + 1} got ready after the cluster was stopped: killed`);
+    }
     this.daemons[i] = d;
     return d;
   }
@@ -148,7 +168,8 @@ export class LoopbackCluster {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.daemons.map((d) => d?.stop()));
+    this.stopped = true;
+    await Promise.all([...this.daemons.map((d) => d?.stop()), ...[...this.starting].map((d) => d.stop('SIGKILL'))]);
     for (const d of this.dirs) d.remove();
   }
 }
