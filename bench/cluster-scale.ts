@@ -46,7 +46,7 @@
  * Env: BENCH_SCALE_SIZES (1000,10000), BENCH_SCALE_RUNS (5),
  * BENCH_SCALE_PAIRS (1000), BENCH_SCALE_PAIRS_AT (the size they run at: 1000),
  * BENCH_SCALE_PAIRS_MAX_S (600), BENCH_SCALE_LOG_LEVEL (warn), BENCH_SCALE_LOG_DIR (each
- * instance's whole output written there when a size fails), BENCH_CPU_PROF_DIR
+ * instance's whole output written there), BENCH_CPU_PROF_DIR
  * (each daemon's V8 CPU profile).
  */
 import { createSocket } from 'node:dgram';
@@ -354,6 +354,7 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
         const before = counter.bytes;
         const putsBefore = counter.puts;
         const killed = performance.now();
+        const killedAt = new Date().toISOString();
         await solo.kill();
         const at = await all(SECONDARY, killed, 15_000);
         times.push(Math.max(...at) - killed);
@@ -361,7 +362,7 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
         const windowMs = performance.now() - killed;
         bytes.push(counter.bytes - before);
         idle.push((idleBytes * windowMs) / idleMs);
-        process.stdout.write(`# ${n}: failover ${r + 1}: all three answer the secondary after ${Math.round(times.at(-1)!)} ms (each: ${at.map((x) => Math.round(x - killed)).join(', ')}); ${counter.bytes - before} bytes in ${counter.puts - putsBefore} puts (idle window as long: ${Math.round(idle.at(-1)!)} bytes); load ${load()}\n`);
+        process.stdout.write(`# ${n}: failover ${r + 1} (killed at ${killedAt}): all three answer the secondary after ${Math.round(times.at(-1)!)} ms (each: ${at.map((x) => Math.round(x - killed)).join(', ')}); ${counter.bytes - before} bytes in ${counter.puts - putsBefore} puts (idle window as long: ${Math.round(idle.at(-1)!)} bytes); load ${load()}\n`);
         await solo.revive();
       }
       const s = stats(times);
@@ -439,9 +440,9 @@ async function measureSize(n: number): Promise<{ row: Record<string, string | nu
     json.error = errText(err);
     process.stdout.write(`# ${n}: ${err instanceof Error ? err.message : String(err)}\n`.replace(/\n(?!$)/g, '\n#   '));
     for (const [i, inst] of instances.entries()) if (inst) process.stdout.write(`# fo-${i + 1} printed: ${inst.server.output().slice(-1500)}\n`);
-    // BENCH_SCALE_LOG_DIR: every instance's whole output, to read what went wrong.
-    if (process.env.BENCH_SCALE_LOG_DIR) for (const [i, inst] of instances.entries()) if (inst) writeFileSync(join(process.env.BENCH_SCALE_LOG_DIR, `${n}-fo-${i + 1}.log`), inst.server.output());
   } finally {
+    // BENCH_SCALE_LOG_DIR: every instance's whole output, to see where the time went (with BENCH_SCALE_LOG_LEVEL=info: each hop is a log line).
+    if (process.env.BENCH_SCALE_LOG_DIR) for (const [i, inst] of instances.entries()) if (inst) writeFileSync(join(process.env.BENCH_SCALE_LOG_DIR, `${n}-fo-${i + 1}.log`), inst.server.output());
     for (const inst of instances) for (const p of inst ? [inst.poller, inst.sentinel, inst.serials] : []) p.stop();
     await Promise.all(instances.map((inst) => inst?.server.stop()));
     await counter.stop();
