@@ -18,6 +18,7 @@ const UNIT = new Set([
   'docs-match.test.ts',
   'failover.test.ts',
   'failover-properties.test.ts',
+  'topology-units.test.ts',
   'health.test.ts',
   'leader-duties.test.ts',
   'log-userinfo.test.ts',

@@ -5,15 +5,20 @@
  * decision and nothing else, so Route 53 follows drains and failback holds
  * exactly as the embedded DNS does.
  */
-import { servesPrimary, type RecordSetDecision } from './failover/decision.ts';
-import type { DynamicRRset } from './records/snapshot.ts';
+import { servesPrimary, type DecidedValues, type RecordSetDecision } from './failover/decision.ts';
+import type { DynamicAnswer, DynamicRRset } from './records/snapshot.ts';
 import type { DesiredRecordSet as UpdateRecordSet } from './rfc2136/model.ts';
 import type { DesiredRecordSet } from './route53/desired.ts';
 
 export function toDynamicRRset(d: RecordSetDecision): DynamicRRset {
   const a = d.answer;
-  if (a.kind !== 'values') return { name: d.name, type: d.type, ttl: a.ttl, kind: a.kind, values: [] };
-  return { name: d.name, type: d.type, ttl: a.ttl, kind: 'values', values: a.values, weights: a.weights };
+  const topology = d.lists && d.clientMap ? { v4: d.clientMap.v4, v6: d.clientMap.v6, answers: d.lists.map((l) => dynamicAnswer(l.answer)) } : undefined;
+  return { name: d.name, type: d.type, ...dynamicAnswer(a), ...(topology ? { topology } : {}) };
+}
+
+function dynamicAnswer(a: DecidedValues): DynamicAnswer {
+  if (a.kind !== 'values') return { ttl: a.ttl, kind: a.kind, values: [] };
+  return { ttl: a.ttl, kind: 'values', values: a.values, weights: a.weights };
 }
 
 export function toDesiredRecordSet(d: RecordSetDecision): DesiredRecordSet {

@@ -32,5 +32,5 @@ test('the reference lists the keys the example config uses, with their defaults'
   assert.equal(rows.get('records[].name')!.required, true);
   assert.equal(rows.get('admin.listen')!.default, '127.0.0.1:8053');
   const doc = renderConfigReference();
-  assert.match(doc, /\| `records\[\]\.policy` \| "failover" \\\| "multivalue" \\\| "weighted" \| `failover` \|/);
+  assert.match(doc, /\| `records\[\]\.policy` \| "failover" \\\| "multivalue" \\\| "weighted" \\\| "topology" \| `failover` \|/);
 });

@@ -45,6 +45,25 @@ export function recordSetView(rs: RecordSetConfig, d: RecordSetDecision | undefi
     reason: state?.reason ?? missing,
     pending: state?.pending,
     version: d?.version,
+    // Policy topology: each site's health and answer, and what each site list of the map answers.
+    ...(rs.topology
+      ? {
+          sites: rs.topology.sites.map((s) => {
+            const sd = d?.sites?.find((x) => x.name === s.name);
+            const st = state?.sites?.[s.name];
+            return {
+              name: s.name,
+              policy: s.policy,
+              health: sd ? (sd.down ? 'DOWN' : sd.degraded ? 'DEGRADED' : 'UP') : 'UNKNOWN',
+              answer: st ? describeAnswer(rs, st.answer) : 'NONE',
+              since: iso(sd?.since),
+              reason: sd?.reason ?? missing,
+              targets: s.targets.map((t) => t.id),
+            };
+          }),
+          lists: (d?.lists ?? []).map((l) => ({ sites: l.sites, site: l.site, allDown: l.allDown, answer: l.answer.kind === 'values' ? l.answer.values.join(',') : l.answer.kind.toUpperCase() })),
+        }
+      : {}),
     targets: rs.targets.map((t) => targetView(rs, t, d?.targets.find((x) => x.id === t.id), probes)),
   };
 }

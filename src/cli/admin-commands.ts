@@ -181,9 +181,16 @@ export function registerAdminCommands(program: Command): void {
     }),
   );
 
-  withApi(program.command('explain').argument('<name>', 'record set name').argument('[type]', 'A, AAAA or CNAME').description('why NAME answers what it answers now')).action(
-    run(async (name: string, type: string | undefined, opts: AdminOpts) => {
-      const q = new URLSearchParams({ name, ...(type ? { type } : {}) });
+  withApi(
+    program
+      .command('explain')
+      .argument('<name>', 'record set name')
+      .argument('[type]', 'A, AAAA or CNAME')
+      .option('--client <address>', 'policy topology: what a client at this address (or subnet, e.g. 10.1.2.0/24) is answered: the map entry matched, the sites skipped and why')
+      .description('why NAME answers what it answers now'),
+  ).action(
+    run(async (name: string, type: string | undefined, opts: AdminOpts & { client?: string }) => {
+      const q = new URLSearchParams({ name, ...(type ? { type } : {}), ...(opts.client ? { client: opts.client } : {}) });
       const r = await call(opts, 'GET', `/v1/explain?${q}`);
       out(opts, r, r.explanation + '\n');
     }),

@@ -21,7 +21,8 @@ import { loadZoneFile } from '../zones/load.ts';
 import { isHostName, readsAsIpAddress } from './dns-name.ts';
 import { canonicalIp } from './ip-address.ts';
 import { configSchema, type RawConfig, type RawRecordSet } from './schema.ts';
-import type { Config, HostPort, RecordSetConfig, Target } from './types.ts';
+import { compileTopologyMap } from './topology.ts';
+import type { Config, HostPort, RecordSetConfig, SiteConfig, Target, TopologyConfig } from './types.ts';
 import { lineOfAlias, lineOfKey, lineOfPath } from './yaml-locate.ts';
 import { parseDocumentInSteps } from './yaml-steps.ts';
 
@@ -128,6 +129,11 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
     return { ...m, name };
   });
   listenClashes(raw.dns.listen, at, problems);
+  for (const key of Object.keys(raw.dns.ecs.listeners)) {
+    if (!raw.dns.listen.some((l) => (l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`) === key)) {
+      problems.push({ ...at(['dns', 'ecs', 'listeners', key]), message: `${quote(key)} is not a dns.listen address (listening: ${raw.dns.listen.map((l) => (l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`)).join(', ')})` });
+    }
+  }
   const admin = resolveAdmin(raw.admin, dirname(resolve(file)));
   for (const p of admin.problems) problems.push({ ...at(parsePath(p.path)), message: p.message });
   const xfer = resolveTransferConfig(raw, dirname(resolve(file)), zonesComplete ? zones.map((z) => z.origin) : undefined);
@@ -205,29 +211,34 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boo
     if (clash !== undefined) problems.push({ ...at(['records', i, 'name']), message: `${name} ${r.type} clashes with records[${clash}]` });
     seen.set(key, i);
 
-    const targets: Target[] = [];
-    const addresses = new Map<string, number>();
-    r.targets.forEach((t, j) => {
-      const check = raw.checks[t.check];
-      if (!check) problems.push({ ...at(['records', i, 'targets', j, 'check']), message: `unknown check ${quote(t.check)} (defined: ${Object.keys(raw.checks).join(', ') || 'none'})` });
-      const bad = addressProblem(r.type, t.address);
-      if (bad) problems.push({ ...at(['records', i, 'targets', j, 'address']), message: bad });
-      const address = r.type === 'CNAME' ? canonicalName(t.address) : bad ? t.address : canonicalIp(t.address);
-      const twin = addresses.get(address);
-      if (twin !== undefined && !bad) {
-        const first = at(['records', i, 'targets', twin, 'address']);
-        const written = r.targets[twin]!.address;
-        const spelling = t.address === written ? '' : `, written ${quote(written)}; both are ${address}`;
-        problems.push({ ...at(['records', i, 'targets', j, 'address']), message: `${quote(t.address)} is also ${first.path} (line ${first.line}${spelling}): an answer holds each address once` });
-      }
-      if (!addresses.has(address)) addresses.set(address, j);
-      const id = t.id ?? `${name}/${r.type}/${address}`;
-      const idTwin = targetIds.get(id);
-      if (idTwin !== undefined && (twin === undefined || t.id !== undefined)) problems.push({ ...at(['records', i, 'targets', j]), message: `duplicate target id ${quote(id)} (also ${idTwin.path}, line ${idTwin.line})` });
-      if (idTwin === undefined) targetIds.set(id, at(['records', i, 'targets', j]));
-      if (check) targets.push({ id, address, checkName: t.check, check, weight: t.weight, probeKey: `${t.check}@${address}` });
-    });
-    if (r.policy === 'weighted' && r.targets.every((t) => t.weight === 0)) problems.push({ ...at(['records', i, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
+    const resolveTargets = (list: NonNullable<RawRecordSet['targets']>, base: PropertyKey[], site?: string): Target[] => {
+      const targets: Target[] = [];
+      const addresses = new Map<string, number>();
+      list.forEach((t, j) => {
+        const check = raw.checks[t.check];
+        if (!check) problems.push({ ...at([...base, j, 'check']), message: `unknown check ${quote(t.check)} (defined: ${Object.keys(raw.checks).join(', ') || 'none'})` });
+        const bad = addressProblem(r.type, t.address);
+        if (bad) problems.push({ ...at([...base, j, 'address']), message: bad });
+        const address = r.type === 'CNAME' ? canonicalName(t.address) : bad ? t.address : canonicalIp(t.address);
+        const twin = addresses.get(address);
+        if (twin !== undefined && !bad) {
+          const first = at([...base, twin, 'address']);
+          const written = list[twin]!.address;
+          const spelling = t.address === written ? '' : `, written ${quote(written)}; both are ${address}`;
+          problems.push({ ...at([...base, j, 'address']), message: `${quote(t.address)} is also ${first.path} (line ${first.line}${spelling}): an answer holds each address once` });
+        }
+        if (!addresses.has(address)) addresses.set(address, j);
+        const id = t.id ?? (site === undefined ? `${name}/${r.type}/${address}` : `${name}/${r.type}/${site}/${address}`);
+        const idTwin = targetIds.get(id);
+        if (idTwin !== undefined && (twin === undefined || t.id !== undefined)) problems.push({ ...at([...base, j]), message: `duplicate target id ${quote(id)} (also ${idTwin.path}, line ${idTwin.line})` });
+        if (idTwin === undefined) targetIds.set(id, at([...base, j]));
+        if (check) targets.push({ id, address, checkName: t.check, check, weight: t.weight, probeKey: `${t.check}@${address}`, ...(site !== undefined ? { site } : {}) });
+      });
+      return targets;
+    };
+    const topology = r.policy === 'topology' ? resolveTopology(r, i, resolveTargets, problems, at) : undefined;
+    const targets = topology ? topology.sites.flatMap((s) => s.targets) : resolveTargets(r.targets ?? [], ['records', i, 'targets']);
+    if (r.policy === 'weighted' && (r.targets ?? []).every((t) => t.weight === 0)) problems.push({ ...at(['records', i, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
     if (r.type === 'CNAME' && r.policy !== 'failover' && r.policy !== 'weighted') problems.push({ ...at(['records', i, 'policy']), message: 'a CNAME record set answers one target: use policy failover or weighted' });
     if (r.type === 'CNAME' && r.whenAllDown === 'all') problems.push({ ...at(['records', i, 'whenAllDown']), message: 'a CNAME record set cannot answer all targets' });
     out.push({
@@ -238,12 +249,37 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boo
       degradedTtl: r.degradedTtl,
       policy: r.policy,
       failback: r.failback,
-      whenAllDown: r.whenAllDown ?? (r.policy === 'failover' || r.type === 'CNAME' ? 'primary' : 'all'),
+      whenAllDown: r.whenAllDown ?? (r.policy === 'failover' || r.policy === 'topology' || r.type === 'CNAME' ? 'primary' : 'all'),
       maxAnswers: r.maxAnswers,
       targets,
+      ...(topology ? { topology } : {}),
     });
   });
   return out;
+}
+
+/** Policy topology: each site's targets (ids NAME/TYPE/SITE/ADDRESS by default), the map checked and compiled. */
+function resolveTopology(
+  r: RawRecordSet,
+  i: number,
+  resolveTargets: (list: NonNullable<RawRecordSet['targets']>, base: PropertyKey[], site?: string) => Target[],
+  problems: Problem[],
+  at: (path: PropertyKey[]) => Omit<Problem, 'message'>,
+): TopologyConfig {
+  const sites: SiteConfig[] = Object.entries(r.sites ?? {}).map(([site, s]) => {
+    const base = ['records', i, 'sites', site];
+    if (s.policy === 'weighted' && s.targets.every((t) => t.weight === 0)) problems.push({ ...at([...base, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
+    if (r.type === 'CNAME' && s.policy === 'multivalue') problems.push({ ...at([...base, 'policy']), message: 'a CNAME record set answers one target: use policy failover or weighted' });
+    return { name: site, policy: s.policy, failback: s.failback ?? r.failback, maxAnswers: s.maxAnswers ?? r.maxAnswers, targets: resolveTargets(s.targets, [...base, 'targets'], site) };
+  });
+  const compiled = compileTopologyMap(
+    sites.map((s) => s.name),
+    r.map ?? [],
+    r.default ?? [],
+    ['records', i],
+  );
+  for (const p of compiled.problems) problems.push({ ...at(p.path), message: p.message });
+  return { sites, map: compiled.map };
 }
 
 function validTimezone(tz: string): boolean {

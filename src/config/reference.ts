@@ -48,6 +48,17 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     description: 'A connection with no message under way and no reply still being read is closed after this (RFC 7766 §6.2.3 recommends at least 10s). From 100ms to 1h.',
     example: '30s',
   },
+  'dns.ecs': {
+    description: 'EDNS Client Subnet (RFC 7871): whose client subnet option decides the answer of a `policy: topology` record set. An option that is not honoured is still echoed, with SCOPE 0 (the source address decided); a query without the option never gets one; a malformed option gets FORMERR.',
+  },
+  'dns.ecs.allow': {
+    description: 'Networks of the resolvers whose client subnet option is honoured (on listeners set to `allow`, the default). Queries from other sources are answered by their source address. Empty: nobody\'s.',
+    example: '[10.0.0.0/8, "2001:db8:53::/48"]',
+  },
+  'dns.ecs.listeners': {
+    description: 'Per `dns.listen` address, as written there: `allow` (honour the option from `allow` sources only; the default), `any` (from every source: a listener only resolvers one trusts can reach) or `off` (never).',
+    example: '{ "127.0.0.1:5353": any }',
+  },
   zones: {
     description: 'Zone files (RFC 1035 master files) or folders of them (every *.zone inside), relative to the config file. They hold the static records; record sets add the failover answers.',
     example: '[zones/example.test.zone]',
@@ -97,7 +108,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'records[].ttl': { description: 'TTL of the answer, in seconds.', example: '60' },
   'records[].degradedTtl': { description: 'TTL while the answer is not the all-healthy one (failed over, or some targets down), so resolvers come back sooner. `ttl` when not set.', example: '5' },
   'records[].policy': {
-    description: '`failover`: the first healthy target in order (primary, secondary, ...). `multivalue`: every healthy target, up to `maxAnswers`. `weighted`: one healthy target per query, picked by weight.',
+    description: '`failover`: the first healthy target in order (primary, secondary, ...). `multivalue`: every healthy target, up to `maxAnswers`. `weighted`: one healthy target per query, picked by weight. `topology`: by where the client is: `map` gives each client network an ordered list of `sites`, the first site that is not down answers (embedded server only).',
     example: 'multivalue',
   },
   'records[].failback': {
@@ -110,7 +121,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     example: 'servfail',
   },
   'records[].maxAnswers': { description: 'At most this many values in one answer.', example: '2' },
-  'records[].targets': { description: 'The endpoints that can answer for the name, in order: the first is the primary.' },
+  'records[].targets': { description: 'The endpoints that can answer for the name, in order: the first is the primary. Every policy but topology (its targets are in `sites`).' },
   'records[].targets[].id': { description: 'A stable id for drains, status and logs. Default: "NAME/TYPE/ADDRESS".', example: 'web-eu-1' },
   'records[].targets[].address': {
     description: 'The value answered (an IP address for A/AAAA, a host name for CNAME, never an IP address there) and the address probed. IPv6 is kept in its RFC 5952 spelling (`0:0:0:0:0:0:0:1` is `::1`, also in target ids); no zone id (`%eth0`); each address once per record set.',
@@ -118,6 +129,25 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   },
   'records[].targets[].check': { description: 'The name of a check under `checks:`.', example: 'web' },
   'records[].targets[].weight': { description: 'Policy weighted: relative share of answers. Targets with weight 0 are picked (evenly) only when no healthy target has a weight above 0.', example: '3' },
+
+  'records[].sites': {
+    description: 'Policy topology: the sites, by name: each a pool of targets with a policy of its own inside (failover, multivalue or weighted). A site is down when every one of its targets is DOWN (drains included); client lists skip it. Target ids default to "NAME/TYPE/SITE/ADDRESS".',
+  },
+  'records[].sites.<name>.policy': { description: 'The policy inside the site.', example: 'multivalue' },
+  'records[].sites.<name>.failback': { description: 'The site\'s failback (policy failover); the record set\'s when not set.', example: 'manual' },
+  'records[].sites.<name>.failback.after': { description: 'How long a recovered target must stay UP before failback.', example: '5m' },
+  'records[].sites.<name>.maxAnswers': { description: 'At most this many values in the site\'s answer; the record set\'s when not set.', example: '2' },
+  'records[].sites.<name>.targets': { description: 'The site\'s targets, in order: the first is its primary. Keys as under `records[].targets[]`.' },
+  'records[].sites.<name>.targets[].id': { description: 'A stable id for drains, status and logs. Default: "NAME/TYPE/SITE/ADDRESS".', example: 'web-eu-1' },
+  'records[].sites.<name>.targets[].address': { description: 'The value answered and probed, as `records[].targets[].address`.', example: '192.0.2.10' },
+  'records[].sites.<name>.targets[].check': { description: 'The name of a check under `checks:`.', example: 'web' },
+  'records[].sites.<name>.targets[].weight': { description: 'Site policy weighted: relative share of answers.', example: '3' },
+  'records[].map': {
+    description: 'Policy topology: client networks and the sites, in order, that answer them. The longest matching network decides; a client whose whole list is down gets the first listed site\'s `whenAllDown` answer (never every site\'s addresses). Each network is mapped once.',
+  },
+  'records[].map[].networks': { description: 'CIDR blocks, IPv4 or IPv6 (a bare address is a /32 or /128); no bits set beyond the prefix. With EDNS Client Subnet the client is the subnet a resolver sends (`dns.ecs`), else the source address.', example: '[10.0.0.0/8, "2001:db8:1::/48"]' },
+  'records[].map[].sites': { description: 'Site names, in order of preference: the first that is not down answers.', example: '[eu, us]' },
+  'records[].default': { description: 'Policy topology: the sites, in order, for clients in no mapped network. Its answer is also the record set\'s answer in status.', example: '[us, eu]' },
 
   // route53
   route53: { description: 'Keep Amazon Route 53 in sync with failoverd\'s answers. Credentials come from the AWS SDK\'s default provider chain and are never logged.' },

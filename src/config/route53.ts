@@ -85,6 +85,9 @@ export function validateRoute53(r53: Route53Config, records: Route53CheckedRecor
   records.forEach((r, i) => {
     const at = `records[${i}]`;
     if (!isInZone(r.name, zone)) return; // published elsewhere (embedded only)
+    if (r.policy === 'topology') {
+      problems.push({ path: `${at}.policy`, message: `${r.name}: policy topology is answered by the embedded server only; Route 53 publishing of topology record sets is not built yet (keep it out of route53.zone)` });
+    }
     if (r.name.split('.').some((l) => l === '*')) {
       problems.push({ path: `${at}.name`, message: `${r.name}: wildcard names cannot carry an ownership marker in Route 53; publish them from the embedded server only` });
     }

@@ -15,6 +15,8 @@ import { rfc2136Schema } from './rfc2136.ts';
 import { route53Schema } from './route53.ts';
 import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
 import { durationSchema } from './duration.ts';
+import { SITE_NAME } from './topology.ts';
+import { parseCidr } from './client-networks.ts';
 
 const duration = durationSchema;
 
@@ -115,17 +117,48 @@ export const failbackSchema = z.union([
 ]);
 export type Failback = 'auto' | 'manual' | { after: number };
 
-export const recordSetSchema = z.strictObject({
-  name: dnsNameSchema,
-  type: z.enum(['A', 'AAAA', 'CNAME']),
-  ttl: z.number().int().min(0).max(2147483647).default(30),
-  degradedTtl: z.number().int().min(0).max(2147483647).optional(),
+/** A site of a topology record set: a pool of targets with the failover, multivalue or weighted behaviour inside. */
+export const siteSchema = z.strictObject({
   policy: z.enum(['failover', 'multivalue', 'weighted']).default('failover'),
-  failback: failbackSchema.default('auto'),
-  whenAllDown: z.enum(['primary', 'all', 'none', 'servfail']).optional(),
-  maxAnswers: z.number().int().min(1).max(8).default(8),
+  failback: failbackSchema.optional(),
+  maxAnswers: z.number().int().min(1).max(8).optional(),
   targets: z.array(targetSchema).min(1),
 });
+
+export const topologyMapEntrySchema = z.strictObject({
+  networks: z.array(z.string().min(1)).min(1),
+  sites: z.array(z.string().min(1)).min(1),
+});
+
+export const recordSetSchema = z
+  .strictObject({
+    name: dnsNameSchema,
+    type: z.enum(['A', 'AAAA', 'CNAME']),
+    ttl: z.number().int().min(0).max(2147483647).default(30),
+    degradedTtl: z.number().int().min(0).max(2147483647).optional(),
+    policy: z.enum(['failover', 'multivalue', 'weighted', 'topology']).default('failover'),
+    failback: failbackSchema.default('auto'),
+    whenAllDown: z.enum(['primary', 'all', 'none', 'servfail']).optional(),
+    maxAnswers: z.number().int().min(1).max(8).default(8),
+    /** Every policy but topology. */
+    targets: z.array(targetSchema).min(1).optional(),
+    /** Policy topology (config/topology.ts). */
+    sites: z.record(z.string().regex(SITE_NAME, 'site names use letters, digits, _ . -'), siteSchema).optional(),
+    map: z.array(topologyMapEntrySchema).optional(),
+    default: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.policy === 'topology') {
+      if (r.targets !== undefined) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'policy topology takes its targets from sites: give each site its targets' });
+      if (r.sites === undefined || Object.keys(r.sites).length === 0) ctx.addIssue({ code: 'custom', path: ['sites'], message: 'policy topology needs sites (each a pool of targets)' });
+      if (r.default === undefined) ctx.addIssue({ code: 'custom', path: ['default'], message: 'policy topology needs default: the sites, in order, for clients in no mapped network' });
+      return;
+    }
+    if (r.targets === undefined) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'targets is required' });
+    for (const k of ['sites', 'map', 'default'] as const) {
+      if (r[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} applies to policy topology only (this record set has policy ${r.policy})` });
+    }
+  });
 
 /** The admin HTTP API (src/admin/); its keys and their files are in config/admin.ts. */
 export const adminSchema = z
@@ -198,6 +231,20 @@ const dnsTcpSchema = z
   })
   .default(DNS_TCP_DEFAULTS);
 
+/** A network in an allow list: "10.0.0.0/8", "2001:db8::/32" or one address (client-networks.ts says what is refused). */
+const networkSchema = z.string().superRefine((v, ctx) => {
+  const c = parseCidr(v);
+  if ('problem' in c) ctx.addIssue({ code: 'custom', message: c.problem });
+});
+
+/** EDNS Client Subnet (dns/client-subnet.ts). */
+const dnsEcsSchema = z
+  .strictObject({
+    allow: z.array(networkSchema).default([]),
+    listeners: z.record(z.string(), z.enum(['allow', 'any', 'off'])).default({}),
+  })
+  .default({ allow: [], listeners: {} });
+
 export const configSchema = z.strictObject({
   dns: z
     .strictObject({
@@ -205,8 +252,9 @@ export const configSchema = z.strictObject({
       /** Processes serving UDP (sharing the port); "auto" = one per core. TCP stays in the main process. */
       workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
       tcp: dnsTcpSchema,
+      ecs: dnsEcsSchema,
     })
-    .default({ listen: [{ host: '127.0.0.1', port: 5353 }], workers: 1, tcp: DNS_TCP_DEFAULTS }),
+    .default({ listen: [{ host: '127.0.0.1', port: 5353 }], workers: 1, tcp: DNS_TCP_DEFAULTS, ecs: { allow: [], listeners: {} } }),
   zones: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('zones'),
   log: z
     .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

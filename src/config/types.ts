@@ -8,11 +8,14 @@ import type { Rfc2136Config } from './rfc2136.ts';
 import type { Route53Config } from './route53.ts';
 import type { SecondaryConfig, TransferConfig, TsigKey } from './transfer.ts';
 import type { CheckConfig, Failback, HostPort } from './schema.ts';
+import type { TopologyMap } from './topology.ts';
 
 export type { CheckConfig, ClusterConfig, Failback, HostPort };
 
 export type Health = 'UP' | 'DOWN' | 'UNKNOWN';
-export type Policy = 'failover' | 'multivalue' | 'weighted';
+export type Policy = 'failover' | 'multivalue' | 'weighted' | 'topology';
+/** The policy inside one site of a topology record set. */
+export type SitePolicy = Exclude<Policy, 'topology'>;
 export type WhenAllDown = 'primary' | 'all' | 'none' | 'servfail';
 export type DynamicType = 'A' | 'AAAA' | 'CNAME';
 
@@ -26,6 +29,24 @@ export interface Target {
   weight: number;
   /** Targets with the same probe key share one probe: "<check>@<address>". */
   probeKey: string;
+  /** Policy topology: the site the target belongs to. */
+  site?: string;
+}
+
+/** One site of a topology record set. */
+export interface SiteConfig {
+  name: string;
+  policy: SitePolicy;
+  failback: Failback;
+  maxAnswers: number;
+  /** In order: the first is the site's primary. */
+  targets: Target[];
+}
+
+/** Policy topology: the sites and the compiled client map (config/topology.ts). */
+export interface TopologyConfig {
+  sites: SiteConfig[];
+  map: TopologyMap;
 }
 
 export interface RecordSetConfig {
@@ -40,8 +61,10 @@ export interface RecordSetConfig {
   failback: Failback;
   whenAllDown: WhenAllDown;
   maxAnswers: number;
-  /** In order: the first is the primary. */
+  /** In order: the first is the primary. Policy topology: every site's targets, site after site. */
   targets: Target[];
+  /** Policy topology only. */
+  topology?: TopologyConfig;
 }
 
 export interface Config {
@@ -52,6 +75,8 @@ export interface Config {
     workers: number | 'auto';
     /** Bounds on DNS over TCP; durations in milliseconds. */
     tcp: { maxConnections: number; maxPerClient: number; messageTimeout: number; idleTimeout: number };
+    /** EDNS Client Subnet: resolvers whose option is honoured, and per listener whether (dns/client-subnet.ts). */
+    ecs?: { allow: string[]; listeners: Record<string, 'allow' | 'any' | 'off'> };
   };
   /** Resolved zone file paths. */
   zoneFiles: string[];

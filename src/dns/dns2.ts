@@ -11,6 +11,7 @@
  * Replies are encoded by failoverd too (wire/writer.ts says why).
  */
 import dns2 from 'dns2';
+import { hideEcsFromDns2 } from './ecs.ts';
 
 export const { Packet } = dns2;
 
@@ -35,6 +36,6 @@ export interface DnsClient {
  * are listed in `errors`.
  */
 export function parseRequest(raw: Buffer): DnsRequest {
-  const p = Packet.parse(raw);
+  const p = Packet.parse(hideEcsFromDns2(raw));
   return { header: p.header, questions: p.questions, additionals: p.additionals, errors: p.errors, raw };
 }

@@ -21,7 +21,8 @@
  * narrower shape (no compression, printable labels) in one pass without
  * allocating, on the path every plain query takes.
  */
-import type { ReplyTemplates } from './reply-templates.ts';
+import { clientAddressBytes, lookupClientTrie } from '../config/client-networks.ts';
+import type { ReplyTemplates, TopologyTemplate } from './reply-templates.ts';
 import { CLASS_IN, EDNS_UDP_SIZE, HEADER_SIZE, MAX_LABEL, MAX_NAME, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 /** A plain query as read from its bytes (reused: one per server, not per query). */
@@ -113,9 +114,11 @@ export function newPlainQuery(): PlainQuery {
  * The reply to a plain query from the templates, or undefined when the full
  * path must answer (not plain, not cacheable, or too big for the client).
  */
-export function fastAnswer(msg: Buffer, templates: ReplyTemplates, scratch: PlainQuery): Buffer | undefined {
+export function fastAnswer(msg: Buffer, templates: ReplyTemplates, scratch: PlainQuery, client?: string): Buffer | undefined {
   if (!readPlainQuery(msg, scratch)) return undefined;
-  const t = templates.get(scratch.name, scratch.qtype, scratch.edns);
+  const found = templates.get(scratch.name, scratch.qtype, scratch.edns);
+  // Policy topology: the client's source address picks the reply (a plain query carries no client subnet).
+  const t = found === undefined || Buffer.isBuffer(found) ? found : topologyReply(found, client);
   if (t === undefined || t.length > scratch.limit) return undefined;
   const out = Buffer.allocUnsafe(t.length);
   t.copy(out, 0, 0, t.length);
@@ -127,4 +130,11 @@ export function fastAnswer(msg: Buffer, templates: ReplyTemplates, scratch: Plai
   // DO lives in the OPT's flags, 4 bytes from the end (flags, RDLENGTH 0).
   if (scratch.do) out[t.length - 4] = out[t.length - 4]! | 0x80;
   return out;
+}
+
+function topologyReply(t: TopologyTemplate, client: string | undefined): Buffer | undefined {
+  const addr = client === undefined ? undefined : clientAddressBytes(client);
+  if (!addr) return undefined;
+  const index = lookupClientTrie(addr.family === 4 ? t.topology.v4 : t.topology.v6, addr.bytes).value;
+  return t.replies[index] ?? undefined;
 }

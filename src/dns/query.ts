@@ -4,6 +4,7 @@
  * zone data is looked at.
  */
 import type { DnsRequest } from './dns2.ts';
+import { readEcs, type EcsOption } from './ecs.ts';
 import { CLASS_ANY, CLASS_IN, EDNS_UDP_SIZE, MAX_LABEL, OPCODE_QUERY, RCODE, TYPE_OPT, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 export interface EdnsInfo {
@@ -19,6 +20,8 @@ export interface QueryInfo {
   /** The single question, when one could be read. */
   question?: { name: string; type: number; class: number };
   edns?: EdnsInfo;
+  /** A well-formed EDNS Client Subnet option of the query (ecs.ts): echoed in the reply. */
+  ecs?: EcsOption;
 }
 
 /** The verdict on a query: answer it from zone data, or reply with this rcode. */
@@ -45,6 +48,12 @@ export function readQuery(req: DnsRequest): { info: QueryInfo; verdict: QueryVer
     (info.question !== undefined && !encodable(info.question.name));
   if (malformed || h.qdcount !== 1 || req.questions.length !== 1) {
     return { info, verdict: { kind: 'error', rcode: RCODE.FORMERR, withQuestion: false } };
+  }
+  if (opt) {
+    const ecs = readEcs(req.raw);
+    // A malformed client subnet option: FORMERR (RFC 7871 §7.1.1), the question echoed, no option in the reply.
+    if (ecs.kind === 'malformed') return { info, verdict: { kind: 'error', rcode: RCODE.FORMERR, withQuestion: true } };
+    if (ecs.kind === 'ecs') info.ecs = ecs.ecs;
   }
   if (h.opcode !== OPCODE_QUERY) return { info, verdict: { kind: 'error', rcode: RCODE.NOTIMP, withQuestion: true } };
   if (info.edns && info.edns.version > 0) return { info, verdict: { kind: 'error', rcode: RCODE.BADVERS, withQuestion: true } };

@@ -22,15 +22,22 @@
  * random names costs memory bounded by that and the hot names come back at
  * once.
  */
-import type { Snapshot } from '../records/snapshot.ts';
+import type { NodeTopology, Snapshot } from '../records/snapshot.ts';
 import type { QueryInfo } from './query.ts';
-import { resolveQuestion, type WeightedPicker } from './resolve.ts';
+import { resolveQuestion, type ListChooser, type WeightedPicker } from './resolve.ts';
 import { encodeReply } from './response.ts';
 import { CLASS_IN, EDNS_UDP_SIZE, MAX_MESSAGE, OPCODE_QUERY, RCODE, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
 export const DEFAULT_MAX_TEMPLATES = 20_000;
 
-type Table = Map<number, Map<string, Buffer | null>>;
+/** Policy topology names: one reply per site list of the client map; the client's address picks it. */
+export interface TopologyTemplate {
+  topology: NodeTopology;
+  replies: Array<Buffer | null>;
+}
+
+type Template = Buffer | TopologyTemplate;
+type Table = Map<number, Map<string, Template | null>>;
 
 export class ReplyTemplates {
   private plain: Table = new Map();
@@ -46,7 +53,7 @@ export class ReplyTemplates {
   ) {}
 
   /** The template for (name, qtype, shape), or undefined when the full path must answer. */
-  get(name: string, qtype: number, edns: boolean): Buffer | undefined {
+  get(name: string, qtype: number, edns: boolean): Template | undefined {
     const table = edns ? this.edns : this.plain;
     let byName = table.get(qtype);
     if (byName === undefined) {
@@ -75,14 +82,32 @@ export class ReplyTemplates {
   }
 }
 
-/** The full path's reply to the canonical query, or null when it is not templated. */
-export function buildTemplate(snap: Snapshot, name: string, qtype: number, edns: boolean): Buffer | null {
+/**
+ * The full path's reply to the canonical query, or null when it is not
+ * templated. A name of policy topology gets one reply per site list (the
+ * answers precomputed per map entry and site state); a chain through two
+ * such names is not templated.
+ */
+export function buildTemplate(snap: Snapshot, name: string, qtype: number, edns: boolean): Template | null {
+  const seen = new Set<NodeTopology>();
+  const first = buildReply(snap, name, qtype, edns, (t) => {
+    seen.add(t);
+    return 0;
+  });
+  if (seen.size === 0) return first;
+  if (seen.size > 1) return null;
+  const [topology] = seen as unknown as [NodeTopology];
+  const replies = topology.answers.map((_, i) => (i === 0 ? first : buildReply(snap, name, qtype, edns, () => i)));
+  return { topology, replies };
+}
+
+function buildReply(snap: Snapshot, name: string, qtype: number, edns: boolean, choose: ListChooser): Buffer | null {
   let picked = false;
   const pick: WeightedPicker = () => {
     picked = true;
     return 0;
   };
-  const res = resolveQuestion(snap, name, qtype, pick);
+  const res = resolveQuestion(snap, name, qtype, pick, CLASS_IN, choose);
   if (picked || res.rcode === RCODE.SERVFAIL || res.rcode === RCODE.REFUSED) return null;
   const info: QueryInfo = {
     id: 0,

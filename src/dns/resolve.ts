@@ -3,7 +3,7 @@
  * §4.3.2, RFC 4592 wildcards, RFC 8482 minimal ANY, RFC 4035 §3.1.4.1 DS on
  * the parent side of a cut), shaped like NSD's answers. Pure: no sockets.
  */
-import { findZone, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
+import { findZone, nodeForList, type NodeTopology, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { isInZone, parentName } from '../records/names.ts';
 import { RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
 import { CLASS_ANY, CLASS_IN, QTYPE_ANY, RCODE, TYPE_DS } from './wire/constants.ts';
@@ -15,6 +15,8 @@ export interface AnswerRR {
 }
 
 export interface Resolution {
+  /** EDNS Client Subnet SCOPE PREFIX-LENGTH: set by the caller when the answer depended on the client (policy topology). */
+  scope?: number;
   rcode: number;
   aa: boolean;
   answer: AnswerRR[];
@@ -24,6 +26,13 @@ export interface Resolution {
 
 /** Picks the index of one record of a weighted RRset. */
 export type WeightedPicker = (weights: readonly number[]) => number;
+
+/**
+ * Policy topology: the site list index of the client for a name whose
+ * answer depends on it (NodeTopology). Without one, every name answers as
+ * for a client in no mapped network (the default list).
+ */
+export type ListChooser = (topology: NodeTopology) => number;
 
 const MAX_CNAME_CHAIN = 8;
 /**
@@ -41,14 +50,14 @@ const ANY_ORDER: RRType[] = ['A', 'NS', 'CNAME', 'PTR', 'MX', 'TXT', 'AAAA', 'SR
  *              referral reached through a CNAME, no apex NS beside a
  *              positive answer, no SOA beside a negative one.
  */
-export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, qclass = CLASS_IN): Resolution {
-  if (qclass !== CLASS_ANY) return resolveIn(snap, qname, qtype, pick, true);
-  const res = resolveIn(snap, qname, qtype, pick, false);
+export function resolveQuestion(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, qclass = CLASS_IN, choose?: ListChooser): Resolution {
+  if (qclass !== CLASS_ANY) return resolveIn(snap, qname, qtype, pick, true, choose);
+  const res = resolveIn(snap, qname, qtype, pick, false, choose);
   const referral = res.authority.some((r) => r.data.type === 'NS');
   return { ...res, aa: res.aa && referral, authority: res.authority.filter((r) => r.data.type !== 'SOA') };
 }
 
-function resolveIn(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, withApexNs: boolean): Resolution {
+function resolveIn(snap: Snapshot, qname: string, qtype: number, pick: WeightedPicker, withApexNs: boolean, choose: ListChooser | undefined): Resolution {
   const res: Resolution = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
   let zone = zoneFor(snap, qname.toLowerCase(), qtype);
   if (!zone) return { ...res, rcode: RCODE.REFUSED, aa: false };
@@ -77,6 +86,7 @@ function resolveIn(snap: Snapshot, qname: string, qtype: number, pick: WeightedP
         return res;
       }
     }
+    if (node.topology && choose) node = nodeForList(node, choose(node.topology));
     const type = RR_TYPE_BY_CODE.get(qtype);
     if (node.servfail && (node.servfail === type || node.servfail === 'CNAME' || qtype === QTYPE_ANY)) {
       return { rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] };

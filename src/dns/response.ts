@@ -8,6 +8,8 @@ import type { AnswerRR, Resolution } from './resolve.ts';
 import { WireWriter } from './wire/writer.ts';
 
 interface Sections {
+  /** EDNS Client Subnet: the SCOPE PREFIX-LENGTH echoed (0 when not given). */
+  scope?: number;
   rcode: number;
   aa: boolean;
   answer: AnswerRR[];
@@ -66,6 +68,7 @@ function encode(q: QueryInfo, s: Sections, withQuestion: boolean, tc: boolean, a
   for (const r of s.answer) w.rr(r.owner, r.ttl, r.data);
   for (const r of s.authority) w.rr(r.owner, r.ttl, r.data);
   for (const r of additional) w.rr(r.owner, r.ttl, r.data);
-  if (q.edns) w.opt(s.rcode, q.edns.do);
+  // RFC 7871 §7.2.1: the option is echoed (family, source prefix and address as sent) only when the query had one.
+  if (q.edns) w.opt(s.rcode, q.edns.do, q.ecs ? { family: q.ecs.family, sourceBits: q.ecs.sourceBits, scopeBits: s.scope ?? 0, address: q.ecs.address } : undefined);
   return w.toBuffer();
 }

@@ -25,6 +25,7 @@ import { resolveWorkers, UdpWorkerPool } from './worker-pool.ts';
 import { resolveQuestion, type WeightedPicker } from './resolve.ts';
 import { MAX_MESSAGE, OPCODE_NOTIFY, OPCODE_QUERY, QTYPE_AXFR, QTYPE_IXFR, RCODE, TYPE_TSIG, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 import { pickWeightedIndex } from '../records/weighted-pick.ts';
+import { ClientSubnetPolicy, type EcsHonour, type EcsSettings } from './client-subnet.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -48,6 +49,8 @@ export interface DnsServerOptions {
   tcp?: Partial<TcpLimits>;
   /** Called once per TCP connection refused or closed by a bound (for metrics). */
   onTcpClosed?: (reason: TcpCloseReason) => void;
+  /** EDNS Client Subnet: whose option is honoured (client-subnet.ts); default: nobody's. */
+  ecs?: EcsSettings;
 }
 
 type Send = (reply: Buffer) => void;
@@ -83,6 +86,9 @@ export class DnsServer {
   private readonly pick: WeightedPicker;
   private readonly tcpLimiter: TcpConnectionLimiter;
   private transfers: TransferHandler | undefined;
+  private readonly clientSubnet: ClientSubnetPolicy;
+  /** Per UDP socket: whose client subnet option it honours. */
+  private readonly honour = new Map<UdpSocket, EcsHonour>();
   private pool: UdpWorkerPool | undefined;
   /** Set in a UDP worker: queries for the transfer handler go to the main process. */
   forwardToMain: ((socket: number, client: DnsClient, raw: Buffer) => void) | undefined;
@@ -91,6 +97,7 @@ export class DnsServer {
     this.clock = opts.clock ?? systemClock;
     this.errors = new RateLimitedLog(opts.logger, 10_000, this.clock);
     this.pick = opts.pick ?? randomWeightedPick;
+    this.clientSubnet = new ClientSubnetPolicy(opts.ecs);
     this.tcpLimiter = new TcpConnectionLimiter({ ...DEFAULT_TCP_LIMITS, ...opts.tcp }, (reason, client) => {
       if (reason !== 'idle-timeout') this.warn(`tcp-${reason}`, { reason, client }, TCP_CLOSE_LOG[reason]);
       opts.onTcpClosed?.(reason);
@@ -128,6 +135,7 @@ export class DnsServer {
       if (workers > 1 && this.opts.listen.length > 0) {
         this.pool = new UdpWorkerPool(workers, {
           logger: this.opts.logger,
+          ...(this.opts.ecs ? { ecs: this.opts.ecs } : {}),
           clock: this.clock,
           onForward: (raw, client) => this.answerForwarded(raw, client),
           onReplies: (rcode, count) => {
@@ -151,14 +159,14 @@ export class DnsServer {
   private async listenOn(host: string, port: number): Promise<{ host: string; port: number }> {
     // With port 0, UDP picks the port and TCP must get the same one; retry a few times.
     for (let attempt = 0; attempt < 10; attempt++) {
-      const udp = this.createUdp(host);
+      const udp = this.createUdp(host, port);
       try {
         await bindUdp(udp, host, port);
       } catch (err) {
         throw new FailoverdError('DNS_LISTEN_FAILED', `cannot listen on udp ${host}:${port}: ${(err as Error).message}`, { cause: err });
       }
       const actual = udp.address().port;
-      const tcp = this.createTcp();
+      const tcp = this.createTcp(this.clientSubnet.honourOn(host, port));
       try {
         await tcp.listen(host, actual);
       } catch (err) {
@@ -180,7 +188,7 @@ export class DnsServer {
    */
   private async listenShared(host: string, port: number): Promise<{ host: string; port: number }> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const tcp = this.createTcp();
+      const tcp = this.createTcp(this.clientSubnet.honourOn(host, port));
       let actual: number;
       try {
         actual = await tcp.listen(host, port);
@@ -203,7 +211,7 @@ export class DnsServer {
 
   /** UDP only, on one address (a worker's sockets); resolves with the socket's index. */
   async bindUdp(host: string, port: number): Promise<number> {
-    const udp = this.createUdp(host);
+    const udp = this.createUdp(host, port);
     try {
       await bindUdp(udp, host, port);
     } catch (err) {
@@ -229,8 +237,9 @@ export class DnsServer {
     return replies;
   }
 
-  private createUdp(host: string): UdpSocket {
+  private createUdp(host: string, port: number): UdpSocket {
     const udp = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    this.honour.set(udp, this.clientSubnet.honourOn(host, port));
     udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onDatagram(udp, msg, rinfo));
     udp.on('error', (err: Error) => this.warn('udp-error', { err }, 'UDP socket error'));
     return udp;
@@ -243,7 +252,8 @@ export class DnsServer {
   private onDatagram(udp: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
     let reply: Buffer | undefined;
     try {
-      reply = this.fastAnswer(msg);
+      const t = this.templates;
+      reply = t ? fastAnswer(msg, t, this.scratch, rinfo.address) : undefined;
     } catch (err) {
       this.warn('fast-path', { err }, 'fast path failed; answering on the full path');
     }
@@ -260,7 +270,7 @@ export class DnsServer {
       this.forwardToMain(this.udp.indexOf(udp), client, msg);
       return;
     }
-    this.handle(req, (r) => this.sendDatagram(udp, r, client), 'udp', client);
+    this.handle(req, (r) => this.sendDatagram(udp, r, client), 'udp', client, this.honourOf(udp));
   }
 
   private sendDatagram(udp: UdpSocket, reply: Buffer, client: DnsClient): void {
@@ -269,22 +279,26 @@ export class DnsServer {
     });
   }
 
-  private createTcp(): DnsTcpServer {
+  private createTcp(honour: EcsHonour): DnsTcpServer {
     return new DnsTcpServer({
-      onMessage: (raw, exchange) => this.onTcpMessage(raw, exchange),
+      onMessage: (raw, exchange) => this.onTcpMessage(raw, exchange, honour),
       onFramingError: (err, client) => this.warn('tcp-parse', { err, client: client.address }, 'closed a TCP connection with an unreadable message'),
       limiter: this.tcpLimiter,
       clock: this.clock,
     });
   }
 
-  private onTcpMessage(raw: Buffer, exchange: TcpExchange): void {
+  private onTcpMessage(raw: Buffer, exchange: TcpExchange, honour: EcsHonour): void {
     const req = this.parse(raw, 'tcp');
     if (!req) {
       exchange.close();
       return;
     }
-    this.handle(req, (r) => exchange.send(r), 'tcp', exchange.client);
+    this.handle(req, (r) => exchange.send(r), 'tcp', exchange.client, honour);
+  }
+
+  private honourOf(udp: UdpSocket): EcsHonour {
+    return this.honour.get(udp) ?? 'allow';
   }
 
   /** Decodes a query the fast path did not take; undefined (logged) when it has no usable header. */
@@ -316,7 +330,7 @@ export class DnsServer {
   }
 
   /** The replies to one parsed query, as bytes (several only for zone transfers over TCP). */
-  answer(req: DnsRequest, transport: Transport, client: DnsClient = { address: '', port: 0 }): Buffer[] {
+  answer(req: DnsRequest, transport: Transport, client: DnsClient = { address: '', port: 0 }, honour: EcsHonour = 'allow'): Buffer[] {
     const { info, verdict } = readQuery(req);
     if (verdict.kind === 'drop') return [];
     const limit = transport === 'udp' ? udpLimit(info) : MAX_MESSAGE;
@@ -327,10 +341,10 @@ export class DnsServer {
       if (handled) return handled;
     }
     if (verdict.kind === 'error') return [encodeReply(info, errorSections(verdict.rcode), limit, verdict.withQuestion)];
-    return [this.answerQuestion(info, transport, limit)];
+    return [this.answerQuestion(info, transport, limit, client, honour)];
   }
 
-  private answerQuestion(info: QueryInfo, transport: Transport, limit: number): Buffer {
+  private answerQuestion(info: QueryInfo, transport: Transport, limit: number, client: DnsClient, honour: EcsHonour): Buffer {
     const q = info.question!;
     // AXFR is a TCP-only exchange (RFC 5936 §4.2): NOTIMP over UDP, as NSD and Knot.
     if (q.type === QTYPE_AXFR && transport === 'udp') return encodeReply(info, errorSections(RCODE.NOTIMP), limit);
@@ -342,13 +356,16 @@ export class DnsServer {
       const apex = snap.zones.some((z) => z.origin === q.name.toLowerCase());
       return encodeReply(info, errorSections(apex ? RCODE.REFUSED : RCODE.NOTAUTH), limit);
     }
-    return encodeReply(info, resolveQuestion(snap, q.name, q.type, this.pick, q.class), limit);
+    const who = this.clientSubnet.clientOf(info.ecs, client.address, honour);
+    const res = resolveQuestion(snap, q.name, q.type, this.pick, q.class, who.choose);
+    res.scope = who.scope();
+    return encodeReply(info, res, limit);
   }
 
-  private handle(req: DnsRequest, send: Send, transport: Transport, client: DnsClient): void {
+  private handle(req: DnsRequest, send: Send, transport: Transport, client: DnsClient, honour: EcsHonour = 'allow'): void {
     let replies: Buffer[];
     try {
-      replies = this.answer(req, transport, client);
+      replies = this.answer(req, transport, client, honour);
     } catch (err) {
       this.warn('handler', { err, transport }, 'failure while answering; replied SERVFAIL');
       try {

@@ -10,6 +10,7 @@ import cluster from 'node:cluster';
 import { systemClock, type TimerHandle } from '../clock.ts';
 import { createLogger } from '../log.ts';
 import { LayeredNodes, type Snapshot } from '../records/snapshot.ts';
+import type { EcsSettings } from './client-subnet.ts';
 import { DnsServer } from './server.ts';
 import { applyDelta } from './snapshot-delta.ts';
 import type { FromWorker, ToWorker } from './worker-protocol.ts';
@@ -26,6 +27,7 @@ let pending = 0;
 const server = new DnsServer({
   listen: [],
   logger,
+  ...(process.env.FAILOVERD_DNS_ECS ? { ecs: JSON.parse(process.env.FAILOVERD_DNS_ECS) as EcsSettings } : {}),
   onReply: (rcode) => {
     byRcode[rcode] = (byRcode[rcode] ?? 0) + 1;
     pending++;

@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from '../clock.ts';
+import type { EcsSettings } from './client-subnet.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import { snapshotDelta } from './snapshot-delta.ts';
@@ -35,6 +36,8 @@ export function resolveWorkers(w: number | 'auto' | undefined): number {
 
 export interface UdpWorkerPoolOptions {
   logger: Logger;
+  /** EDNS Client Subnet settings, passed to each worker (FAILOVERD_DNS_ECS). */
+  ecs?: EcsSettings;
   /** Timers and the restart pacing (default: the system clock). */
   clock?: Clock;
   /** A query only the main process answers; returns the replies to send back. */
@@ -180,7 +183,7 @@ export class UdpWorkerPool {
 
   private fork(): Member {
     this.lastFork = this.clock.now();
-    const worker = cluster.fork({ FAILOVERD_LOG_LEVEL: this.opts.logger.level });
+    const worker = cluster.fork({ FAILOVERD_LOG_LEVEL: this.opts.logger.level, ...(this.opts.ecs ? { FAILOVERD_DNS_ECS: JSON.stringify(this.opts.ecs) } : {}) });
     let readyResolve!: () => void;
     const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0, has: undefined };
     this.members.add(member);

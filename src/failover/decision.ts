@@ -5,11 +5,13 @@
  * tracker or an override store; it reads decisions, so two sinks of one
  * daemon cannot disagree about what is served.
  */
+import type { ClientTrie } from '../config/client-networks.ts';
 import type { DynamicType, Health, Policy, RecordSetConfig, Target } from '../config/types.ts';
 import type { TargetOverride } from '../health/overrides.ts';
 import type { TargetHealthView } from '../health/target-health.ts';
 import { recordSetKey, targetRole } from './describe.ts';
-import type { RecordSetState } from './types.ts';
+import { chooseSite } from './policy-topology.ts';
+import type { Answer, RecordSetState } from './types.ts';
 
 /** What DNS answers for the record set, with addresses resolved. */
 export type DecidedValues =
@@ -32,8 +34,31 @@ export interface TargetDecision {
   override?: TargetOverride;
   /** Why the target has this effective health ("override: DOWN: drain", "probes: UP"). */
   why: string;
-  /** True when the answer serves this target now. */
+  /** True when the answer serves this target now (policy topology: some site answers it). */
   answered: boolean;
+  /** Policy topology: the target's site. */
+  site?: string;
+}
+
+/** Policy topology: one site and what it answers. */
+export interface SiteDecision {
+  name: string;
+  /** Every target of the site is DOWN (drains included): lists skip it. */
+  down: boolean;
+  degraded: boolean;
+  answer: DecidedValues;
+  reason: string;
+  since: number;
+}
+
+/** Policy topology: what each distinct site list of the map answers now (index 0: default). */
+export interface ListDecision {
+  sites: string[];
+  /** The site answering. */
+  site: string;
+  /** Every site of the list is down: `site`'s all-down answer is served. */
+  allDown: boolean;
+  answer: DecidedValues;
 }
 
 export interface RecordSetDecision {
@@ -50,18 +75,26 @@ export interface RecordSetDecision {
   state: RecordSetState;
   /** Increases with every batch of decisions the controller emits. */
   version: number;
+  /** Policy topology: each site's state, and the answer of each site list of the map. */
+  sites?: SiteDecision[];
+  lists?: ListDecision[];
+  /** Policy topology: the compiled client map (tries; values index `lists`). */
+  clientMap?: { v4: ClientTrie; v6: ClientTrie };
 }
 
 export function decide(rs: RecordSetConfig, state: RecordSetState, health: (t: Target) => TargetHealthView, version: number): RecordSetDecision {
   const a = state.answer;
-  const answeredIds = a.kind === 'targets' ? a.targetIds : [];
   const address = (id: string) => rs.targets.find((t) => t.id === id)?.address ?? id;
-  const answer: DecidedValues =
-    a.kind === 'servfail'
+  const values = (x: Answer): DecidedValues =>
+    x.kind === 'servfail'
       ? { kind: 'servfail', ttl: rs.ttl }
-      : a.kind === 'nodata'
-        ? { kind: 'nodata', ttl: a.ttl }
-        : { kind: 'values', values: a.targetIds.map(address), ttl: a.ttl, ...(a.weighted && a.weights ? { weights: a.weights } : {}) };
+      : x.kind === 'nodata'
+        ? { kind: 'nodata', ttl: x.ttl }
+        : { kind: 'values', values: x.targetIds.map(address), ttl: x.ttl, ...(x.weighted && x.weights ? { weights: x.weights } : {}) };
+  const answer = values(a);
+  const topo = topologyDecisions(rs, state, values);
+  const answered = new Set(a.kind === 'targets' ? a.targetIds : []);
+  for (const s of Object.values(state.sites ?? {})) if (s.answer.kind === 'targets') for (const id of s.answer.targetIds) answered.add(id);
   return {
     key: recordSetKey(rs),
     name: rs.name,
@@ -81,12 +114,28 @@ export function decide(rs: RecordSetConfig, state: RecordSetState, health: (t: T
         overridden: h.overridden,
         ...(h.override ? { override: h.override } : {}),
         why: h.override ? `override: ${h.override.state}${h.override.reason ? `: ${h.override.reason}` : ''}` : `probes: ${h.realHealth}`,
-        answered: answeredIds.includes(t.id),
+        answered: answered.has(t.id),
+        ...(t.site !== undefined ? { site: t.site } : {}),
       };
     }),
     state,
     version,
+    ...topo,
   };
+}
+
+function topologyDecisions(rs: RecordSetConfig, state: RecordSetState, values: (a: Answer) => DecidedValues): Pick<RecordSetDecision, 'sites' | 'lists' | 'clientMap'> {
+  const topo = rs.topology;
+  if (!topo || !state.sites) return {};
+  const sites = topo.sites.flatMap((s): SiteDecision[] => {
+    const st = state.sites![s.name];
+    return st ? [{ name: s.name, down: st.allDown, degraded: st.degraded, answer: values(st.answer), reason: st.reason, since: st.since }] : [];
+  });
+  const lists = topo.map.lists.flatMap((list): ListDecision[] => {
+    const c = chooseSite(list, state.sites);
+    return c ? [{ sites: list, site: c.site, allDown: c.allDown, answer: values(c.state.answer) }] : [];
+  });
+  return { sites, lists, clientMap: { v4: topo.map.v4, v6: topo.map.v6 } };
 }
 
 /** True when the decision serves the primary (first) target now: what Route 53's PRIMARY health check follows. */

@@ -23,6 +23,7 @@ import { describeAnswer, recordSetKey } from './describe.ts';
 import { decideFailover } from './policy-failover.ts';
 import { decideMultivalue } from './policy-multivalue.ts';
 import { decideWeighted } from './policy-weighted.ts';
+import { stepTopology } from './policy-topology.ts';
 import type { Answer, DecidedAnswer, FailoverCommand, PolicyDecision, RecordSetState, StepResult, TargetView } from './types.ts';
 
 export function step(
@@ -32,6 +33,7 @@ export function step(
   now: number,
   command?: FailoverCommand,
 ): StepResult {
+  if (cfg.topology) return stepTopology(cfg, cfg.topology, prev, targets, now, command, step);
   const decision = decide(cfg, prev, targets, now, command);
   const ttl = decision.degraded && cfg.degradedTtl !== undefined ? cfg.degradedTtl : cfg.ttl;
   const answer = withTtl(decision.answer, ttl);
@@ -84,6 +86,8 @@ function decide(
       return decideMultivalue(cfg, targets);
     case 'weighted':
       return decideWeighted(cfg, targets);
+    case 'topology':
+      throw new Error(`${recordSetKey(cfg)}: policy topology without sites`);
   }
 }
 

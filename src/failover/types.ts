@@ -48,6 +48,8 @@ export interface RecordSetState {
    * <epoch ms>". Absent when nothing waits.
    */
   pending?: string;
+  /** Policy topology: each site's own state (the site's policy decides it), by site name. */
+  sites?: Record<string, RecordSetState>;
 }
 
 export interface Transition {

@@ -3,6 +3,7 @@
  * failover answers, as one immutable value. The DNS server answers from one
  * snapshot at a time; a new one is built and swapped in whole.
  */
+import type { ClientTrie } from '../config/client-networks.ts';
 import type { DynamicType } from '../config/types.ts';
 import { nextTurn } from '../clock.ts';
 import { isInZone, parentName } from './names.ts';
@@ -23,6 +24,8 @@ export interface ZoneNode {
   rrsets: Map<RRType, RRset>;
   /** A dynamic record set of this type here answers SERVFAIL (whenAllDown: servfail). */
   servfail?: RRType;
+  /** Policy topology: the answer of this type depends on the client. */
+  topology?: NodeTopology;
 }
 
 export interface ZoneView {
@@ -44,14 +47,35 @@ export interface Snapshot {
   zones: readonly ZoneView[];
 }
 
-/** A dynamic answer from the failover stage, ready to serve. */
-export interface DynamicRRset {
-  name: string;
-  type: DynamicType;
+/** What a dynamic record set answers: values, NODATA or SERVFAIL. */
+export interface DynamicAnswer {
   ttl: number;
   kind: 'values' | 'nodata' | 'servfail';
   values: string[];
   weights?: number[];
+}
+
+/** A dynamic answer from the failover stage, ready to serve. */
+export interface DynamicRRset extends DynamicAnswer {
+  name: string;
+  type: DynamicType;
+  /**
+   * Policy topology: the answer of each site list of the client map (the
+   * record set's own answer is the default list's, answers[0]), and the
+   * tries that give a client's list index and scope.
+   */
+  topology?: DynamicTopology;
+}
+
+export interface DynamicTopology {
+  v4: ClientTrie;
+  v6: ClientTrie;
+  answers: DynamicAnswer[];
+}
+
+/** A name whose `type` answer depends on the client: the node served is nodeForList(node, index). */
+export interface NodeTopology extends DynamicTopology {
+  type: DynamicType;
 }
 
 export function findZone(snapshot: Snapshot, name: string): ZoneView | undefined {
@@ -307,14 +331,54 @@ function sameByKey(was: readonly DynamicRRset[], now: readonly DynamicRRset[]): 
 
 function addDynamic(top: Map<string, ZoneNode>, base: ReadonlyMap<string, ZoneNode>, origin: string, d: DynamicRRset): void {
   const n = nodeIn(top, base, origin, d.name);
+  if (d.topology) n.topology = { type: d.type, ...d.topology };
   if (d.kind === 'servfail') n.servfail = d.type;
-  if (d.kind !== 'values' || d.values.length === 0) return;
-  const rdata: RData[] = d.values.map((v) => (d.type === 'CNAME' ? { type: 'CNAME', target: v } : d.type === 'A' ? { type: 'A', address: v } : { type: 'AAAA', address: v }));
-  n.rrsets.set(d.type, { name: d.name, type: d.type, ttl: d.ttl, rdata, weights: d.weights });
+  const set = dynamicSet(d.name, d.type, d);
+  if (set) n.rrsets.set(d.type, set);
+}
+
+function dynamicSet(name: string, type: DynamicType, d: DynamicAnswer): RRset | undefined {
+  if (d.kind !== 'values' || d.values.length === 0) return undefined;
+  const rdata: RData[] = d.values.map((v) => (type === 'CNAME' ? { type: 'CNAME', target: v } : type === 'A' ? { type: 'A', address: v } : { type: 'AAAA', address: v }));
+  return { name, type, ttl: d.ttl, rdata, weights: d.weights };
+}
+
+const listNodes = new WeakMap<ZoneNode, ZoneNode[]>();
+
+/**
+ * Policy topology: the node as a client of site list `index` sees it (the
+ * other types of the name as they are), built on first use and kept per
+ * node: each (map entry, site state) answer is built once per snapshot.
+ */
+export function nodeForList(node: ZoneNode, index: number): ZoneNode {
+  const t = node.topology;
+  const a = t?.answers[index];
+  if (!t || !a || index === 0) return node;
+  let nodes = listNodes.get(node);
+  if (!nodes) listNodes.set(node, (nodes = []));
+  let n = nodes[index];
+  if (!n) {
+    const rrsets = new Map(node.rrsets);
+    const set = dynamicSet(node.name, t.type, a);
+    if (set) rrsets.set(t.type, set);
+    else rrsets.delete(t.type);
+    n = { name: node.name, rrsets };
+    if (a.kind === 'servfail') n.servfail = t.type;
+    else if (node.servfail && node.servfail !== t.type) n.servfail = node.servfail;
+    nodes[index] = n;
+  }
+  return n;
 }
 
 function sameDynamic(a: DynamicRRset, b: DynamicRRset): boolean {
   if (a === b) return true;
+  if (!sameAnswer(a, b)) return false;
+  if (!a.topology || !b.topology) return a.topology === b.topology;
+  if (a.topology.v4 !== b.topology.v4 || a.topology.v6 !== b.topology.v6 || a.topology.answers.length !== b.topology.answers.length) return false;
+  return a.topology.answers.every((x, i) => sameAnswer(x, b.topology!.answers[i]!));
+}
+
+function sameAnswer(a: DynamicAnswer, b: DynamicAnswer): boolean {
   if (a.kind !== b.kind || a.ttl !== b.ttl || a.values.length !== b.values.length || (a.weights === undefined) !== (b.weights === undefined)) return false;
   for (let i = 0; i < a.values.length; i++) if (a.values[i] !== b.values[i]) return false;
   if (a.weights && b.weights) {

@@ -9,6 +9,7 @@ import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson, sendJsonSlices } from '../http.ts';
 import { matches, parseFilter, stateOf, type RecordSetFilter } from '../record-set-filter.ts';
 import type { Route } from '../router.ts';
+import { explainClient } from '../../failover/topology-explain.ts';
 import { explainParagraph, iso, noDecisionReason, recordSetView, secondaryView } from '../views.ts';
 
 const TYPES = new Set(['A', 'AAAA', 'CNAME']);
@@ -128,10 +129,19 @@ export function statusRoutes(d: AdminDeps): Route[] {
           throw new ApiError(404, 'NOT_FOUND', `no record set ${name}${type ? `/${type}` : ''}: ${why}`);
         }
         const now = d.now();
+        const client = query.get('client') ?? undefined;
         const explained = sets.map((rs) => {
           const decision = byKey.get(recordSetKey(rs));
           const missing = noDecisionReason(d.cluster?.());
-          return { ...recordSetView(rs, decision, d.probes, missing), explanation: decision ? explainParagraph(rs, decision, d.probes, now) : `${recordSetKey(rs)} has no answer yet: ${missing}.` };
+          const base = { ...recordSetView(rs, decision, d.probes, missing), explanation: decision ? explainParagraph(rs, decision, d.probes, now) : `${recordSetKey(rs)} has no answer yet: ${missing}.` };
+          if (client === undefined || !decision) return base;
+          // ?client=ADDR: what that client is answered (policy topology), ahead of the record set's paragraph.
+          const forClient = explainClient(rs, decision.state, client);
+          if ('problem' in forClient) {
+            if (rs.topology) throw new ApiError(400, 'BAD_REQUEST', `client: ${forClient.problem}`);
+            return { ...base, explanation: `${forClient.problem}.\n${base.explanation}` };
+          }
+          return { ...base, client: forClient, explanation: `${forClient.explanation}\n${base.explanation}` };
         });
         sendJson(res, 200, { name, explanation: explained.map((e) => e.explanation).join('\n\n'), recordSets: explained });
       },

@@ -87,14 +87,26 @@ export class WireWriter {
   }
 
   /** The OPT record of a reply (RFC 6891 §6.1.2): our UDP size, the rcode's high bits, version 0, DO echoed. */
-  opt(rcode: number, dnssecOk: boolean): void {
+  opt(rcode: number, dnssecOk: boolean, clientSubnet?: { family: number; sourceBits: number; scopeBits: number; address: Uint8Array }): void {
     this.u8(0); // root
     this.u16(TYPE_OPT);
     this.u16(EDNS_UDP_SIZE);
     this.u8((rcode >> 4) & 0xff); // extended rcode
     this.u8(0); // version
     this.u16(dnssecOk ? 0x8000 : 0);
-    this.u16(0);
+    if (!clientSubnet) {
+      this.u16(0);
+      return;
+    }
+    // RFC 7871 §6: OPTION-CODE 8, FAMILY, SOURCE and SCOPE PREFIX-LENGTH, ADDRESS (as the query sent it).
+    const len = 4 + clientSubnet.address.length;
+    this.u16(4 + len);
+    this.u16(8);
+    this.u16(len);
+    this.u16(clientSubnet.family);
+    this.u8(clientSubnet.sourceBits);
+    this.u8(clientSubnet.scopeBits);
+    this.bytes(clientSubnet.address);
   }
 
   /**
