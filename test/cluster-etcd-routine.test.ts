@@ -22,7 +22,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { metric, parsePrometheus, until, type AdminDaemon } from './helpers/admin-daemon.ts';
+import { metric, parsePrometheus, TOKEN, until, type AdminDaemon } from './helpers/admin-daemon.ts';
+import { runCli } from './helpers/cli.ts';
 import { startLoopbackCluster, type LoopbackSetup } from './helpers/cluster-daemons.ts';
 import { waitWritable } from './helpers/etcd.ts';
 import { alarms, compact, fillUntilNoSpace, recoverFromNoSpace } from './helpers/etcd-ops.ts';
@@ -215,6 +216,11 @@ test('routine etcd operations: after each, a drain and a dead primary reach ever
     t.diagnostic(`NOSPACE: shown by the leader ${Date.now() - t0} ms after the primary died: refused ${shown.refused.join(', ')}, ${shown.failures} refusals counted`);
     const errors = leader.proc.logs.filter((l) => l.level === 50 && l.write === 'vantage' && l.cause === 'no-space');
     assert.equal(errors.length, 1, 'one error line for the refused vantage reports, not one per retry');
+    // failoverd status says it too.
+    const cli = await runCli(['status', '--admin', leader.adminUrl, '--token', TOKEN], { timeoutMs: 30_000 });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^WARNING: etcd alarm NOSPACE raised: its quota is full/m);
+    assert.match(cli.stdout, /^WARNING: etcd refuses this instance's heartbeat writes \(no-space\) since \S+, last .*database space exceeded/m);
     // A failback sent to a follower: etcd refuses the command; the operator is told to retry.
     const failback = await cluster.daemons[(li + 1) % 3]!.api('POST', `/v1/records/${WWW}/failback`);
     assert.equal(failback.status, 503, failback.text);
