@@ -128,3 +128,17 @@ test('a record set failoverd wrote at a name no longer published: deleted with i
   assert.match(blocked.guard.reason!, /12 of 13 owned/);
   assert.equal(plan(many, [www(['192.0.2.1'])], { force: true }).guard.blocked, false);
 });
+
+test('deleteGone: false leaves record sets at names no longer published alone (what the daemon sends while the guard holds their deletion back)', () => {
+  const view = new ServerView(new Set(['www.example.test']));
+  owned(view, 'www.example.test', ['192.0.2.1']);
+  for (let i = 0; i < 12; i++) {
+    view.track(`n${i}.example.test`);
+    owned(view, `n${i}.example.test`, ['192.0.2.1']);
+  }
+  const all = plan(view, [www(['192.0.2.2'])]);
+  assert.equal(all.guard.blocked, true);
+  const rest = computePlan({ zone: 'example.test', server: '127.0.0.1:53', ownerId: 'me', desired: [www(['192.0.2.2'])], view, markerTtl: 300, guard: GUARD, deleteGone: false });
+  assert.equal(rest.guard.blocked, false);
+  assert.deepEqual(rest.changes.map((c) => [c.name, c.action, c.to]), [['www.example.test', 'update', ['192.0.2.2']]]);
+});

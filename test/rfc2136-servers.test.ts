@@ -136,18 +136,18 @@ async function nsupdate(s: UpdateServer, lines: string[]): Promise<void> {
   assert.equal(code, 0, 'nsupdate succeeded');
 }
 
-/** An RFC 2136 sink in this process (owner failoverd-inproc), writing `record` to the server. */
-function inProcessSink(port: number, keyName: string, secret: string, record: string): Rfc2136Sink {
+/** An RFC 2136 sink in this process (owner failoverd-inproc unless told), writing `record` to the server. */
+function inProcessSink(port: number, keyName: string, secret: string, record: string, o: { ownerId?: string; minOwned?: number } = {}): Rfc2136Sink {
   const key = (name: string, s: string) => ({ name, algorithm: 'hmac-sha256' as const, secret: new TsigSecret(Buffer.from(s, 'base64')) });
   return new Rfc2136Sink({
     config: {
-      ownerId: 'failoverd-inproc',
+      ownerId: o.ownerId ?? 'failoverd-inproc',
       zones: [{ zone: 'example.test', mode: 'primary', servers: [{ host: '127.0.0.1', port }], updateKey: key(keyName, secret), readKey: key(READ_KEY.name, READ_SECRET), records: [record], adopt: [] }],
       reconcile: 60_000,
       timeout: 1000,
       markerTtl: 300,
       dryRun: false,
-      guard: { maxChangeRatio: 0.3, minOwned: 10 },
+      guard: { maxChangeRatio: 0.3, minOwned: o.minOwned ?? 10 },
     },
     logger: pino({ level: 'silent' }),
   });
@@ -311,7 +311,7 @@ ${names.map((n) => `  - { name: ${n}.example.test, type: A, ttl: 30, targets: [{
 `;
 }
 
-it('knot, through the CLI process: rfc2136 plan changes nothing, apply publishes; names that left the config are deleted, guarded (exit 1 until --force)', async (t) => {
+it('knot, through the CLI process: rfc2136 plan changes nothing, apply publishes; names that left the config are deleted, guarded (exit 1 until --force; failovers still go out meanwhile)', async (t) => {
   if (!needTool(t, 'knotd', 'knot') || !needTool(t, 'dig', 'bind9-dnsutils')) return;
   const server = await startUpdateServer('knot', { zone: 'example.test', zoneText: ZONE_TEXT, updateKey: UPDATE_KEY, readKey: READ_KEY });
   t.after(() => server.remove());
@@ -346,9 +346,24 @@ it('knot, through the CLI process: rfc2136 plan changes nothing, apply publishes
   assert.match(blocked, /FAILED PLAN_UNSAFE/);
   assert.deepEqual(await served(server, 'api.example.test'), ['127.0.0.1'], 'the guard sent nothing');
 
+  // The daemon's sink meanwhile (same owner, same shrunk config): a failover of www still goes out by itself; the
+  // deletions wait, and the guard's refusal shows (PLAN_UNSAFE).
+  {
+    const sink = inProcessSink(server.port, UPDATE_KEY.name, UPDATE_SECRET, 'www.example.test', { ownerId: 'failoverd-cli', minOwned: 2 });
+    sink.update([{ name: 'www.example.test', type: 'A', ttl: 30, values: ['127.0.0.2'], targets: ['127.0.0.1', '127.0.0.2'] }]);
+    sink.start();
+    t.after(() => sink.stop());
+    await servedBecomes(server, 'www.example.test', ['127.0.0.2']);
+    const refused = await until('the guard refusal in the sink status', () => sink.view().targets[0]!.lastError ?? undefined, 20_000);
+    assert.equal(refused.code, 'PLAN_UNSAFE', JSON.stringify(refused));
+    assert.equal(sink.view().targets[0]!.inSync, false);
+    await sink.stop();
+    assert.deepEqual(await served(server, 'api.example.test'), ['127.0.0.1'], 'deletions held back');
+  }
+
   const forced = await cli(['apply', '--force'], 0);
   assert.match(forced, /GUARD overridden/);
-  assert.doesNotMatch(forced, /www\.example\.test/, 'www, published as before, is not in the plan');
+  assert.match(forced, /UPDATE www\.example\.test A 127\.0\.0\.1 ttl 30 \(was 127\.0\.0\.2\): answer changed/);
   for (const n of ['api', 'app', 'img']) {
     assert.deepEqual(await served(server, `${n}.example.test`), [], `${n} deleted`);
     assert.deepEqual(await served(server, `_failoverd.${n}.example.test`, 'TXT'), [], `${n}'s marker deleted`);

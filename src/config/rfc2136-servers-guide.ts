@@ -32,8 +32,10 @@ export const RFC2136_SERVERS_GUIDE = `
   moved. Drift in owned record sets is repaired.
 - **The guard**: a plan changing or deleting more than \`guard.maxChangeRatio\`
   of 10 or more owned record sets, in ways no failover among a record set's
-  own targets explains, is refused (logged, \`PLAN_UNSAFE\` in the status)
-  until \`failoverd rfc2136 apply --force\`.
+  own targets explains, is refused (logged, \`PLAN_UNSAFE\` in the status,
+  out of sync) until \`failoverd rfc2136 apply --force\`. When what it holds
+  back is only deletions of names that left the config, the daemon still
+  sends everything else (a failover is not held up by them).
 - **By hand**: \`failoverd rfc2136 plan --config failoverd.yaml [--json]\`
   runs one round of probes, reads every server back and prints the UPDATE
   each would get (changes nothing); \`failoverd rfc2136 apply\` sends it.

@@ -69,6 +69,8 @@ export interface PlanInput {
   markerTtl: number;
   guard: { maxChangeRatio: number; minOwned: number };
   force?: boolean;
+  /** false: leave record sets at names no longer published alone (default true: delete them). */
+  deleteGone?: boolean;
 }
 
 export function computePlan(input: PlanInput): Rfc2136Plan {
@@ -85,7 +87,7 @@ export function computePlan(input: PlanInput): Rfc2136Plan {
   for (const d of input.desired) (byName.get(d.name) ?? byName.set(d.name, []).get(d.name)!).push(d);
   // Record sets this owner wrote at names no longer published (they left records: or the zone's records:): deleted.
   const gone = new Map<string, string[]>();
-  for (const g of view.ownedElsewhere(ownerId)) (gone.get(g.name) ?? gone.set(g.name, []).get(g.name)!).push(g.type);
+  if (input.deleteGone !== false) for (const g of view.ownedElsewhere(ownerId)) (gone.get(g.name) ?? gone.set(g.name, []).get(g.name)!).push(g.type);
 
   for (const name of [...new Set([...byName.keys(), ...gone.keys()])].sort()) {
     const markers = view.markers(name);

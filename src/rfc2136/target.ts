@@ -206,8 +206,9 @@ export class ZoneTarget {
     return new Set([...p.changes.map((c) => `${c.name}/${c.type}`), ...p.refused.map((r) => `${r.name}/${r.type}`)]).size;
   }
 
-  private planFor(desired: DesiredRecordSet[], force: boolean): Rfc2136Plan {
+  private planFor(desired: DesiredRecordSet[], force: boolean, deleteGone = true): Rfc2136Plan {
     return computePlan({
+      deleteGone,
       zone: this.o.zone.zone,
       server: this.label,
       ownerId: this.o.config.ownerId,
@@ -267,7 +268,13 @@ export class ZoneTarget {
         const plan = this.planFor(desired, false);
         this.lastPlan = plan;
         this.logFindings(plan, believedChanging);
-        if (plan.guard.blocked) throw new FailoverdError('PLAN_UNSAFE', `RFC 2136 plan refused by the guard: ${plan.guard.reason}`);
+        if (plan.guard.blocked) {
+          // Failovers still go out when what the guard holds back is deleting record sets at names that left the
+          // config: those wait for `failoverd rfc2136 apply --force` (or the config put back), loudly.
+          const rest = this.planFor(desired, false, false);
+          if (!rest.guard.blocked && !planIsEmpty(rest) && !this.o.config.dryRun) await this.send(rest);
+          throw new FailoverdError('PLAN_UNSAFE', `RFC 2136 plan refused by the guard: ${plan.guard.reason}`);
+        }
         if (!planIsEmpty(plan)) {
           if (this.o.config.dryRun) this.log.info({ changes: plan.changes }, 'rfc2136 dry run: UPDATE not sent');
           else await this.send(plan);
@@ -321,8 +328,14 @@ export class ZoneTarget {
     const rcode = err instanceof Rfc2136Error ? err.rcode : code;
     const message = err instanceof Error ? err.message : String(err);
     this.lastError = { code, rcode, message, at: this.clock.now() };
-    const delay = backoffDelay(this.failures, { ...this.backoff, random: this.random });
     if (!this.started) return;
+    if (code === 'PLAN_UNSAFE') {
+      // Needs an operator (`failoverd rfc2136 apply --force`) or a config fix: no backoff, so the next change (a
+      // failover, sent by itself) goes out at once; read again at the next change or reconcile.
+      this.warnOnce.warn('plan-unsafe', { code, err, failures: this.failures }, 'rfc2136 plan refused by the guard: what it holds back is not sent');
+      return;
+    }
+    const delay = backoffDelay(this.failures, { ...this.backoff, random: this.random });
     this.nextRetryAt = this.clock.now() + delay;
     this.warnOnce.warn(`failed:${rcode}`, { code, rcode, err, failures: this.failures, retryInMs: delay }, 'rfc2136 server not in sync; read back and retried with backoff');
     this.retryTimer = this.clock.setTimer(delay, () => {
