@@ -74,7 +74,7 @@ records:
   assert.equal(said.get('checks.web.rise'), 'expected a whole number from 1 to 100 (e.g. 3), got 0');
   assert.equal(said.get('checks.other.type'), 'expected one of "http", "https", "tcp" (e.g. https), got "ftp"');
   assert.equal(said.get('checks.other.port'), 'expected a whole number from 1 to 65535 (e.g. 8080), got 99999');
-  assert.equal(said.get('records[0].policy'), 'expected one of "failover", "multivalue", "weighted" (e.g. multivalue), got "fail"');
+  assert.equal(said.get('records[0].policy'), 'expected one of "failover", "multivalue", "weighted", "topology" (e.g. multivalue), got "fail"');
   assert.equal(said.get('checks.web.fal'), 'unknown key "fal" (did you mean "fall"?)');
   assert.equal(said.get('dns.lisen'), 'unknown key "lisen" (did you mean "listen"?)');
   assert.equal(said.get('records[0].tll'), 'unknown key "tll" (did you mean "ttl"?)');
