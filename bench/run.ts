@@ -3,7 +3,7 @@
  * JSON line ("BENCH {...}"). Runs on loopback only (127.0.0.x). Nothing here
  * runs in CI; dnsperf and nsd are optional (skipped with the reason printed).
  *
- * Usage: npm run bench [-- name ...]   names: dns-qps failover-under-load
+ * Usage: npm run bench [-- name ...]   names: dns-qps topology-qps failover-under-load
  *        failover-time snapshot-swap probe-cpu memory (default: all of these)
  *        node-versions (only when named: dns-qps and probe-cpu again on each
  *        supported Node.js release, side by side)
@@ -22,6 +22,7 @@ import { runtime } from './lib/runtime.ts';
 
 const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'dns-qps': () => import('./dns-qps.ts'),
+  'topology-qps': () => import('./topology-qps.ts'),
   'failover-under-load': () => import('./failover-under-load.ts'),
   'failover-time': () => import('./failover-time.ts'),
   'snapshot-swap': () => import('./snapshot-swap.ts'),

@@ -17,6 +17,7 @@ import { decide } from '../src/failover/decision.ts';
 import { step } from '../src/failover/machine.ts';
 import { chooseSite } from '../src/failover/policy-topology.ts';
 import type { Answer, RecordSetState, TargetView } from '../src/failover/types.ts';
+import { TOPOLOGY_GUIDE } from '../src/config/topology-guide.ts';
 import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'failoverd-topology-units-'));
@@ -160,4 +161,18 @@ test('the machine skips a down site (a drained one too), names why, and answers 
   assert.equal(s.allDown, true);
   assert.deepEqual([euList().site, euList().allDown, ids(euList().state.answer)], ['eu', true, [eu1]]);
   assert.deepEqual(ids(s.answer), [us1], 'the default list [us, eu]: us\'s primary');
+});
+
+test('the worked two-site example in docs/configuration.md loads and answers as it says', async () => {
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(TOPOLOGY_GUIDE)![1]!;
+  const file = join(dir, 'guide.yaml');
+  writeFileSync(file, yaml);
+  const { config } = await loadConfig(file);
+  const rs = config.records[0]!;
+  const at = (a: string) => lookupClientTrie(rs.topology!.map.v4, Uint8Array.from(a.split('.').map(Number)));
+  const list = (a: string) => rs.topology!.map.lists[at(a).value]!.join(',');
+  assert.deepEqual([list('10.2.3.4'), at('10.2.3.0').scope], ['eu,us', 15]);
+  assert.deepEqual([list('10.1.5.0'), at('10.1.5.0').scope], ['us,eu', 16]);
+  assert.equal(list('192.0.2.1'), 'us,eu');
+  assert.deepEqual(config.dns.ecs?.allow, ['192.0.2.53/32']);
 });

@@ -6,6 +6,7 @@
  * a key has no entry here.
  */
 import { RFC2136_SERVERS_GUIDE } from './rfc2136-servers-guide.ts';
+import { TOPOLOGY_GUIDE } from './topology-guide.ts';
 
 export interface KeyDoc {
   description: string;
@@ -102,7 +103,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   },
 
   // records
-  records: { description: 'The record sets failoverd decides: each is a name, a type and a TTL whose values a policy picks from its targets.' },
+  records: { description: 'The record sets failoverd decides: each is a name, a type and a TTL whose values a policy picks from its targets.', guide: TOPOLOGY_GUIDE },
   'records[].name': { description: 'The owner name, inside a served zone: labels of 1 to 63 octets, at most 255 octets in all, printable ASCII (punycode for IDN).', example: 'www.example.test' },
   'records[].type': { description: 'The record type answered; targets are addresses (A, AAAA) or host names (CNAME).', example: 'A' },
   'records[].ttl': { description: 'TTL of the answer, in seconds.', example: '60' },

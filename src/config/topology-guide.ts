@@ -1,0 +1,50 @@
+/** The worked example of policy topology printed after the `records` table of docs/configuration.md. */
+export const TOPOLOGY_GUIDE = `### Answers by client location: a worked two-site example
+
+Two sites, each a pool with its own policy: Europe answers from a primary and
+a standby, the US from both of its servers at once. Clients in 10.0.0.0/8 and
+2001:db8:1::/48 prefer Europe, clients in 10.1.0.0/16 (inside it) the US;
+everyone else gets the default list.
+
+\`\`\`yaml
+dns:
+  listen: ["0.0.0.0:53", "[::]:53"]
+  ecs: { allow: [192.0.2.53/32] }     # the resolvers whose EDNS Client Subnet is honoured
+checks:
+  web: { type: https, port: 443, path: /healthz }
+records:
+  - name: www.example.test
+    type: A
+    ttl: 30
+    degradedTtl: 5
+    policy: topology
+    whenAllDown: primary               # a whole list down: the first listed site's primary
+    sites:
+      eu:
+        policy: failover
+        targets: [{ address: 198.51.100.10, check: web }, { address: 198.51.100.11, check: web }]
+      us:
+        policy: multivalue
+        targets: [{ address: 203.0.113.10, check: web }, { address: 203.0.113.11, check: web }]
+    map:
+      - { networks: [10.0.0.0/8, "2001:db8:1::/48"], sites: [eu, us] }
+      - { networks: [10.1.0.0/16], sites: [us, eu] }
+    default: [us, eu]
+\`\`\`
+
+- A client in 10.2.0.0/16 gets 198.51.100.10 (eu's primary); when it fails,
+  198.51.100.11 (eu fails over inside itself); when both are DOWN or drained,
+  eu is down and the client gets 203.0.113.10 and 203.0.113.11 (us).
+- A client in 10.1.0.0/16 gets us first, and eu when us is down.
+- A query carrying EDNS Client Subnet from 192.0.2.53 is answered for the
+  subnet it carries, and the option comes back with SCOPE = the widest block
+  the answer holds for: 16 for 10.1.5.0/24; 15 for 10.2.3.0/24 (10.0.0.0/8
+  holds 10.1.0.0/16, so the answer for 10.2.3.0 holds for 10.2.0.0/15 only).
+  Queries from elsewhere are answered by their source address, with SCOPE 0.
+- \`failoverd explain www.example.test --client 10.2.3.4\` names the map entry
+  that matched, the sites skipped and why, and the answer; \`/v1/status\` lists
+  each site's health.
+- The embedded server answers topology names; Route 53 and RFC 2136 do not
+  publish them yet (Route 53 refuses them in its zone; RFC 2136 writes the
+  default list's answer).
+`;
