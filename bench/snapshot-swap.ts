@@ -18,6 +18,7 @@ import { exampleZone } from '../test/helpers/dns-fixture.ts';
 import { buildQuery } from '../test/helpers/raw-dns.ts';
 import { stats } from './failover-time.ts';
 import { printJson, printTable, round } from './lib/table.ts';
+import { systemClock } from '../src/clock.ts';
 
 const SWAPS = Number(process.env.BENCH_SWAPS ?? 20);
 
@@ -29,7 +30,7 @@ export async function run(): Promise<void> {
   const zones = [exampleZone()];
   const rows: Array<Record<string, string | number>> = [];
   const out: Record<string, unknown> = {};
-  const server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, workers: 2 });
+  const server = new DnsServer({ clock: systemClock, listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, workers: 2 });
   server.setSnapshot(buildSnapshot(zones, dynamic(1, false)));
   await server.start();
   const pool = server.workerPool!;
@@ -42,7 +43,7 @@ export async function run(): Promise<void> {
       const push: number[] = [];
       const total: number[] = [];
       let snap: Snapshot = buildSnapshot(zones, dynamic(n, false));
-      const local = new DnsServer({ listen: [], logger: silentLogger });
+      const local = new DnsServer({ clock: systemClock, listen: [], logger: silentLogger });
       const q = buildQuery('www.example.test', 1);
       for (let i = -1; i < SWAPS; i++) {
         const decided = performance.now();

@@ -4,7 +4,7 @@
  * record set → decisions). It knows nothing of sinks; daemon.ts connects
  * its decisions to them.
  */
-import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import type { Config, RecordSetConfig, Target } from './config/types.ts';
 import type { RecordSetDecision } from './failover/decision.ts';
 import { Decider, type FailbackOutcome, type RecordSetAnswer } from './failover/decider.ts';
@@ -25,7 +25,7 @@ export interface ControllerRestore {
 
 export interface ControllerOptions {
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   restore?: ControllerRestore;
 }
 
@@ -49,7 +49,7 @@ export class Controller {
 
   constructor(config: Config, opts: ControllerOptions) {
     this.log = opts.logger;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     const restore = opts.restore ?? {};
     this.health = new TargetHealth(config, { clock: this.clock, logger: this.log, restore });
     this.decider = new Decider(config, { clock: this.clock, logger: this.log, health: this.health, restore: restore.recordSets });

@@ -5,7 +5,7 @@
  * state file, notifications and maintenance windows. The only place that
  * knows them all.
  */
-import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import { AdminServer } from './admin/server.ts';
 import type { AdminDeps, ReloadOutcome } from './admin/deps.ts';
 import { Metrics } from './admin/metrics.ts';
@@ -35,7 +35,7 @@ import { createTransfers, type Transfers } from './transfer/index.ts';
 
 export interface DaemonOptions {
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   /** Passed to the DNS server (tests pick weights deterministically). */
   dnsPick?: DnsServerOptions['pick'];
 }
@@ -77,7 +77,7 @@ export class Daemon {
 
   constructor(loaded: LoadedConfig, opts: DaemonOptions) {
     this.log = opts.logger;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.loaded = loaded;
     this.startedAt = this.configLoadedAt = this.clock.now();
     const { config } = loaded;
@@ -340,6 +340,7 @@ export class Daemon {
       failback: (key) => this.source.failback(key),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
       history: this.history,
+      clock: this.clock,
       now: () => this.clock.now(),
       info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
     };

@@ -16,6 +16,7 @@ import { buildSnapshot, type DynamicRRset } from '../src/records/snapshot.ts';
 import { parentName } from '../src/records/names.ts';
 import { exampleZone, startDns, type RunningDns } from './helpers/dns-fixture.ts';
 import { buildQuery, udpExchange } from './helpers/raw-dns.ts';
+import { systemClock } from '../src/clock.ts';
 
 const DYNAMIC: DynamicRRset[] = [
   { name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: ['127.0.0.1'] },
@@ -76,7 +77,7 @@ function fullPath(server: DnsServer, raw: Buffer): Buffer {
 }
 
 describe('fast path vs full path, byte for byte', () => {
-  const server = new DnsServer({ listen: [], logger: silentLogger, pick: () => 0 });
+  const server = new DnsServer({ clock: systemClock, listen: [], logger: silentLogger, pick: () => 0 });
   const snapshot = buildSnapshot([exampleZone()], DYNAMIC);
   server.setSnapshot(snapshot);
 

@@ -24,6 +24,7 @@ import { dig } from './helpers/dig.ts';
 import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery, rcodeOf } from './helpers/raw-dns.ts';
 import { needTool } from './helpers/tools.ts';
+import { systemClock } from '../src/clock.ts';
 
 interface Running {
   server: DnsServer;
@@ -35,7 +36,7 @@ interface Running {
 async function start(t: TestContext, tcp: Partial<TcpLimits>): Promise<Running> {
   const counts = new Map<TcpCloseReason, number>();
   const waiters: Array<{ reason: TcpCloseReason; n: number; resolve: () => void }> = [];
-  const server = new DnsServer({
+  const server = new DnsServer({ clock: systemClock,
     listen: [{ host: '127.0.0.1', port: 0 }],
     logger: silentLogger,
     tcp,

@@ -16,6 +16,7 @@ import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
 import { exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery, tcpExchange, udpExchange } from './helpers/raw-dns.ts';
+import { systemClock } from '../src/clock.ts';
 
 const zones = [exampleZone()];
 const www = (address: string): DynamicRRset[] => [{ name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: [address] }];
@@ -24,7 +25,7 @@ let port: number;
 let snap: Snapshot;
 
 before(async () => {
-  server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, workers: 2, pick: () => 0 });
+  server = new DnsServer({ clock: systemClock, listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, workers: 2, pick: () => 0 });
   snap = buildSnapshot(zones, www('127.0.0.1'));
   server.setSnapshot(snap);
   [{ port }] = (await server.start()) as [{ host: string; port: number }];

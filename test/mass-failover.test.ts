@@ -17,6 +17,7 @@ import { silentLogger } from '../src/log.ts';
 import { tcpBackend, type Backend } from './helpers/backends.ts';
 import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
 import { buildQuery, udpExchange } from './helpers/raw-dns.ts';
+import { systemClock } from '../src/clock.ts';
 
 const ADDRESSES = 150;
 const CHECK = 'interval: 2s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 1, watch: true';
@@ -79,7 +80,7 @@ test('mass failover: hundreds of record sets failing together move the serial by
     for (let a = 1; a <= ADDRESSES; a++) lines.push(`  - { name: r${p}-${a}.example.test, type: A, targets: [{ address: 127.0.0.${a}, check: p${p} }, { address: 127.0.0.250, check: s }] }`);
   }
   writeFileSync(join(dir, 'failoverd.yaml'), lines.join('\n') + '\n');
-  const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { logger: silentLogger });
+  const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { clock: systemClock, logger: silentLogger });
   const [dns] = await daemon.start();
   t.after(() => daemon.stop());
   const sets = 2 * ADDRESSES;

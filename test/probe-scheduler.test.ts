@@ -8,6 +8,7 @@ import { checkSchema } from '../src/config/schema.ts';
 import { ProbeScheduler, MAX_IN_FLIGHT, MAX_SUSPECT_SHARE, MIN_SUSPECTS } from '../src/probes/scheduler.ts';
 import { LivenessWatch } from '../src/probes/watch.ts';
 import type { ProbeFn, ProbeResult, ProbeSpec } from '../src/probes/types.ts';
+import { systemClock } from '../src/clock.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -394,7 +395,7 @@ test('watch: killing the target fires onClosed at once', async (t) => {
   const backend = await startBackend(t, net.createServer());
   const attempts = clientSockets(t);
   const closed: { key: string; at: number }[] = [];
-  const watch = new LivenessWatch({ onClosed: (key) => closed.push({ key, at: Date.now() }) });
+  const watch = new LivenessWatch({ clock: systemClock, onClosed: (key) => closed.push({ key, at: Date.now() }) });
   t.after(() => watch.stop());
   watch.watch('a', LOOPBACK, backend.port);
   await waitFor('connected', () => watch.isConnected('a'));
@@ -506,7 +507,7 @@ test('watch: a backend that streams on connect is read only up to the limit, the
 test('scheduler + watch + real http backend: killing it yields a failure long before the next interval', async (t) => {
   const backend = await startBackend(t, http.createServer((_req, res) => res.end('ok')));
   const results: { result: ProbeResult; at: number }[] = [];
-  const sched = new ProbeScheduler({
+  const sched = new ProbeScheduler({ clock: systemClock,
     watch: true,
     onResult: (_key, result) => {
       results.push({ result, at: Date.now() });
@@ -532,7 +533,7 @@ test('scheduler + watch + real http backend: killing it yields a failure long be
 test('scheduler with watch: targets with check.watch false are not watched', async (t) => {
   const backend = await startBackend(t, http.createServer((_req, res) => res.end('ok')));
   let n = 0;
-  const sched = new ProbeScheduler({ watch: true, onResult: () => (n++, { unsettled: false }) });
+  const sched = new ProbeScheduler({ clock: systemClock, watch: true, onResult: () => (n++, { unsettled: false }) });
   t.after(() => sched.stop());
   sched.add('web', spec({ port: backend.port, interval: '5s', timeout: '1s', watch: false }));
   sched.start();

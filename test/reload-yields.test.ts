@@ -22,6 +22,7 @@ import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
 import { freePort } from './helpers/ports.ts';
 import { buildQuery, rcodeOf, udpExchange } from './helpers/raw-dns.ts';
 import { RCODE } from '../src/dns/wire/constants.ts';
+import { systemClock } from '../src/clock.ts';
 
 const RECORDS = 100_000;
 const SETS = 300;
@@ -43,7 +44,7 @@ test('a reload adding a 100,000-record zone: queries are answered from the old s
   const lines = ['dns: { listen: ["127.0.0.1:0"] }', 'zones: zones', 'admin: { listen: "127.0.0.1:0" }', 'log: { level: silent }', 'startupTimeout: 2s', 'checks:', `  c: { type: tcp, port: ${closed}, interval: 60s, timeout: 500ms, rise: 1, fall: 1 }`, 'records:'];
   for (let i = 0; i < SETS; i++) lines.push(`  - { name: r${i}.example.test, type: A, ttl: 30, targets: [{ address: 127.0.0.${(i % 200) + 1}, check: c }] }`);
   writeFileSync(join(dir, 'failoverd.yaml'), lines.join('\n') + '\n');
-  const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { logger: silentLogger });
+  const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { clock: systemClock, logger: silentLogger });
   const [{ port }] = await daemon.start();
   t.after(() => daemon.stop());
 

@@ -19,6 +19,7 @@ import { RR_TYPE_CODE, type RData, type RRType } from '../src/records/types.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';
+import { systemClock } from '../src/clock.ts';
 
 type Rcode = keyof typeof RCODE;
 
@@ -295,7 +296,7 @@ describe('resolveQuestion over a parent zone served with its child', () => {
 // --- replies over the client's size: the server's encoding, still without sockets ---
 
 describe('replies too big for UDP', () => {
-  const server = new DnsServer({ listen: [], logger: silentLogger });
+  const server = new DnsServer({ clock: systemClock, listen: [], logger: silentLogger });
   server.setSnapshot(buildSnapshot(FAMILY, []));
   const ask = (name: string, qtype: number, transport: 'udp' | 'tcp') => {
     const [reply] = server.answer(parseRequest(buildQuery(name, qtype)), transport);
@@ -322,7 +323,7 @@ describe('replies too big for UDP', () => {
 // --- zone transfers without a transfer handler: the server's answer, still without sockets ---
 
 describe('zone transfers asked of a server without transfers configured', () => {
-  const server = new DnsServer({ listen: [], logger: silentLogger });
+  const server = new DnsServer({ clock: systemClock, listen: [], logger: silentLogger });
   server.setSnapshot(buildSnapshot(FAMILY, []));
   const rcodeOf = (name: string, qtype: number, transport: 'udp' | 'tcp'): string => {
     const [reply] = server.answer(parseRequest(buildQuery(name, qtype)), transport);

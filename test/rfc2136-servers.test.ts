@@ -35,6 +35,7 @@ import { startNsdSecondary } from './helpers/nsd-secondary.ts';
 import { freePort } from './helpers/ports.ts';
 import { needTool } from './helpers/tools.ts';
 import { startUpdateServer, UPDATE_SERVER_TOOLS, type UpdateServer, type UpdateServerKind } from './helpers/update-servers.ts';
+import { systemClock } from '../src/clock.ts';
 
 const run = promisify(execFile);
 
@@ -139,7 +140,7 @@ async function nsupdate(s: UpdateServer, lines: string[]): Promise<void> {
 /** An RFC 2136 sink in this process (owner failoverd-inproc unless told), writing `record` to the server. */
 function inProcessSink(port: number, keyName: string, secret: string, record: string, o: { ownerId?: string; minOwned?: number } = {}): Rfc2136Sink {
   const key = (name: string, s: string) => ({ name, algorithm: 'hmac-sha256' as const, secret: new TsigSecret(Buffer.from(s, 'base64')) });
-  return new Rfc2136Sink({
+  return new Rfc2136Sink({ clock: systemClock,
     config: {
       ownerId: o.ownerId ?? 'failoverd-inproc',
       zones: [{ zone: 'example.test', mode: 'primary', servers: [{ host: '127.0.0.1', port }], updateKey: key(keyName, secret), readKey: key(READ_KEY.name, READ_SECRET), records: [record], adopt: [] }],

@@ -16,6 +16,7 @@ import type { Route53Port } from '../src/route53/port.ts';
 import { SdkRoute53Port } from '../src/route53/sdk-port.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { Route53Error } from '../src/route53/errors.ts';
+import { systemClock } from '../src/clock.ts';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -109,7 +110,7 @@ function planFor(names: string[]) {
 
 function portFor(fake: FakeRoute53, stats?: RequestStats, retry = {}) {
   const sdk = new SdkRoute53Port({ region: 'us-east-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, requestTimeoutMs: 3000 });
-  return { sdk, port: guardPort(sdk, new TokenBucket(100), { baseMs: 10, maxDelayMs: 50, maxAttempts: 6, ...retry }, stats) };
+  return { sdk, port: guardPort(sdk, new TokenBucket(100), { clock: systemClock, baseMs: 10, maxDelayMs: 50, maxAttempts: 6, ...retry }, stats) };
 }
 
 test('Throttling, PriorRequestNotComplete, 500, 503 and a cut connection are retried until the change is accepted', async (t) => {
@@ -124,7 +125,7 @@ test('Throttling, PriorRequestNotComplete, 500, 503 and a cut connection are ret
   const stats: RequestStats = { requests: 0, retries: 0 };
   const { sdk, port } = portFor(fake, stats);
   t.after(() => sdk.destroy());
-  const result = await applyPlan(planFor(['www.example.test']), port, { waitInsync: false });
+  const result = await applyPlan(planFor(['www.example.test']), port, { clock: systemClock, waitInsync: false });
   assert.equal(result.submitted.length, 1);
   assert.equal(result.rejected.length, 0);
   assert.equal(stats.retries, 5);
@@ -139,7 +140,7 @@ test('retries are bounded: persistent Throttling ends as ROUTE53_THROTTLED after
   for (let i = 0; i < 10; i++) fake.script.push({ status: 400, body: errorXml('Sender', 'Throttling', 'Rate exceeded') });
   const { sdk, port } = portFor(fake, undefined, { maxAttempts: 3 });
   t.after(() => sdk.destroy());
-  await assert.rejects(applyPlan(planFor(['www.example.test']), port), (err: unknown) => {
+  await assert.rejects(applyPlan(planFor(["www.example.test"]), port, { clock: systemClock }), (err: unknown) => {
     assert.ok(err instanceof Route53Error);
     assert.equal(err.code, 'ROUTE53_THROTTLED');
     assert.equal(err.awsCode, 'Throttling');
@@ -154,7 +155,7 @@ test('a rejected batch is split: the good record sets land, only the bad one is 
   const { sdk, port } = portFor(fake);
   t.after(() => sdk.destroy());
   const plan = planFor(['a.example.test', 'bad.example.test', 'c.example.test']);
-  const result = await applyPlan(plan, port);
+  const result = await applyPlan(plan, port, { clock: systemClock });
   const rrsetPosts = fake.requests.filter((r) => r.url.includes('/rrset'));
   assert.equal(rrsetPosts.length, 4, 'one batch, then each of the three groups alone');
   assert.ok(rrsetPosts[0]!.body.includes('a.example.test.') && rrsetPosts[0]!.body.includes('c.example.test.'));
@@ -173,7 +174,7 @@ test('a PENDING change is polled with GetChange until INSYNC and the time is rec
   fake.pendingPolls = 2;
   const { sdk, port } = portFor(fake);
   t.after(() => sdk.destroy());
-  const result = await applyPlan(planFor(['www.example.test']), port, { waitInsync: true, pollMs: 20, maxPollMs: 40, insyncTimeoutMs: 5000 });
+  const result = await applyPlan(planFor(['www.example.test']), port, { clock: systemClock, waitInsync: true, pollMs: 20, maxPollMs: 40, insyncTimeoutMs: 5000 });
   const s = result.submitted[0]!;
   assert.equal(s.status, 'INSYNC');
   assert.ok(s.insyncMs !== undefined && s.insyncMs >= 40, `insyncMs ${s.insyncMs}`);
@@ -186,7 +187,7 @@ test('INSYNC polling is bounded: a change that stays PENDING ends as TIMEOUT', a
   fake.pendingPolls = 1_000_000;
   const { sdk, port } = portFor(fake);
   t.after(() => sdk.destroy());
-  const result = await applyPlan(planFor(['www.example.test']), port, { waitInsync: true, pollMs: 20, maxPollMs: 40, insyncTimeoutMs: 200 });
+  const result = await applyPlan(planFor(['www.example.test']), port, { clock: systemClock, waitInsync: true, pollMs: 20, maxPollMs: 40, insyncTimeoutMs: 200 });
   assert.equal(result.submitted[0]!.status, 'TIMEOUT');
 });
 
@@ -207,7 +208,7 @@ test('maxRequestsPerSecond holds at a throttling endpoint: retries and concurren
   // As the sink builds it: one bucket at maxRequestsPerSecond 4, short backoffs so that the bucket, not the backoff, paces the retries.
   const sent: number[] = [];
   const timed = { getChange: (id: string) => (sent.push(Date.now()), sdk.getChange(id)) } as unknown as Route53Port;
-  const port = guardPort(timed, new TokenBucket(4), { baseMs: 10, maxDelayMs: 50, maxAttempts: 10 });
+  const port = guardPort(timed, new TokenBucket(4), { clock: systemClock, baseMs: 10, maxDelayMs: 50, maxAttempts: 10 });
   await Promise.all(Array.from({ length: 6 }, (_, i) => port.getChange(`C${i}EXAMPLE`)));
   assert.equal(arrivals.length, 18, '12 throttled, then one success per call');
   // The most requests within `ms` of each other, wherever the window starts.

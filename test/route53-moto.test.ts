@@ -23,6 +23,7 @@ import { route53Schema, type Route53ConfigInput } from '../src/config/route53.ts
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { Route53Sink } from '../src/route53/sink.ts';
 import { FailoverdError } from '../src/errors.ts';
+import { systemClock } from '../src/clock.ts';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -85,6 +86,7 @@ async function env(t: import('node:test').TestContext): Promise<Env | undefined>
       const { logger, lines, waitFor } = captureLog();
       const config = route53Schema.parse({ hostedZoneId: zoneId, zone, ownerId: 'failoverd-test-1', endpoint, maxRequestsPerSecond: 50, ...cfg });
       const s = new Route53Sink({
+        clock: systemClock,
         config,
         logger,
         credentials: TEST_CREDENTIALS,

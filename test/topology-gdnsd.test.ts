@@ -134,7 +134,7 @@ before(async () => {
   const port = await freePort();
   writeFileSync(join(dir, 'failoverd.yaml'), failoverdConfig(port));
   const { config, zones } = await loadConfig(join(dir, 'failoverd.yaml'));
-  const server = new DnsServer({ listen: config.dns.listen, logger: silentLogger, ecs: config.dns.ecs });
+  const server = new DnsServer({ clock: systemClock, listen: config.dns.listen, logger: silentLogger, ecs: config.dns.ecs });
   ours = { server, port, config, zones };
   serveWithDown(undefined);
   await server.start();

@@ -33,6 +33,7 @@ import { parseZoneText } from '../src/zones/parse.ts';
 import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
 import { captureLog, type CapturedLog } from './helpers/log-capture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';
+import { systemClock } from '../src/clock.ts';
 
 const KEY: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('0123456789abcdef0123456789abcdef')) };
 const OTHER: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('fedcba9876543210fedcba9876543210')) };
@@ -48,7 +49,7 @@ function parse(buf: Buffer): DnsRequest {
 
 /** The messages a DnsServer with a responder answers to `query` over TCP. */
 function serve(snapshot: Snapshot, query: Buffer, opts: { client?: string; journal?: Journal; keys?: TsigKey[]; allow?: string[]; clock?: FakeClock } = {}): Buffer[] {
-  const server = new DnsServer({ listen: [], logger: silentLogger });
+  const server = new DnsServer({ clock: systemClock, listen: [], logger: silentLogger });
   const clock = opts.clock ?? new FakeClock(T0);
   server.setTransferHandler(
     new TransferResponder({ keyring: new TsigKeyring(opts.keys ?? [KEY], () => clock.now()), acl: new AddressAcl(opts.allow ?? ['127.0.0.0/8']), journal: opts.journal ?? new Journal(), logger: silentLogger, pick: () => 0, nowMs: () => clock.now() }),

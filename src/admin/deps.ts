@@ -1,4 +1,5 @@
 /** What the admin API reads and steers: the daemon, through this narrow interface. */
+import type { Clock } from '../clock.ts';
 import type { ClusterStatus } from '../cluster/cluster-node.ts';
 import type { LeaderDutiesView } from '../leader-duties.ts';
 import type { Controller, ReloadSummary } from '../controller.ts';
@@ -33,7 +34,8 @@ export interface AdminDeps {
   metrics: Metrics;
   /** Writes the state file now (after an operator action): on disk, or the error of the write. */
   persistNow(): Promise<StateWriteOutcome>;
-  /** The daemon's Clock: the only source of time for the API. */
+  /** The daemon's Clock: the only source of time for the API (now() is its reading). */
+  clock: Clock;
   now(): number;
   /** The Route 53 sink's state; null when Route 53 is not configured. */
   route53(): Route53StatusView | null;

@@ -40,7 +40,7 @@ export function registerDaemonCommands(program: Command): void {
         return;
       }
       const logger = createLogger(loaded.config.log.level);
-      const daemon = new Daemon(loaded, { logger });
+      const daemon = new Daemon(loaded, { logger, clock: systemClock });
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;

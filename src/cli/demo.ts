@@ -258,7 +258,7 @@ export async function runDemo(opts: { keys: boolean; out?: NodeJS.WritableStream
       },
     });
     const logger = pino({ level: 'info', base: { name: 'failoverd' } }, logSink);
-    daemon = new Daemon(loaded, { logger });
+    daemon = new Daemon(loaded, { logger, clock: systemClock });
     daemon.controller.transitionListeners.push((t: Transition) => {
       const failback = t.to === primary.host;
       event(failback ? 'FAILBACK' : 'FAILOVER', `${t.recordSet}: ${t.from} → ${t.to}  (${t.reason})`);

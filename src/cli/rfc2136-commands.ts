@@ -19,6 +19,7 @@ import { formatPlan, planIsEmpty } from '../rfc2136/plan.ts';
 import { Rfc2136Sink, type TargetOutcome } from '../rfc2136/sink.ts';
 import { Rfc2136Error } from '../rfc2136/errors.ts';
 import { reportProblems } from './problems.ts';
+import { systemClock } from '../clock.ts';
 
 export type LoadRfc2136Config = (file: string) => Promise<{ rfc2136?: Rfc2136Config; desired: DesiredRecordSet[] }>;
 
@@ -38,7 +39,7 @@ export function registerRfc2136Commands(program: Command, loadConfig: LoadRfc213
       const cfg = await loadConfig(o.config);
       if (!cfg.rfc2136) throw new FailoverdError('CONFIG_INVALID', `${o.config}: no rfc2136 section: nothing to plan`);
       // stdout carries the plan; warnings and errors go to stderr.
-      sink = new Rfc2136Sink({ config: cfg.rfc2136, logger: createLogger('warn', pino.destination({ fd: 2, sync: true })) });
+      sink = new Rfc2136Sink({ config: cfg.rfc2136, clock: systemClock, logger: createLogger('warn', pino.destination({ fd: 2, sync: true })) });
       const opts = { desired: cfg.desired, force: !!o.force };
       const outcomes = apply ? await sink.applyOnce(opts) : await sink.plan(opts);
       out(o.json ? JSON.stringify(outcomes.map(toJson), null, 2) + '\n' : outcomes.map((x) => formatOutcome(x, apply)).join('\n') + '\n');

@@ -13,6 +13,7 @@ import type { DesiredRecordSet } from '../route53/desired.ts';
 import { formatPlan, planIsEmpty } from '../route53/plan.ts';
 import type { Route53Port } from '../route53/port.ts';
 import { Route53Sink } from '../route53/sink.ts';
+import { systemClock } from '../clock.ts';
 
 export interface Route53CliDeps {
   /** Output (default: process.stdout). */
@@ -32,6 +33,7 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
     if (!cfg.route53) throw new FailoverdError('CONFIG_INVALID', `${file}: no route53 section: nothing to plan`);
     const sink = new Route53Sink({
       config: cfg.route53,
+      clock: systemClock,
       logger: deps.logger ?? createLogger('warn', pino.destination({ fd: 2, sync: true })), // stdout carries the plan
       ...(deps.port ? { port: deps.port } : {}),
       ...(deps.credentials ? { credentials: deps.credentials } : {}),

@@ -5,7 +5,7 @@
  * the leader writes what changed, batch by batch, each transaction fenced
  * by its leader key's createRevision (a deposed leader's write is refused).
  */
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
 import { DecisionAssembler } from './decision-assembler.ts';
@@ -52,10 +52,10 @@ export class DecisionStore {
     private readonly keys: ClusterKeys,
     private readonly log: Logger,
     /** clock: the mirror's retry timers; limits: of one transaction; rank: the order of record sets (the config's). */
-    opts: { clock?: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number } = {},
+    opts: { clock: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number },
   ) {
     this.limits = opts.limits ?? DEFAULT_TXN_LIMITS;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.mirror = new PrefixMirror(etcd, keys.decisionsPrefix, { clock: this.clock });
     this.assembler = new DecisionAssembler(keys, opts.rank, (key) => {
       if (this.malformed.has(key)) return;

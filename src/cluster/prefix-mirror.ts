@@ -22,7 +22,7 @@
  * 'live'); state says whether the copy is live.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import type { EtcdHeader, EtcdPort, EtcdWatch, EtcdWatchMessage } from './etcd-port.ts';
 
 /** Why a mirror recovered; every value is exported as a metric label from the start. */
@@ -62,10 +62,10 @@ export class PrefixMirror extends EventEmitter<MirrorEvents> {
   constructor(
     private readonly etcd: EtcdPort,
     readonly prefix: string,
-    opts: { clock?: Clock } = {},
+    opts: { clock: Clock },
   ) {
     super();
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   /** 'live' while the copy follows etcd; 'recovering' from a broken watch until it follows again (and before start). */

@@ -9,7 +9,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { systemClock, type Clock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { HostPort } from '../config/types.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
@@ -33,7 +33,7 @@ export interface DnsServerOptions {
   listen: HostPort[];
   logger: Logger;
   /** Time for rate-limited logs and timers (default: the system clock). */
-  clock?: Clock;
+  clock: Clock;
   /** Picks one record of a weighted RRset per query. */
   pick?: WeightedPicker;
   /** Called once per reply sent (for metrics; with workers, UDP replies are reported about once a second). */
@@ -94,7 +94,7 @@ export class DnsServer {
   forwardToMain: ((socket: number, client: DnsClient, raw: Buffer) => void) | undefined;
 
   constructor(private readonly opts: DnsServerOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.errors = new RateLimitedLog(opts.logger, 10_000, this.clock);
     this.pick = opts.pick ?? randomWeightedPick;
     this.clientSubnet = new ClientSubnetPolicy(opts.ecs);

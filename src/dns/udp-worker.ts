@@ -25,6 +25,7 @@ const logger = createLogger(process.env.FAILOVERD_LOG_LEVEL ?? 'info').child({ c
 const byRcode: Record<number, number> = {};
 let pending = 0;
 const server = new DnsServer({
+  clock: systemClock,
   listen: [],
   logger,
   ...(process.env.FAILOVERD_DNS_ECS ? { ecs: JSON.parse(process.env.FAILOVERD_DNS_ECS) as EcsSettings } : {}),

@@ -21,7 +21,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { systemClock, type Clock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { EcsSettings } from './client-subnet.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
@@ -39,7 +39,7 @@ export interface UdpWorkerPoolOptions {
   /** EDNS Client Subnet settings, passed to each worker (FAILOVERD_DNS_ECS). */
   ecs?: EcsSettings;
   /** Timers and the restart pacing (default: the system clock). */
-  clock?: Clock;
+  clock: Clock;
   /** A query only the main process answers; returns the replies to send back. */
   onForward: (raw: Buffer, client: DnsClient) => Buffer[];
   /** `count` replies with `rcode` were sent by workers. */
@@ -94,7 +94,7 @@ export class UdpWorkerPool {
     readonly size: number,
     private readonly opts: UdpWorkerPoolOptions,
   ) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   async start(): Promise<void> {

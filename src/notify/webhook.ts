@@ -12,7 +12,7 @@
  * safeUrl(), and error texts have the credentials cut out.
  */
 import { hostname } from 'node:os';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import type { NotifyConfig } from '../config/types.ts';
 import { errorText } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
@@ -26,7 +26,7 @@ export type NotifyOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
 export interface NotifierOptions {
   webhooks: NotifyConfig[];
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   onOutcome?: (o: NotifyOutcome) => void;
 }
 
@@ -196,7 +196,7 @@ export class Notifier {
 
   constructor(private readonly opts: NotifierOptions) {
     this.log = opts.logger;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.configure(opts.webhooks);
   }
 

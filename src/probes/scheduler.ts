@@ -33,7 +33,7 @@
  *   LivenessWatch connection; its close triggers probeNow(), and every ok
  *   result calls noteSuccess() (which reconnects, at most once per interval).
  */
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { probeFor as defaultProbeFor, type ProbeKind } from './index.ts';
 import { errorReason, localProbeError, localReason } from './reason.ts';
@@ -63,7 +63,7 @@ export const LOCAL_ERROR_LOG_MS = 10_000;
 export interface ProbeSchedulerOptions {
   /** Called once per delivered result; answers whether the target is unsettled. */
   onResult: (key: string, result: ProbeResult) => { unsettled: boolean };
-  clock?: Clock;
+  clock: Clock;
   probeFor?: (kind: ProbeKind) => ProbeFn;
   /** In [0, 1); used for the ±10% jitter. */
   random?: () => number;
@@ -131,7 +131,7 @@ export class ProbeScheduler {
 
   constructor(options: ProbeSchedulerOptions) {
     this.onResult = options.onResult;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
     this.probeFor = options.probeFor ?? defaultProbeFor;
     this.random = options.random ?? Math.random;
     this.onStale = options.onStale;

@@ -17,7 +17,7 @@
  * read of all it sends.
  */
 import { connect, type Socket } from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 
 /** Bytes a watch connection may receive before it is closed (a banner fits). */
 export const WATCH_READ_LIMIT = 4096;
@@ -27,7 +27,7 @@ const READ_BUFFER = Buffer.allocUnsafe(1024);
 export interface LivenessWatchOptions {
   /** The watched connection was closed or failed (also: connect refused). */
   onClosed: (key: string) => void;
-  clock?: Clock;
+  clock: Clock;
   /** Defaults for watch(); per-key values override them. */
   connectTimeoutMs?: number;
   reconnectGapMs?: number;
@@ -67,7 +67,7 @@ export class LivenessWatch {
 
   constructor(options: LivenessWatchOptions) {
     this.onClosed = options.onClosed;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 1000;
     this.reconnectGapMs = options.reconnectGapMs ?? 1000;
     this.keepAliveMs = options.keepAliveMs ?? 10_000;

@@ -5,7 +5,7 @@
  * zone's first server (which NOTIFYs its secondaries); mode all, each
  * server, tracked apart. It reads only decisions (as DesiredRecordSets).
  */
-import { systemClock, type Clock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Rfc2136Config } from '../config/rfc2136.ts';
 import type { Logger } from '../log.ts';
 import type { DesiredRecordSet } from './model.ts';
@@ -17,7 +17,7 @@ export type { Rfc2136TargetView, Rfc2136TargetMetrics, DesiredRecordSet };
 export interface Rfc2136SinkOptions {
   config: Rfc2136Config;
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   backoff?: TargetOptions['backoff'];
   random?: () => number;
   /** Awaited before each UPDATE; throws to refuse it (cluster mode: ClusterNode.assertLeader, fenced). */
@@ -48,7 +48,7 @@ export class Rfc2136Sink {
 
   constructor(opts: Rfc2136SinkOptions) {
     this.config = opts.config;
-    const clock = opts.clock ?? systemClock;
+    const clock = opts.clock;
     const logger = opts.logger.child({ component: 'rfc2136' });
     this.targets = opts.config.zones.flatMap((zone) =>
       (zone.mode === 'primary' ? zone.servers.slice(0, 1) : zone.servers).map(

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import { batchChanges, groupChanges, type BatchLimits } from './batch.ts';
 import { Route53Error, toRoute53Error } from './errors.ts';
@@ -18,7 +17,7 @@ import type { Route53Port } from './port.ts';
 import { sleep } from './rate-limit.ts';
 
 export interface ApplyOptions {
-  clock?: Clock;
+  clock: Clock;
   logger?: Logger;
   /** Poll GetChange until INSYNC before returning (health check deletes always wait). */
   waitInsync?: boolean;
@@ -63,8 +62,8 @@ export function emptyApplyResult(): ApplyResult {
   return { submitted: [], rejected: [], healthChecks: { created: [], updated: [], deleted: [], failed: [] } };
 }
 
-export async function applyPlan(plan: Plan, port: Route53Port, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const clock = opts.clock ?? systemClock;
+export async function applyPlan(plan: Plan, port: Route53Port, opts: ApplyOptions): Promise<ApplyResult> {
+  const clock = opts.clock;
   const log = opts.logger ?? silentLogger;
   const result = emptyApplyResult();
   if (plan.guard.blocked) throw new FailoverdError('PLAN_UNSAFE', `plan refused by the guard: ${plan.guard.reason}`);

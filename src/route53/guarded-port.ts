@@ -11,7 +11,7 @@ export interface RequestStats {
   retries: number;
 }
 
-export function guardPort(inner: Route53Port, bucket: TokenBucket, retry: RetryOptions = {}, stats?: RequestStats): Route53Port {
+export function guardPort(inner: Route53Port, bucket: TokenBucket, retry: RetryOptions, stats?: RequestStats): Route53Port {
   const onRetry = retry.onRetry;
   const ropts: RetryOptions = {
     ...retry,

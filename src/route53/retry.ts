@@ -6,7 +6,6 @@
  */
 import { backoffDelay } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
-import { systemClock } from '../clock.ts';
 import { classify, toRoute53Error } from './errors.ts';
 import { sleep } from './rate-limit.ts';
 
@@ -19,7 +18,7 @@ export interface RetryOptions {
   baseMs?: number;
   /** Backoff ceiling (default 10 s). */
   maxDelayMs?: number;
-  clock?: Clock;
+  clock: Clock;
   random?: () => number;
   /** Aborted: no further attempt, no wait (the caller stopped). */
   signal?: AbortSignal;
@@ -29,8 +28,8 @@ export interface RetryOptions {
 
 export { backoffDelay };
 
-export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
-  const clock = opts.clock ?? systemClock;
+export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  const clock = opts.clock;
   const maxAttempts = opts.maxAttempts ?? 6;
   const maxElapsedMs = opts.maxElapsedMs ?? 30_000;
   const b = { baseMs: opts.baseMs ?? 200, maxDelayMs: opts.maxDelayMs ?? 10_000, random: opts.random ?? Math.random };

@@ -18,7 +18,6 @@
  */
 import { schedule, type ScheduledTask } from 'node-cron';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { systemClock } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { applyPlan, waitInsync, type ApplyResult, type RejectedGroup } from './apply.ts';
@@ -39,11 +38,11 @@ export interface Route53SinkOptions {
   logger: Logger;
   /** A raw port (no limits of its own); the sink wraps it with its token bucket and retries. Default: the SDK. */
   port?: Route53Port;
-  clock?: Clock;
+  clock: Clock;
   /** Only for tests and emulators; otherwise the SDK's default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** Per-request retries (see retry.ts). */
-  retry?: RetryOptions;
+  retry?: Omit<RetryOptions, 'clock'>;
   /** Backoff between attempts to land the whole desired state (default 1 s … 60 s). */
   backoff?: { minMs: number; maxMs: number };
   /** GetChange polling (default 1 s doubling to 10 s, bounded by config.insyncTimeout). */
@@ -112,7 +111,7 @@ export class Route53Sink {
   private readonly ownPort?: LazySdkRoute53Port;
   private readonly rawPort: Route53Port;
   private readonly bucket: TokenBucket;
-  private readonly retry: RetryOptions | undefined;
+  private readonly retry: Omit<RetryOptions, 'clock'> | undefined;
   /** Aborted by stop(): the port of a term refuses every request after it. */
   private term = new AbortController();
   private readonly stats: RequestStats = { requests: 0, retries: 0 };
@@ -156,7 +155,7 @@ export class Route53Sink {
     this.stopped = opts.waitForStart ?? false;
     this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
     this.warnOnce = new RateLimitedLog(this.log, 30_000);
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.createdAt = this.clock.now();
     this.random = opts.random ?? Math.random;
     this.backoff = opts.backoff ?? { minMs: 1000, maxMs: 60_000 };

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 
 export const STATE_VERSION = 1;
@@ -102,7 +102,7 @@ export interface StateWriterOptions {
   logger: Logger;
   /** Builds the state to write, at write time. */
   build: () => PersistedState;
-  clock?: Clock;
+  clock: Clock;
   /** After each write attempt (metrics). */
   onWrite?: (ok: boolean, durationMs: number) => void;
 }
@@ -118,7 +118,7 @@ export class StateWriter {
   lastWriteMs = 0;
 
   constructor(private readonly opts: StateWriterOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.errors = new RateLimitedLog(opts.logger, 60_000, this.clock);
   }
 

@@ -11,7 +11,7 @@
  * writing bytes) and TSIG in dns/wire/ (the RFC 2136 sink signs with it too).
  */
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config/types.ts';
 import { randomWeightedPick, type DnsServer } from '../dns/server.ts';
 import type { Logger } from '../log.ts';
@@ -42,7 +42,7 @@ export interface Transfers {
 export interface TransferDeps {
   logger: Logger;
   dns: DnsServer;
-  clock?: Clock;
+  clock: Clock;
   notify?: Pick<NotifyOptions, 'timeoutMs' | 'maxAttempts' | 'onAck'>;
   onTransfer?: (e: TransferEvent) => void;
 }
@@ -62,7 +62,7 @@ function fingerprint(config: Config): string {
 
 /** Zone transfers and NOTIFY, attached to the DNS server while anything is configured. */
 export function createTransfers(config: Config, deps: TransferDeps): Transfers {
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock;
   const now = (): number => clock.now();
   const sender = new NotifySender({ logger: deps.logger, clock, ...deps.notify });
   let journal: Journal | undefined;

@@ -9,7 +9,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import { CLASS_IN, FLAG_AA, OPCODE_NOTIFY, RCODE, RCODE_NAME } from '../dns/wire/constants.ts';
 import { readHeader } from '../dns/wire/reader.ts';
 import { WireWriter } from '../dns/wire/writer.ts';
@@ -27,7 +27,7 @@ export interface NotifyTarget {
 
 export interface NotifyOptions {
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   /** The first attempt's wait for an answer; each retry waits twice as long. */
   timeoutMs?: number;
   maxAttempts?: number;
@@ -85,7 +85,7 @@ export class NotifySender {
   private stopped = false;
 
   constructor(private readonly opts: NotifyOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.maxAttempts = opts.maxAttempts ?? 5;
   }

@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/log.ts';
 import { buildSnapshot, type DynamicRRset } from '../../src/records/snapshot.ts';
 import type { ZoneFile } from '../../src/records/types.ts';
 import { parseZoneText } from '../../src/zones/parse.ts';
+import { systemClock } from '../../src/clock.ts';
 
 export const EXAMPLE_ZONE_FILE = new URL('../../zones/example.test.zone', import.meta.url);
 
@@ -23,7 +24,7 @@ export interface RunningDns {
 
 /** `pick` defaults to the first record of a weighted RRset, so answers are predictable. */
 export async function startDns(zones: ZoneFile[] = [exampleZone()], dynamic: DynamicRRset[] = [], pick: (w: readonly number[]) => number = () => 0): Promise<RunningDns> {
-  const server = new DnsServer({ listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, pick });
+  const server = new DnsServer({ clock: systemClock, listen: [{ host: '127.0.0.1', port: 0 }], logger: silentLogger, pick });
   let snap = buildSnapshot(zones, dynamic);
   server.setSnapshot(snap);
   const [bound] = await server.start();

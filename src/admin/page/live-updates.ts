@@ -13,7 +13,7 @@
  * when it has caught up, instead of growing a buffer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { systemClock, type Clock, type TimerHandle } from '../../clock.ts';
+import type { Clock, TimerHandle } from '../../clock.ts';
 import type { HistoryEvent } from '../status-history.ts';
 import { ApiError } from '../http.ts';
 
@@ -37,7 +37,7 @@ export interface LiveUpdatesOptions {
   html: (pieces: LivePieces) => string;
   /** Registers for the daemon's events; returns the unsubscribe function. */
   subscribe: (fn: (e: HistoryEvent) => void) => () => void;
-  clock?: Clock;
+  clock: Clock;
   maxStreams?: number;
   probeEveryMs?: number;
   pingEveryMs?: number;
@@ -75,7 +75,7 @@ export class LiveUpdates {
   private ping: TimerHandle | undefined;
 
   constructor(private readonly opts: LiveUpdatesOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.maxStreams = opts.maxStreams ?? 32;
     this.probeEveryMs = opts.probeEveryMs ?? 2000;
     this.pingEveryMs = opts.pingEveryMs ?? 5000;

@@ -33,7 +33,7 @@ function send(res: ServerResponse, type: string, body: string | Buffer): void {
 }
 
 export function pageRoutes(d: AdminDeps, enabled: () => boolean): { routes: Route[]; live: LiveUpdates } {
-  const live = new LiveUpdates({ render: (query) => renderParts(d, parsePageQuery(query)), html: liveHtml, subscribe: (fn) => d.history.subscribe(fn) });
+  const live = new LiveUpdates({ clock: d.clock, render: (query) => renderParts(d, parsePageQuery(query)), html: liveHtml, subscribe: (fn) => d.history.subscribe(fn) });
   const on = () => {
     if (!enabled()) throw new ApiError(404, 'NOT_FOUND', 'the status page is off (admin.statusPage: false); the JSON API is at /v1/status');
   };
