@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { createServer } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { BIN, runCli } from './helpers/cli.ts';
 import { scaled } from './helpers/eventually.ts';
 import { freePort } from './helpers/ports.ts';
@@ -59,20 +59,33 @@ async function udpFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-test('failoverd demo: dig, kill the primary, see the failover, Ctrl-C frees every port', async (t) => {
-  const child = spawn(process.execPath, [BIN, 'demo', '--no-keys'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `failoverd demo --no-keys ARGS` (killed after the test) and waits for its first answer line. */
+async function startDemo(t: TestContext, args: string[]) {
+  const child = spawn(process.execPath, [BIN, 'demo', '--no-keys', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Output();
-  let stderr = '';
+  const err = { text: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err.text += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-
-  await out.wait(/answer\s+www\.example\.test\/A → 127\.0\.0\.1 /, 20_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nstderr:\n${stderr}`);
+  await out.wait(/answer\s+www\.example\.test\/A → 127\.0\.0\.1 /, 20_000).catch((e: Error) => {
+    throw new Error(`${e.message}\nstderr:\n${err.text}`);
   });
+  return {
+    child,
+    out,
+    exited,
+    get stderr() {
+      return err.text;
+    },
+  };
+}
+
+test('failoverd demo: dig, kill the primary, see the failover, Ctrl-C frees every port', async (t) => {
+  const demo = await startDemo(t, []);
+  const { child, out, exited } = demo;
   const dnsPort = Number((await out.wait(/dig @127\.0\.0\.1 -p (\d+) www\.example\.test/))[1]);
   const kill = (await out.wait(/curl -X POST (http:\/\/127\.0\.0\.1:\d+\/primary\/kill)/))[1]!;
   const restore = (await out.wait(/curl -X POST (http:\/\/127\.0\.0\.1:\d+\/primary\/restore)/))[1]!;
@@ -121,7 +134,7 @@ test('failoverd demo: dig, kill the primary, see the failover, Ctrl-C frees ever
   // Ctrl-C stops everything.
   child.kill('SIGINT');
   const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 8000))]);
-  assert.equal(code, 0, `demo exit: ${String(code)}\nstderr:\n${stderr}\n${out.text}`);
+  assert.equal(code, 0, `demo exit: ${String(code)}\nstderr:\n${demo.stderr}\n${out.text}`);
   assert.match(out.text, /stopped\s+everything the demo started is gone/);
   assert.equal(await udpFree('127.0.0.1', dnsPort), true, 'DNS UDP port free');
   assert.equal(await tcpFree('127.0.0.1', dnsPort), true, 'DNS TCP port free');
@@ -135,18 +148,8 @@ test('failoverd demo: dig, kill the primary, see the failover, Ctrl-C frees ever
 
 test('failoverd demo --dns-port --admin-port --backend-port: it listens where it is told and prints those ports; a bad port is refused naming the option', async (t) => {
   const [dns, admin, backend] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [BIN, 'demo', '--no-keys', '--dns-port', String(dns), '--admin-port', String(admin), '--backend-port', String(backend)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = new Output();
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  await out.wait(/answer\s+www\.example\.test\/A → 127\.0\.0\.1 /, 20_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nstderr:\n${stderr}`);
-  });
+  const demo = await startDemo(t, ['--dns-port', String(dns), '--admin-port', String(admin), '--backend-port', String(backend)]);
+  const { child, out, exited } = demo;
   assert.equal(Number((await out.wait(/dig @127\.0\.0\.1 -p (\d+) www\.example\.test/))[1]), dns, 'the printed DNS port');
   assert.equal(Number((await out.wait(/primary\s+http:\/\/127\.0\.0\.1:(\d+)\//))[1]), backend, 'the printed backend port');
   assert.equal(Number(new URL((await out.wait(/--admin (\S+)/))[1]!).port), admin, 'the printed admin address');
@@ -154,7 +157,7 @@ test('failoverd demo --dns-port --admin-port --backend-port: it listens where it
   assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200, 'the admin API on --admin-port');
   assert.equal((await fetch(`http://127.0.0.2:${backend}/healthz`)).status, 200, 'the secondary backend on --backend-port');
   child.kill('SIGINT');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, demo.stderr);
 
   const bad = await runCli(['demo', '--no-keys', '--dns-port', '70000']);
   assert.notEqual(bad.code, 0);
