@@ -12,7 +12,7 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY scripts/build.mjs scripts/
+COPY scripts/build.mjs scripts/build-stamp.mjs scripts/
 COPY src src
 RUN npm run build
 

@@ -9,11 +9,12 @@
 // relative `.ts` imports become `.js`, and the status page's assets are
 // copied. The tree is built beside OUT_DIR and swapped in whole, and
 // OUT_DIR/.build-stamp is written last, so a half-written dist/ never runs.
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
 import { readFile, writeFile } from 'node:fs/promises';
+import { buildIsCurrent } from './build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
@@ -30,14 +31,7 @@ function* walk(dir) {
   }
 }
 
-function newestSourceMtime() {
-  let newest = 0;
-  for (const p of walk(src)) newest = Math.max(newest, statSync(p).mtimeMs);
-  return newest;
-}
-
-const stamp = join(outDir, '.build-stamp');
-if (ifStale && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSourceMtime()) process.exit(0);
+if (ifStale && buildIsCurrent(outDir, src)) process.exit(0);
 
 const started = Date.now();
 const tmp = `${outDir}.tmp-${process.pid}`;

@@ -5,23 +5,13 @@
  * at a time (a lock directory), so no test ever runs stale code.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildIsCurrent } from '../../scripts/build-stamp.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const STAMP = join(ROOT, 'dist', '.build-stamp');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-const current = () => existsSync(STAMP) && statSync(STAMP).mtimeMs >= newestMtime(join(ROOT, 'src'));
+const current = () => buildIsCurrent(join(ROOT, 'dist'), join(ROOT, 'src'));
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export function ensureBuilt(): void {
