@@ -20,6 +20,7 @@ import { httpBackendsOnOnePort, type Backend } from '../test/helpers/backends.ts
 import { buildQuery } from '../test/helpers/raw-dns.ts';
 import { startFailoverd } from './lib/servers.ts';
 import { printJson, printTable, round } from './lib/table.ts';
+import { failoverBody } from './dns-qps.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -28,14 +29,8 @@ const WINDOW = 64;
 function body(port: number): string {
   const nets = Array.from({ length: 100 }, (_, i) => `"10.${i}.0.0/16", "2001:db8:${i.toString(16)}::/48"`);
   const map = nets.map((n, i) => `      - { networks: [${n}], sites: [${['eu, us', 'us, ap', 'ap, eu'][i % 3]}] }`).join('\n');
-  return `checks:
-  web: { type: http, port: ${port}, path: /healthz, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }
-records:
-  - name: www.example.test
-    type: A
-    ttl: 30
-    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
-  - name: geo.example.test
+  // The plain failover name exactly as the dns-qps bench serves it, then the topology name beside it.
+  return `${failoverBody(port)}  - name: geo.example.test
     type: A
     ttl: 30
     policy: topology

@@ -21,10 +21,11 @@ const base = pathToFileURL(resolve(root === 'src' ? new URL('../../src', import.
 const { loadConfig } = await import(`${base}/config/load${ext}`);
 const { Daemon } = await import(`${base}/daemon${ext}`);
 const { createLogger } = await import(`${base}/log${ext}`);
+const { systemClock } = await import(`${base}/clock${ext}`);
 
 const loaded = await loadConfig(configFile);
 const logger = createLogger(loaded.config.log.level);
-const daemon = new Daemon(loaded, { logger });
+const daemon = new Daemon(loaded, { logger, clock: systemClock });
 const bound = await daemon.start();
 process.stderr.write(`ready ${bound[0].port}\n`);
 process.on('SIGUSR2', () => {
