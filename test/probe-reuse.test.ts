@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { checkSchema } from '../src/config/schema.ts';
 import { httpProbe } from '../src/probes/http.ts';
 import type { ProbeSpec } from '../src/probes/types.ts';
-import { scaled } from './helpers/eventually.ts';
+import { eventually, scaled } from './helpers/eventually.ts';
 
 interface Backend {
   port: number;
@@ -51,11 +51,7 @@ function spec(port: number, check: Record<string, unknown> = {}): ProbeSpec {
 const PROBE_TIMEOUT_MS = scaled(400);
 
 async function waitFor(what: string, pred: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + scaled(ms);
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await eventually(what, pred, ms, 5);
 }
 
 const ok = (res: http.ServerResponse): void => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
