@@ -90,6 +90,10 @@ export class ClusterDecisions implements DecisionSource {
     return this.node.assertLeader();
   }
 
+  holdsLead(): boolean {
+    return this.node.isLeader;
+  }
+
   async runDuties(duties: LeaderDuties): Promise<void> {
     this.node.on('leadership', (leader) => {
       if (leader) void duties.elected();

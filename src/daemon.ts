@@ -103,10 +103,10 @@ export class Daemon {
       now: () => this.clock.now(),
       probeKeys: () => this.controller.config.records.flatMap((rs) => rs.targets.map((t) => t.probeKey)),
     });
-    this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, proof: () => this.source.proveLeader() });
+    this.duties = new LeaderDuties({ logger: this.log.child({ component: 'leader' }), clock: this.clock, proof: () => this.source.proveLeader(), holds: () => this.source.holdsLead() });
     this.dns = new DnsServer({ listen: config.dns.listen, workers: config.dns.workers, tcp: config.dns.tcp, ecs: config.dns.ecs, clock: this.clock, logger: this.log.child({ component: 'dns' }), pick: opts.dnsPick, onReply: (rcode, transport) => this.metrics.dnsReply(rcode, transport) });
     this.route53 = config.route53
-      ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, waitForStart: true, gate: () => this.duties.assertLeader() })
+      ? new Route53Sink({ config: config.route53, logger: this.log.child({ component: 'route53' }), clock: opts.clock, waitForStart: true, gate: () => this.duties.assertLeader(), holdsLead: () => this.duties.leadsNow() })
       : undefined;
     this.rfc2136 = config.rfc2136 ? new Rfc2136Sink({ config: config.rfc2136, logger: this.log, clock: opts.clock, gate: () => this.duties.assertLeader() }) : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns, clock: this.clock });

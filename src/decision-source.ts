@@ -35,6 +35,8 @@ export interface DecisionSource {
   onChange(listener: () => void): void;
   /** Resolves while this process leads, proven (a cluster: a write to etcd fenced by the leader key); throws CLUSTER_NOT_LEADER otherwise. Alone: always. */
   proveLeader(): Promise<void>;
+  /** Without a request: whether this process still holds the lead (a cluster: its leader key and a lease confirmed within a TTL). Alone: always. */
+  holdsLead(): boolean;
   /** Runs `duties` while this process leads. Alone: from now until stop() (resolves once they run); a cluster: from each election to its loss. */
   runDuties(duties: LeaderDuties): Promise<void>;
   /** After the first probe round: a cluster joins (resolves with its decisions, or after startupTimeout); alone, nothing to do. */
@@ -75,6 +77,10 @@ export class LocalDecisions implements DecisionSource {
   }
 
   async proveLeader(): Promise<void> {}
+
+  holdsLead(): boolean {
+    return true;
+  }
 
   runDuties(duties: LeaderDuties): Promise<void> {
     return duties.elected();

@@ -57,6 +57,14 @@ export interface LeaderDutiesOptions {
    * none, the duties' own state is the proof.
    */
   proof?: () => Promise<void>;
+  /**
+   * Whether this process still holds the lead by what it knows without
+   * asking (a cluster: its leader key and a lease etcd confirmed within a
+   * TTL of the renewal being sent). Checked right before a request to a
+   * shared place: the proof is an await, and a process paused past its
+   * lease (SIGSTOP, a long GC, a frozen VM) resumes after it. Alone: always.
+   */
+  holds?: () => boolean;
   /** The backoff's jitter (tests: a fixed value). */
   random?: () => number;
 }
@@ -171,7 +179,16 @@ export class LeaderDuties {
   async assertLeader(): Promise<void> {
     if (!this.wanted) throw new FailoverdError('CLUSTER_NOT_LEADER', 'this instance is not the leader: its leader duties are stopped');
     await this.opts.proof?.();
-    if (!this.wanted) throw new FailoverdError('CLUSTER_NOT_LEADER', 'this instance lost the lead: its leader duties are stopped');
+    if (!this.leadsNow()) throw new FailoverdError('CLUSTER_NOT_LEADER', 'this instance lost the lead: its leader duties are stopped');
+  }
+
+  /**
+   * Without a request: whether the duties run and this process still holds
+   * the lead (see `holds`). A duty checks it right before each request to a
+   * shared place, after every await.
+   */
+  leadsNow(): boolean {
+    return this.wanted && (this.opts.holds?.() ?? true);
   }
 
   /** Queues one pass that brings every duty to what was last asked for. */

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
+import { KeptLease } from '../src/cluster/kept-lease.ts';
 import { Leadership } from '../src/cluster/leadership.ts';
 import { FakeEtcd } from './helpers/fake-etcd.ts';
 
@@ -99,4 +100,38 @@ test('leadership: etcd replaced by an empty one: the lease is gone, a new one is
   const i = nodes.findIndex((n) => n.isLeader);
   assert.equal(etcd.peek(KEY), `i${i}`);
   assert.equal(await nodes[i]!.fencedPut('/failoverd/t/a', 'after-reset'), true);
+});
+
+test('the kept lease is fresh a TTL from when its confirmed renewal was SENT, as etcd counts it, not from its late answer; the next renewal leaves a third of a TTL after the last send', async () => {
+  const clock = new FakeClock();
+  const etcd = new FakeEtcd(clock);
+  // Renewals reach etcd when sent; their answers wait until released (a slow network or a paused process).
+  const answers: Array<() => void> = [];
+  const sent: number[] = [];
+  let reachEtcd = true;
+  const port = Object.create(etcd) as FakeEtcd;
+  port.leaseKeepAlive = (id: string) => {
+    sent.push(clock.now());
+    const renewed = reachEtcd ? etcd.leaseKeepAlive(id) : new Promise<number>(() => undefined);
+    return new Promise<number>((resolve, reject) => answers.push(() => void renewed.then(resolve, reject)));
+  };
+  const lease = new KeptLease(port, TTL, clock);
+  const t0 = clock.now();
+  await lease.start();
+  assert.ok(lease.fresh());
+  await run(clock, 1000, 50); // the first renewal is sent at +1000 (TTL/3) and reaches etcd: etcd's TTL runs to +4000
+  assert.deepEqual(sent.map((t) => t - t0), [1000]);
+  reachEtcd = false; // from now on renewals are lost on the way
+  await run(clock, 1900, 50); // its answer comes back at +2900
+  answers.shift()!();
+  await settle();
+  await run(clock, 50, 50); // +2950
+  assert.deepEqual(sent.map((t) => t - t0), [1000, 2900], 'the next renewal leaves at once: a third of a TTL after the last send had passed');
+  await run(clock, 1000, 50); // +3950
+  assert.ok(lease.fresh(), 'fresh within a TTL of the confirmed send (+1000)');
+  assert.deepEqual(etcd.leaseIds(), [lease.id], 'etcd still has it');
+  await run(clock, 100, 50); // +4050
+  assert.deepEqual(etcd.leaseIds(), [], 'etcd expired it a TTL after the renewal it got');
+  assert.equal(lease.fresh(), false, 'and the holder no longer believes in it (counting from the answer, it would until +5900)');
+  await lease.close();
 });

@@ -140,6 +140,23 @@ test('assertLeader: refused while not leading, proven by the proof while leading
   await assert.rejects(late, (e: unknown) => e instanceof FailoverdError && e.code === 'CLUSTER_NOT_LEADER');
 });
 
+test('assertLeader and leadsNow: a proof that succeeds does not help once the lead is no longer held (paused past the lease during the proof)', async () => {
+  const clock = new FakeClock(T0);
+  let holds = true;
+  let proofDone: (() => void) | undefined;
+  const duties = new LeaderDuties({ logger: captureLog().logger, clock, proof: () => new Promise<void>((r) => (proofDone = r)), holds: () => holds });
+  assert.equal(duties.leadsNow(), false, 'not elected');
+  await duties.elected();
+  assert.equal(duties.leadsNow(), true);
+  const proving = duties.assertLeader();
+  await flush();
+  holds = false;
+  proofDone!();
+  await assert.rejects(proving, (e: unknown) => e instanceof FailoverdError && e.code === 'CLUSTER_NOT_LEADER');
+  assert.equal(duties.leadsNow(), false);
+  await duties.close();
+});
+
 test('a duty that fails to start is logged and does not keep the others from starting; it is tried again at the next election', async () => {
   const clock = new FakeClock(T0);
   const log = captureLog();

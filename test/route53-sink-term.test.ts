@@ -98,9 +98,9 @@ async function until(what: string, clock: FakeClock, cond: () => boolean): Promi
 const made: Route53Sink[] = [];
 after(() => Promise.all(made.map((s) => s.stop())));
 
-function makeSink(mem: ReturnType<typeof memoryPort>, clock: FakeClock, gate?: () => Promise<void>) {
+function makeSink(mem: ReturnType<typeof memoryPort>, clock: FakeClock, gate?: () => Promise<void>, holdsLead?: () => boolean) {
   const config = route53Schema.parse({ hostedZoneId: 'Z0123456789ABC', zone: ZONE, ownerId: 'failoverd-test', maxRequestsPerSecond: 100 });
-  const sink = new Route53Sink({ config, logger: captureLog().logger, port: mem.port, clock, waitForStart: true, backoff: { minMs: 1000, maxMs: 1000 }, random: () => 0.5, ...(gate ? { gate } : {}) });
+  const sink = new Route53Sink({ config, logger: captureLog().logger, port: mem.port, clock, waitForStart: true, backoff: { minMs: 1000, maxMs: 1000 }, random: () => 0.5, ...(gate ? { gate } : {}), ...(holdsLead ? { holdsLead } : {}) });
   made.push(sink);
   return sink;
 }
@@ -183,4 +183,43 @@ test('the gate is asked before the zone is read: refused, the sink reads nothing
   clock.advance(120_000);
   await flush();
   assert.equal(asked, before, 'stopped: the gate is not asked either');
+});
+
+test('the lead lost after the gate proved it (a process paused past its lease): the planned read and change are not sent, and the cycle fails as not the leader', async () => {
+  const clock = new FakeClock();
+  const mem = memoryPort();
+  let holds = true;
+  let gateDone: (() => void) | undefined;
+  const sink = makeSink(
+    mem,
+    clock,
+    () => new Promise<void>((r) => (gateDone = r)),
+    () => holds,
+  );
+  sink.update([desired('10.0.0.1')]);
+  sink.start();
+  await until('the gate asked', clock, () => gateDone !== undefined);
+  // The proof's answer comes back only after the lease ran out (SIGSTOP, then SIGCONT).
+  holds = false;
+  gateDone!();
+  await flush();
+  assert.deepEqual(mem.calls, [], `nothing sent once the lead is not held: ${mem.calls.join(', ')}`);
+  assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
+  assert.equal(sink.status().retries, 0, 'not retried as a Route 53 error');
+
+  // A read in flight when the lead is lost: the change it planned is not sent.
+  holds = true;
+  gateDone = undefined;
+  mem.hold();
+  const gateAsked = () => gateDone !== undefined;
+  clock.advance(1000); // the sink's retry
+  await until('the gate asked again', clock, gateAsked);
+  gateDone!();
+  await until('a read in flight', clock, () => mem.isHeld());
+  holds = false;
+  mem.release();
+  await flush();
+  assert.deepEqual(mem.calls, ['ListResourceRecordSets'], `only the read sent before the lead was lost: ${mem.calls.join(', ')}`);
+  assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
+  await sink.stop();
 });

@@ -4,7 +4,13 @@
  * says whether it is fresh: etcd confirmed it within the last TTL. etcd
  * may expire a lease one TTL after its last renewal, so a holder stops
  * acting on a stale one (leadership, serving as a vantage point) and the
- * lease is kept trying: a renewal that succeeds makes it fresh again (it
+ * lease is kept trying. Freshness counts from when the confirmed grant or
+ * renewal was sent, not from its answer: etcd restarts the TTL somewhere in
+ * between, so a holder never believes in a lease etcd may already have
+ * expired (a process paused past its lease sees it stale on resuming, before
+ * any answer). Renewals are sent every TTL/3 from the last send, as etcd's
+ * Go client does, so a slow answer does not shorten the margin twice. A
+ * renewal that succeeds makes it fresh again (it
  * was still alive), one that etcd answers with TTL 0 (gone), or no
  * confirmation for 2 × TTL, makes it lost, and a new one is granted.
  * The keep-alives run through the port's lease connection only
@@ -22,6 +28,7 @@ export const KEEPALIVE_RETRY_MS = 500;
 
 export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err: unknown] }> {
   private leaseId: string | undefined;
+  /** When the last grant or renewal etcd confirmed was sent. */
   private lastKeepAlive = 0;
   private timer: TimerHandle | undefined;
   private closed = false;
@@ -85,6 +92,7 @@ export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err:
   private grant(): void {
     if (this.closed) return;
     const gen = ++this.generation;
+    const sentAt = this.clock.now();
     this.etcd.leaseGrant(this.ttlSeconds).then(
       (id) => {
         if (gen !== this.generation || this.closed) {
@@ -92,8 +100,8 @@ export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err:
           return;
         }
         this.leaseId = id;
-        this.lastKeepAlive = this.clock.now();
-        this.schedule(this.interval, () => this.keepAlive());
+        this.lastKeepAlive = sentAt;
+        this.scheduleRenewal(sentAt);
         this.emit('granted', id);
       },
       () => {
@@ -106,12 +114,13 @@ export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err:
     const id = this.leaseId;
     if (id === undefined || this.closed) return;
     const gen = this.generation;
+    const sentAt = this.clock.now();
     this.etcd.leaseKeepAlive(id).then(
       (ttl) => {
         if (gen !== this.generation || this.closed) return;
         if (ttl <= 0) return this.lose(new Error(`etcd lease ${id} is gone (expired or revoked)`));
-        this.lastKeepAlive = this.clock.now();
-        this.schedule(this.interval, () => this.keepAlive());
+        this.lastKeepAlive = sentAt;
+        this.scheduleRenewal(sentAt);
       },
       (err: unknown) => {
         if (gen !== this.generation || this.closed) return;
@@ -119,6 +128,11 @@ export class KeptLease extends EventEmitter<{ granted: [id: string]; lost: [err:
         this.schedule(Math.min(this.interval, KEEPALIVE_RETRY_MS), () => this.keepAlive());
       },
     );
+  }
+
+  /** The next renewal a third of the TTL after the last one was sent (at once when its answer took longer). */
+  private scheduleRenewal(sentAt: number): void {
+    this.schedule(Math.max(0, sentAt + this.interval - this.clock.now()), () => this.keepAlive());
   }
 
   private lose(err: unknown): void {

@@ -6,6 +6,7 @@
  */
 import { backoffDelay } from '../backoff.ts';
 import type { Clock } from '../clock.ts';
+import { FailoverdError } from '../errors.ts';
 import { classify, toRoute53Error } from './errors.ts';
 import { sleep } from './rate-limit.ts';
 
@@ -40,6 +41,8 @@ export async function withRetry<T>(op: string, fn: () => Promise<T>, opts: Retry
     } catch (err) {
       // Stopped: the error as it is (ROUTE53_STOPPED, or the cut request's), never retried.
       if (opts.signal?.aborted) throw err;
+      // Not the leader (sink.ts refused to send it): final, and said as it is.
+      if (err instanceof FailoverdError && err.code === 'CLUSTER_NOT_LEADER') throw err;
       const cls = classify(err);
       if (cls === 'rejected' || attempt >= maxAttempts) throw toRoute53Error(err, attempt);
       const delayMs = backoffDelay(attempt, b, cls === 'busy');

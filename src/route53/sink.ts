@@ -55,6 +55,13 @@ export interface Route53SinkOptions {
    * applies nothing.
    */
   gate?: () => Promise<void>;
+  /**
+   * Checked without a request right before each request leaves (after the
+   * token bucket): false refuses it with CLUSTER_NOT_LEADER. The gate is an
+   * await; a process paused past its lease resumes after it and must not
+   * send what it planned as leader.
+   */
+  holdsLead?: () => boolean;
   /** update() only records the desired state until start() (a leader duty): nothing is read or sent before. */
   waitForStart?: boolean;
 }
@@ -148,10 +155,12 @@ export class Route53Sink {
   private lastInSyncAt?: number;
   private readonly createdAt: number;
   private readonly gate: (() => Promise<void>) | undefined;
+  private readonly holdsLead: () => boolean;
 
   constructor(opts: Route53SinkOptions) {
     this.cfg = opts.config;
     this.gate = opts.gate;
+    this.holdsLead = opts.holdsLead ?? (() => true);
     this.stopped = opts.waitForStart ?? false;
     this.log = opts.logger.child({ component: 'route53', zone: opts.config.zone, hostedZoneId: opts.config.hostedZoneId });
     this.warnOnce = new RateLimitedLog(this.log, 30_000);
@@ -175,10 +184,10 @@ export class Route53Sink {
     this.port = this.termPort(this.term.signal);
   }
 
-  /** The port of one term: rate-limited and retried, and refusing every request once `signal` is aborted. */
+  /** The port of one term: rate-limited and retried, and refusing every request once `signal` is aborted or the lead is not held. */
   private termPort(signal: AbortSignal): Route53Port {
     return guardPort(
-      stoppablePort(this.rawPort, signal),
+      stoppablePort(this.rawPort, signal, this.holdsLead),
       this.bucket,
       {
         clock: this.clock,
@@ -563,11 +572,12 @@ export function summarize(plan: Plan): unknown {
 export { formatPlan };
 
 /** `inner`, refusing every request once `signal` is aborted (the sink stopped): ROUTE53_STOPPED, never retried. */
-function stoppablePort(inner: Route53Port, signal: AbortSignal): Route53Port {
+function stoppablePort(inner: Route53Port, signal: AbortSignal, holdsLead: () => boolean): Route53Port {
   const out = {} as Record<keyof Route53Port, unknown>;
   for (const op of Object.keys(PORT_OPS) as Array<keyof Route53Port>) {
     out[op] = (...args: unknown[]) => {
       if (signal.aborted) return Promise.reject(new FailoverdError('ROUTE53_STOPPED', `the Route 53 sink is stopped: ${op} not sent`));
+      if (!holdsLead()) return Promise.reject(new FailoverdError('CLUSTER_NOT_LEADER', `this instance does not hold the cluster's lead (its lease is not confirmed within a TTL): ${op} not sent`));
       return (inner[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     };
   }
