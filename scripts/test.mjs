@@ -27,6 +27,7 @@ const UNIT = new Set([
   'rfc2136-plan.test.ts',
   'reload-effects.test.ts',
   'route53-sink-term.test.ts',
+  'route53-geo-units.test.ts',
   'route53-units.test.ts',
   'snapshot-build.test.ts',
   'status-history.test.ts',

@@ -146,7 +146,15 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'records[].map': {
     description: 'Policy topology: client networks and the sites, in order, that answer them. The longest matching network decides; a client whose whole list is down gets the first listed site\'s `whenAllDown` answer (never every site\'s addresses). Each network is mapped once.',
   },
-  'records[].map[].networks': { description: 'CIDR blocks, IPv4 or IPv6 (a bare address is a /32 or /128); no bits set beyond the prefix. With EDNS Client Subnet the client is the subnet a resolver sends (`dns.ecs`), else the source address.', example: '[10.0.0.0/8, "2001:db8:1::/48"]' },
+  'records[].map[].networks': { description: 'CIDR blocks (a map entry gives networks, countries or continents, or several), IPv4 or IPv6 (a bare address is a /32 or /128); no bits set beyond the prefix. With EDNS Client Subnet the client is the subnet a resolver sends (`dns.ecs`), else the source address.', example: '[10.0.0.0/8, "2001:db8:1::/48"]' },
+  'records[].map[].countries': {
+    description: 'ISO 3166-1 alpha-2 country codes (`GB`, not `UK`; any case). Published to Route 53 as one geolocation record per country (`route53.zone`); the embedded server places clients by `networks` only (a client outside them gets `default` there). Each country is mapped once.',
+    example: '[FR, DE]',
+  },
+  'records[].map[].continents': {
+    description: 'Continent codes: AF, AN, AS, EU, NA, OC, SA. Published to Route 53 as one geolocation record per continent (a country record wins over its continent\'s, as in Route 53); the embedded server places clients by `networks` only. Each continent is mapped once.',
+    example: '[EU]',
+  },
   'records[].map[].sites': { description: 'Site names, in order of preference: the first that is not down answers.', example: '[eu, us]' },
   'records[].default': { description: 'Policy topology: the sites, in order, for clients in no mapped network. Its answer is also the record set\'s answer in status.', example: '[us, eu]' },
 

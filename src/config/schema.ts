@@ -17,6 +17,7 @@ import { secondariesSchema, transferSchema, tsigSchema } from './transfer.ts';
 import { durationSchema } from './duration.ts';
 import { SITE_NAME } from './topology.ts';
 import { parseCidr } from './client-networks.ts';
+import { continentCodeProblem, countryCodeProblem } from './geo-codes.ts';
 
 const duration = durationSchema;
 
@@ -125,10 +126,27 @@ export const siteSchema = z.strictObject({
   targets: z.array(targetSchema).min(1),
 });
 
-export const topologyMapEntrySchema = z.strictObject({
-  networks: z.array(z.string().min(1)).min(1),
-  sites: z.array(z.string().min(1)).min(1),
-});
+/** A location code, upper-cased and checked (geo-codes.ts). */
+const geoCode = (problem: (code: string) => string | undefined) =>
+  z
+    .string()
+    .transform((v) => v.toUpperCase())
+    .superRefine((v, ctx) => {
+      const p = problem(v);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
+    });
+
+export const topologyMapEntrySchema = z
+  .strictObject({
+    networks: z.array(z.string().min(1)).min(1).optional(),
+    /** ISO 3166-1 alpha-2 codes: Route 53 geolocation, GeoIP databases. */
+    countries: z.array(geoCode(countryCodeProblem)).min(1).optional(),
+    continents: z.array(geoCode(continentCodeProblem)).min(1).optional(),
+    sites: z.array(z.string().min(1)).min(1),
+  })
+  .superRefine((e, ctx) => {
+    if (!e.networks && !e.countries && !e.continents) ctx.addIssue({ code: 'custom', path: ['networks'], message: 'a map entry needs networks, countries or continents: the clients it answers' });
+  });
 
 export const recordSetSchema = z
   .strictObject({

@@ -10,19 +10,28 @@
  * a query (client-networks.ts).
  */
 import { quote } from '../errors.ts';
+import { geoKeysMappedTwice } from './topology-geo.ts';
 import { buildClientTrie, formatCidr, parseCidr, type Cidr, type ClientTrie } from './client-networks.ts';
 
 export const SITE_NAME = /^[A-Za-z0-9_.-]+$/;
 
 /** The compiled map: which site list answers which client. */
 export interface TopologyMap {
-  /** The map entries as configured (explain reads them). */
-  entries: Array<{ networks: string[]; sites: string[] }>;
+  /** The map entries as configured (explain reads them); countries and continents upper case. */
+  entries: TopologyMapEntry[];
   default: string[];
   /** The distinct site lists; index 0 is `default`. Trie values index this. */
   lists: string[][];
   v4: ClientTrie;
   v6: ClientTrie;
+}
+
+/** One entry of the map: the clients (networks, countries, continents; any may be empty) and their sites. */
+export interface TopologyMapEntry {
+  networks: string[];
+  countries: string[];
+  continents: string[];
+  sites: string[];
 }
 
 export interface TopologyProblem {
@@ -38,7 +47,7 @@ export interface TopologyProblem {
  */
 export function compileTopologyMap(
   siteNames: readonly string[],
-  entries: ReadonlyArray<{ networks: string[]; sites: string[] }>,
+  entries: ReadonlyArray<{ networks?: string[]; countries?: string[]; continents?: string[]; sites: string[] }>,
   dflt: readonly string[],
   base: PropertyKey[],
 ): { map: TopologyMap; problems: TopologyProblem[] } {
@@ -66,7 +75,7 @@ export function compileTopologyMap(
       lists.push([...e.sites]);
       listIndex.set(key, value);
     }
-    e.networks.forEach((text, j) => {
+    (e.networks ?? []).forEach((text, j) => {
       const path = [...base, 'map', i, 'networks', j];
       const c = parseCidr(text);
       if ('problem' in c) {
@@ -83,8 +92,9 @@ export function compileTopologyMap(
       networks.push({ cidr: c, value });
     });
   });
+  problems.push(...geoKeysMappedTwice(entries, base, formatKey));
   const map: TopologyMap = {
-    entries: entries.map((e) => ({ networks: [...e.networks], sites: [...e.sites] })),
+    entries: entries.map((e) => ({ networks: [...(e.networks ?? [])], countries: [...(e.countries ?? [])], continents: [...(e.continents ?? [])], sites: [...e.sites] })),
     default: [...dflt],
     lists,
     v4: problems.length ? 0 : buildClientTrie(networks.filter((n) => n.cidr.family === 4), 0),

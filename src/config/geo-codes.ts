@@ -1,0 +1,35 @@
+/**
+ * Location codes a topology map may use: ISO 3166-1 alpha-2 country codes
+ * (and XK, Kosovo, as GeoIP databases and Route 53 give it) and the seven
+ * continent codes that MaxMind databases and Route 53 geolocation share.
+ */
+const COUNTRIES = new Set(
+  (
+    'AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN ' +
+    'CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM ' +
+    'HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ' +
+    'ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW ' +
+    'SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI ' +
+    'VN VU WF WS XK YE YT ZA ZM ZW'
+  ).split(' '),
+);
+
+export const CONTINENTS: Readonly<Record<string, string>> = { AF: 'Africa', AN: 'Antarctica', AS: 'Asia', EU: 'Europe', NA: 'North America', OC: 'Oceania', SA: 'South America' };
+
+/** Common mistakes, with the code meant. */
+const NOT_COUNTRIES: Readonly<Record<string, string>> = { UK: 'the United Kingdom is GB', EU: 'EU is a continent: list it under continents' };
+
+/** Why `code` (upper case) is not a country code, or undefined. */
+export function countryCodeProblem(code: string): string | undefined {
+  if (COUNTRIES.has(code)) return undefined;
+  const hint = NOT_COUNTRIES[code];
+  return `${JSON.stringify(code)} is not an ISO 3166-1 alpha-2 country code${hint ? ` (${hint})` : ''}`;
+}
+
+/** Why `code` (upper case) is not a continent code, or undefined. */
+export function continentCodeProblem(code: string): string | undefined {
+  if (code in CONTINENTS) return undefined;
+  return `${JSON.stringify(code)} is not a continent code (${Object.entries(CONTINENTS)
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ')})`;
+}
