@@ -14,6 +14,7 @@ const UNIT = new Set([
   'cluster-node-units.test.ts',
   'cluster-quorum.test.ts',
   'cluster-vantage-layout.test.ts',
+  'cron.test.ts',
   'dns-wire-reader.test.ts',
   'docs-match.test.ts',
   'failover.test.ts',

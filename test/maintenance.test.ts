@@ -1,144 +1,192 @@
 /**
- * Maintenance windows: a cron a few seconds ahead drains its target for
- * `duration` (DNS answer, status, metrics, log), then releases it.
+ * Maintenance windows on scripted time: a real daemon in this process on a
+ * FakeClock, real HTTP backends, real DNS queries and admin requests. The
+ * clock jumps to the cron's time: the window drains its target (DNS answer,
+ * status, metrics, log), and when its duration is over releases it; a window
+ * removed by a reload releases its drain at once; a drain whose window is
+ * gone from the config when failoverd starts again is released at start.
+ * No real time is waited for, only the answers the daemon gives (bounded).
  */
 import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
-import { readFileSync } from 'node:fs';
-import { AdminDaemon, metric, parsePrometheus, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';
+import { FakeClock } from '../src/clock.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { Daemon } from '../src/daemon.ts';
+import { metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
-import { scaled } from './helpers/eventually.ts';
+import { eventually } from './helpers/eventually.ts';
+import { captureLog, type CapturedLog } from './helpers/log-capture.ts';
 
-const dir = new TestDir();
+const MIN = 60_000;
+/** Sunday 2026-01-04 02:59:00 UTC: a minute before the window's cron. */
+const T0 = Date.UTC(2026, 0, 4, 2, 59, 0);
+const PRIMARY = 'www.example.test/A/127.0.0.1';
+
 let backends: Backend[] = [];
-let d: AdminDaemon;
-let startAt: number;
 
-/** A 6-field cron (with seconds) for the whole second at least `aheadMs` from now, in UTC, and that moment. */
-function cronAhead(aheadMs: number): { cron: string; at: number } {
-  const at = new Date(Math.ceil((Date.now() + aheadMs) / 1000) * 1000);
-  return { cron: `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`, at: at.getTime() };
+/**
+ * The www record set with one window on its primary. Probes every 6 h: the
+ * clock's jumps (at most 2 h here) never reach a probe's timeout or its next
+ * round, so the backends' health stays what the first round found.
+ */
+function config(port: number, window?: { name: string; cron: string; duration: string; reason: string }): string {
+  return `dns: { listen: ["127.0.0.1:0"] }
+zones: zones
+admin: { listen: "127.0.0.1:0" }
+startupTimeout: 2s
+checks:
+  web: { type: http, port: ${port}, interval: 6h, timeout: 5h, rise: 1, fall: 1, watch: false }
+records:
+  - name: www.example.test
+    type: A
+    ttl: 5
+    targets: [{ address: 127.0.0.1, check: web }, { address: 127.0.0.2, check: web }]
+${
+  window
+    ? `maintenance:
+  - name: ${window.name}
+    targets: [${PRIMARY}]
+    cron: "${window.cron}"
+    timezone: UTC
+    duration: ${window.duration}
+    reason: ${window.reason}
+`
+    : ''
+}`;
 }
 
-/** The www config with one maintenance window that drains the primary 127.0.0.1. */
-function withWindow(name: string, cron: string, duration: string, reason: string): string {
-  return wwwConfig(backends[0]!.port, { extra: `maintenance:
-  - name: ${name}
-    targets: [www.example.test/A/127.0.0.1]
-    cron: "${cron}"
-    timezone: UTC
-    duration: ${duration}
-    reason: ${reason}
-` });
+/** A daemon of `dir`'s config in this process on `clock`, with its log, DNS and admin API. */
+async function startDaemon(dir: TestDir, clock: FakeClock) {
+  const log = captureLog('info');
+  const daemon = new Daemon(await loadConfig(dir.config), { clock, logger: log.logger });
+  const [dns] = await daemon.start();
+  const admin = daemon.adminAddress()!;
+  const resolver = new Resolver({ timeout: 1000, tries: 2 });
+  resolver.setServers([`127.0.0.1:${dns!.port}`]);
+  const api = async (method: string, path: string): Promise<{ status: number; body: any; text: string }> => {
+    const res = await fetch(`http://127.0.0.1:${admin.port}${path}`, { method });
+    const text = await res.text();
+    return { status: res.status, text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined };
+  };
+  return {
+    daemon,
+    log,
+    api,
+    answer: async (): Promise<string[]> => (await resolver.resolve4('www.example.test')).sort(),
+    /** Bounded: the answer follows a jump of the clock within a few event-loop turns, not after real time. */
+    waitForAnswer: (want: string[]) => eventually(`www.example.test to answer ${want.join(',')}`, async () => JSON.stringify((await resolver.resolve4('www.example.test')).sort()) === JSON.stringify(want), 5000, 10),
+    active: async (window: string) => metric(parsePrometheus((await api('GET', '/metrics')).text), 'failoverd_maintenance_active', { window }),
+  };
+}
+
+function logged(log: CapturedLog, msg: string): Promise<Record<string, unknown>> {
+  return log.waitFor(msg, (l) => l.msg === msg);
 }
 
 before(async () => {
   backends = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
-  // Started with the window hours away, then moved a few seconds ahead by a
-  // reload: however long the start takes on a busy machine, the cron fires
-  // while the test watches (a start slower than the lead time would move it to tomorrow).
-  dir.write(withWindow('patch', cronAhead(3 * 3600_000).cron, '2s', 'kernel patching'));
-  d = await AdminDaemon.start(dir);
-  const { cron, at } = cronAhead(scaled(3000));
-  startAt = at;
-  dir.write(withWindow('patch', cron, '2s', 'kernel patching'));
-  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
 });
 
 after(async () => {
-  await d?.stop();
   for (const b of backends) await b.kill();
-  dir.remove();
 });
 
-async function active(): Promise<number | undefined> {
-  return metric(parsePrometheus((await d.api('GET', '/metrics')).text), 'failoverd_maintenance_active', { window: 'patch' });
-}
+test('a maintenance window drains its target when the cron fires, visibly, then releases it when its duration is over', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * 0', duration: '30m', reason: 'kernel patching' }));
+  const clock = new FakeClock(T0);
+  const d = await startDaemon(dir, clock);
+  t.after(() => d.daemon.stop());
 
-test('a maintenance window drains its target when the cron fires, visibly, then releases it', async () => {
+  const startAt = Date.UTC(2026, 0, 4, 3, 0, 0);
   const before = (await d.api('GET', '/v1/status')).body;
-  assert.deepEqual(before.maintenance.map((m: any) => [m.name, m.active, m.duration, m.reason, m.targets]), [['patch', false, 2000, 'kernel patching', ['www.example.test/A/127.0.0.1']]]);
-  assert.equal(Date.parse(before.maintenance[0].next), startAt);
-  assert.equal(await active(), 0);
-  assert.deepEqual(await d.answer('www.example.test'), ['127.0.0.1']);
+  assert.deepEqual(before.maintenance.map((m: any) => [m.name, m.active, m.duration, m.reason, m.targets]), [['patch', false, 30 * MIN, 'kernel patching', [PRIMARY]]]);
+  assert.equal(Date.parse(before.maintenance[0].next), startAt, 'next: Sunday 03:00 UTC');
+  assert.equal(await d.active('patch'), 0);
+  assert.deepEqual(await d.answer(), ['127.0.0.1']);
 
-  await d.waitForAnswer('www.example.test', ['127.0.0.2'], startAt - Date.now() + 2000);
-  const drainedAt = Date.now();
-  assert.ok(drainedAt >= startAt - 50, `drained ${startAt - drainedAt} ms early`);
+  clock.advance(59_999);
+  assert.equal(d.log.lines.some((l) => l.msg === 'maintenance window started'), false, 'not a millisecond early');
+  clock.advance(1);
+  const started = await logged(d.log, 'maintenance window started');
+  assert.deepEqual([started.window, started.drained, started.until], ['patch', [PRIMARY], new Date(startAt + 30 * MIN).toISOString()]);
+  await d.waitForAnswer(['127.0.0.2']);
   const during = (await d.api('GET', '/v1/status')).body;
   assert.equal(during.maintenance[0].active, true);
-  const lateMs = Date.parse(during.maintenance[0].until) - (startAt + 2000);
-  assert.ok(lateMs > -50 && lateMs < scaled(500), `until is the fire time + 2 s: off by ${lateMs} ms`);
-  assert.deepEqual(during.overrides.map((o: any) => [o.target, o.state, o.source, o.reason]), [['www.example.test/A/127.0.0.1', 'DOWN', 'maintenance:patch', 'maintenance patch: kernel patching']]);
+  assert.equal(Date.parse(during.maintenance[0].until), startAt + 30 * MIN);
+  assert.equal(Date.parse(during.maintenance[0].next), startAt + 7 * 24 * 60 * MIN, 'next: a week later');
+  assert.deepEqual(during.overrides.map((o: any) => [o.target, o.state, o.source, o.reason]), [[PRIMARY, 'DOWN', 'maintenance:patch', 'maintenance patch: kernel patching']]);
   assert.equal(during.targets[0].real.health, 'UP');
   assert.equal(during.targets[0].effective.health, 'DOWN');
-  assert.equal(await active(), 1);
-  const started = await d.proc.waitForLog((l) => l.msg === 'maintenance window started');
-  assert.deepEqual(started.drained, ['www.example.test/A/127.0.0.1']);
+  assert.equal(await d.active('patch'), 1);
 
-  await d.waitForAnswer('www.example.test', ['127.0.0.1'], 4000);
-  const releasedAt = Date.now();
-  assert.ok(releasedAt - startAt >= 1900 && releasedAt - startAt < 1500 + scaled(2000), `released after ${releasedAt - startAt} ms`);
-  await d.proc.waitForLog((l) => l.msg === 'maintenance window ended: target released' && l.window === 'patch');
+  clock.advance(30 * MIN - 1);
+  assert.equal((await d.api('GET', '/v1/status')).body.maintenance[0].active, true, 'still drained a millisecond before its end');
+  clock.advance(1);
+  const ended = await logged(d.log, 'maintenance window ended: target released');
+  assert.equal(ended.window, 'patch');
+  await d.waitForAnswer(['127.0.0.1']);
   const afterwards = (await d.api('GET', '/v1/status')).body;
   assert.equal(afterwards.maintenance[0].active, false);
   assert.deepEqual(afterwards.overrides, []);
-  assert.equal(await active(), 0);
+  assert.equal(await d.active('patch'), 0);
 });
 
-test('a window removed by a reload releases its drain; other overrides stay', async () => {
-  const { cron, at } = cronAhead(scaled(1500));
-  dir.write(withWindow('hotfix', cron, '1h', 'database migration'));
-  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
-  const pin = await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'up', reason: 'known good' } });
+test('a window removed by a reload releases its drain at once; an operator override stays', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(config(backends[0]!.port, { name: 'hotfix', cron: '0 3 * * *', duration: '1h', reason: 'database migration' }));
+  const clock = new FakeClock(T0);
+  const d = await startDaemon(dir, clock);
+  t.after(() => d.daemon.stop());
+  const pin = await fetch(`http://127.0.0.1:${d.daemon.adminAddress()!.port}/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ state: 'up', reason: 'known good' }),
+  });
   assert.equal(pin.status, 200);
-  await d.waitForAnswer('www.example.test', ['127.0.0.2'], at - Date.now() + 2000);
+  clock.advance(MIN);
+  await d.waitForAnswer(['127.0.0.2']);
   const during = (await d.api('GET', '/v1/status')).body;
   assert.deepEqual(during.overrides.map((o: any) => [o.target, o.state, o.source]).sort(), [
-    ['www.example.test/A/127.0.0.1', 'DOWN', 'maintenance:hotfix'],
+    [PRIMARY, 'DOWN', 'maintenance:hotfix'],
     ['www.example.test/A/127.0.0.2', 'UP', 'api'],
   ]);
 
-  dir.write(wwwConfig(backends[0]!.port));
-  assert.equal((await d.api('POST', '/v1/reload')).status, 200);
-  // Released at the reload: answered again before the hour is over.
-  await d.waitForAnswer('www.example.test', ['127.0.0.1'], 2000);
-  const released = await d.proc.waitForLog((l) => l.msg === 'maintenance window no longer configured for this target: target released');
-  assert.deepEqual([released.window, released.target], ['hotfix', 'www.example.test/A/127.0.0.1']);
+  dir.write(config(backends[0]!.port));
+  assert.equal((await d.daemon.reload()).ok, true);
+  // Released at the reload, with the hour far from over (the clock has not moved).
+  const released = await logged(d.log, 'maintenance window no longer configured for this target: target released');
+  assert.deepEqual([released.window, released.target], ['hotfix', PRIMARY]);
+  await d.waitForAnswer(['127.0.0.1']);
   const afterwards = (await d.api('GET', '/v1/status')).body;
   assert.deepEqual(afterwards.maintenance, []);
   assert.deepEqual(afterwards.overrides.map((o: any) => [o.target, o.state, o.source]), [['www.example.test/A/127.0.0.2', 'UP', 'api']]);
+  clock.advance(24 * 60 * MIN);
+  assert.equal(d.log.lines.filter((l) => l.msg === 'maintenance window started').length, 1, 'the removed window does not fire again');
 });
 
-test('a drain of a window that is gone from the config when failoverd starts again is released at start', async () => {
-  const dir2 = new TestDir();
-  // Every second: it fires soon after the daemon is up, however long the start takes.
-  dir2.write(withWindow('retired', '* * * * * *', '1h', 'old window'));
+test('a drain whose window is gone from the config when failoverd starts again is released at start', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(config(backends[0]!.port, { name: 'retired', cron: '0 3 * * *', duration: '1h', reason: 'old window' }));
+  const clock = new FakeClock(T0);
+  const first = await startDaemon(dir, clock);
   try {
-    const first = await AdminDaemon.start(dir2);
-    try {
-      await first.waitForAnswer('www.example.test', ['127.0.0.2'], 3000);
-      await until('the drain in the state file', () => {
-        try {
-          return JSON.parse(readFileSync(dir2.stateFile, 'utf8')).overrides['www.example.test/A/127.0.0.1']?.source === 'maintenance:retired';
-        } catch {
-          return false;
-        }
-      });
-    } finally {
-      await first.stop('SIGKILL');
-    }
-    dir2.write(wwwConfig(backends[0]!.port));
-    const second = await AdminDaemon.start(dir2);
-    try {
-      const released = await second.proc.waitForLog((l) => l.msg === 'maintenance window no longer configured for this target: target released');
-      assert.deepEqual([released.window, released.target], ['retired', 'www.example.test/A/127.0.0.1']);
-      assert.deepEqual(await second.answer('www.example.test'), ['127.0.0.1']);
-      assert.deepEqual((await second.api('GET', '/v1/status')).body.overrides, []);
-    } finally {
-      await second.stop();
-    }
+    clock.advance(MIN);
+    await first.waitForAnswer(['127.0.0.2']);
   } finally {
-    dir2.remove();
+    await first.daemon.stop(); // the state file keeps the drain and its expiry
   }
+  dir.write(config(backends[0]!.port));
+  const second = await startDaemon(dir, clock);
+  t.after(() => second.daemon.stop());
+  const restored = await logged(second.log, 'restored state');
+  assert.equal(restored.overrides, 1, 'the drain came back from the state file');
+  const released = await logged(second.log, 'maintenance window no longer configured for this target: target released');
+  assert.deepEqual([released.window, released.target], ['retired', PRIMARY]);
+  assert.deepEqual(await second.answer(), ['127.0.0.1']);
+  assert.deepEqual((await second.api('GET', '/v1/status')).body.overrides, []);
 });

@@ -1,5 +1,5 @@
 /**
- * Maintenance windows (node-cron): at each `cron` time the window's targets
+ * Maintenance windows (cron expressions, timed by the Clock: src/cron.ts): at each `cron` time the window's targets
  * are drained (a DOWN override, source "maintenance:<name>", expiring after
  * `duration`), which shows in status, metrics and the log; when it expires
  * they are released. An operator override already on a target is left
@@ -7,8 +7,8 @@
  * override with its expiry. A window removed from the config (or a target
  * removed from a window) releases its drain at the reload or start.
  */
-import { systemClock, type Clock } from '../clock.ts';
-import { schedule, type ScheduledTask } from 'node-cron';
+import type { Clock } from '../clock.ts';
+import { scheduleCron, type CronSchedule } from '../cron.ts';
 import type { MaintenanceConfig } from '../config/types.ts';
 import type { Controller } from '../controller.ts';
 import type { Logger } from '../log.ts';
@@ -28,12 +28,12 @@ export interface WindowStatus {
 }
 
 export class MaintenanceWindows {
-  private tasks: Array<{ cfg: MaintenanceConfig; task: ScheduledTask }> = [];
+  private tasks: Array<{ cfg: MaintenanceConfig; schedule: CronSchedule }> = [];
 
   constructor(
     private readonly controller: () => Controller,
     private readonly log: Logger,
-    private readonly clock: Clock = systemClock,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -45,7 +45,7 @@ export class MaintenanceWindows {
     this.stop();
     this.tasks = windows.map((cfg) => ({
       cfg,
-      task: schedule(cfg.cron, () => this.begin(cfg), { name: `failoverd-maintenance-${cfg.name}`, timezone: cfg.timezone, noOverlap: true }),
+      schedule: scheduleCron(this.clock, cfg.cron, () => this.begin(cfg), cfg.timezone ? { timezone: cfg.timezone } : {}),
     }));
     this.releaseOrphans(windows);
   }
@@ -86,15 +86,10 @@ export class MaintenanceWindows {
 
   status(): WindowStatus[] {
     const c = this.controller();
-    return this.tasks.map(({ cfg, task }) => {
+    return this.tasks.map(({ cfg, schedule }) => {
       const source = `maintenance:${cfg.name}`;
       const until = cfg.targets.map((id) => c.overrides.get(id)).filter((o) => o?.source === source).map((o) => o!.expiresAt ?? 0);
-      let next: number | undefined;
-      try {
-        next = task.getNextRun()?.getTime();
-      } catch {
-        next = undefined;
-      }
+      const next = schedule.next();
       return {
         name: cfg.name,
         cron: cfg.cron,
@@ -110,13 +105,7 @@ export class MaintenanceWindows {
   }
 
   stop(): void {
-    for (const { task } of this.tasks) {
-      try {
-        void task.destroy();
-      } catch {
-        // already gone
-      }
-    }
+    for (const { schedule } of this.tasks) schedule.stop();
     this.tasks = [];
   }
 }

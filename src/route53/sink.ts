@@ -16,7 +16,6 @@
  *    begins again with a full read. With `gate`, leadership is proven before
  *    the zone is read and again before a change is sent.
  */
-import { schedule, type ScheduledTask } from 'node-cron';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
@@ -32,6 +31,7 @@ import { readNames, readOwnedHealthChecks, readZone } from './read.ts';
 import type { RetryOptions } from './retry.ts';
 import { LazySdkRoute53Port } from './lazy-sdk-port.ts';
 import { backoffDelay } from '../backoff.ts';
+import { scheduleCron, type CronSchedule } from '../cron.ts';
 
 export interface Route53SinkOptions {
   config: Route53Config;
@@ -137,7 +137,7 @@ export class Route53Sink {
   private running: Promise<void> | undefined;
   private retryTimer: TimerHandle | undefined;
   private nextRetryAt: number | undefined;
-  private cron: ScheduledTask | undefined;
+  private cron: CronSchedule | undefined;
   private stopped: boolean;
   private background = new Set<Promise<void>>();
 
@@ -229,13 +229,7 @@ export class Route53Sink {
       this.needFull = true;
       this.failures = 0;
     }
-    this.cron = schedule(
-      this.cfg.reconcile,
-      () => {
-        this.reconcile().catch(() => undefined);
-      },
-      { name: `failoverd-route53-${this.cfg.hostedZoneId}`, noOverlap: true },
-    );
+    this.cron = scheduleCron(this.clock, this.cfg.reconcile, () => this.reconcile());
     if (this.desired) this.reconcile().catch(() => undefined);
   }
 
@@ -262,7 +256,7 @@ export class Route53Sink {
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     if (this.cron) {
-      await this.cron.destroy();
+      this.cron.stop();
       this.cron = undefined;
     }
     this.ownPort?.destroy();
