@@ -1,9 +1,10 @@
 /**
  * A cluster says why, in its first minutes as later (real etcd, real
  * daemons, the real CLI):
- * - the first leader of a starting cluster decides before any vantage point
- *   has reported; once they have, the WHY of its answer says why it is kept
- *   now, not "no live vantage point" until the next transition;
+ * - the first leader of a starting cluster decides while no vantage point
+ *   has a verdict on the primary ("initial answer: primary ... is UNKNOWN");
+ *   once they have one, the WHY of its answer says why it is kept now, not
+ *   the UNKNOWN of the start until the next transition;
  * - an instance with a record set the leader's config lacks answers NXDOMAIN
  *   for it, and `failoverd status` says so (it printed "undefined"); its
  *   status into a pipe whose reader is gone ends quietly (no EPIPE trace);
@@ -12,6 +13,7 @@
  *   generic 500 INTERNAL).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { until } from './helpers/admin-daemon.ts';
 import { runCli, runCliIntoClosedPipe } from './helpers/cli.ts';
@@ -27,12 +29,21 @@ test('a starting cluster explains its answers, a record set the leader lacks, an
   const setup = await startLoopbackCluster(t, { size: 2, start: false });
   if (!setup) return;
   const { cluster, etcd } = setup;
-  // Instance 1 stops waiting for its first probe round at once: it leads and decides before any target has a verdict.
-  cluster.rewrite(0, { startupTimeout: '1ms' });
+  // Instance 1 stops waiting for its first probe round at once and needs 100 probes in a row (5 s and more) to see its primary UP:
+  // it leads and decides while the primary is UNKNOWN to every live vantage point (itself), and it stays so until instance 2 reports.
+  cluster.dirs[0]!.write(clusterConfig(1, { ...cluster.o, startupTimeout: '1ms' }).replace(/(web1: \{[^}]*)rise: 2/, '$1rise: 100'));
+  assert.match(readFileSync(cluster.dirs[0]!.config, 'utf8'), /web1: \{[^}]*rise: 100/);
   // Instance 2 runs one record set more than instance 1, which leads.
   cluster.dirs[1]!.write(clusterConfig(2, cluster.o).replace('records:\n', `records:\n${EXTRA}`));
   await cluster.startOne(0);
   assert.equal(await cluster.leaderIndex(10_000), 0);
+  // The first decision: an initial answer while the primary is UNKNOWN (the text that stayed as the WHY until the next transition).
+  const first = await until(
+    'the first leader\'s initial answer',
+    async () => (await cluster.status(0)).recordSets.find((x: { key: string; reason: string }) => x.key === 'www.example.test/A' && /^initial answer: /.test(x.reason))?.reason as string | undefined,
+    10_000,
+  );
+  assert.match(first, /^initial answer: primary www\.example\.test\/A\/127\.0\.0\.1 is UNKNOWN/);
   await cluster.startOne(1);
 
   // 1. Both vantage points live and the primary UP: the WHY says why the primary is answered now.

@@ -156,10 +156,13 @@ test('killed primary: the answer becomes the secondary with degradedTtl; revived
   assert.equal(ttl, 5, 'degradedTtl while not answering the first choice');
   assert.equal(away.from, '127.0.0.1');
   assert.match(String(away.reason), /DOWN/);
+  // A failover is a warn line (an operator keeping warn and above sees it); the return below is info.
+  assert.equal(away.level, 40, 'the failover is logged at warn');
   const cameBack = next(transition('www.example.test', '127.0.0.1'));
   await primary.revive();
   const back = await answersAfter('www.example.test', '127.0.0.1', cameBack);
   assert.equal(back.from, '127.0.0.2');
+  assert.equal(back.level, 30, 'the return to the primary is logged at info');
   // Back up only after `rise` (2) successes in a row.
   const up = daemon.logs.filter((l) => l.target === 'web@127.0.0.1' && l.to === 'UP');
   assert.ok(up.length >= 2, 'UP at start and UP again after the revival');
