@@ -211,6 +211,8 @@ test('maxRequestsPerSecond holds at a throttling endpoint: retries and concurren
   const port = guardPort(timed, new TokenBucket(4), { clock: systemClock, baseMs: 10, maxDelayMs: 50, maxAttempts: 10 });
   await Promise.all(Array.from({ length: 6 }, (_, i) => port.getChange(`C${i}EXAMPLE`)));
   assert.equal(arrivals.length, 18, '12 throttled, then one success per call');
+  // Every request that reached the endpoint went through the bucket: the SDK retries nothing by itself (maxAttempts 1), so its retries cannot bypass the bucket.
+  assert.equal(sent.length, arrivals.length, `requests through the bucket: ${sent.length}; at the endpoint: ${arrivals.length}`);
   // The most requests within `ms` of each other, wherever the window starts.
   const most = (times: number[], ms: number) => Math.max(...times.map((a) => times.filter((b) => b >= a && b < a + ms).length));
   assert.ok(most(sent, 1000) <= 4, `requests sent: at most ${most(sent, 1000)} in one second (${sent.map((x) => x - sent[0]!).join(', ')} ms)`);
