@@ -72,15 +72,18 @@ function sigCaught(pid: number): bigint {
 
 /**
  * Starts the launcher (`start`) and sends it SIGHUP the moment it catches
- * it (SigCgt bit 0, a synchronous poll: no timer delay), provided node, its
- * child, does not catch SIGHUP yet: the signal then comes in the moment that
- * used to kill the daemon. On a busy machine this test process may be
- * scheduled too late to see that moment: the launcher is then killed and
- * started again (at most 5 times). Returns the child and when the SIGHUP
+ * it (SigCgt bit 0, a synchronous poll: no timer delay), provided that is
+ * within EARLY_MS of spawn and node, its child, does not catch SIGHUP yet:
+ * the signal then comes in the moment that used to kill the daemon. On a
+ * busy machine this test process may be scheduled too late to see that
+ * moment: the launcher is then killed and started again (at most 5 times). Returns the child and when the SIGHUP
  * was sent, in ms after spawn() returned (the launcher was running: its
  * shell catches SIGHUP within a few ms, tens under a load of 20 on 2 cores;
  * node takes 40 ms to hundreds).
  */
+/** systemd's ExecReload may come this early after the start (issue 26: 50 ms after spawn killed the daemon). */
+const EARLY_MS = 50;
+
 async function startAndHupEarly<C extends { child: ChildProcess }>(start: () => C): Promise<{ started: C; sentAt: number }> {
   for (let attempt = 1; ; attempt++) {
     const started = start();
@@ -89,11 +92,11 @@ async function startAndHupEarly<C extends { child: ChildProcess }>(start: () => 
     const deadline = spawnedAt + 2000;
     while (!(sigCaught(child.pid!) & 1n)) assert.ok(performance.now() < deadline && child.exitCode === null, 'the launcher never caught SIGHUP');
     const sentAt = performance.now() - spawnedAt;
-    if (!childrenOf(child.pid!).some((pid) => sigCaught(pid) & 1n)) {
+    if (sentAt <= EARLY_MS && !childrenOf(child.pid!).some((pid) => sigCaught(pid) & 1n)) {
       assert.equal(child.kill('SIGHUP'), true);
       return { started, sentAt };
     }
-    assert.ok(attempt < 5, `in 5 starts, node caught SIGHUP before this test saw the launcher catch it (last: ${sentAt.toFixed(1)} ms after spawn)`);
+    assert.ok(attempt < 5, `in 5 starts, this test never saw the launcher catch SIGHUP within ${EARLY_MS} ms of spawn while node could not catch it yet (last: ${sentAt.toFixed(1)} ms after spawn)`);
     const gone = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await gone;
