@@ -15,7 +15,7 @@ import { Decider } from './failover/decider.ts';
 import type { Transition } from './failover/types.ts';
 import type { LeaderDuties } from './leader-duties.ts';
 import type { Logger } from './log.ts';
-import type { ZoneFile } from './records/types.ts';
+import type { ZoneFile } from './dns-model/records.ts';
 
 export interface ClusterDecisionsOptions {
   loaded: LoadedConfig;

@@ -12,7 +12,7 @@ import type { FailbackOutcome } from './failover/decider.ts';
 import type { RecordSetDecision } from './failover/decision.ts';
 import type { Transition } from './failover/types.ts';
 import type { LeaderDuties } from './leader-duties.ts';
-import type { ZoneFile } from './records/types.ts';
+import type { ZoneFile } from './dns-model/records.ts';
 
 export interface ServedDecisions {
   decisions: RecordSetDecision[];

@@ -13,7 +13,7 @@ import { ReplyTemplates } from '../src/dns/reply-templates.ts';
 import { fastAnswer, newPlainQuery, readPlainQuery } from '../src/dns/fast-path.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset } from '../src/records/snapshot.ts';
-import { parentName } from '../src/records/names.ts';
+import { parentName } from '../src/dns-model/names.ts';
 import { exampleZone, startDns, type RunningDns } from './helpers/dns-fixture.ts';
 import { buildQuery, udpExchange } from './helpers/raw-dns.ts';
 import { systemClock } from '../src/clock.ts';

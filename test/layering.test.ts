@@ -72,6 +72,41 @@ test('layering: the allowed directions pass (dns/ reads records/, rfc2136/ uses 
   assert.equal(r.code, 0, r.out);
 });
 
+test('folder cycles: two folders importing each other through different files fail, naming both and each import; one direction passes', () => {
+  const run = (edges: Array<readonly [string, string]>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'failoverd-folder-cycles-'));
+    try {
+      copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
+      copyFileSync(join(ROOT, 'tsconfig.json'), join(dir, 'tsconfig.json'));
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      const files = new Set(edges.flat());
+      for (const file of files) {
+        const tos = edges.filter(([f]) => f === file).map(([, to]) => to);
+        mkdirSync(join(dir, dirname(file)), { recursive: true });
+        const lines = tos.map((to, i) => `import { x as x${i} } from '${relative(dirname(file), to).replace(/^(?!\.)/, './')}';\nexport const y${i} = x${i};`);
+        writeFileSync(join(dir, file), [...lines, 'export const x = 1;', ''].join('\n'));
+      }
+      return spawnSync(process.execPath, [join(ROOT, 'scripts', 'folder-cycles.mjs'), 'src'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  // No file cycle (dependency-cruiser's no-circular passes this), but records/ and zones/ import each other.
+  const bad = run([
+    ['src/records/snapshot.ts', 'src/zones/parse.ts'],
+    ['src/zones/check.ts', 'src/records/serial.ts'],
+  ]);
+  assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stderr, /these import each other: records\/, zones\//);
+  assert.match(bad.stderr, /records\/ → zones\/: src\/records\/snapshot\.ts → src\/zones\/parse\.ts/);
+  assert.match(bad.stderr, /zones\/ → records\/: src\/zones\/check\.ts → src\/records\/serial\.ts/);
+  const good = run([
+    ['src/records/snapshot.ts', 'src/zones/parse.ts'],
+    ['src/records/serial.ts', 'src/zones/check.ts'],
+  ]);
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+});
+
 test('lint:time: a timer or Date.now() outside the Clock fails, naming file:line; a method of the same name and the Clock module itself pass', () => {
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-lint-time-'));
   try {

@@ -15,7 +15,7 @@ import { RCODE } from '../src/dns/wire/constants.ts';
 import { DnsServer } from '../src/dns/server.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
-import { RR_TYPE_CODE, type RData, type RRType } from '../src/records/types.ts';
+import { RR_TYPE_CODE, type RData, type RRType } from '../src/dns-model/records.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';

@@ -14,7 +14,7 @@ import { TsigSecret, type TsigAlgorithm } from '../src/config/transfer.ts';
 import { OPCODE_UPDATE } from '../src/dns/wire/constants.ts';
 import { readMessage, readName } from '../src/dns/wire/reader.ts';
 import { WireWriter } from '../src/dns/wire/writer.ts';
-import { RR_TYPE_CODE } from '../src/records/types.ts';
+import { RR_TYPE_CODE } from '../src/dns-model/records.ts';
 import { readTsig, signRequest, TsigKeyring } from '../src/dns/wire/tsig.ts';
 import { addRecord, deleteRecord, deleteRRset, encodeUpdate, rrsetAbsent, rrsetEquals, type UpdateRecord } from '../src/dns/wire/update.ts';
 import { captureUpdate, type UpdateTool } from './helpers/update-capture.ts';

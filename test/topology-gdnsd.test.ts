@@ -31,7 +31,7 @@ import { Decider } from '../src/failover/decider.ts';
 import { silentLogger } from '../src/log.ts';
 import { toDynamicRRset } from '../src/published-answers.ts';
 import { buildSnapshot } from '../src/records/snapshot.ts';
-import type { ZoneFile } from '../src/records/types.ts';
+import type { ZoneFile } from '../src/dns-model/records.ts';
 import { eventually, scaled } from './helpers/eventually.ts';
 import { printedOnStderr } from './helpers/child-output.ts';
 import { stopChild } from './helpers/nsd.ts';

@@ -20,7 +20,7 @@ import { DnsServer } from '../src/dns/server.ts';
 import { ProblemsError } from '../src/errors.ts';
 import { silentLogger } from '../src/log.ts';
 import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/snapshot.ts';
-import type { ZoneFile } from '../src/records/types.ts';
+import type { ZoneFile } from '../src/dns-model/records.ts';
 import { AddressAcl } from '../src/transfer/acl.ts';
 import { TsigSecret, type TsigKey } from '../src/config/transfer.ts';
 import { planIxfr } from '../src/transfer/ixfr.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProblemsError, type Problem } from '../src/errors.ts';
-import type { RData, ZoneFile } from '../src/records/types.ts';
+import type { RData, ZoneFile } from '../src/dns-model/records.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { loadZoneFile } from '../src/zones/load.ts';
 

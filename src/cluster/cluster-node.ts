@@ -26,7 +26,7 @@ import type { Logger } from '../log.ts';
 import { recordSetKey } from '../failover/describe.ts';
 import { toDynamicRRset } from '../published-answers.ts';
 import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
-import type { ZoneFile } from '../records/types.ts';
+import type { ZoneFile } from '../dns-model/records.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
 import { clusterUnavailable, type DecisionWriteFailureCause, type WriteFailureNow } from './write-failures.ts';

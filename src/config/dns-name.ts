@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { canonicalName } from '../records/names.ts';
+import { canonicalName } from '../dns-model/names.ts';
 import { nameProblem } from '../zones/name.ts';
 
 /** A DNS name, canonical (lower case, no trailing dot): labels of 1 to 63 octets, at most 255 octets. */

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { quote } from '../errors.ts';
-import { canonicalName, isInZone } from '../records/names.ts';
+import { canonicalName, isInZone } from '../dns-model/names.ts';
 import { dnsNameSchema } from './dns-name.ts';
 import { durationSchema } from './duration.ts';
 import { resolveTsigKeys, secondaryAddress, tsigSchema, type TsigKey, type TransferProblem } from './transfer.ts';

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { quote } from '../errors.ts';
 import { dnsNameSchema, isHostName, readsAsIpAddress } from './dns-name.ts';
 import { durationSchema } from './duration.ts';
-import { canonicalName, isInZone } from '../records/names.ts';
+import { canonicalName, isInZone } from '../dns-model/names.ts';
 
 const duration = durationSchema;
 

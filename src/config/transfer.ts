@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { errorText, quote } from '../errors.ts';
-import { canonicalName } from '../records/names.ts';
+import { canonicalName } from '../dns-model/names.ts';
 import { dnsNameSchema } from './dns-name.ts';
 import { Redacted } from './redacted.ts';
 import { canonicalIp } from './ip-address.ts';

@@ -4,8 +4,8 @@
  * the parent side of a cut), shaped like NSD's answers. Pure: no sockets.
  */
 import { findZone, nodeForList, type NodeTopology, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
-import { isInZone, parentName } from '../records/names.ts';
-import { RR_TYPE_BY_CODE, type RData, type RRType } from '../records/types.ts';
+import { isInZone, parentName } from '../dns-model/names.ts';
+import { RR_TYPE_BY_CODE, type RData, type RRType } from '../dns-model/records.ts';
 import { CLASS_ANY, CLASS_IN, QTYPE_ANY, RCODE, TYPE_DS } from './wire/constants.ts';
 
 export interface AnswerRR {

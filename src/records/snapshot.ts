@@ -6,9 +6,9 @@
 import type { ClientTrie } from '../config/client-networks.ts';
 import type { DynamicType } from '../config/types.ts';
 import { nextTurn } from '../clock.ts';
-import { isInZone, parentName } from './names.ts';
+import { isInZone, parentName } from '../dns-model/names.ts';
 import { nextSerial } from './serial.ts';
-import type { RData, RRType, SoaData, ZoneFile } from './types.ts';
+import type { RData, RRType, SoaData, ZoneFile } from '../dns-model/records.ts';
 
 export interface RRset {
   name: string;

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalIp } from '../config/ip-address.ts';
-import type { RData, RRType } from '../records/types.ts';
+import type { RData, RRType } from '../dns-model/records.ts';
 
 export interface DesiredRecordSet {
   /** Canonical owner name. */

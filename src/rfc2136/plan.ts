@@ -17,7 +17,7 @@
  * prerequisites, and counted by the guard; edited since, it is refused.
  */
 import { guardVerdict, type GuardResult } from '../plan-guard.ts';
-import type { RData, RRType } from '../records/types.ts';
+import type { RData, RRType } from '../dns-model/records.ts';
 import { addRecord, deleteRecord, deleteRRset, rrsetAbsent, rrsetEquals, type UpdateRecord } from '../dns/wire/update.ts';
 import { markerName, markerText, recordKey, toRData, txt, valueOf, valuesSum, type DesiredRecordSet, type ServerView } from './model.ts';
 

@@ -11,7 +11,7 @@ import { CLASS_IN, QTYPE_AXFR, QTYPE_IXFR } from '../dns/wire/constants.ts';
 import { readRData } from '../dns/wire/rdata-reader.ts';
 import type { WireMessage } from '../dns/wire/reader.ts';
 import { WireWriter } from '../dns/wire/writer.ts';
-import { RR_TYPE_BY_CODE, RR_TYPE_CODE, type RData, type RRType } from '../records/types.ts';
+import { RR_TYPE_BY_CODE, RR_TYPE_CODE, type RData, type RRType } from '../dns-model/records.ts';
 import { exchange, transfer, type ClientOptions, type ServerAddress } from './dns-client.ts';
 import { rcodeError } from './errors.ts';
 import type { RRsetView, ServerView } from './model.ts';

@@ -7,7 +7,7 @@
  */
 import type { AnswerRR } from '../dns/resolve.ts';
 import { readName, type WireMessage } from '../dns/wire/reader.ts';
-import { RR_TYPE_CODE } from '../records/types.ts';
+import { RR_TYPE_CODE } from '../dns-model/records.ts';
 import type { ZoneView } from '../records/snapshot.ts';
 import { serialGreater } from '../records/serial.ts';
 import { axfrRecords } from './axfr.ts';

@@ -7,7 +7,7 @@
 import type { AnswerRR } from '../dns/resolve.ts';
 import { LayeredNodes, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { serialGreater } from '../records/serial.ts';
-import type { SoaData } from '../records/types.ts';
+import type { SoaData } from '../dns-model/records.ts';
 import { recordKey, zoneRecords } from './zone-records.ts';
 
 export interface JournalEntry {

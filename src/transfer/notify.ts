@@ -15,7 +15,7 @@ import { readHeader } from '../dns/wire/reader.ts';
 import { WireWriter } from '../dns/wire/writer.ts';
 import type { Logger } from '../log.ts';
 import type { ZoneView } from '../records/snapshot.ts';
-import { RR_TYPE_CODE } from '../records/types.ts';
+import { RR_TYPE_CODE } from '../dns-model/records.ts';
 import type { TsigKey } from '../config/transfer.ts';
 import { signRequest, verifyResponse } from '../dns/wire/tsig.ts';
 

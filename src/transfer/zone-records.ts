@@ -6,7 +6,7 @@
  */
 import type { AnswerRR } from '../dns/resolve.ts';
 import type { ZoneView } from '../records/snapshot.ts';
-import type { SoaData } from '../records/types.ts';
+import type { SoaData } from '../dns-model/records.ts';
 
 export function soaRecord(origin: string, ttl: number, soa: SoaData): AnswerRR {
   return { owner: origin, ttl, data: { type: 'SOA', ...soa } };

@@ -1,6 +1,6 @@
 /** Zone-level rules checked after the parse: SOA, CNAME exclusivity, out-of-zone data. */
-import { isInZone } from '../records/names.ts';
-import type { ZoneFileRecord } from '../records/types.ts';
+import { isInZone } from '../dns-model/names.ts';
+import type { ZoneFileRecord } from '../dns-model/records.ts';
 import { showName } from './name.ts';
 import { drain, STEP } from './tokenize.ts';
 import type { LineProblem } from './types.ts';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ProblemsError } from '../errors.ts';
-import type { ZoneFile } from '../records/types.ts';
+import type { ZoneFile } from '../dns-model/records.ts';
 import { parseZoneTextAsync } from './parse.ts';
 
 /**

@@ -3,7 +3,7 @@
  * the current origin), absolute names (trailing dot), `\X` and `\DDD` escapes.
  * Result: absolute, without the trailing dot, case preserved.
  * An escaped dot inside a label cannot be represented in the dot-separated
- * string form of records/types.ts, so it is rejected with a clear error.
+ * string form of dns-model/records.ts, so it is rejected with a clear error.
  */
 import { quote } from '../errors.ts';
 import { fail, ok, type Result } from './types.ts';

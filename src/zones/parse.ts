@@ -15,8 +15,8 @@
  * Relative names before any $ORIGIN use opts.origin ?? opts.fallbackOrigin.
  */
 import { ProblemsError, quote, type Problem } from '../errors.ts';
-import { canonicalName } from '../records/names.ts';
-import type { RRType, ZoneFile, ZoneFileRecord } from '../records/types.ts';
+import { canonicalName } from '../dns-model/names.ts';
+import type { RRType, ZoneFile, ZoneFileRecord } from '../dns-model/records.ts';
 import { nextTurn } from '../clock.ts';
 import { checkZoneSteps } from './check.ts';
 import { parseName } from './name.ts';

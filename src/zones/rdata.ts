@@ -1,7 +1,7 @@
 /** RDATA of the supported types, from the tokens after the type. */
 import { isIPv4, isIPv6 } from 'node:net';
 import { quote } from '../errors.ts';
-import type { RData, RRType } from '../records/types.ts';
+import type { RData, RRType } from '../dns-model/records.ts';
 import { decodeText, splitCharacterStrings } from './escapes.ts';
 import { parseName } from './name.ts';
 import { MAX_U32, parseTtl, parseUint } from './numbers.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DnsServer } from '../../src/dns/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import { buildSnapshot, type DynamicRRset } from '../../src/records/snapshot.ts';
-import type { ZoneFile } from '../../src/records/types.ts';
+import type { ZoneFile } from '../../src/dns-model/records.ts';
 import { parseZoneText } from '../../src/zones/parse.ts';
 import { systemClock } from '../../src/clock.ts';
 

@@ -1,6 +1,6 @@
 /** POST /v1/records/{name}/failback[?type=A]: the failback command for `failback: manual` (works in every mode). */
 import { recordSetKey } from '../../failover/describe.ts';
-import { canonicalName } from '../../records/names.ts';
+import { canonicalName } from '../../dns-model/names.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, readBody, sendJson, stateWriteFailed } from '../http.ts';
 import type { Route } from '../router.ts';

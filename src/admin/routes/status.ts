@@ -3,7 +3,7 @@
 import type { ClusterStatus } from '../../cluster/cluster-node.ts';
 import type { LeaderDutiesView } from '../../leader-duties.ts';
 import { recordSetKey } from '../../failover/describe.ts';
-import { canonicalName } from '../../records/names.ts';
+import { canonicalName } from '../../dns-model/names.ts';
 import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson, sendJsonSlices } from '../http.ts';

@@ -2,7 +2,7 @@
  * DNS wire constants (RFC 1035 §4 and later RFCs), in one place for the
  * server, the fast path and zone transfers. Record type codes of zone data
  * (A, NS, SOA, ...) live with the record types: RR_TYPE_CODE in
- * records/types.ts; here are the codes of the protocol itself.
+ * dns-model/records.ts; here are the codes of the protocol itself.
  */
 
 /** Octets in a message header (RFC 1035 §4.1.1). */

@@ -1,13 +1,13 @@
 /**
  * Decodes the RDATA of a record read by reader.ts into failoverd's record
- * model (records/types.ts), for the types a zone read back by IXFR/AXFR
+ * model (dns-model/records.ts), for the types a zone read back by IXFR/AXFR
  * carries that failoverd compares: A, AAAA, CNAME, NS, PTR, MX, TXT, SOA.
  * Other types (and malformed RDATA) read as undefined. Names in RDATA may
  * be compressed (RFC 1035 §4.1.4; RFC 3597 §4 keeps it for these types).
  */
 import { canonicalIp } from '../../config/ip-address.ts';
-import type { RData } from '../../records/types.ts';
-import { RR_TYPE_BY_CODE } from '../../records/types.ts';
+import type { RData } from '../../dns-model/records.ts';
+import { RR_TYPE_BY_CODE } from '../../dns-model/records.ts';
 import { readName, type WireRecord } from './reader.ts';
 
 export function readRData(buf: Buffer, r: WireRecord): RData | undefined {

@@ -15,8 +15,8 @@
  *   deleteRRset      ANY    type    0    empty         (§2.5.2)
  *   deleteRecord     NONE   type    0    the record    (§2.5.4)
  */
-import type { RData, RRType } from '../../records/types.ts';
-import { RR_TYPE_CODE } from '../../records/types.ts';
+import type { RData, RRType } from '../../dns-model/records.ts';
+import { RR_TYPE_CODE } from '../../dns-model/records.ts';
 import { CLASS_ANY, CLASS_IN, CLASS_NONE, OPCODE_UPDATE } from './constants.ts';
 import { WireWriter } from './writer.ts';
 

@@ -4,8 +4,8 @@
  * truncated replies, TXT strings over 255 bytes); failoverd encodes its own
  * answers here so the full path and the fast path produce the same bytes.
  */
-import type { RData } from '../../records/types.ts';
-import { RR_TYPE_CODE } from '../../records/types.ts';
+import type { RData } from '../../dns-model/records.ts';
+import { RR_TYPE_CODE } from '../../dns-model/records.ts';
 import { CLASS_IN, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RD, FLAG_TC, TYPE_OPT } from './constants.ts';
 
 /** What a reply's header says beyond the query's ID, opcode and RD. */

@@ -1,4 +1,4 @@
-/** Helpers for the absolute, lower-case, dot-less owner names of records/types.ts. */
+/** Helpers for the absolute, lower-case, dot-less owner names of dns-model/records.ts. */
 
 export function canonicalName(name: string): string {
   let n = name.toLowerCase();
