@@ -44,6 +44,9 @@ test('a starting cluster explains its answers, a record set the leader lacks, an
     10_000,
   );
   assert.match(first, /^initial answer: primary www\.example\.test\/A\/127\.0\.0\.1 is UNKNOWN/);
+  t.diagnostic(`first WHY: ${first}`);
+  // Not "no live vantage point": none has reported yet, or its own sees UNKNOWN.
+  assert.doesNotMatch(first, /no live vantage point/);
   await cluster.startOne(1);
 
   // 1. Both vantage points live and the primary UP: the WHY says why the primary is answered now.

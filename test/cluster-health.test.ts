@@ -35,6 +35,24 @@ test('cluster health: majority of the live reports; since moves only when the ve
   assert.equal(src.real(KEY)!.why, 'no live vantage point');
 });
 
+test('cluster health without a view says why: the cluster is starting, the live vantage points do not probe it, or none is live any more', () => {
+  const src = new ClusterHealthSource('majority', new FakeClock(1_000), () => undefined);
+  // A starting cluster's first leader may decide before any vantage point has reported: that is not "no live vantage point".
+  src.update([KEY], []);
+  assert.deepEqual(src.view(target), { health: 'UNKNOWN', realHealth: 'UNKNOWN', since: 1_000, overridden: false, reason: 'cluster: no vantage point has reported yet (the cluster is starting)' });
+  // Live vantage points whose configs lack the target.
+  const other: VantageReport = { instance: 'd', at: 0, targets: { 'web@127.0.0.9': { health: 'UP', since: 0 } } };
+  src.update([KEY], [other]);
+  assert.equal(src.real(KEY)!.why, 'none of the 1 live vantage point probes it');
+  src.update([KEY], [other, { ...other, instance: 'e' }]);
+  assert.equal(src.real(KEY)!.why, 'none of the 2 live vantage points probes it');
+  src.update([KEY], [report('a', 'UP')]);
+  assert.equal(src.real(KEY)!.why, '0 of 1 vantage point see DOWN (1 needed)');
+  // Every vantage point gone after they reported.
+  src.update([KEY], []);
+  assert.equal(src.real(KEY)!.why, 'no live vantage point');
+});
+
 test('cluster health: an override decides the effective health, with its reason; the real health stays the quorum', () => {
   const clock = new FakeClock(5_000);
   let o: TargetOverride | undefined;

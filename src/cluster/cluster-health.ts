@@ -22,6 +22,8 @@ export interface ClusterTargetHealth extends ClusterHealth {
 
 export class ClusterHealthSource {
   private readonly byProbeKey = new Map<string, ClusterTargetHealth>();
+  /** Whether any vantage point has reported yet: before, a starting cluster has none live because none has reported, not because they are gone. */
+  private anyReport = false;
 
   constructor(
     private readonly quorum: Quorum,
@@ -37,13 +39,14 @@ export class ClusterHealthSource {
   update(probeKeys: Iterable<string>, reports: readonly VantageReport[]): string[] {
     const now = this.clock.now();
     const changed: string[] = [];
+    this.anyReport ||= reports.length > 0;
     for (const key of probeKeys) {
       const views: Record<string, Health> = {};
       for (const r of reports) {
         const v = r.targets[key];
         if (v) views[r.instance] = v.health;
       }
-      const h = clusterHealth(this.quorum, Object.values(views));
+      const h = withoutViewsSaid(clusterHealth(this.quorum, Object.values(views)), reports.length, this.anyReport);
       const before = this.byProbeKey.get(key);
       const since = before && before.health === h.health ? before.since : now;
       this.byProbeKey.set(key, { ...h, since, views });
@@ -74,4 +77,15 @@ export class ClusterHealthSource {
       ...(reason !== undefined ? { reason } : {}),
     };
   }
+}
+
+/**
+ * Why a probe key no live vantage point has a view of has no verdict, told
+ * apart: the cluster is starting (no report yet), the live vantage points
+ * do not probe it (their configs lack it), or none is live any more.
+ */
+function withoutViewsSaid(h: ClusterHealth, reports: number, anyReport: boolean): ClusterHealth {
+  if (h.live > 0) return h;
+  if (reports > 0) return { ...h, why: `none of the ${reports} live vantage point${reports === 1 ? '' : 's'} probes it` };
+  return anyReport ? h : { ...h, why: 'no vantage point has reported yet (the cluster is starting)' };
 }
