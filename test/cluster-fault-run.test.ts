@@ -239,7 +239,16 @@ test('randomized etcd and instance faults: current answers everywhere, no lost d
       if (Date.now() - since > HEAL_MS) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`${what}: not every instance on ${expected()} (drained: ${world.drained}) within ${HEAL_MS} ms of the fault healing: ${last}`);
+    // What each instance said meanwhile (warn and above, and its watches' recoveries): why it is behind.
+    const said = cluster
+      .live()
+      .map((d) => {
+        const lines = d.proc.logs.filter((l) => (Number(l.time) >= since - 15_000 && Number(l.level) >= 40) || /watch|mirror|re-?list/i.test(String(l.msg)));
+        const text = lines.slice(-12).map((l) => `  +${Number(l.time) - since} ms ${l.component ?? ''} ${l.msg}${l.err ? `: ${(l.err as { message?: string }).message}` : ''}${l.prefix ? ` (${l.prefix})` : ''}`);
+        return `${String(d.proc.logs.find((l) => l.instance)?.instance ?? '?')}:\n${text.join('\n') || '  (nothing)'}`;
+      })
+      .join('\n');
+    throw new Error(`${what}: not every instance on ${expected()} (drained: ${world.drained}) within ${HEAL_MS} ms of the fault healing: ${last}\n${said}`);
   };
 
   const leaderNow = async (): Promise<number> => cluster.leaderIndex(15_000);
