@@ -176,3 +176,22 @@ test('the worked two-site example in docs/configuration.md loads and answers as 
   assert.equal(list('192.0.2.1'), 'us,eu');
   assert.deepEqual(config.dns.ecs?.allow, ['192.0.2.53/32']);
 });
+
+test('a site that was down comes back through the target it answered while down (whenAllDown: primary): a change and a transition, its lists take it again', async () => {
+  const { config } = await load(`${TWO_SITES}    map: [{ networks: [10.0.0.0/8], sites: [eu, us] }]
+    default: [us, eu]
+`);
+  const rs: RecordSetConfig = config.records[0]!;
+  const eu1 = 'geo.example.test/A/eu/127.0.1.1';
+  const eu2 = 'geo.example.test/A/eu/127.0.1.2';
+  let s: RecordSetState = step(rs, undefined, views([]), 1000).state;
+  s = step(rs, s, views([eu1, eu2]), 2000).state;
+  assert.equal(chooseSite(['eu', 'us'], s.sites)!.site, 'us');
+  assert.deepEqual(ids(s.sites!.eu!.answer), [eu1], 'eu down answers its primary (whenAllDown: primary)');
+  const r = step(rs, s, views([eu2]), 3000);
+  assert.equal(r.changed, true);
+  assert.equal(chooseSite(['eu', 'us'], r.state.sites)!.site, 'eu');
+  assert.equal(r.transition?.from, 'eu=DOWN:127.0.1.1 us=127.0.2.1,127.0.2.2');
+  assert.equal(r.transition?.to, 'eu=127.0.1.1 us=127.0.2.1,127.0.2.2');
+  assert.match(r.transition!.reason, /^site eu: /);
+});

@@ -85,7 +85,12 @@ export function stepTopology(
     const r = step(siteRecordSet(cfg, site), before, targets, now, command);
     sites[site.name] = r.state;
     if (r.changed) changed = true;
-    if (before && !selectionEqual(before.answer, r.state.answer)) changedSites.push(site.name);
+    // A site that comes back through the very target it answered while down (whenAllDown: primary) changes
+    // no selection of its own, but every list that skipped it takes it again: a change, and a transition.
+    if (before && (!selectionEqual(before.answer, r.state.answer) || before.allDown !== r.state.allDown)) {
+      changedSites.push(site.name);
+      changed = true;
+    }
     if (!before && prev) changedSites.push(site.name);
     if (r.wakeAt !== undefined && (wakeAt === undefined || r.wakeAt < wakeAt)) wakeAt = r.wakeAt;
   }
