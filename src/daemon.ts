@@ -26,7 +26,7 @@ import { overrideEvent, transitionEvent } from './notify/events.ts';
 import { Notifier } from './notify/webhook.ts';
 import type { Transition } from './failover/types.ts';
 import { FAILOVERD_VERSION } from './probes/version.ts';
-import { toDesiredRecordSet, toDynamicRRset, toUpdateRecordSet } from './published-answers.ts';
+import { toDesiredRecordSets, toDynamicRRset, toUpdateRecordSet } from './published-answers.ts';
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
 import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
@@ -278,7 +278,7 @@ export class Daemon {
     this.dns.setSnapshot(this.snapshot);
     this.transfers?.onSnapshot(this.snapshot);
     // Recorded always; sent only while the route53 and rfc2136 duties run (this process leads).
-    this.route53?.update(decisions.map(toDesiredRecordSet));
+    this.route53?.update(toDesiredRecordSets(decisions, this.loaded.config.records));
     this.rfc2136?.update(decisions.map(toUpdateRecordSet));
     this.state.markDirty();
   }

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.ts';
 import { Controller } from '../controller.ts';
-import { toDesiredRecordSet, toUpdateRecordSet } from '../published-answers.ts';
+import { toDesiredRecordSets, toUpdateRecordSet } from '../published-answers.ts';
 import type { LoadRfc2136Config } from './rfc2136-commands.ts';
 import type { LoadRoute53Config } from './route53-commands.ts';
 import { keepProcessAlive } from '../clock.ts';
@@ -28,7 +28,7 @@ async function currentDecisions(file: string) {
 
 export const loadDesiredForRoute53: LoadRoute53Config = async (file) => {
   const { config, decisions } = await currentDecisions(file);
-  return { route53: config.route53, desired: decisions.map(toDesiredRecordSet) };
+  return { route53: config.route53, desired: toDesiredRecordSets(decisions, config.records) };
 };
 
 export const loadDesiredForRfc2136: LoadRfc2136Config = async (file) => {

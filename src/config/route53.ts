@@ -69,6 +69,8 @@ export interface Route53CheckedRecordSet {
   policy: string;
   maxAnswers: number;
   targets: Array<{ address: string }>;
+  /** Policy topology: its map (networks cannot be geolocation records). */
+  topology?: { map: { entries: Array<{ networks: string[] }> } };
 }
 
 export function validateRoute53(r53: Route53Config, records: Route53CheckedRecordSet[], servedZones: string[]): Route53Problem[] {
@@ -85,9 +87,13 @@ export function validateRoute53(r53: Route53Config, records: Route53CheckedRecor
   records.forEach((r, i) => {
     const at = `records[${i}]`;
     if (!isInZone(r.name, zone)) return; // published elsewhere (embedded only)
-    if (r.policy === 'topology') {
-      problems.push({ path: `${at}.policy`, message: `${r.name}: policy topology is answered by the embedded server only; Route 53 publishing of topology record sets is not built yet (keep it out of route53.zone)` });
-    }
+    r.topology?.map.entries.forEach((e, j) => {
+      if (e.networks.length === 0) return;
+      problems.push({
+        path: `${at}.map[${j}].networks`,
+        message: `${r.name}: Route 53 publishes policy topology as geolocation records, which route by continent and country, not by client network (that is Route 53 CIDR routing, which failoverd does not manage); map this entry by countries or continents, or keep the record set out of route53.zone`,
+      });
+    });
     if (r.name.split('.').some((l) => l === '*')) {
       problems.push({ path: `${at}.name`, message: `${r.name}: wildcard names cannot carry an ownership marker in Route 53; publish them from the embedded server only` });
     }
@@ -109,8 +115,8 @@ export function validateRoute53(r53: Route53Config, records: Route53CheckedRecor
       });
     }
   });
-  if (r53.mode === 'failover' && inZone.length > 0 && !inZone.some((r) => r.policy === 'failover')) {
-    problems.push({ path: 'route53.mode', message: 'mode failover but no record set in the zone uses policy failover; use mode records' });
+  if (r53.mode === 'failover' && inZone.length > 0 && !inZone.some((r) => r.policy === 'failover' || r.policy === 'topology')) {
+    problems.push({ path: 'route53.mode', message: 'mode failover but no record set in the zone uses policy failover or topology (the policies with Route 53 health checks); use mode records' });
   }
   r53.adopt.forEach((n, i) => {
     if (!inZone.some((r) => r.name === n)) problems.push({ path: `route53.adopt[${i}]`, message: `${n} is not a record set of zone ${zone}` });

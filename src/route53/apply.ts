@@ -11,7 +11,7 @@ import type { Clock } from '../clock.ts';
 import { FailoverdError } from '../errors.ts';
 import { batchChanges, groupChanges, type BatchLimits } from './batch.ts';
 import { Route53Error, toRoute53Error } from './errors.ts';
-import { callerReferencePrefix, HEALTH_CHECK_TAG_OWNER, HEALTH_CHECK_TAG_RECORD, type R53Change } from './model.ts';
+import { callerReferencePrefix, describeGeoLocation, HEALTH_CHECK_TAG_OWNER, HEALTH_CHECK_TAG_RECORD, type R53Change } from './model.ts';
 import { NEW_HC_PREFIX, type Plan, type PlanChange } from './plan.ts';
 import type { Route53Port } from './port.ts';
 import { sleep } from './rate-limit.ts';
@@ -178,7 +178,7 @@ async function submitBatch(plan: Plan, port: Route53Port, batch: PlanChange[], r
     const at = clock.now();
     opts.onSubmitted?.(at);
     result.submitted.push({ changeId: info.id, groups: groups.map((g) => g[0]!.group), changes: batch.length, submittedAt: at, status: info.status, ...(info.status === 'INSYNC' ? { insyncAt: at, insyncMs: 0 } : {}) });
-    for (const c of batch) log.info({ action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, values: c.recordSet.values, why: c.why, changeId: info.id }, 'route53 change submitted');
+    for (const c of batch) log.info({ action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, ...(c.recordSet.geoLocation ? { geo: describeGeoLocation(c.recordSet.geoLocation) } : {}), values: c.recordSet.values, why: c.why, changeId: info.id }, 'route53 change submitted');
     return;
   } catch (err) {
     const e = toRoute53Error(err, 1);

@@ -4,6 +4,7 @@
  * and the failover state machine.
  */
 import type { DynamicType, Policy } from '../config/types.ts';
+import type { GeoLocation } from './model.ts';
 
 export interface DesiredTarget {
   id: string;
@@ -26,6 +27,28 @@ export interface DesiredRecordSet {
   targets: DesiredTarget[];
   /** failoverd's verdict on the primary target (drives the health check in failover mode). */
   primaryHealthy: boolean;
+  /** Policy topology: published as geolocation records, one per location of the map, and the default. */
+  geo?: DesiredGeo;
+}
+
+/** Policy topology as Route 53 geolocation routing. */
+export interface DesiredGeo {
+  /** In map order (each entry's continents, then its countries); the default (CountryCode "*") last. */
+  records: DesiredGeoRecord[];
+  /** Every site, and failoverd's verdict on it (down: every target DOWN, drains included). */
+  sites: Array<{ name: string; down: boolean }>;
+}
+
+export interface DesiredGeoRecord {
+  location: GeoLocation;
+  /** What the embedded server answers a client of this location's site list now; empty = NODATA. */
+  values: string[];
+  servfail?: boolean;
+  ttl: number;
+  /** The site answering: the list's first site that is not down (or its first site, when all are). */
+  site: string;
+  /** Every site of the list is down: `site`'s all-down answer. */
+  allDown: boolean;
 }
 
 /** "<name>/<type>": the key of a record set in plans, logs and health check tags. */
@@ -35,10 +58,10 @@ export function recordKey(r: { name: string; type: string }): string {
 
 /** A stable fingerprint of what the sink publishes for one desired record set. */
 export function fingerprint(d: DesiredRecordSet): string {
-  return JSON.stringify([d.name, d.type, d.ttl, d.values, !!d.servfail, d.policy, d.targets.map((t) => t.address), d.primaryHealthy]);
+  return JSON.stringify([d.name, d.type, d.ttl, d.values, !!d.servfail, d.policy, d.targets.map((t) => t.address), d.primaryHealthy, d.geo ?? null]);
 }
 
 /** The part of a desired record set that only configuration changes (not health). */
 export function shapeFingerprint(d: DesiredRecordSet): string {
-  return JSON.stringify([d.name, d.type, d.policy, d.targets.map((t) => t.address)]);
+  return JSON.stringify([d.name, d.type, d.policy, d.targets.map((t) => t.address), d.geo ? [d.geo.records.map((g) => g.location), d.geo.sites.map((s) => s.name)] : null]);
 }

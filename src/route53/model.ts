@@ -14,9 +14,25 @@ export interface R53RecordSet {
   values: string[];
   setIdentifier?: string;
   failover?: RoutingRole;
+  /** Geolocation routing (policy topology): a continent, a country, or the default (CountryCode "*"). */
+  geoLocation?: GeoLocation;
   healthCheckId?: string;
   /** Fields failoverd does not manage (Weight, AliasTarget, Region, ...), kept so a DELETE matches exactly. */
   other?: Record<string, unknown>;
+}
+
+/** Route 53's GeoLocation element; failoverd writes ContinentCode or CountryCode, never both. */
+export interface GeoLocation {
+  continentCode?: string;
+  countryCode?: string;
+  subdivisionCode?: string;
+}
+
+/** "continent EU", "country FR", "default" (plans and logs). */
+export function describeGeoLocation(g: GeoLocation): string {
+  if (g.countryCode === '*') return 'default';
+  if (g.continentCode) return `continent ${g.continentCode}`;
+  return `country ${g.countryCode ?? '?'}${g.subdivisionCode ? `-${g.subdivisionCode}` : ''}`;
 }
 
 export type ChangeAction = 'CREATE' | 'UPSERT' | 'DELETE';
@@ -96,9 +112,19 @@ export function parseMarkerValue(value: string): MarkerEntry | undefined {
  * (type and name inside), readable, within Route 53's 128 characters.
  */
 export function setIdentifierFor(role: RoutingRole, name: string, type: string): string {
-  const id = `failoverd-${role.toLowerCase()}-${type}-${name}`;
+  return setIdentifier(role.toLowerCase(), name, type);
+}
+
+/** SetIdentifier of the geolocation record of one location: "failoverd-geo-continent-EU-A-www.example.test", "failoverd-geo-default-A-...". */
+export function geoSetIdentifier(g: GeoLocation, name: string, type: string): string {
+  const where = g.countryCode === '*' ? 'default' : g.continentCode ? `continent-${g.continentCode}` : `country-${g.countryCode ?? ''}${g.subdivisionCode ? `-${g.subdivisionCode}` : ''}`;
+  return setIdentifier(`geo-${where}`, name, type);
+}
+
+function setIdentifier(role: string, name: string, type: string): string {
+  const id = `failoverd-${role}-${type}-${name}`;
   if (id.length <= 128) return id;
-  return `failoverd-${role.toLowerCase()}-${type}-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+  return `failoverd-${role}-${type}-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
 }
 
 /** CallerReference prefix of the health checks one owner creates (≤ 64 chars in all). */

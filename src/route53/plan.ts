@@ -16,6 +16,18 @@
  *    is CALCULATED, Disabled (Route 53 treats a disabled check as healthy), and
  *    Inverted while failoverd says the primary is down (disabled + inverted =
  *    always unhealthy), so Route 53 serves the switch from its edge.
+ *  - policy topology (both modes): geolocation records, one per continent and
+ *    country of the map and the default (CountryCode "*"), each holding what
+ *    failoverd answers that location's site list now (the first site that is
+ *    not down), so a site failure rewrites the records of the clients mapped
+ *    to it and no other. A location answering SERVFAIL is left as it is; one
+ *    answering NODATA has no record (Route 53 falls back to the continent,
+ *    then the default). In failover mode each site also has a failoverd
+ *    health check (the same CALCULATED, disabled, inverted-while-down kind)
+ *    and every record but the default carries the health check of the site
+ *    it answers: a site failoverd finds down is skipped by Route 53 at once
+ *    (its clients fall back to the continent or the default) even before the
+ *    rewritten values land. The default has none: the last resort answers.
  *
  * Ownership: a TXT record "_failoverd.<name>" holds one value per owned type,
  * "heritage=failoverd,owner=<ownerId>,type=<type>". A record set is changed or
@@ -34,6 +46,8 @@ import {
   setIdentifierFor,
   type ChangeAction,
   type R53RecordSet,
+  describeGeoLocation,
+  geoSetIdentifier,
 } from './model.ts';
 
 export type Mode = 'records' | 'failover';
@@ -118,6 +132,7 @@ function sameRecord(a: R53RecordSet, b: R53RecordSet): boolean {
   return (
     a.ttl === b.ttl &&
     (a.failover ?? '') === (b.failover ?? '') &&
+    JSON.stringify(geoKey(a)) === JSON.stringify(geoKey(b)) &&
     (a.healthCheckId ?? '') === (b.healthCheckId ?? '') &&
     !a.other === !b.other &&
     JSON.stringify(sortedValues(a.type, a.values)) === JSON.stringify(sortedValues(b.type, b.values))
@@ -154,13 +169,76 @@ export function wantedRecordSets(d: DesiredRecordSet, mode: Mode, healthCheckRef
   return [{ name: d.name, type: d.type, ttl: d.ttl, values: d.type === 'CNAME' ? [d.values[0]!] : [...d.values] }];
 }
 
-/** True when `d` is published with a failoverd health check. */
-export function usesHealthCheck(d: DesiredRecordSet, mode: Mode): boolean {
-  return mode === 'failover' && d.policy === 'failover' && d.targets.length >= 2;
+function geoKey(r: R53RecordSet): [string, string, string] | null {
+  const g = r.geoLocation;
+  return g ? [g.continentCode ?? '', g.countryCode ?? '', g.subdivisionCode ?? ''] : null;
 }
 
-export function healthCheckState(d: DesiredRecordSet): { inverted: boolean; disabled: boolean } {
-  return { disabled: true, inverted: !d.primaryHealthy };
+/**
+ * Policy topology: the geolocation records of `d` (see the header), and the
+ * set identifiers of locations left as Route 53 has them (SERVFAIL), with
+ * the location of each.
+ */
+export function wantedGeoRecordSets(d: DesiredRecordSet, mode: Mode, healthCheckRef: (tag: string) => string | undefined): { sets: R53RecordSet[]; keep: Map<string, string> } {
+  const sets: R53RecordSet[] = [];
+  const keep = new Map<string, string>();
+  for (const g of d.geo?.records ?? []) {
+    const setIdentifier = geoSetIdentifier(g.location, d.name, d.type);
+    if (g.servfail) {
+      keep.set(setIdentifier, describeGeoLocation(g.location));
+      continue;
+    }
+    if (g.values.length === 0) continue;
+    const hc = mode === 'failover' && g.location.countryCode !== '*' ? healthCheckRef(siteHealthCheckTag(d, g.site)) : undefined;
+    sets.push({ name: d.name, type: d.type, ttl: g.ttl, values: d.type === 'CNAME' ? [g.values[0]!] : [...g.values], setIdentifier, geoLocation: { ...g.location }, ...(hc ? { healthCheckId: hc } : {}) });
+  }
+  return { sets, keep };
+}
+
+/** The failoverd:record tag of a topology site's health check: "www.example.test/A@eu". */
+export function siteHealthCheckTag(d: { name: string; type: string }, site: string): string {
+  return `${recordKey(d)}@${site}`;
+}
+
+/** One failoverd health check a desired record set needs: its tag, state, and why it has that state. */
+export interface WantedHealthCheck {
+  tag: string;
+  inverted: boolean;
+  disabled: boolean;
+  why: string;
+  /** For a plan line creating it. */
+  purpose: string;
+}
+
+/** The failoverd health checks `d` is published with (none in records mode). */
+export function wantedHealthChecks(d: DesiredRecordSet, mode: Mode): WantedHealthCheck[] {
+  if (mode !== 'failover') return [];
+  const key = recordKey(d);
+  if (d.geo)
+    return d.geo.sites.map((s) => ({
+      tag: siteHealthCheckTag(d, s.name),
+      disabled: true,
+      inverted: s.down,
+      why: s.down ? `site ${s.name} is down: health check disabled + inverted (unhealthy)` : `site ${s.name} is up: health check disabled (healthy)`,
+      purpose: `health check for site ${s.name} of ${key} (its geolocation records)`,
+    }));
+  if (d.policy === 'failover' && d.targets.length >= 2)
+    return [
+      {
+        tag: key,
+        disabled: true,
+        inverted: !d.primaryHealthy,
+        why: d.primaryHealthy ? `primary ${d.targets[0]!.address} is up: health check disabled (healthy)` : `primary ${d.targets[0]!.address} is down: health check disabled + inverted (unhealthy)`,
+        purpose: `health check for the PRIMARY record of ${key}`,
+      },
+    ];
+  return [];
+}
+
+/** The record key a health check tag belongs to ("www.example.test/A@eu" → "www.example.test/A"). */
+function tagRecordKey(tag: string): string {
+  const at = tag.indexOf('@');
+  return at < 0 ? tag : tag.slice(0, at);
 }
 
 export function computePlan(input: PlanInput): Plan {
@@ -191,13 +269,14 @@ export function computePlan(input: PlanInput): Plan {
   }
 
   // Health checks of this owner, by record key.
+  // (By tag: "name/type", or "name/type@site" for a topology site; of two with one tag, the one a record uses.)
   const hcByRecord = new Map<string, OwnedHealthCheck>();
-  const currentPrimaryHc = new Map<string, string>();
-  for (const rs of input.current) if (rs.failover === 'PRIMARY' && rs.healthCheckId) currentPrimaryHc.set(recordKey(rs), rs.healthCheckId);
+  const referenced = new Set<string>();
+  for (const rs of input.current) if (rs.healthCheckId) referenced.add(rs.healthCheckId);
   for (const hc of input.healthChecks) {
     if (!hc.record) continue;
     const prev = hcByRecord.get(hc.record);
-    if (!prev || currentPrimaryHc.get(hc.record) === hc.id) hcByRecord.set(hc.record, hc);
+    if (!prev || (referenced.has(hc.id) && !referenced.has(prev.id))) hcByRecord.set(hc.record, hc);
   }
 
   const changes: PlanChange[] = [];
@@ -247,27 +326,27 @@ export function computePlan(input: PlanInput): Plan {
       }
       claimed.add(type);
 
-      let hcRef: string | undefined;
-      if (usesHealthCheck(d, mode)) {
-        const want = healthCheckState(d);
-        const hc = hcByRecord.get(key);
+      const hcRefs = new Map<string, string>();
+      for (const w of wantedHealthChecks(d, mode)) {
+        const state = { inverted: w.inverted, disabled: w.disabled };
+        const hc = hcByRecord.get(w.tag);
         if (hc) {
-          hcRef = hc.id;
-          if (hc.inverted !== want.inverted || hc.disabled !== want.disabled)
-            hcChanges.push({
-              action: 'UPDATE',
-              ref: hc.id,
-              record: key,
-              ...want,
-              why: d.primaryHealthy ? `primary ${d.targets[0]!.address} is up: health check disabled (healthy)` : `primary ${d.targets[0]!.address} is down: health check disabled + inverted (unhealthy)`,
-            });
+          hcRefs.set(w.tag, hc.id);
+          if (hc.inverted !== w.inverted || hc.disabled !== w.disabled) hcChanges.push({ action: 'UPDATE', ref: hc.id, record: w.tag, ...state, why: w.why });
         } else {
-          hcRef = NEW_HC_PREFIX + key;
-          hcChanges.push({ action: 'CREATE', ref: hcRef, record: key, ...want, why: `health check for the PRIMARY record of ${key}` });
+          hcRefs.set(w.tag, NEW_HC_PREFIX + w.tag);
+          hcChanges.push({ action: 'CREATE', ref: NEW_HC_PREFIX + w.tag, record: w.tag, ...state, why: w.purpose });
         }
       }
 
-      const want = wantedRecordSets(d, mode, hcRef);
+      let want: R53RecordSet[] | undefined;
+      let keep = new Map<string, string>();
+      if (d.geo) {
+        const geo = wantedGeoRecordSets(d, mode, (tag) => hcRefs.get(tag));
+        want = geo.sets;
+        keep = geo.keep;
+        for (const [, where] of keep) skipped.push({ record: `${key} ${where}`, reason: 'the embedded server answers SERVFAIL there: the last published geolocation record is left in place' });
+      } else want = wantedRecordSets(d, mode, hcRefs.get(key));
       if (want === undefined) {
         skipped.push({ record: key, reason: 'the embedded server answers SERVFAIL: last published values are left in place' });
         continue;
@@ -275,7 +354,7 @@ export function computePlan(input: PlanInput): Plan {
       const targets = new Set(d.targets.map((t) => canonicalValue(type, t.address)));
       const explained = (r: R53RecordSet) => r.values.every((v) => targets.has(canonicalValue(type, v)));
       const curSids = curSets.map((r) => r.setIdentifier ?? '').sort().join('|');
-      const wantSids = want.map((r) => r.setIdentifier ?? '').sort().join('|');
+      const wantSids = [...want.map((r) => r.setIdentifier ?? ''), ...[...keep.keys()].filter((sid) => curSets.some((r) => r.setIdentifier === sid))].sort().join('|');
       const shapeSame = curSets.length === 0 || want.length === 0 || curSids === wantSids;
       const counted = why !== 'new' && !(shapeSame && curSets.every(explained) && want.every(explained) && curSets.every((r) => !r.other));
 
@@ -288,14 +367,16 @@ export function computePlan(input: PlanInput): Plan {
         if (!c) keyChanges.push({ group: name, action: why === 'owned' ? 'UPSERT' : 'CREATE', recordSet: w, why: describe(d, w, why, 'create'), counted });
         else if (!sameRecord(c, w)) keyChanges.push({ group: name, action: 'UPSERT', recordSet: w, why: describe(d, w, why, 'update', c), counted });
       }
-      for (const [, c] of bySid)
+      for (const [sid, c] of bySid) {
+        if (keep.has(sid)) continue;
         keyChanges.push({
           group: name,
           action: 'DELETE',
           recordSet: c,
-          why: want.length === 0 ? `${key}: the embedded server answers NODATA` : `${key}: ${c.setIdentifier ? `routing record ${c.setIdentifier}` : 'simple record'} no longer wanted (mode ${mode})`,
+          why: want.length === 0 && keep.size === 0 ? `${key}: the embedded server answers NODATA` : c.geoLocation && d.geo ? `${key}: ${describeGeoLocation(c.geoLocation)}: ${d.geo.records.some((g) => geoSetIdentifier(g.location, d.name, d.type) === sid) ? 'the embedded server answers NODATA there' : 'no longer in the map'}` : `${key}: ${c.setIdentifier ? `routing record ${c.setIdentifier}` : 'simple record'} no longer wanted (mode ${mode})`,
           counted,
         });
+      }
       if (keyChanges.length && counted) countedKeys.add(key);
       groupChanges.push(...keyChanges);
     }
@@ -325,10 +406,11 @@ export function computePlan(input: PlanInput): Plan {
     for (const c of changes) if (c.action !== 'DELETE' && c.recordSet.healthCheckId) refs.add(c.recordSet.healthCheckId);
     for (const hc of input.healthChecks) {
       if (refs.has(hc.id)) continue;
-      const d = hc.record ? desiredByKey.get(hc.record) : undefined;
-      const inUse = d && usesHealthCheck(d, mode) && hcByRecord.get(hc.record!)?.id === hc.id && !refused.some((r) => recordKey(r) === hc.record);
+      const key = hc.record ? tagRecordKey(hc.record) : undefined;
+      const d = key ? desiredByKey.get(key) : undefined;
+      const inUse = d && wantedHealthChecks(d, mode).some((w) => w.tag === hc.record) && hcByRecord.get(hc.record!)?.id === hc.id && !refused.some((r) => recordKey(r) === key);
       if (inUse) continue;
-      hcChanges.push({ action: 'DELETE', ref: hc.id, ...(hc.record ? { record: hc.record } : {}), why: hc.record ? `no failover record set ${hc.record} needs it any more` : 'untagged failoverd health check no record uses' });
+      hcChanges.push({ action: 'DELETE', ref: hc.id, ...(hc.record ? { record: hc.record } : {}), why: hc.record ? `no record set ${hc.record} needs it any more` : 'untagged failoverd health check no record uses' });
     }
   }
 
@@ -350,10 +432,17 @@ export function computePlan(input: PlanInput): Plan {
 }
 
 function describe(d: DesiredRecordSet, w: R53RecordSet, why: string, verb: string, cur?: R53RecordSet): string {
-  const role = w.failover ? ` ${w.failover}` : '';
+  const role = w.failover ? ` ${w.failover}` : w.geoLocation ? ` ${describeGeoLocation(w.geoLocation)}${geoSite(d, w)}` : '';
   const from = cur ? ` (was ${cur.values.join(' ') || '-'}${cur.ttl !== w.ttl ? ` ttl ${cur.ttl}` : ''})` : '';
   const adopted = why === 'adopted' ? ' [adopting an unowned record]' : '';
   return `${verb} ${recordKey(d)}${role} → ${w.values.join(' ')} ttl ${w.ttl}${from}${adopted}`;
+}
+
+/** " (site eu)", or the all-down answer of a list, for a geolocation record. */
+function geoSite(d: DesiredRecordSet, w: R53RecordSet): string {
+  const g = d.geo?.records.find((r) => geoSetIdentifier(r.location, d.name, d.type) === w.setIdentifier);
+  if (!g) return '';
+  return g.allDown ? ` (every site of its list is down: site ${g.site}'s all-down answer)` : ` (site ${g.site})`;
 }
 
 export function planIsEmpty(p: Plan): boolean {
@@ -365,11 +454,18 @@ export function formatPlan(p: Plan): string {
   const lines: string[] = [];
   lines.push(`Route 53 plan for ${p.zone} (${p.zoneId}), mode ${p.mode}, owner ${p.ownerId}, scope ${p.scope}`);
   for (const h of p.healthChecks.filter((h) => h.action !== 'DELETE')) lines.push(`  HEALTHCHECK ${h.action} ${h.ref}${h.record ? ` (${h.record})` : ''}: ${h.why}`);
-  for (const c of p.changes) lines.push(`  ${c.action.padEnd(6)} ${c.recordSet.name} ${c.recordSet.type}${c.recordSet.setIdentifier ? ` [${c.recordSet.failover}]` : ''} ${c.recordSet.values.join(' ')}: ${c.why}`);
+  for (const c of p.changes) lines.push(`  ${c.action.padEnd(6)} ${c.recordSet.name} ${c.recordSet.type}${routing(c.recordSet)} ${c.recordSet.values.join(' ')}: ${c.why}`);
   for (const h of p.healthChecks.filter((h) => h.action === 'DELETE')) lines.push(`  HEALTHCHECK DELETE ${h.ref}${h.record ? ` (${h.record})` : ''}: ${h.why}`);
   for (const r of p.refused) lines.push(`  REFUSED ${r.name} ${r.type}: ${r.reason}`);
   for (const s of p.skipped) lines.push(`  SKIPPED ${s.record}: ${s.reason}`);
   if (p.guard.reason) lines.push(`  GUARD ${p.guard.blocked ? 'BLOCKED' : 'overridden'}: ${p.guard.reason}`);
   if (planIsEmpty(p)) lines.push('  no changes');
   return lines.join('\n');
+}
+
+/** " [PRIMARY]", " [geo continent EU]", or "" for a simple record. */
+function routing(r: R53RecordSet): string {
+  if (r.failover) return ` [${r.failover}]`;
+  if (r.geoLocation) return ` [geo ${describeGeoLocation(r.geoLocation)}]`;
+  return '';
 }

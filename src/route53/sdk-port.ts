@@ -31,7 +31,7 @@ export interface SdkPortOptions {
   requestTimeoutMs?: number;
 }
 
-const MANAGED = new Set(['Name', 'Type', 'TTL', 'ResourceRecords', 'SetIdentifier', 'Failover', 'HealthCheckId']);
+const MANAGED = new Set(['Name', 'Type', 'TTL', 'ResourceRecords', 'SetIdentifier', 'Failover', 'GeoLocation', 'HealthCheckId']);
 
 export function fromSdkRecordSet(r: ResourceRecordSet): R53RecordSet {
   const out: R53RecordSet = {
@@ -42,6 +42,14 @@ export function fromSdkRecordSet(r: ResourceRecordSet): R53RecordSet {
   if (r.TTL !== undefined) out.ttl = r.TTL;
   if (r.SetIdentifier !== undefined) out.setIdentifier = r.SetIdentifier;
   if (r.Failover !== undefined) out.failover = r.Failover as 'PRIMARY' | 'SECONDARY';
+  if (r.GeoLocation !== undefined) {
+    const g = r.GeoLocation;
+    out.geoLocation = {
+      ...(g.ContinentCode !== undefined ? { continentCode: g.ContinentCode } : {}),
+      ...(g.CountryCode !== undefined ? { countryCode: g.CountryCode } : {}),
+      ...(g.SubdivisionCode !== undefined ? { subdivisionCode: g.SubdivisionCode } : {}),
+    };
+  }
   if (r.HealthCheckId !== undefined) out.healthCheckId = r.HealthCheckId;
   const other: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) if (!MANAGED.has(k) && v !== undefined) other[k] = v;
@@ -55,6 +63,14 @@ export function toSdkRecordSet(r: R53RecordSet): ResourceRecordSet {
   if (r.values.length) out.ResourceRecords = r.values.map((Value) => ({ Value }));
   if (r.setIdentifier !== undefined) out.SetIdentifier = r.setIdentifier;
   if (r.failover !== undefined) out.Failover = r.failover;
+  if (r.geoLocation !== undefined) {
+    const g = r.geoLocation;
+    out.GeoLocation = {
+      ...(g.continentCode !== undefined ? { ContinentCode: g.continentCode } : {}),
+      ...(g.countryCode !== undefined ? { CountryCode: g.countryCode } : {}),
+      ...(g.subdivisionCode !== undefined ? { SubdivisionCode: g.subdivisionCode } : {}),
+    };
+  }
   if (r.healthCheckId !== undefined) out.HealthCheckId = r.healthCheckId;
   return out;
 }

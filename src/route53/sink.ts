@@ -23,7 +23,7 @@ import { applyPlan, waitInsync, type ApplyResult, type RejectedGroup } from './a
 import type { Route53Config } from '../config/route53.ts';
 import { fingerprint, recordKey, shapeFingerprint, type DesiredRecordSet } from './desired.ts';
 import { guardPort, type RequestStats } from './guarded-port.ts';
-import { markerName } from './model.ts';
+import { describeGeoLocation, markerName } from './model.ts';
 import { computePlan, formatPlan, planIsEmpty, type OwnedHealthCheck, type Plan, type Refusal } from './plan.ts';
 import type { Route53Port } from './port.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -556,7 +556,7 @@ export class Route53Sink {
 export function summarize(plan: Plan): unknown {
   return {
     scope: plan.scope,
-    changes: plan.changes.map((c) => ({ action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, values: c.recordSet.values, why: c.why })),
+    changes: plan.changes.map((c) => ({ action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, ...(c.recordSet.geoLocation ? { geo: describeGeoLocation(c.recordSet.geoLocation) } : {}), values: c.recordSet.values, why: c.why })),
     healthChecks: plan.healthChecks,
     refused: plan.refused,
     guard: plan.guard,
