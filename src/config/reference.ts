@@ -109,7 +109,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'records[].ttl': { description: 'TTL of the answer, in seconds.', example: '60' },
   'records[].degradedTtl': { description: 'TTL while the answer is not the all-healthy one (failed over, or some targets down), so resolvers come back sooner. `ttl` when not set.', example: '5' },
   'records[].policy': {
-    description: '`failover`: the first healthy target in order (primary, secondary, ...). `multivalue`: every healthy target, up to `maxAnswers`. `weighted`: one healthy target per query, picked by weight. `topology`: by where the client is: `map` gives each client network an ordered list of `sites`, the first site that is not down answers (embedded server only).',
+    description: '`failover`: the first healthy target in order (primary, secondary, ...). `multivalue`: every healthy target, up to `maxAnswers`. `weighted`: one healthy target per query, picked by weight. `topology`: by where the client is: `map` gives each client network an ordered list of `sites`, the first site that is not down answers (the embedded server; Route 53 publishes a map by `continents` and `countries` as geolocation records).',
     example: 'multivalue',
   },
   'records[].failback': {
@@ -163,7 +163,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'route53.hostedZoneId': { description: 'The hosted zone written to.', example: 'Z0123456789ABC' },
   'route53.zone': { description: 'The served zone that maps to the hosted zone; its record sets are published.', example: 'example.test' },
   'route53.mode': {
-    description: '`records`: each record set becomes a simple record holding what failoverd answers now. `failover`: native PRIMARY/SECONDARY failover records, the PRIMARY tied to a Route 53 health check that failoverd drives.',
+    description: '`records`: each record set becomes a simple record holding what failoverd answers now. `failover`: native PRIMARY/SECONDARY failover records, the PRIMARY tied to a Route 53 health check that failoverd drives. Policy topology (both modes): a geolocation record per continent and country of the map and a default; in failover mode each site has a health check failoverd drives, carried by every record but the default.',
     example: 'failover',
   },
   'route53.ownerId': { description: 'Written into the ownership TXT markers and health check tags; failoverd changes only what this owner id owns.', example: 'failoverd-prod-1' },

@@ -44,7 +44,8 @@ records:
 - \`failoverd explain www.example.test --client 10.2.3.4\` names the map entry
   that matched, the sites skipped and why, and the answer; \`/v1/status\` lists
   each site's health.
-- The embedded server answers topology names; Route 53 and RFC 2136 do not
-  publish them yet (Route 53 refuses them in its zone; RFC 2136 writes the
-  default list's answer).
+- The embedded server answers topology names. Route 53 publishes a map by
+  \`continents\` and \`countries\` as geolocation records (a map by networks,
+  like this one, is refused in the Route 53 zone); RFC 2136 writes the
+  default list's answer.
 `;
