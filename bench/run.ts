@@ -4,7 +4,7 @@
  * runs in CI; dnsperf and nsd are optional (skipped with the reason printed).
  *
  * Usage: npm run bench [-- name ...]   names: dns-qps topology-qps failover-under-load
- *        failover-time snapshot-swap probe-cpu memory (default: all of these)
+ *        failover-time snapshot-swap probe-cpu metrics-build memory (default: all of these)
  *        node-versions (only when named: dns-qps and probe-cpu again on each
  *        supported Node.js release, side by side)
  *        cluster-failover (only when named: three instances in network
@@ -29,6 +29,7 @@ const benches: Record<string, () => Promise<{ run(): Promise<void> }>> = {
   'probe-cpu': () => import('./probe-cpu.ts'),
   'dns-stall': () => import('./dns-stall.ts'),
   'admin-load': () => import('./admin-load.ts'),
+  'metrics-build': () => import('./metrics-build.ts'),
   memory: () => import('./memory.ts'),
   'node-versions': () => import('./node-versions.ts'),
   'cluster-failover': () => import('./cluster-failover.ts'),

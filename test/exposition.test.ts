@@ -61,7 +61,8 @@ test('a scrape of 2,000 record sets: every line a sample or a comment, written i
   assert.match(text, /^failoverd_target_health\{target="r1999\.example\.test\/A\/127\.0\.1\.249",record_set="r1999\.example\.test\/A",view="real",state="DOWN"\} 1$/m);
   assert.match(text, /^failoverd_record_set_state\{record_set="r7\.example\.test\/A",flag="degraded"\} 1$/m);
   assert.match(text, /^failoverd_transitions_total\{record_set="r0\.example\.test\/A"\} 0$/m);
-  assert.match(text, /^failoverd_probe_duration_seconds_count\{target="web@127\.0\.0\.1"\} 0$/m);
+  assert.match(text, /^failoverd_probe_duration_seconds_count\{check="web"\} 0$/m, 'the latency histogram is per check, at 0 before the first probe');
+  assert.doesNotMatch(text, /^failoverd_probe_duration_seconds_\w+\{[^}]*target=/m, 'no latency histogram per probed target');
   assert.equal(text.match(/^# TYPE failoverd_target_health gauge$/gm)?.length, 1);
   // 2,000 record sets of 2 targets: 24,000 lines of failoverd_target_health alone, a slice per 256 lines at most.
   assert.ok(chunks.length > 24_000 / 256, `${chunks.length} chunks: the big families are not sliced`);

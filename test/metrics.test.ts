@@ -49,8 +49,9 @@ test('every line parses; every name is prefixed failoverd_; the figures describe
   assert.equal(metric(m, 'failoverd_zone_serial', { zone: 'example.test' }), await d.serial());
   assert.ok(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'ok' })! >= 2);
   assert.equal(metric(m, 'failoverd_probes_total', { target: 'web@127.0.0.1', outcome: 'fail' }), 0);
-  assert.ok(metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' })! >= 2);
-  assert.equal(metric(m, 'failoverd_probe_duration_seconds_bucket', { target: 'web@127.0.0.1', le: '+Inf' }), metric(m, 'failoverd_probe_duration_seconds_count', { target: 'web@127.0.0.1' }));
+  assert.ok(metric(m, 'failoverd_probe_duration_seconds_count', { check: 'web' })! >= 2, 'probe latency by check');
+  assert.equal(metric(m, 'failoverd_probe_duration_seconds_bucket', { check: 'web', le: '+Inf' }), metric(m, 'failoverd_probe_duration_seconds_count', { check: 'web' }));
+  assert.ok(!m.some((s) => s.name.startsWith('failoverd_probe_duration_seconds') && 'target' in s.labels), 'no latency histogram per probed target');
   assert.ok(metric(m, 'failoverd_state_writes_total', { outcome: 'ok' })! >= 1);
 });
 

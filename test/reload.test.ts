@@ -140,14 +140,19 @@ test('a good config is applied: unchanged probes keep their health and drains; n
   assert.ok(m.at * 1000 >= t0 - 1000);
 });
 
-/** The probed targets ("<check>@<address>") that have probe series in /metrics. */
+/** The probed targets ("<check>@<address>") that have probe series in /metrics, and the checks that have latency series. */
 async function probeSeriesTargets(): Promise<string[]> {
   const m = parsePrometheus((await d.api('GET', '/metrics')).text);
-  return [...new Set(m.filter((s) => s.name.startsWith('failoverd_probes_total') || s.name.startsWith('failoverd_probe_duration_seconds')).map((s) => s.labels.target!))].sort();
+  return [...new Set(m.filter((s) => s.name.startsWith('failoverd_probes_total')).map((s) => s.labels.target!))].sort();
+}
+async function latencySeriesChecks(): Promise<string[]> {
+  const m = parsePrometheus((await d.api('GET', '/metrics')).text);
+  return [...new Set(m.filter((s) => s.name.startsWith('failoverd_probe_duration_seconds')).map((s) => s.labels.check!))].sort();
 }
 
 test('SIGHUP applies a good config too; a removed target loses its drain (logged) and its probe series; listen changes need a restart', async () => {
   assert.deepEqual(await probeSeriesTargets(), ['api@127.0.0.3', 'web@127.0.0.1', 'web@127.0.0.2']);
+  assert.deepEqual(await latencySeriesChecks(), ['api', 'web']);
   dir.write(config(`  - name: www.example.test\n    type: A\n    targets: [{ address: 127.0.0.1, check: web }]\n`).replace('admin: { listen: "127.0.0.1:0"', 'admin: { listen: "127.0.0.1:1"'));
   d.proc.child.kill('SIGHUP');
   const done = await d.proc.waitForLog((l) => l.msg === 'config reloaded' && Array.isArray(l.recordSetsRemoved) && (l.recordSetsRemoved as string[]).includes('api.example.test/A'), 5000);
@@ -161,6 +166,7 @@ test('SIGHUP applies a good config too; a removed target loses its drain (logged
   assert.deepEqual(s.overrides, []);
   assert.deepEqual(s.targets.map((t: any) => t.id), ['www.example.test/A/127.0.0.1']);
   assert.deepEqual(await probeSeriesTargets(), ['web@127.0.0.1'], 'no probe series of removed targets');
+  assert.deepEqual(await latencySeriesChecks(), ['web'], 'no latency series of a check no target uses any more');
   // The admin API still listens where it did.
   assert.equal((await d.api('GET', '/healthz')).status, 200);
 });
