@@ -15,7 +15,7 @@ import type { GeoLocation } from './route53/model.ts';
 
 export function toDynamicRRset(d: RecordSetDecision): DynamicRRset {
   const a = d.answer;
-  const topology = d.lists && d.clientMap ? { v4: d.clientMap.v4, v6: d.clientMap.v6, answers: d.lists.map((l) => dynamicAnswer(l.answer)) } : undefined;
+  const topology = d.lists && d.clientMap ? { v4: d.clientMap.v4, v6: d.clientMap.v6, ...(d.clientMap.geo ? { geo: d.clientMap.geo } : {}), answers: d.lists.map((l) => dynamicAnswer(l.answer)) } : undefined;
   return { name: d.name, type: d.type, ...dynamicAnswer(a), ...(topology ? { topology } : {}) };
 }
 

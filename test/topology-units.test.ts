@@ -92,7 +92,12 @@ const BAD: Array<[string, string, RegExp]> = [
   ['topology without default', TWO_SITES, /^records\[0\]\.default: policy topology needs default/],
   ['sites on a failover record set', `    sites: { eu: { targets: [{ address: 127.0.1.1, check: web }] } }\n    targets: [{ address: 127.0.0.1, check: web }]\n`, /^records\[0\]\.sites: sites applies to policy topology only \(this record set has policy failover\)$/],
   ['an unknown check in a site', `    policy: topology\n    sites: { eu: { targets: [{ address: 127.0.1.1, check: nope }] } }\n    default: [eu]\n`, /^records\[0\]\.sites\.eu\.targets\[0\]\.check: unknown check "nope"/],
+  // MaxMind databases (config/geo-database.ts); a good one is in topology-mmdb.test.ts (it builds one with perl); the location codes are in route53-geo-units.test.ts.
+  ['a missing mmdb file', `${TWO_SITES}    mmdb: geo/none.mmdb\n    map: [{ countries: [DE], sites: [eu] }]\n    default: [us]\n`, /^records\[0\]\.mmdb: cannot read the MaxMind database \S*geo\/none\.mmdb: ENOENT$/],
+  ['an mmdb file that is not one', `${TWO_SITES}    mmdb: not-an.mmdb\n    map: [{ continents: [EU], sites: [eu] }]\n    default: [us]\n`, /^records\[0\]\.mmdb: \S*not-an\.mmdb is not a usable MaxMind database: no MaxMind metadata marker/],
+  ['mmdb on a failover record set', `    mmdb: not-an.mmdb\n    targets: [{ address: 127.0.0.1, check: web }]\n`, /^records\[0\]\.mmdb: mmdb applies to policy topology only/],
 ];
+writeFileSync(join(dir, 'not-an.mmdb'), 'this is not a MaxMind database\n');
 
 for (const [what, body, want] of BAD) {
   test(`bad: ${what} is refused, naming the key`, async () => {

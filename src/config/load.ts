@@ -22,6 +22,7 @@ import { isHostName, readsAsIpAddress } from './dns-name.ts';
 import { canonicalIp } from './ip-address.ts';
 import { configSchema, type RawConfig, type RawRecordSet } from './schema.ts';
 import { compileTopologyMap } from './topology.ts';
+import { loadGeoDatabase, type GeoDatabase } from './geo-database.ts';
 import type { Config, HostPort, RecordSetConfig, SiteConfig, Target, TopologyConfig } from './types.ts';
 import { lineOfAlias, lineOfKey, lineOfPath } from './yaml-locate.ts';
 import { parseDocumentInSteps } from './yaml-steps.ts';
@@ -110,7 +111,8 @@ export async function parseConfigText(text: string, file: string): Promise<Loade
   // A zone file that failed to load is reported once, with its line: record
   // sets and secondaries are not also reported as outside every served zone.
   const zonesComplete = zones.length === zoneFiles.length;
-  const records = resolveRecordSets(raw, zones, zonesComplete, problems, at);
+  const geo = await loadGeoDatabases(raw, dirname(resolve(file)), problems, at);
+  const records = resolveRecordSets(raw, zones, zonesComplete, problems, at, geo);
   if (raw.route53 && problems.length === 0) {
     for (const p of validateRoute53(raw.route53, records, zones.map((z) => z.origin))) problems.push({ ...at(parsePath(p.path)), message: p.message });
   }
@@ -184,7 +186,37 @@ async function resolveZoneFiles(spec: string | string[], baseDir: string, proble
   return out;
 }
 
-function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boolean, problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): RecordSetConfig[] {
+/**
+ * The MaxMind databases the record sets name (`mmdb`), each file read once:
+ * by record set index, the database, or null when it failed to load (the
+ * problem names the file).
+ */
+async function loadGeoDatabases(raw: RawConfig, baseDir: string, problems: Problem[], at: (path: PropertyKey[]) => Omit<Problem, 'message'>): Promise<Map<number, GeoDatabase | null>> {
+  const out = new Map<number, GeoDatabase | null>();
+  const byFile = new Map<string, Promise<GeoDatabase | string>>();
+  for (const [i, r] of raw.records.entries()) {
+    if (r.mmdb === undefined || r.policy !== 'topology') continue;
+    const path = resolve(baseDir, r.mmdb);
+    let loading = byFile.get(path);
+    if (!loading) byFile.set(path, (loading = loadGeoDatabase(path).catch((err: unknown) => errorText(err))));
+    const db = await loading;
+    if (typeof db === 'string') {
+      // One problem per file, at the first record set that names it.
+      if (![...out.entries()].some(([k, v]) => v === null && resolve(baseDir, raw.records[k]!.mmdb!) === path)) problems.push({ ...at(['records', i, 'mmdb']), message: db });
+      out.set(i, null);
+    } else out.set(i, db);
+  }
+  return out;
+}
+
+function resolveRecordSets(
+  raw: RawConfig,
+  zones: ZoneFile[],
+  zonesComplete: boolean,
+  problems: Problem[],
+  at: (path: PropertyKey[]) => Omit<Problem, 'message'>,
+  geo: ReadonlyMap<number, GeoDatabase | null>,
+): RecordSetConfig[] {
   const out: RecordSetConfig[] = [];
   const seen = new Map<string, number>();
   const targetIds = new Map<string, Omit<Problem, 'message'>>();
@@ -236,7 +268,7 @@ function resolveRecordSets(raw: RawConfig, zones: ZoneFile[], zonesComplete: boo
       });
       return targets;
     };
-    const topology = r.policy === 'topology' ? resolveTopology(r, i, resolveTargets, problems, at) : undefined;
+    const topology = r.policy === 'topology' ? resolveTopology(r, i, resolveTargets, problems, at, geo.get(i)) : undefined;
     const targets = topology ? topology.sites.flatMap((s) => s.targets) : resolveTargets(r.targets ?? [], ['records', i, 'targets']);
     if (r.policy === 'weighted' && (r.targets ?? []).every((t) => t.weight === 0)) problems.push({ ...at(['records', i, 'targets']), message: 'weighted policy needs at least one target with weight > 0' });
     if (r.type === 'CNAME' && r.policy !== 'failover' && r.policy !== 'weighted') problems.push({ ...at(['records', i, 'policy']), message: 'a CNAME record set answers one target: use policy failover or weighted' });
@@ -265,6 +297,7 @@ function resolveTopology(
   resolveTargets: (list: NonNullable<RawRecordSet['targets']>, base: PropertyKey[], site?: string) => Target[],
   problems: Problem[],
   at: (path: PropertyKey[]) => Omit<Problem, 'message'>,
+  db: GeoDatabase | null | undefined,
 ): TopologyConfig {
   const sites: SiteConfig[] = Object.entries(r.sites ?? {}).map(([site, s]) => {
     const base = ['records', i, 'sites', site];
@@ -277,6 +310,7 @@ function resolveTopology(
     r.map ?? [],
     r.default ?? [],
     ['records', i],
+    db,
   );
   for (const p of compiled.problems) problems.push({ ...at(p.path), message: p.message });
   return { sites, map: compiled.map };

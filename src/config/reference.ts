@@ -144,19 +144,23 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
   'records[].sites.<name>.targets[].check': { description: 'The name of a check under `checks:`.', example: 'web' },
   'records[].sites.<name>.targets[].weight': { description: 'Site policy weighted: relative share of answers.', example: '3' },
   'records[].map': {
-    description: 'Policy topology: client networks and the sites, in order, that answer them. The longest matching network decides; a client whose whole list is down gets the first listed site\'s `whenAllDown` answer (never every site\'s addresses). Each network is mapped once.',
+    description: 'Policy topology: client networks (and, with `mmdb`, countries and continents) and the sites, in order, that answer them. Precedence: the longest matching network, then the client\'s country in the database, then its continent, then `default`. A client whose whole list is down gets the first listed site\'s `whenAllDown` answer (never every site\'s addresses). Each network, country and continent is mapped once; an entry gives at least one of `networks`, `countries`, `continents`.',
   },
   'records[].map[].networks': { description: 'CIDR blocks (a map entry gives networks, countries or continents, or several), IPv4 or IPv6 (a bare address is a /32 or /128); no bits set beyond the prefix. With EDNS Client Subnet the client is the subnet a resolver sends (`dns.ecs`), else the source address.', example: '[10.0.0.0/8, "2001:db8:1::/48"]' },
   'records[].map[].countries': {
-    description: 'ISO 3166-1 alpha-2 country codes (`GB`, not `UK`; any case). Published to Route 53 as one geolocation record per country (`route53.zone`); the embedded server places clients by `networks` only (a client outside them gets `default` there). Each country is mapped once.',
+    description: 'ISO 3166-1 alpha-2 country codes (`GB`, not `UK`; any case). Published to Route 53 as one geolocation record per country (`route53.zone`). The embedded server places clients by them only with `mmdb` (matched against the database record\'s `country.iso_code`; a mapped network covering the client wins); without it, by `networks` only (a client outside them gets `default` there). The ECS SCOPE of a country answer is the prefix length of the database network the client is in (as mmdb-lib reports it), longer when a mapped network lies inside that network. Each country is mapped once.',
     example: '[FR, DE]',
   },
   'records[].map[].continents': {
-    description: 'Continent codes: AF, AN, AS, EU, NA, OC, SA. Published to Route 53 as one geolocation record per continent (a country record wins over its continent\'s, as in Route 53); the embedded server places clients by `networks` only. Each continent is mapped once.',
+    description: 'Continent codes: AF, AN, AS, EU, NA, OC, SA. Published to Route 53 as one geolocation record per continent (a country record wins over its continent\'s, as in Route 53). The embedded server places clients by them only with `mmdb` (the record\'s `continent.code`, for clients whose country is not mapped; scope as for `countries`); without it, by `networks` only. Each continent is mapped once.',
     example: '[EU]',
   },
   'records[].map[].sites': { description: 'Site names, in order of preference: the first that is not down answers.', example: '[eu, us]' },
-  'records[].default': { description: 'Policy topology: the sites, in order, for clients in no mapped network. Its answer is also the record set\'s answer in status.', example: '[us, eu]' },
+  'records[].mmdb': {
+    description: 'Policy topology: a MaxMind-format database (.mmdb: GeoLite2/GeoIP2 Country or City, or one of one\'s own with `country.iso_code` / `continent.code`) that `map[].countries` and `map[].continents` are looked up in, relative to the config file\'s folder. Read whole at start and at every reload (replace the file, then reload); a missing, unreadable or corrupt file is a config problem naming the file, and a reload with one keeps serving the last good database. Clients in no database network get `default`.',
+    example: './geo/GeoLite2-Country.mmdb',
+  },
+  'records[].default': { description: 'Policy topology: the sites, in order, for clients in no mapped network (and, with `mmdb`, no mapped country or continent). Its answer is also the record set\'s answer in status.', example: '[us, eu]' },
 
   // route53
   route53: { description: 'Keep Amazon Route 53 in sync with failoverd\'s answers. Credentials come from the AWS SDK\'s default provider chain and are never logged.' },

@@ -164,6 +164,8 @@ export const recordSetSchema = z
     sites: z.record(z.string().regex(SITE_NAME, 'site names use letters, digits, _ . -'), siteSchema).optional(),
     map: z.array(topologyMapEntrySchema).optional(),
     default: z.array(z.string().min(1)).min(1).optional(),
+    /** Policy topology: a MaxMind database for the map's countries and continents (relative to the config file's folder). */
+    mmdb: z.string().min(1).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.policy === 'topology') {
@@ -173,7 +175,7 @@ export const recordSetSchema = z
       return;
     }
     if (r.targets === undefined) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'targets is required' });
-    for (const k of ['sites', 'map', 'default'] as const) {
+    for (const k of ['sites', 'map', 'default', 'mmdb'] as const) {
       if (r[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `${k} applies to policy topology only (this record set has policy ${r.policy})` });
     }
   });

@@ -48,4 +48,34 @@ records:
   \`continents\` and \`countries\` as geolocation records (a map by networks,
   like this one, is refused in the Route 53 zone); RFC 2136 writes the
   default list's answer.
+
+#### Countries and continents from a MaxMind database
+
+With \`mmdb\`, map entries may name \`countries\` (ISO 3166-1 alpha-2) and
+\`continents\` (AF AN AS EU NA OC SA) beside \`networks\`; they are looked up in
+a MaxMind-format database (GeoLite2/GeoIP2 Country or City) read with
+mmdb-lib:
+
+\`\`\`yaml
+    mmdb: ./geo/GeoLite2-Country.mmdb   # relative to the config file's folder
+    map:
+      - { networks: [10.1.0.0/16], sites: [us, eu] }   # a network wins over the database
+      - { countries: [DE, FR, NL], sites: [eu, us] }
+      - { continents: [NA, SA], sites: [us, eu] }
+      - { continents: [EU], sites: [eu, us] }          # Europe, less the countries above
+    default: [us, eu]
+\`\`\`
+
+- Precedence: the longest matching network, then the client's country
+  (\`country.iso_code\` of the database record), then its continent
+  (\`continent.code\`), then \`default\` (also for clients in no database network).
+- The ECS SCOPE of a country or continent answer is the prefix length of the
+  database network the client is in, as mmdb-lib reports it (a /24 of
+  GeoLite2 answers with SCOPE 24), or longer when a mapped network lies
+  inside that database network (the answer then holds for the smaller block
+  only).
+- The file is read whole at start and at every reload: replace it (e.g.
+  after geoipupdate), then \`failoverd reload\` or SIGHUP. A missing,
+  unreadable or corrupt file is a config problem that names the file; a
+  reload with one is refused and the last good database keeps answering.
 `;

@@ -5,12 +5,20 @@
  * of sites; clients in no listed network get `default`. The failover
  * machine skips a site that is down (every target DOWN, drains included).
  *
+ * Map entries name CIDR networks, countries and continents (codes checked
+ * in schema.ts with geo-codes.ts). Route 53 publishes countries and
+ * continents as geolocation records; the embedded server places clients by
+ * them only with a MaxMind database (`mmdb`), client-map.ts gives the
+ * precedence. Without one it places clients by networks alone.
+ *
  * The keys' YAML shape is in schema.ts; this file holds their cross-checks
- * (site names, networks) and compiles the map into the tries that answer
- * a query (client-networks.ts).
+ * (site names, networks, locations mapped once) and compiles the map into
+ * the tries and location tables that answer a query (client-map.ts).
  */
 import { quote } from '../errors.ts';
 import { geoKeysMappedTwice } from './topology-geo.ts';
+import { GEO_LOOKUP, type GeoMap } from './client-map.ts';
+import type { GeoDatabase } from './geo-database.ts';
 import { buildClientTrie, formatCidr, parseCidr, type Cidr, type ClientTrie } from './client-networks.ts';
 
 export const SITE_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -24,6 +32,8 @@ export interface TopologyMap {
   lists: string[][];
   v4: ClientTrie;
   v6: ClientTrie;
+  /** With `mmdb`: the database and which list each country and continent gets (client-map.ts). */
+  geo?: GeoMap;
 }
 
 /** One entry of the map: the clients (networks, countries, continents; any may be empty) and their sites. */
@@ -50,6 +60,8 @@ export function compileTopologyMap(
   entries: ReadonlyArray<{ networks?: string[]; countries?: string[]; continents?: string[]; sites: string[] }>,
   dflt: readonly string[],
   base: PropertyKey[],
+  /** The record set's `mmdb`, loaded; null when it is named but failed to load (reported already). */
+  db?: GeoDatabase | null,
 ): { map: TopologyMap; problems: TopologyProblem[] } {
   const problems: TopologyProblem[] = [];
   const known = new Set(siteNames);
@@ -66,6 +78,9 @@ export function compileTopologyMap(
   const listIndex = new Map<string, number>([[dflt.join(','), 0]]);
   const networks: Array<{ cidr: Cidr; value: number }> = [];
   const firstSeen = new Map<string, PropertyKey[]>();
+  /** Location code → site list (the schema upper-cased the codes). */
+  const countries: Record<string, number> = {};
+  const continents: Record<string, number> = {};
   entries.forEach((e, i) => {
     checkList(e.sites, [...base, 'map', i, 'sites']);
     const key = e.sites.join(',');
@@ -75,6 +90,8 @@ export function compileTopologyMap(
       lists.push([...e.sites]);
       listIndex.set(key, value);
     }
+    for (const c of e.countries ?? []) countries[c] ??= value;
+    for (const c of e.continents ?? []) continents[c] ??= value;
     (e.networks ?? []).forEach((text, j) => {
       const path = [...base, 'map', i, 'networks', j];
       const c = parseCidr(text);
@@ -93,12 +110,16 @@ export function compileTopologyMap(
     });
   });
   problems.push(...geoKeysMappedTwice(entries, base, formatKey));
+  if (db && Object.keys(countries).length + Object.keys(continents).length === 0) problems.push({ path: [...base, 'mmdb'], message: 'mmdb names a MaxMind database, but no map entry has countries or continents to look up in it' });
+  // With a database, clients in no mapped network are looked up in it (GEO_LOOKUP) before the default list.
+  const fallback = db ? GEO_LOOKUP : 0;
   const map: TopologyMap = {
     entries: entries.map((e) => ({ networks: [...(e.networks ?? [])], countries: [...(e.countries ?? [])], continents: [...(e.continents ?? [])], sites: [...e.sites] })),
     default: [...dflt],
     lists,
-    v4: problems.length ? 0 : buildClientTrie(networks.filter((n) => n.cidr.family === 4), 0),
-    v6: problems.length ? 0 : buildClientTrie(networks.filter((n) => n.cidr.family === 6), 0),
+    v4: problems.length ? 0 : buildClientTrie(networks.filter((n) => n.cidr.family === 4), fallback),
+    v6: problems.length ? 0 : buildClientTrie(networks.filter((n) => n.cidr.family === 6), fallback),
+    ...(db ? { geo: { db, countries, continents } } : {}),
   };
   return { map, problems };
 }

@@ -16,6 +16,7 @@
  * An answer that does not depend on the client (every name but policy
  * topology ones) echoes SCOPE 0 too.
  */
+import { lookupClientMap } from '../config/client-map.ts';
 import { buildClientTrie, clientAddressBytes, lookupClientTrie, parseCidr, type ClientTrie } from '../config/client-networks.ts';
 import type { NodeTopology } from '../records/snapshot.ts';
 import type { EcsOption } from './ecs.ts';
@@ -69,12 +70,12 @@ export class ClientSubnetPolicy {
   clientOf(ecs: EcsOption | undefined, source: string, honour: EcsHonour): ClientOfQuery {
     // SOURCE PREFIX-LENGTH 0: the resolver gives no client information; the source decides and the scope is 0 (as gdnsd).
     const useEcs = ecs !== undefined && ecs.sourceBits > 0 && this.honours(source, honour);
-    const addr = useEcs ? { family: ecs.family === 1 ? 4 : 6, bytes: ecs.full } : clientAddressBytes(source);
+    const addr: { family: 4 | 6; bytes: Uint8Array } | undefined = useEcs ? { family: ecs.family === 1 ? 4 : 6, bytes: ecs.full } : clientAddressBytes(source);
     let scope = 0;
     return {
       choose: (t: NodeTopology) => {
         if (!addr) return 0;
-        const r = lookupClientTrie(addr.family === 4 ? t.v4 : t.v6, addr.bytes);
+        const r = lookupClientMap(t, addr.family, addr.bytes);
         if (r.scope > scope) scope = r.scope;
         return r.value;
       },

@@ -21,7 +21,8 @@
  * narrower shape (no compression, printable labels) in one pass without
  * allocating, on the path every plain query takes.
  */
-import { clientAddressBytes, lookupClientTrie } from '../config/client-networks.ts';
+import { lookupClientMap } from '../config/client-map.ts';
+import { clientAddressBytes } from '../config/client-networks.ts';
 import type { ReplyTemplates, TopologyTemplate } from './reply-templates.ts';
 import { CLASS_IN, EDNS_UDP_SIZE, HEADER_SIZE, MAX_LABEL, MAX_NAME, QTYPE_AXFR, QTYPE_IXFR, TYPE_OPT, UDP_PLAIN_LIMIT } from './wire/constants.ts';
 
@@ -135,6 +136,6 @@ export function fastAnswer(msg: Buffer, templates: ReplyTemplates, scratch: Plai
 function topologyReply(t: TopologyTemplate, client: string | undefined): Buffer | undefined {
   const addr = client === undefined ? undefined : clientAddressBytes(client);
   if (!addr) return undefined;
-  const index = lookupClientTrie(addr.family === 4 ? t.topology.v4 : t.topology.v6, addr.bytes).value;
+  const index = lookupClientMap(t.topology, addr.family, addr.bytes).value;
   return t.replies[index] ?? undefined;
 }

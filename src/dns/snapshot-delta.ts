@@ -12,7 +12,7 @@
  * case: only answers changed), only the dynamic layers are compared, so a
  * delta costs what the dynamic data costs, not what the zone costs.
  */
-import { LayeredNodes, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
+import { LayeredNodes, sameTopology, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 
 export interface ZoneDelta {
   origin: string;
@@ -99,6 +99,8 @@ export function applyDelta(prev: Snapshot, delta: SnapshotDelta, inPlace = false
 function sameNode(a: ZoneNode, b: ZoneNode): boolean {
   if (a === b) return true;
   if (a.servfail !== b.servfail || a.rrsets.size !== b.rrsets.size) return false;
+  // Policy topology: a client map or a site list's answer changed (a reload, a failover of a site only some clients get).
+  if (!sameTopology(a.topology, b.topology) || a.topology?.type !== b.topology?.type) return false;
   for (const [type, set] of b.rrsets) {
     const old = a.rrsets.get(type);
     if (!old || !sameSet(old, set)) return false;

@@ -8,6 +8,7 @@
  */
 import cluster from 'node:cluster';
 import { systemClock, type TimerHandle } from '../clock.ts';
+import { registerGeoDatabase, type GeoDatabase } from '../config/geo-database.ts';
 import { createLogger } from '../log.ts';
 import { LayeredNodes, type Snapshot } from '../records/snapshot.ts';
 import type { EcsSettings } from './client-subnet.ts';
@@ -48,8 +49,20 @@ const reportReplies = (): void => {
 report = systemClock.setTimer(1000, reportReplies);
 
 let current: Snapshot | undefined;
+/** The MaxMind databases the snapshots look clients up in, by id (held here: the registry holds them weakly). */
+const geo = new Map<string, GeoDatabase>();
 process.on('message', (m: ToWorker) => {
   switch (m.type) {
+    case 'geo':
+      for (const d of m.databases) {
+        try {
+          geo.set(d.id, registerGeoDatabase(d.id, d.file, Buffer.from(d.bytes.buffer, d.bytes.byteOffset, d.bytes.byteLength)));
+        } catch (err) {
+          logger.error({ err, file: d.file }, 'cannot open a MaxMind database sent by the main process: its countries and continents answer the default list here');
+        }
+      }
+      for (const id of geo.keys()) if (!m.live.includes(id)) geo.delete(id);
+      return;
     case 'snapshot':
       current = { ...m.snapshot, zones: m.snapshot.zones.map((z) => ({ ...z, nodes: LayeredNodes.revive(z.nodes) })) };
       server.setSnapshot(current);

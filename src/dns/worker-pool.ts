@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock.ts';
+import { liveGeoDatabases } from '../config/geo-database.ts';
 import type { EcsSettings } from './client-subnet.ts';
 import type { Logger } from '../log.ts';
 import type { Snapshot } from '../records/snapshot.ts';
@@ -60,6 +61,8 @@ interface Member {
   appliedSeq: number;
   /** The snapshot last sent to this worker (deltas apply to it). */
   has: Snapshot | undefined;
+  /** The MaxMind databases (ids) this worker holds. */
+  geo: Set<string>;
 }
 
 let primaryConfigured = false;
@@ -127,6 +130,7 @@ export class UdpWorkerPool {
     this.pushedAt.set(seq, performance.now());
     const delta = prev && prev.version !== snapshot.version ? snapshotDelta(prev, snapshot) : undefined;
     for (const m of this.members) {
+      this.sendGeo(m);
       if (delta && m.has === prev) this.send(m.worker, { type: 'delta', seq, delta });
       else this.send(m.worker, { type: 'snapshot', seq, snapshot });
       m.has = snapshot;
@@ -185,7 +189,7 @@ export class UdpWorkerPool {
     this.lastFork = this.clock.now();
     const worker = cluster.fork({ FAILOVERD_LOG_LEVEL: this.opts.logger.level, ...(this.opts.ecs ? { FAILOVERD_DNS_ECS: JSON.stringify(this.opts.ecs) } : {}) });
     let readyResolve!: () => void;
-    const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0, has: undefined };
+    const member: Member = { worker, ready: new Promise((r) => (readyResolve = r)), waiting: new Map(), appliedSeq: 0, has: undefined, geo: new Set() };
     this.members.add(member);
     worker.on('message', (m: FromWorker) => this.onMessage(member, m, readyResolve));
     worker.on('error', (err) => this.opts.logger.warn({ err, pid: worker.process.pid }, 'DNS worker IPC error'));
@@ -206,6 +210,7 @@ export class UdpWorkerPool {
     const m = this.fork();
     await m.ready;
     if (this.snapshot) {
+      this.sendGeo(m);
       this.send(m.worker, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot });
       m.has = this.snapshot;
     }
@@ -213,6 +218,20 @@ export class UdpWorkerPool {
       const r = await this.listenIn(m, l.host, l.port);
       if (r.error) this.opts.logger.error({ host: l.host, port: l.port, err: r.error }, 'restarted DNS worker cannot listen');
     }
+  }
+
+  /**
+   * Before a snapshot: the MaxMind databases of the topology maps (a
+   * snapshot carries only their ids) that the worker does not hold yet,
+   * once each, and which it may drop.
+   */
+  private sendGeo(m: Member): void {
+    const live = liveGeoDatabases();
+    const fresh = live.filter((db) => !m.geo.has(db.id));
+    const ids = live.map((db) => db.id);
+    if (fresh.length === 0 && m.geo.size === ids.length) return;
+    this.send(m.worker, { type: 'geo', databases: fresh.map((db) => ({ id: db.id, file: db.file, bytes: db.bytes() })), live: ids });
+    m.geo = new Set(ids);
   }
 
   private listenIn(m: Member, host: string, port: number): Promise<Extract<FromWorker, { type: 'listening' }>> {
@@ -251,6 +270,7 @@ export class UdpWorkerPool {
       }
       case 'resync':
         if (this.snapshot) {
+          this.sendGeo(m);
           this.send(m.worker, { type: 'snapshot', seq: this.seq, snapshot: this.snapshot });
           m.has = this.snapshot;
         }

@@ -11,6 +11,8 @@ import type { SnapshotDelta } from './snapshot-delta.ts';
 export type ToWorker =
   | { type: 'listen'; id: number; host: string; port: number }
   | { type: 'snapshot'; seq: number; snapshot: Snapshot }
+  /** MaxMind databases the snapshots to come look clients up in (by id), and the ids to keep (the rest are dropped). */
+  | { type: 'geo'; databases: Array<{ id: string; file: string; bytes: Uint8Array }>; live: string[] }
   /** The changes from the snapshot sent before (version delta.from). */
   | { type: 'delta'; seq: number; delta: SnapshotDelta }
   /** The replies to a forwarded query, to send from socket `socket`. */

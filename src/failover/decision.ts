@@ -5,7 +5,7 @@
  * tracker or an override store; it reads decisions, so two sinks of one
  * daemon cannot disagree about what is served.
  */
-import type { ClientTrie } from '../config/client-networks.ts';
+import type { ClientMap } from '../config/client-map.ts';
 import type { DynamicType, Health, Policy, RecordSetConfig, Target } from '../config/types.ts';
 import type { TargetOverride } from '../health/overrides.ts';
 import type { TargetHealthView } from '../health/target-health.ts';
@@ -78,8 +78,8 @@ export interface RecordSetDecision {
   /** Policy topology: each site's state, and the answer of each site list of the map. */
   sites?: SiteDecision[];
   lists?: ListDecision[];
-  /** Policy topology: the compiled client map (tries; values index `lists`). */
-  clientMap?: { v4: ClientTrie; v6: ClientTrie };
+  /** Policy topology: the compiled client map (tries and, with a MaxMind database, its country and continent tables; values index `lists`). */
+  clientMap?: ClientMap;
 }
 
 export function decide(rs: RecordSetConfig, state: RecordSetState, health: (t: Target) => TargetHealthView, version: number): RecordSetDecision {
@@ -135,7 +135,7 @@ function topologyDecisions(rs: RecordSetConfig, state: RecordSetState, values: (
     const c = chooseSite(list, state.sites);
     return c ? [{ sites: list, site: c.site, allDown: c.allDown, answer: values(c.state.answer) }] : [];
   });
-  return { sites, lists, clientMap: { v4: topo.map.v4, v6: topo.map.v6 } };
+  return { sites, lists, clientMap: { v4: topo.map.v4, v6: topo.map.v6, ...(topo.map.geo ? { geo: topo.map.geo } : {}) } };
 }
 
 /** True when the decision serves the primary (first) target now: what Route 53's PRIMARY health check follows. */

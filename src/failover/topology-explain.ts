@@ -4,7 +4,8 @@
  * what, and the scope an EDNS Client Subnet answer would carry. Pure: read
  * by `failoverd explain NAME --client ADDR` (GET /v1/explain?client=).
  */
-import { addressBytes, lookupClientTrie, parseCidr } from '../config/client-networks.ts';
+import { lookupClientMap } from '../config/client-map.ts';
+import { addressBytes, parseCidr } from '../config/client-networks.ts';
 import type { RecordSetConfig } from '../config/types.ts';
 import { describeAnswer } from './describe.ts';
 import { chooseSite, topologyReason, type SkippedSite } from './policy-topology.ts';
@@ -12,8 +13,12 @@ import type { RecordSetState } from './types.ts';
 
 export interface ClientExplanation {
   client: string;
-  /** The map entry whose network is the longest match, or undefined (the default list). */
-  matched?: { entry: number; network: string };
+  /**
+   * The map entry that decided: its network that is the longest match, or
+   * (no network matching, with a MaxMind database) the client's country or
+   * else continent; undefined: the default list.
+   */
+  matched?: { entry: number; network?: string; country?: string; continent?: string };
   sites: string[];
   skipped: SkippedSite[];
   site: string;
@@ -42,14 +47,22 @@ export function explainClient(rs: RecordSetConfig, state: RecordSetState, client
       }
     }
   });
+  const found = lookupClientMap(topo.map, c.family, c.bytes);
+  if (!matched && found.country !== undefined) matched = { entry: topo.map.entries.findIndex((e) => e.countries.includes(found.country!)), country: found.country };
+  else if (!matched && found.continent !== undefined) matched = { entry: topo.map.entries.findIndex((e) => e.continents.includes(found.continent!)), continent: found.continent };
   const sites = matched ? topo.map.entries[matched.entry]!.sites : topo.map.default;
-  const { scope } = lookupClientTrie(c.family === 4 ? topo.map.v4 : topo.map.v6, c.bytes);
+  const scope = found.scope;
   const choice = chooseSite(sites, state.sites);
   if (!choice) return { problem: `${rs.name}/${rs.type} has no answer for its sites yet` };
   const answer = describeAnswer(rs, choice.state.answer);
-  const where = matched ? `map entry ${matched.entry} (${matched.network})` : 'no mapped network: the default list';
+  const where = matched ? `map entry ${matched.entry} (${matchedKey(matched)})` : topo.map.geo ? 'no mapped network, country or continent: the default list' : 'no mapped network: the default list';
   const explanation = `Client ${client} matches ${where}; ${topologyReason('sites', sites, choice)}. It is answered ${answer} (an ECS answer for it carries scope /${scope}).`;
   return { client, ...(matched ? { matched } : {}), sites, skipped: choice.skipped, site: choice.site, allDown: choice.allDown, answer, scope, explanation };
+}
+
+function matchedKey(m: NonNullable<ClientExplanation['matched']>): string {
+  if (m.network !== undefined) return m.network;
+  return m.country !== undefined ? `country ${m.country}` : `continent ${m.continent}`;
 }
 
 /** True when the first `bits` bits of `addr` are those of `net`. */

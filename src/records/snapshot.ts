@@ -3,7 +3,7 @@
  * failover answers, as one immutable value. The DNS server answers from one
  * snapshot at a time; a new one is built and swapped in whole.
  */
-import type { ClientTrie } from '../config/client-networks.ts';
+import type { ClientMap } from '../config/client-map.ts';
 import type { DynamicType } from '../config/types.ts';
 import { nextTurn } from '../clock.ts';
 import { isInZone, parentName } from '../dns-model/names.ts';
@@ -67,9 +67,8 @@ export interface DynamicRRset extends DynamicAnswer {
   topology?: DynamicTopology;
 }
 
-export interface DynamicTopology {
-  v4: ClientTrie;
-  v6: ClientTrie;
+/** The client map (client-map.ts: tries, and a MaxMind database's tables) and the answer of each site list. */
+export interface DynamicTopology extends ClientMap {
   answers: DynamicAnswer[];
 }
 
@@ -372,10 +371,22 @@ export function nodeForList(node: ZoneNode, index: number): ZoneNode {
 
 function sameDynamic(a: DynamicRRset, b: DynamicRRset): boolean {
   if (a === b) return true;
-  if (!sameAnswer(a, b)) return false;
-  if (!a.topology || !b.topology) return a.topology === b.topology;
-  if (a.topology.v4 !== b.topology.v4 || a.topology.v6 !== b.topology.v6 || a.topology.answers.length !== b.topology.answers.length) return false;
-  return a.topology.answers.every((x, i) => sameAnswer(x, b.topology!.answers[i]!));
+  return sameAnswer(a, b) && sameTopology(a.topology, b.topology);
+}
+
+/** The same client map (tries by identity, the database by id) and the same answer per site list. */
+export function sameTopology(a: DynamicTopology | undefined, b: DynamicTopology | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  if (a.v4 !== b.v4 || a.v6 !== b.v6 || a.answers.length !== b.answers.length) return false;
+  if (!sameGeo(a.geo, b.geo)) return false;
+  return a.answers.every((x, i) => sameAnswer(x, b.answers[i]!));
+}
+
+function sameGeo(a: ClientMap['geo'], b: ClientMap['geo']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.db.id !== b.db.id) return false;
+  return JSON.stringify([a.countries, a.continents]) === JSON.stringify([b.countries, b.continents]);
 }
 
 function sameAnswer(a: DynamicAnswer, b: DynamicAnswer): boolean {
