@@ -51,10 +51,11 @@ records:
 
 #### Countries and continents from a MaxMind database
 
-With \`mmdb\`, map entries may name \`countries\` (ISO 3166-1 alpha-2) and
-\`continents\` (AF AN AS EU NA OC SA) beside \`networks\`; they are looked up in
-a MaxMind-format database (GeoLite2/GeoIP2 Country or City) read with
-mmdb-lib:
+Map entries may name \`countries\` (ISO 3166-1 alpha-2) and \`continents\`
+(AF AN AS EU NA OC SA) beside \`networks\`. The embedded server places
+clients by them when the record set names a MaxMind-format database with
+\`mmdb\` (GeoLite2/GeoIP2 Country or City, read with mmdb-lib); without one,
+by networks only (Route 53 publishes them as geolocation records either way):
 
 \`\`\`yaml
     mmdb: ./geo/GeoLite2-Country.mmdb   # relative to the config file's folder
