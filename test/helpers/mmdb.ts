@@ -30,7 +30,7 @@ export function needMmdbWriter(t: TestContext): boolean {
   }
 }
 
-/** Writes an IPv6 database (IPv4 networks in its IPv4 part) mapping each network to a country and/or continent. */
-export function writeMmdb(file: string, networks: MmdbNetwork[]): void {
-  execFileSync('perl', [WRITER, file], { input: JSON.stringify({ ipVersion: 6, networks }), stdio: ['pipe', 'ignore', 'pipe'], timeout: 30_000 });
+/** Writes IPv6 databases (IPv4 networks in their IPv4 part), each mapping its networks to a country and/or continent; one perl run for all. */
+export function writeMmdbs(databases: Array<{ file: string; networks: MmdbNetwork[] }>): void {
+  execFileSync('perl', [WRITER], { input: JSON.stringify(databases.map((d) => ({ ...d, ipVersion: 6 }))), stdio: ['pipe', 'ignore', 'pipe'], timeout: 30_000 });
 }
