@@ -53,11 +53,12 @@ export function toDesiredRecordSet(d: RecordSetDecision, map?: TopologyMap): Des
  * Policy topology as Route 53 geolocation records: each continent and
  * country of the map answers what its site list answers now, the default
  * what `default` answers. A list without a decision yet (a site not stepped)
- * is left as Route 53 has it (servfail: nothing changed).
+ * is left as Route 53 has it (servfail: nothing changed), and so is every
+ * location of a decision without site lists (never a simple record beside
+ * the geolocation ones).
  */
-function desiredGeo(d: RecordSetDecision, map: TopologyMap): DesiredGeo | undefined {
-  if (!d.lists || !d.sites) return undefined;
-  const byList = new Map(d.lists.map((l) => [l.sites.join(','), l]));
+function desiredGeo(d: RecordSetDecision, map: TopologyMap): DesiredGeo {
+  const byList = new Map((d.lists ?? []).map((l) => [l.sites.join(','), l]));
   const record = (location: GeoLocation, sites: readonly string[]): DesiredGeoRecord => {
     const l = byList.get(sites.join(','));
     if (!l) return { location, values: [], servfail: true, ttl: d.answer.ttl, site: sites[0] ?? '', allDown: false };
@@ -66,7 +67,7 @@ function desiredGeo(d: RecordSetDecision, map: TopologyMap): DesiredGeo | undefi
   };
   const records = map.entries.flatMap((e) => [...e.continents.map((c) => record({ continentCode: c }, e.sites)), ...e.countries.map((c) => record({ countryCode: c }, e.sites))]);
   records.push(record({ countryCode: '*' }, map.default));
-  return { records, sites: d.sites.map((s) => ({ name: s.name, down: s.down })) };
+  return { records, sites: (d.sites ?? []).map((s) => ({ name: s.name, down: s.down })) };
 }
 
 export function toUpdateRecordSet(d: RecordSetDecision): UpdateRecordSet {

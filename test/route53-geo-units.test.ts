@@ -15,7 +15,7 @@ import { ProblemsError } from '../src/errors.ts';
 import { decide } from '../src/failover/decision.ts';
 import { step } from '../src/failover/machine.ts';
 import type { TargetView } from '../src/failover/types.ts';
-import { toDesiredRecordSets } from '../src/published-answers.ts';
+import { toDesiredRecordSet, toDesiredRecordSets } from '../src/published-answers.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { describeGeoLocation, markerValue, type R53RecordSet } from '../src/route53/model.ts';
 import { computePlan, formatPlan, planIsEmpty, type OwnedHealthCheck, type Plan } from '../src/route53/plan.ts';
@@ -223,4 +223,15 @@ test('plan: records mode has no health checks; a location left the map is delete
   );
   assert.deepEqual(p.skipped.map((s) => s.record), ['geo.example.test/A country GB']);
   assert.deepEqual(p.healthChecks.map((h) => [h.action, h.ref]), [['DELETE', 'hc-old']]);
+
+  // A decision without site lists, or a topology record set whose map is unknown: nothing is changed, never a simple record beside them.
+  const bare = { ...decide(rs, state, UP, 2), lists: undefined, sites: undefined };
+  for (const [what, d] of [
+    ['no site lists', toDesiredRecordSet(bare, rs.topology!.map)],
+    ['no map', toDesiredRecordSet(decide(rs, state, UP, 2))],
+  ] as const) {
+    const q = computePlan({ zoneId: 'Z1', zone: 'example.test', ownerId: 'me', mode: 'records', desired: [d], current: r53, healthChecks: [], scope: 'full' });
+    assert.deepEqual(q.changes, [], what);
+    assert.ok(q.skipped.length > 0, what);
+  }
 });
