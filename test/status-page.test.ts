@@ -135,6 +135,20 @@ test('status page: live failover, drain reason and a stopped daemon in Chromium'
   await page.goto(`${d.adminUrl}/`);
   await page.locator(api).waitFor({ timeout: 5000 });
 
+  // api's probes go on, its answer and badges stay: the page replaces the probed target's row, not the article.
+  const apiRow = `${api} tr[data-target="api.example.test/A/127.0.0.3"]`;
+  await page.locator(`${apiRow} ol.probes time`).first().waitFor({ timeout: 5000 });
+  const firstProbeAt = await page.evaluate((sel) => {
+    (window as unknown as { apiArticle: Element | null }).apiArticle = document.querySelector(sel);
+    return document.querySelector(`${sel} tr[data-target="api.example.test/A/127.0.0.3"] ol.probes time`)!.getAttribute('datetime');
+  }, api);
+  await page.waitForFunction(
+    ([sel, at]) => document.querySelector(`${sel} tr[data-target="api.example.test/A/127.0.0.3"] ol.probes time`)?.getAttribute('datetime') !== at,
+    [api, firstProbeAt] as const,
+    { timeout: scaled(10_000) },
+  );
+  assert.equal(await page.evaluate((sel) => document.querySelector(sel) === (window as unknown as { apiArticle: Element | null }).apiArticle, api), true, 'the row was patched in place: api\'s article is the same element');
+
   // A drain through the CLI: its reason shows, as text.
   const drain = await runCli(['drain', PRIMARY, '--reason', REASON, '--for', '30m', '--admin', d.adminUrl, '--token', TOKEN]);
   assert.equal(drain.code, 0, drain.stderr);
@@ -249,27 +263,41 @@ test('status page over plain HTTP: off with admin.statusPage: false (404), on ag
   got = got.slice(got.indexOf('\n\n', got.indexOf('event: update')) + 2);
   const drain = await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.1')}/override`, { body: { state: 'down', reason: 'patch test' } });
   assert.equal(drain.status, 200, JSON.stringify(drain.body));
-  let patch: { parts: Record<string, string>; sets: Record<string, string>; order?: string[] } | undefined;
-  const patchDeadline = Date.now() + 5000;
-  while (!patch) {
-    const at = got.indexOf('event: patch\n');
-    const end = at >= 0 ? got.indexOf('\n\n', at) : -1;
-    if (end >= 0) {
-      const lines = got.slice(at, end).split('\n');
-      assert.equal(lines.length, 2, 'a patch is one data line of JSON');
-      const p = JSON.parse(lines[1]!.replace(/^data: /, ''));
-      got = got.slice(end + 2);
-      if (Object.keys(p.sets).includes('www.example.test/A') && /DRAINED/.test(p.sets['www.example.test/A'])) patch = p;
-      else assert.deepEqual(Object.keys(p.sets).filter((k) => k !== 'www.example.test/A' && k !== 'api.example.test/A'), [], 'unknown record sets in a patch');
-      continue;
+  type Patch = { parts: Record<string, string>; sets: Record<string, string>; rows?: Record<string, Record<string, string>>; order?: string[] };
+  /** The next patch event `wanted` accepts, within `ms` (the others checked to name only known record sets). */
+  const nextPatch = async (what: string, wanted: (p: Patch) => boolean, ms: number): Promise<Patch | undefined> => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const at = got.indexOf('event: patch\n');
+      const end = at >= 0 ? got.indexOf('\n\n', at) : -1;
+      if (end >= 0) {
+        const lines = got.slice(at, end).split('\n');
+        assert.equal(lines.length, 2, 'a patch is one data line of JSON');
+        const p = JSON.parse(lines[1]!.replace(/^data: /, '')) as Patch;
+        got = got.slice(end + 2);
+        if (wanted(p)) return p;
+        assert.deepEqual([...Object.keys(p.sets), ...Object.keys(p.rows ?? {})].filter((k) => k !== 'www.example.test/A' && k !== 'api.example.test/A'), [], 'unknown record sets in a patch');
+        continue;
+      }
+      assert.ok(Date.now() < until, `no patch with ${what} in ${ms} ms: ${got.slice(0, 300)}`);
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      got += Buffer.from(value).toString('utf8');
     }
-    assert.ok(Date.now() < patchDeadline, `no patch with the drain in 5 s: ${got.slice(0, 300)}`);
-    const { value, done } = await reader.read();
-    if (done) break;
-    got += Buffer.from(value).toString('utf8');
-  }
-  ac.abort();
+  };
+  const patch = await nextPatch('the drain', (p) => Object.keys(p.sets).includes('www.example.test/A') && /DRAINED/.test(p.sets['www.example.test/A']!), 5000);
   assert.ok(patch, 'a patch with the drain');
+  // Then www's probes go on (its answer, badges and why stay): a patch carries the rows of the targets probed, not the article.
+  const rowPatch = await nextPatch('a row of www', (p) => !('www.example.test/A' in p.sets) && 'www.example.test/A' in (p.rows ?? {}), scaled(8000));
+  ac.abort();
+  assert.ok(rowPatch, 'a patch with rows of www');
+  const rows = rowPatch.rows!['www.example.test/A']!;
+  assert.ok(Object.keys(rows).length >= 1 && Object.keys(rows).every((id) => id === PRIMARY || id === 'www.example.test/A/127.0.0.2'), Object.keys(rows).join());
+  for (const [id, html] of Object.entries(rows)) {
+    assert.ok(html.startsWith(`<tr data-target="${id}">`) && html.endsWith('</tr>'), html.slice(0, 80));
+    assert.match(html, /<ol class="probes"><li>/, 'the row has its last probes');
+  }
+  if (PRIMARY in rows) assert.match(rows[PRIMARY]!, /DRAINED/, 'the drained row stays drained');
   // api's article as the page has it, relative times and durations aside; a minute turning over during the test changes its one-hour strip.
   const apiArticle = (html: string) => { const a = /<article class="rs" data-record-set="api\.example\.test\/A">[\s\S]*?<\/article>/.exec(html)?.[0]; return a && comparable(a); };
   const apiNow = apiArticle((await d.api('GET', '/ui/live', { token: null })).text);

@@ -2,8 +2,8 @@
  * The status page as server-rendered HTML: `renderPage` is the whole
  * document, `renderLive` the part that live updates replace, made of
  * `renderParts`: named parts (summary, filters, pager, timeline, ...) and
- * one article per record set shown, so the event stream can send only
- * those that changed. One view shows a page of the record sets (listing.ts),
+ * one article per record set shown, in pieces (its head, a row per target),
+ * so the event stream can send only the articles, or the rows, that changed. One view shows a page of the record sets (listing.ts),
  * never all of them. Every value from the daemon goes through esc(); state
  * is written in words (UP, DOWN, DEGRADED, ...) so the page reads the same
  * without colour.
@@ -14,6 +14,7 @@ import type { AdminDeps } from '../deps.ts';
 import { HISTORY_WINDOW_MS, STRIP_CELL_MS, type StripCell } from '../status-history.ts';
 import { ago, iso, recordSetView, secondaryView, targetView } from '../views.ts';
 import { esc } from './escape.ts';
+import { articleHtml, type ArticlePieces } from './live-updates.ts';
 import { listRecordSets, pageHref, type Listing, type PageQuery } from './listing.ts';
 
 /** Where the page's own assets are served (same listener, no outside request). */
@@ -29,7 +30,7 @@ type TargetView = ReturnType<typeof targetView>;
 /** The live part in pieces: `parts` in page order (the record sets go between filters and pager), `sets` the articles shown, in order. */
 export interface LiveParts {
   parts: Array<[string, string]>;
-  sets: Array<[string, string]>;
+  sets: Array<[string, ArticlePieces]>;
 }
 
 /** Where the record sets go among the parts: after this one. */
@@ -70,7 +71,7 @@ export function liveHtml(live: LiveParts): string {
   const out: string[] = [];
   for (const [name, html] of live.parts) {
     out.push(html);
-    if (name === SETS_AFTER) out.push(`<section class="sets" id="sets" aria-label="Record sets">${live.sets.map(([, h]) => h).join('\n')}</section>`);
+    if (name === SETS_AFTER) out.push(`<section class="sets" id="sets" aria-label="Record sets">${live.sets.map(([, a]) => articleHtml(a)).join('\n')}</section>`);
   }
   return out.join('\n');
 }
@@ -79,7 +80,7 @@ export function renderParts(d: AdminDeps, q: PageQuery): LiveParts {
   const now = d.now();
   const byKey = new Map(d.decisions().map((x) => [x.key, x]));
   const listing = listRecordSets(d.controller().config.records, byKey, q);
-  const sets = listing.shown.map(({ rs, decision }): [string, string] => {
+  const sets = listing.shown.map(({ rs, decision }): [string, ArticlePieces] => {
     const view = recordSetView(rs, decision, d.probes);
     return [view.key, recordSet(d, rs, view, now)];
   });
@@ -134,13 +135,14 @@ function pager(l: Listing, q: PageQuery): string {
   return `<nav class="pager" data-part="pager" aria-label="Pages"><p><span class="range">record sets ${l.from + 1}–${l.from + l.shown.length} of ${l.matched}</span> · page ${l.page} of ${l.pages} · ${prev} · ${next}</p></nav>`;
 }
 
-function recordSet(d: AdminDeps, rs: RecordSetConfig, v: RecordSetView, now: number): string {
+/** A record set's article: its head (name, badges, facts, the table's head), a row per target (keyed by target id), its end. */
+function recordSet(d: AdminDeps, rs: RecordSetConfig, v: RecordSetView, now: number): ArticlePieces {
   const badges: string[] = [];
   if (v.allDown) badges.push('<span class="badge b-alldown">ALL DOWN</span>');
   else if (v.degraded) badges.push('<span class="badge b-degraded">DEGRADED</span>');
   if (v.pending) badges.push(rs.failback === 'manual' ? '<span class="badge b-held">HELD: manual failback</span>' : '<span class="badge b-held">FAILBACK WAITING</span>');
   if (!v.allDown && !v.degraded) badges.push('<span class="badge b-ok">OK</span>');
-  return `<article class="rs" data-record-set="${esc(v.key)}">
+  const head = `<article class="rs" data-record-set="${esc(v.key)}">
 <h2><span class="rs-name">${esc(v.name)}</span> <span class="rs-type">${esc(v.type)}</span> ${badges.join(' ')}</h2>
 <dl class="facts">
 <div><dt>answer</dt><dd class="answer">${esc(v.answer)}${v.ttl !== undefined ? ` <span class="muted">TTL ${esc(v.ttl)}</span>` : ''}</dd></div>
@@ -152,10 +154,13 @@ ${v.pending ? `<div class="why"><dt>waiting</dt><dd>${esc(v.pending)}</dd></div>
 <div class="table-wrap"><table class="targets">
 <thead><tr><th scope="col">target</th><th scope="col">real</th><th scope="col">effective</th><th scope="col">override</th><th scope="col">last probes</th><th scope="col">last hour</th></tr></thead>
 <tbody>
-${v.targets.map((t) => target(d, rs, t, now)).join('\n')}
+`;
+  return { head, rows: v.targets.map((t): [string, string] => [t.id, target(d, rs, t, now)]), tail: ARTICLE_TAIL };
+}
+
+const ARTICLE_TAIL = `
 </tbody></table></div>
 </article>`;
-}
 
 function target(d: AdminDeps, rs: RecordSetConfig, t: TargetView, now: number): string {
   const o = t.override;

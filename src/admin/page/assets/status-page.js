@@ -60,7 +60,15 @@
     t.innerHTML = html;
     return t.content.firstElementChild;
   }
-  /** Applies a patch: changed parts, changed record sets, and their new order. */
+  /** Replaces the rows of an article (target id → HTML) that the patch carries. */
+  function patchRows(article, rows) {
+    var trs = article.querySelectorAll('tr[data-target]');
+    for (var i = 0; i < trs.length; i++) {
+      var id = trs[i].getAttribute('data-target');
+      if (Object.prototype.hasOwnProperty.call(rows, id)) trs[i].replaceWith(element('<table><tbody>' + rows[id] + '</tbody></table>').querySelector('tr'));
+    }
+  }
+  /** Applies a patch: changed parts, changed record sets (whole, or the rows of their targets that changed), and their new order. */
   function patch(p) {
     var name, el;
     for (name in p.parts) {
@@ -77,6 +85,7 @@
       if (have[key]) have[key].replaceWith(el);
       have[key] = el;
     }
+    for (key in p.rows || {}) if (have[key]) patchRows(have[key], p.rows[key]);
     if (p.order) {
       var list = [];
       for (var j = 0; j < p.order.length; j++) if (have[p.order[j]]) list.push(have[p.order[j]]);
