@@ -21,6 +21,7 @@ const UNIT = new Set([
   'failover-properties.test.ts',
   'topology-units.test.ts',
   'health.test.ts',
+  'incremental-publish.test.ts',
   'leader-duties.test.ts',
   'log-userinfo.test.ts',
   'overrides.test.ts',

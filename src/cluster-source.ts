@@ -80,8 +80,11 @@ export class ClusterDecisions implements DecisionSource {
   }
 
   onChange(listener: () => void): void {
-    // The local verdict is served until the cluster's decisions arrive (and when cut off with onLoss: local).
-    this.controller.changeListeners.push(listener);
+    // The local verdict is served until the cluster's decisions arrive (and when cut off with onLoss: local);
+    // while the cluster's are served, a change of the local verdict changes nothing served.
+    this.controller.changeListeners.push(() => {
+      if (!this.node.served()) listener();
+    });
     this.node.on('served', listener);
     this.node.on('leadership', () => listener());
   }

@@ -13,7 +13,22 @@ import type { RecordSetConfig } from './config/types.ts';
 import type { TopologyMap } from './config/topology.ts';
 import type { GeoLocation } from './route53/model.ts';
 
+/**
+ * Each decision's answer, made once: a decision object is never changed,
+ * and the decider (and a cluster reader) keeps an unchanged record set's
+ * decision object, so a snapshot built after one change finds every other
+ * answer to be the very same object (buildSnapshot and the journal compare
+ * by identity first).
+ */
+const dynamicOf = new WeakMap<RecordSetDecision, DynamicRRset>();
+
 export function toDynamicRRset(d: RecordSetDecision): DynamicRRset {
+  let r = dynamicOf.get(d);
+  if (!r) dynamicOf.set(d, (r = makeDynamicRRset(d)));
+  return r;
+}
+
+function makeDynamicRRset(d: RecordSetDecision): DynamicRRset {
   const a = d.answer;
   const topology = d.lists && d.clientMap ? { v4: d.clientMap.v4, v6: d.clientMap.v6, ...(d.clientMap.geo ? { geo: d.clientMap.geo } : {}), answers: d.lists.map((l) => dynamicAnswer(l.answer)) } : undefined;
   return { name: d.name, type: d.type, ...dynamicAnswer(a), ...(topology ? { topology } : {}) };

@@ -95,6 +95,13 @@ export interface NextDecisions {
 export interface WriterBase {
   /** record set key → the stored decision body (JSON). */
   bodies: Map<string, string>;
+  /**
+   * record set key → the decision object this leader wrote there: the same
+   * object again (the decider keeps an unchanged record set's decision) is
+   * known unchanged without serializing it, so planning a write costs what
+   * changed, not every record set.
+   */
+  written: Map<string, RecordSetDecision>;
   /** The highest generation in any key: the next batch takes the one after. */
   generation: number;
   /** The highest transition sequence number seen. */
@@ -105,8 +112,8 @@ export interface WriterBase {
 
 export interface PlannedTxn {
   ops: DecisionOp[];
-  /** The record sets this transaction writes, with the body each will hold (undefined: deleted). */
-  bodies: Array<[string, string | undefined]>;
+  /** The record sets this transaction writes, with the body each will hold (undefined: deleted) and the decision it came from. */
+  bodies: Array<[string, string | undefined, RecordSetDecision?]>;
   /** The transitions it writes, and the sequence number of the last (0 without). */
   transitions: Transition[];
   lastSeq: number;
@@ -123,7 +130,7 @@ export interface DecisionWritePlan {
 }
 
 export function emptyWriterBase(): WriterBase {
-  return { bodies: new Map(), generation: 0, transitionSeq: 0, metaBody: undefined };
+  return { bodies: new Map(), written: new Map(), generation: 0, transitionSeq: 0, metaBody: undefined };
 }
 
 export function decisionBody(d: RecordSetDecision): string {
@@ -151,15 +158,21 @@ export const TXN_OVERHEAD_BYTES = 256;
  */
 export function planDecisionWrite(base: WriterBase, next: NextDecisions, keys: ClusterKeys, limits: TxnLimits = DEFAULT_TXN_LIMITS): DecisionWritePlan | undefined {
   const generation = base.generation + 1;
-  const items: Array<{ op: DecisionOp; body?: [string, string | undefined]; transition?: [Transition, number] }> = [];
+  const items: Array<{ op: DecisionOp; body?: [string, string | undefined, RecordSetDecision?]; transition?: [Transition, number] }> = [];
   const present = new Set<string>();
   for (const d of next.decisions) {
     present.add(d.key);
+    if (base.written.get(d.key) === d) continue;
     const body = decisionBody(d);
-    if (base.bodies.get(d.key) === body) continue;
-    items.push({ op: { put: keys.decisionRecordSet(d.key), value: `{"g":${generation},"d":${body}}` }, body: [d.key, body] });
+    if (base.bodies.get(d.key) === body) {
+      base.written.set(d.key, d);
+      continue;
+    }
+    items.push({ op: { put: keys.decisionRecordSet(d.key), value: `{"g":${generation},"d":${body}}` }, body: [d.key, body, d] });
   }
-  for (const key of base.bodies.keys()) if (!present.has(key)) items.push({ op: { delete: keys.decisionRecordSet(key) }, body: [key, undefined] });
+  if (present.size !== base.bodies.size || items.some((i) => i.body && !base.bodies.has(i.body[0]))) {
+    for (const key of base.bodies.keys()) if (!present.has(key)) items.push({ op: { delete: keys.decisionRecordSet(key) }, body: [key, undefined] });
+  }
   // The ring holds the newest TRANSITIONS_IN_RECORD: older ones of this batch would be overwritten in it.
   const fresh = next.newTransitions.slice(-TRANSITIONS_IN_RECORD);
   let seq = base.transitionSeq + (next.newTransitions.length - fresh.length);
@@ -204,9 +217,15 @@ export function planDecisionWrite(base: WriterBase, next: NextDecisions, keys: C
 
 /** Records in `base` what one transaction of `plan` wrote (after etcd accepted it). */
 export function applyTxnToBase(base: WriterBase, plan: DecisionWritePlan, txn: PlannedTxn, last: boolean): void {
-  for (const [key, body] of txn.bodies) {
-    if (body === undefined) base.bodies.delete(key);
-    else base.bodies.set(key, body);
+  for (const [key, body, decision] of txn.bodies) {
+    if (body === undefined) {
+      base.bodies.delete(key);
+      base.written.delete(key);
+    } else {
+      base.bodies.set(key, body);
+      if (decision) base.written.set(key, decision);
+      else base.written.delete(key);
+    }
   }
   // A batch cut short leaves keys of this generation and these sequence numbers: a retry takes the next ones.
   base.generation = Math.max(base.generation, plan.generation);

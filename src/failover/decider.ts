@@ -42,8 +42,18 @@ export class Decider {
   private readonly recent: Transition[] = [];
   private active = false;
   private stopped = false;
-  /** Counts batches of answer changes: the version of the decisions. */
+  /** Counts batches of answer changes: a decision's version is the batch that last made it. */
   private version = 1;
+  /**
+   * Each record set's decision as last made (record set key → decision),
+   * made again only after its machine ran (evaluate): a decision's inputs
+   * (its state, its targets' health and overrides) change only through
+   * evaluate, so decisions() costs what changed, and an unchanged record set
+   * keeps the same decision object (readers compare by identity).
+   */
+  private decided = new Map<string, RecordSetDecision>();
+  /** Record set keys of cfg.records, in order (recordSetKey builds a string). */
+  private keys: string[] = [];
   /** Called after answers changed (once per batch of changes). */
   readonly changeListeners: Array<() => void> = [];
   /** Called for each transition. */
@@ -56,6 +66,7 @@ export class Decider {
     this.cfg = config;
     for (const rs of config.records) this.machines.set(recordSetKey(rs), new FailoverMachine(rs, opts.restore?.[recordSetKey(rs)]));
     this.dependents = dependentsOf(config);
+    this.keys = config.records.map(recordSetKey);
   }
 
   get config(): Config {
@@ -86,16 +97,33 @@ export class Decider {
   /** Every record set with its current state (after activation). */
   answers(): RecordSetAnswer[] {
     const out: RecordSetAnswer[] = [];
-    for (const rs of this.cfg.records) {
-      const state = this.machines.get(recordSetKey(rs))!.state;
+    this.cfg.records.forEach((rs, i) => {
+      const state = this.machines.get(this.keys[i]!)!.state;
       if (state) out.push({ config: rs, state });
-    }
+    });
     return out;
   }
 
-  /** The decision of every record set: what sinks and readers take. Health and answers come from the same moment. */
+  /**
+   * The decision of every record set: what sinks and readers take. Health
+   * and answers come from the same moment. A record set whose machine did
+   * not run since the last call keeps its decision (the same object, with
+   * the version of the batch that made it).
+   */
   decisions(): RecordSetDecision[] {
-    return this.answers().map((a) => decide(a.config, a.state, (t) => this.opts.health.view(t), this.version));
+    const out: RecordSetDecision[] = [];
+    this.cfg.records.forEach((rs, i) => {
+      const key = this.keys[i]!;
+      let d = this.decided.get(key);
+      if (!d) {
+        const state = this.machines.get(key)!.state;
+        if (!state) return;
+        d = decide(rs, state, (t) => this.opts.health.view(t), this.version);
+        this.decided.set(key, d);
+      }
+      out.push(d);
+    });
+    return out;
   }
 
   /** Recent transitions, newest first. */
@@ -154,6 +182,8 @@ export class Decider {
     }
     this.machines = machines;
     this.dependents = dependentsOf(config);
+    this.keys = config.records.map(recordSetKey);
+    this.decided.clear();
     this.cfg = config;
     if (this.active) {
       for (const rs of config.records) this.evaluate(rs);
@@ -182,6 +212,8 @@ export class Decider {
   private evaluate(rs: RecordSetConfig, failbackCommand = false): Transition | boolean {
     const key = recordSetKey(rs);
     const machine = this.machines.get(key)!;
+    // Its decision is made again at the next decisions() (its health, override or state may have changed).
+    this.decided.delete(key);
     const now = this.opts.clock.now();
     const views = new Map<string, TargetView>();
     for (const t of rs.targets) {

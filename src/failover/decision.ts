@@ -73,7 +73,7 @@ export interface RecordSetDecision {
   targets: TargetDecision[];
   /** The machine's state this decision was made from (persisted for restarts). */
   state: RecordSetState;
-  /** Increases with every batch of decisions the controller emits. */
+  /** The batch of decisions that made this one (the decider counts batches; an unchanged record set keeps its decision and version). */
   version: number;
   /** Policy topology: each site's state, and the answer of each site list of the map. */
   sites?: SiteDecision[];

@@ -102,16 +102,20 @@ function diff(before: ZoneView, after: ZoneView): JournalEntry {
 
 /**
  * When both views lay their answers over the same static zone data (every
- * change but a reload of the zone file): the names of their dynamic layers,
- * the only ones whose records can differ, so an answer change in a zone of
- * 200,000 records compares a few names instead of every record. Undefined
- * otherwise.
+ * change but a reload of the zone file): the names of their dynamic layers
+ * whose node is not the same object in both, the only ones whose records
+ * can differ (buildSnapshot keeps the node of every name whose answer did
+ * not change), so one answer change compares one name, not every record
+ * of the zone nor every dynamic name. Undefined otherwise.
  */
 function dynamicNames(before: ZoneView, after: ZoneView): Set<string> | undefined {
   const a = before.nodes;
   const b = after.nodes;
   if (!(a instanceof LayeredNodes) || !(b instanceof LayeredNodes) || a.base !== b.base) return undefined;
-  return new Set([...a.top.keys(), ...b.top.keys()]);
+  const names = new Set<string>();
+  for (const [name, node] of b.top) if (a.top.get(name) !== node) names.add(name);
+  for (const name of a.top.keys()) if (!b.top.has(name)) names.add(name);
+  return names;
 }
 
 /**

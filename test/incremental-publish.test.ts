@@ -1,0 +1,114 @@
+/**
+ * One answer change costs what changed, not every record set (issue 21's
+ * cluster-scale: at 10,000 record sets each change rebuilt every decision,
+ * serialized each to compare it with etcd, diffed every dynamic name into
+ * the IXFR journal, serialized the whole state file and every vantage
+ * shard). Unit: the Decider keeps an unchanged record set's decision object;
+ * the leader's write plan skips those it wrote without serializing them; the
+ * journal diffs the names whose node changed.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FakeClock } from '../src/clock.ts';
+import { applyTxnToBase, emptyWriterBase, planDecisionWrite, type NextDecisions } from '../src/cluster/decision-layout.ts';
+import { ClusterKeys } from '../src/cluster/keys.ts';
+import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config/types.ts';
+import { Decider } from '../src/failover/decider.ts';
+import type { TargetHealthView } from '../src/health/target-health.ts';
+import { toDynamicRRset } from '../src/published-answers.ts';
+import { buildSnapshot } from '../src/records/snapshot.ts';
+import { Journal } from '../src/transfer/journal.ts';
+import { parseZoneText } from '../src/zones/parse.ts';
+import { silentLogger } from '../src/log.ts';
+
+const check: CheckConfig = {
+  type: 'http', port: 80, path: '/', headers: {}, expect: { status: ['200-399'] }, tlsVerify: true,
+  interval: 1000, fastInterval: 100, timeout: 500, rise: 1, fall: 1, watch: true,
+};
+
+function recordSet(i: number): RecordSetConfig {
+  const name = `r${i}.example.test`;
+  const targets = ['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((address, k) => ({ id: `${name}/A/${address}`, address, checkName: 'web', check, weight: 1, probeKey: k === 0 ? `web${i}@${address}` : `web@${address}` }));
+  return { name, type: 'A', zone: 'example.test', ttl: 30, policy: 'failover', failback: 'auto', whenAllDown: 'primary', maxAnswers: 8, targets };
+}
+
+/** A Decider over `n` record sets: each has its own primary probe key (web<i>@127.0.0.1), all share the secondary and tertiary. */
+function harness(n: number) {
+  const clock = new FakeClock();
+  const health = new Map<string, Health>();
+  const config = { records: Array.from({ length: n }, (_, i) => recordSet(i)) } as unknown as Config;
+  const decider = new Decider(config, {
+    clock,
+    logger: silentLogger,
+    health: { view: (t): TargetHealthView => ({ health: health.get(t.probeKey) ?? 'UP', realHealth: health.get(t.probeKey) ?? 'UP', since: 0, overridden: false }) },
+  });
+  decider.activate();
+  const set = (probeKey: string, h: Health): void => {
+    clock.advance(1000);
+    health.set(probeKey, h);
+    decider.probeKeyChanged(probeKey);
+  };
+  return { decider, set, config };
+}
+
+test('the Decider keeps an unchanged record set\'s decision object; a record set whose machine ran gets a new one', () => {
+  const { decider, set, config } = harness(5);
+  const first = decider.decisions();
+  assert.equal(first.length, 5);
+  assert.deepEqual(decider.decisions(), first);
+  assert.ok(decider.decisions().every((d, i) => d === first[i]), 'nothing changed: the same objects');
+  set('web2@127.0.0.1', 'DOWN');
+  const second = decider.decisions();
+  assert.deepEqual(second[2]!.answer, { kind: 'values', values: ['127.0.0.2'], ttl: 30 });
+  assert.equal(second[2]!.targets[0]!.health, 'DOWN');
+  assert.ok(second[2]!.version > first[2]!.version, 'a changed decision has the version of the batch that made it');
+  for (const i of [0, 1, 3, 4]) assert.equal(second[i], first[i], `r${i} did not change: the same object`);
+  // The tertiary of every record set: no answer changes, but every decision quotes its health.
+  set('web@127.0.0.3', 'DOWN');
+  const third = decider.decisions();
+  for (let i = 0; i < 5; i++) {
+    assert.notEqual(third[i], second[i]);
+    assert.equal(third[i]!.targets[2]!.health, 'DOWN');
+    assert.deepEqual(third[i]!.answer, second[i]!.answer);
+  }
+  decider.reload(config);
+  assert.ok(decider.decisions().every((d, i) => d !== third[i]), 'a reload makes every decision again');
+});
+
+test('the leader\'s write plan: the decision objects it wrote are skipped; a new object with the same content writes nothing either', () => {
+  const keys = new ClusterKeys('t');
+  const { decider, set } = harness(4);
+  const base = emptyWriterBase();
+  const next = (): NextDecisions => ({ decisions: decider.decisions(), newTransitions: [], leader: 'fo-1', term: '7', decidedAt: 1, serials: { 'example.test': 1 } });
+  const writeAll = (n: NextDecisions): number => {
+    const plan = planDecisionWrite(base, n, keys);
+    if (!plan) return 0;
+    plan.txns.forEach((t, i) => applyTxnToBase(base, plan, t, i === plan.txns.length - 1));
+    return plan.recordSets;
+  };
+  assert.equal(writeAll(next()), 4);
+  assert.equal(planDecisionWrite(base, next(), keys), undefined, 'the same objects: nothing to write');
+  set('web1@127.0.0.1', 'DOWN');
+  assert.equal(writeAll(next()), 1, 'one record set changed: one written');
+  const copies = decider.decisions().map((d) => ({ ...d, version: d.version + 100 }));
+  assert.equal(planDecisionWrite(base, { ...next(), decisions: copies }, keys), undefined, 'equal copies (another version): nothing to write');
+  assert.equal(writeAll({ ...next(), decisions: copies.slice(1) }), 1, 'a record set gone: deleted');
+  assert.equal(base.bodies.size, 3);
+});
+
+test('the journal diffs only the names whose node changed, among thousands of dynamic names', () => {
+  const zones = [parseZoneText('$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\n', { file: 'example.test.zone' })];
+  const { decider, set } = harness(2000);
+  const journal = new Journal();
+  let snap = buildSnapshot(zones, decider.decisions().map(toDynamicRRset));
+  journal.record(snap);
+  const from = snap.zones[0]!.serial;
+  set('web1234@127.0.0.1', 'DOWN');
+  snap = buildSnapshot(zones, decider.decisions().map(toDynamicRRset), snap);
+  journal.record(snap);
+  const entries = journal.changes('example.test', from, snap.zones[0]!.serial);
+  assert.equal(entries?.length, 1);
+  const rr = (r: { owner: string; data: unknown }) => `${r.owner} ${(r.data as { address: string }).address}`;
+  assert.deepEqual(entries![0]!.deleted.map(rr), ['r1234.example.test 127.0.0.1']);
+  assert.deepEqual(entries![0]!.added.map(rr), ['r1234.example.test 127.0.0.2']);
+});
