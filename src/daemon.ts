@@ -30,7 +30,10 @@ import { toDesiredRecordSets, toDynamicRRset, toUpdateRecordSet } from './publis
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
 import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
-import { readStateFileSync, StateWriter, STATE_VERSION, type PersistedState } from './state/store.ts';
+import { readStateFileSync, StateWriter, STATE_VERSION } from './state/store.ts';
+import type { StateValue } from './state/state-text.ts';
+import type { SavedHealth } from './health/target-health.ts';
+import type { RecordSetState } from './failover/types.ts';
 import { createTransfers, type Transfers } from './transfer/index.ts';
 
 export interface DaemonOptions {
@@ -64,6 +67,8 @@ export class Daemon {
   /** Serials from the state file: the first snapshot starts above them. */
   private readonly floorSerials: Map<string, number>;
   private snapshot: Snapshot | undefined;
+  /** Each probe key's entry in the last state written (kept while unchanged). */
+  private savedHealth = new Map<string, SavedHealth>();
   /** A publish is queued for the end of this turn of the event loop (coalescing). */
   private publishQueued: TimerHandle | undefined;
   private serving = false;
@@ -289,24 +294,36 @@ export class Daemon {
     if (this.notifying) this.notifier.send(transitionEvent(t));
   }
 
-  private buildState(): PersistedState {
+  /**
+   * What the state file holds now. A probe key's entry is the same object
+   * while it is unchanged, and a record set's is its machine's (immutable)
+   * state: the writer serializes only the entries that changed.
+   */
+  private buildState(): StateValue {
     const c = this.controller;
-    const health: PersistedState['health'] = {};
+    const health = new Map<string, SavedHealth>();
     for (const rs of c.config.records) {
       for (const t of rs.targets) {
+        if (health.has(t.probeKey)) continue;
         const tr = c.tracker(t.probeKey);
         const check = c.checkHashOf(t.probeKey);
-        if (tr && check && tr.health !== 'UNKNOWN') health[t.probeKey] = { health: tr.health, since: tr.since, check };
+        if (!tr || !check || tr.health === 'UNKNOWN') continue;
+        let saved = this.savedHealth.get(t.probeKey);
+        if (saved?.health !== tr.health || saved.since !== tr.since || saved.check !== check) saved = { health: tr.health, since: tr.since, check };
+        health.set(t.probeKey, saved);
       }
     }
+    this.savedHealth = health;
     const serials: Record<string, number> = Object.fromEntries(this.floorSerials);
     for (const z of this.snapshot?.zones ?? []) serials[z.origin] = z.serial;
+    const recordSets = new Map<string, RecordSetState>();
+    for (const a of c.answers()) recordSets.set(recordSetKey(a.config), a.state);
     return {
       version: STATE_VERSION,
       savedAt: '',
       overrides: Object.fromEntries(c.overrides.all()),
       health,
-      recordSets: Object.fromEntries(c.answers().map((a) => [recordSetKey(a.config), a.state])),
+      recordSets,
       serials,
     };
   }

@@ -5,7 +5,8 @@
  * the IXFR journal, serialized the whole state file and every vantage
  * shard). Unit: the Decider keeps an unchanged record set's decision object;
  * the leader's write plan skips those it wrote without serializing them; the
- * journal diffs the names whose node changed.
+ * journal diffs the names whose node changed; the state file's bytes are
+ * those of a fresh serialization.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,6 +18,7 @@ import { Decider } from '../src/failover/decider.ts';
 import type { TargetHealthView } from '../src/health/target-health.ts';
 import { toDynamicRRset } from '../src/published-answers.ts';
 import { buildSnapshot } from '../src/records/snapshot.ts';
+import { StateText } from '../src/state/state-text.ts';
 import { Journal } from '../src/transfer/journal.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { silentLogger } from '../src/log.ts';
@@ -111,4 +113,22 @@ test('the journal diffs only the names whose node changed, among thousands of dy
   const rr = (r: { owner: string; data: unknown }) => `${r.owner} ${(r.data as { address: string }).address}`;
   assert.deepEqual(entries![0]!.deleted.map(rr), ['r1234.example.test 127.0.0.1']);
   assert.deepEqual(entries![0]!.added.map(rr), ['r1234.example.test 127.0.0.2']);
+});
+
+test('the state file\'s bytes parse to the state, after changes too, as a fresh serialization does', () => {
+  const health = new Map(Array.from({ length: 1000 }, (_, i) => [`web@127.0.${i >> 8}.${i & 255}`, { health: 'UP', since: i, check: 'abc' }]));
+  const recordSets = new Map<string, object>(Array.from({ length: 1000 }, (_, i) => [`r${i}.example.test/A`, { answer: { kind: 'targets', targetIds: [`r${i}/a`], ttl: 30, weighted: false }, since: 1, reason: 'up', degraded: false, allDown: false }]));
+  const state = () => ({ version: 1, savedAt: 'now', overrides: { 'r1.example.test/A/127.0.0.1': { state: 'DOWN', reason: 'drain "x"', createdAt: 5, source: 'api' } }, health, recordSets, serials: { 'example.test': 7 } });
+  const expected = () => ({ ...state(), health: Object.fromEntries(health), recordSets: Object.fromEntries(recordSets) });
+  const text = new StateText();
+  assert.deepEqual(JSON.parse(text.bytes(state()).toString()), expected());
+  recordSets.set('r700.example.test/A', { answer: { kind: 'nodata', ttl: 30 }, since: 2, reason: 'down', degraded: true, allDown: true });
+  health.set('web@127.0.0.9', { health: 'DOWN', since: 9, check: 'abc' });
+  health.delete('web@127.0.3.231');
+  recordSets.delete('r999.example.test/A');
+  const bytes = text.bytes(state());
+  assert.deepEqual(JSON.parse(bytes.toString()), expected());
+  assert.deepEqual(bytes, new StateText().bytes(state()), 'the same bytes as a writer that kept nothing');
+  const empty = { version: 1, savedAt: '', overrides: {}, health: {}, recordSets: {}, serials: {} };
+  assert.deepEqual(JSON.parse(text.bytes(empty).toString()), empty);
 });

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
+import { StateText, type StateValue } from './state-text.ts';
 
 export const STATE_VERSION = 1;
 export const DEBOUNCE_MS = 100;
@@ -57,7 +58,7 @@ export function emptyState(): PersistedState {
 }
 
 /** Writes `text` to `file` atomically: a reader sees the old file or the new one, never a mix. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const dir = dirname(file);
   const tmp = `${file}.tmp-${process.pid}`;
   let fh: FileHandle;
@@ -100,8 +101,8 @@ export type StateWriteOutcome = { ok: true } | { ok: false; err: NodeJS.ErrnoExc
 export interface StateWriterOptions {
   file: string;
   logger: Logger;
-  /** Builds the state to write, at write time. */
-  build: () => PersistedState;
+  /** Builds the state to write, at write time (its big sections may be Maps: state-text.ts). */
+  build: () => StateValue;
   clock: Clock;
   /** After each write attempt (metrics). */
   onWrite?: (ok: boolean, durationMs: number) => void;
@@ -114,6 +115,8 @@ export class StateWriter {
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly errors: RateLimitedLog;
+  /** Keeps the lines of unchanged entries from one write to the next. */
+  private readonly text = new StateText();
   /** Duration of the last successful write, in ms. */
   lastWriteMs = 0;
 
@@ -156,7 +159,7 @@ export class StateWriter {
     const started = performance.now();
     try {
       const state = { ...this.opts.build(), savedAt: new Date(this.clock.now()).toISOString() };
-      await writeFileAtomic(this.opts.file, JSON.stringify(state, null, 1) + '\n');
+      await writeFileAtomic(this.opts.file, this.text.bytes(state));
       this.lastWriteMs = performance.now() - started;
       this.opts.onWrite?.(true, this.lastWriteMs);
       return { ok: true };
