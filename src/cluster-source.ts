@@ -42,6 +42,7 @@ export class ClusterDecisions implements DecisionSource {
       config: opts.loaded.config,
       zones: opts.loaded.zones,
       localViews: () => Object.fromEntries(this.controller.health.probed()),
+      localView: (probeKey) => this.controller.health.probedOne(probeKey),
       overrides: () => this.controller.overrides,
       gatherMs: opts.loaded.config.startupTimeout,
       makeDecider: (health, restore, onChange) => {
@@ -57,7 +58,7 @@ export class ClusterDecisions implements DecisionSource {
       logger: log,
     });
     // This instance's health and operators' overrides go to etcd.
-    this.controller.healthListeners.push(() => this.node.localHealthChanged());
+    this.controller.healthListeners.push((probeKey) => this.node.localHealthChanged(probeKey));
     this.controller.overrideListeners.push((e) => this.node.onOverride(e));
   }
 

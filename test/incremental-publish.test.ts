@@ -6,13 +6,15 @@
  * shard). Unit: the Decider keeps an unchanged record set's decision object;
  * the leader's write plan skips those it wrote without serializing them; the
  * journal diffs the names whose node changed; the state file's bytes are
- * those of a fresh serialization.
+ * those of a fresh serialization; a vantage shard made again alone equals
+ * the one a full build makes.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { applyTxnToBase, emptyWriterBase, planDecisionWrite, type NextDecisions } from '../src/cluster/decision-layout.ts';
 import { ClusterKeys } from '../src/cluster/keys.ts';
+import { shardBodies, shardCount, ShardedViews, type VantageView } from '../src/cluster/vantage-layout.ts';
 import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config/types.ts';
 import { Decider } from '../src/failover/decider.ts';
 import type { TargetHealthView } from '../src/health/target-health.ts';
@@ -131,4 +133,17 @@ test('the state file\'s bytes parse to the state, after changes too, as a fresh 
   assert.deepEqual(bytes, new StateText().bytes(state()), 'the same bytes as a writer that kept nothing');
   const empty = { version: 1, savedAt: '', overrides: {}, health: {}, recordSets: {}, serials: {} };
   assert.deepEqual(JSON.parse(text.bytes(empty).toString()), empty);
+});
+
+test('a vantage shard made again alone is the one a full build makes; a probe key not in the shards asks for a rebuild', () => {
+  const head = '/failoverd/t/vantage/fo-1';
+  const views: Record<string, VantageView> = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`web@127.0.${i >> 8}.${i & 255}`, { health: 'UP', since: 1, reason: 'HTTP 200' }]));
+  const sharded = new ShardedViews();
+  assert.deepEqual(sharded.rebuild(head, views), shardBodies(head, views, shardCount(1000)));
+  assert.equal(sharded.count, shardCount(1000));
+  views['web@127.0.2.7'] = { health: 'DOWN', since: 2, reason: 'connect ECONNREFUSED' };
+  const updated = sharded.update(head, ['web@127.0.2.7'], (k) => views[k]);
+  assert.deepEqual(updated, shardBodies(head, views, shardCount(1000)));
+  assert.equal(sharded.update(head, ['web@10.0.0.1'], (k) => views[k]), undefined, 'a new probe key: rebuild');
+  assert.equal(sharded.update(`${head}x`, ['web@127.0.2.7'], (k) => views[k]), undefined, 'another head: rebuild');
 });

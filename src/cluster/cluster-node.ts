@@ -85,6 +85,8 @@ export interface ClusterNodeOptions {
   zones: readonly ZoneFile[];
   /** This instance's views per probe key (after hysteresis): what it publishes. */
   localViews: () => Record<string, VantageView>;
+  /** One probe key's view of this instance (undefined: not probed here). */
+  localView?: (probeKey: string) => VantageView | undefined;
   /** The local override store (mirrored with etcd). */
   overrides: () => OverrideStore;
   makeDecider: DeciderFactory;
@@ -232,6 +234,7 @@ export class ClusterNode extends EventEmitter<Events> {
       instance: c.instance,
       lease: this.leadership.lease,
       views: opts.localViews,
+      ...(opts.localView ? { view: opts.localView } : {}),
       records: () => this.fingerprint(),
       extraTargets: () => this.extraTargets(),
       owner: vantageOwner(this.startedAt),
@@ -317,9 +320,9 @@ export class ClusterNode extends EventEmitter<Events> {
     this.vantage.enable();
   }
 
-  /** This instance's health of some probe key changed. */
-  localHealthChanged(): void {
-    this.vantage.changed();
+  /** This instance's health of `probeKey` changed (without: of any). */
+  localHealthChanged(probeKey?: string): void {
+    this.vantage.changed(probeKey === undefined ? undefined : [probeKey]);
   }
 
   /** Told of every event of the local override store: mirrored to etcd; the leader re-decides. */

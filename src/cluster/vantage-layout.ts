@@ -86,6 +86,72 @@ export function shardBodies(head: string, views: Record<string, VantageView>, sh
   return out;
 }
 
+/**
+ * One report's shard bodies, kept from one publish to the next: a change of
+ * some probe keys' views makes their shards' bodies again, not every shard
+ * (at 10,000 probe keys, sorting and serializing every view on each change
+ * was the cost of a publish). The bodies are those shardBodies makes.
+ */
+export class ShardedViews {
+  private head = '';
+  private shards = 0;
+  /** Each shard's probe keys, sorted (as shardBodies orders them). */
+  private members: string[][] = [];
+  private readonly where = new Map<string, number>();
+  private bodies = new Map<string, string>();
+
+  /** The number of shards of the last build (0 before the first). */
+  get count(): number {
+    return this.shards;
+  }
+
+  /** Every shard, from all the views. */
+  rebuild(head: string, views: Record<string, VantageView>): Map<string, string> {
+    this.head = head;
+    this.shards = shardCount(Object.keys(views).length);
+    this.members = Array.from({ length: this.shards }, () => []);
+    this.where.clear();
+    for (const key of Object.keys(views).sort()) {
+      const i = shardOf(key, this.shards);
+      this.members[i]!.push(key);
+      this.where.set(key, i);
+    }
+    this.bodies = new Map();
+    this.members.forEach((keys, i) => {
+      if (keys.length > 0) this.bodies.set(shardKey(head, this.shards, i), JSON.stringify(Object.fromEntries(keys.map((k) => [k, views[k]!]))));
+    });
+    return this.bodies;
+  }
+
+  /**
+   * The shards of `changed` made again from `view`, the others kept;
+   * undefined when that cannot be (nothing built yet, another head, or a
+   * probe key not in the shards: the set of probe keys changed, rebuild).
+   */
+  update(head: string, changed: Iterable<string>, view: (probeKey: string) => VantageView | undefined): Map<string, string> | undefined {
+    if (this.shards === 0 || head !== this.head) return undefined;
+    const touched = new Set<number>();
+    for (const key of changed) {
+      const i = this.where.get(key);
+      if (i === undefined) return undefined;
+      touched.add(i);
+    }
+    if (touched.size === 0) return this.bodies;
+    const bodies = new Map(this.bodies);
+    for (const i of touched) {
+      const entries: Array<[string, VantageView]> = [];
+      for (const k of this.members[i]!) {
+        const v = view(k);
+        if (!v) return undefined;
+        entries.push([k, v]);
+      }
+      bodies.set(shardKey(head, this.shards, i), JSON.stringify(Object.fromEntries(entries)));
+    }
+    this.bodies = bodies;
+    return bodies;
+  }
+}
+
 /** Parses a shard's body: probe key → view; undefined when malformed. */
 export function parseShard(text: string): Record<string, VantageView> | undefined {
   try {

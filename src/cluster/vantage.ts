@@ -6,7 +6,10 @@
  * loses etcd, the lease expires and etcd deletes its keys: it stops
  * counting. Changes of one turn of the event loop are published together,
  * and only the shards whose views changed are written (nothing when
- * nothing changed).
+ * nothing changed). A health change of some probe keys makes their shards'
+ * bodies again and no other (a view's reason is published with its health
+ * change, not refreshed on every probe); a change of anything else (a new
+ * lease, a reload, a refused or failed write) reads every view again.
  *
  * One head per instance name, one owner per head: the head is created only
  * if absent and every later write (head or shard) is a transaction on the
@@ -24,7 +27,7 @@ import type { TxnLimits } from './decision-layout.ts';
 import type { EtcdOp, EtcdPort } from './etcd-port.ts';
 import type { EtcdWrites } from './etcd-writes.ts';
 import type { KeptLease } from './kept-lease.ts';
-import { planVantageWrite, shardBodies, shardCount, type VantageView, type VantageWritten } from './vantage-layout.ts';
+import { planVantageWrite, ShardedViews, type VantageView, type VantageWritten } from './vantage-layout.ts';
 
 export type { VantageView } from './vantage-layout.ts';
 
@@ -75,6 +78,8 @@ export interface VantagePublisherOptions {
   lease: KeptLease;
   /** This instance's current views, per probe key. */
   views: () => Record<string, VantageView>;
+  /** One probe key's current view (undefined: not probed here): lets a change of a few rebuild their shards only. */
+  view?: (probeKey: string) => VantageView | undefined;
   /** The fingerprint of this instance's record sets. */
   records: () => string;
   /** Target ids this instance knows and the cluster's decisions do not. */
@@ -102,6 +107,10 @@ export class VantagePublisher {
   private mine: bigint | undefined;
   /** The owner of the other live report of this name, once logged. */
   private conflictLogged: string | undefined;
+  /** The shard bodies of the last publish. */
+  private readonly sharded = new ShardedViews();
+  /** The probe keys whose views changed since the last publish began ('all': read every view again). */
+  private dirty: Set<string> | 'all' = 'all';
 
   constructor(private readonly o: VantagePublisherOptions) {
     // A new lease (after a loss): publish again, under it.
@@ -145,8 +154,13 @@ export class VantagePublisher {
     this.changed();
   }
 
-  /** The local health of some probe key changed: publish at the end of this turn. */
-  changed(): void {
+  /**
+   * The local health of `probeKeys` changed (without: anything may have,
+   * every view is read again): publish at the end of this turn.
+   */
+  changed(probeKeys?: Iterable<string>): void {
+    if (probeKeys === undefined) this.dirty = 'all';
+    else if (this.dirty !== 'all') for (const k of probeKeys) this.dirty.add(k);
     if (!this.enabled || this.queued) return;
     this.queued = this.o.clock.defer(() => {
       this.queued = undefined;
@@ -179,14 +193,17 @@ export class VantagePublisher {
   private async publish(): Promise<void> {
     const leaseId = this.o.lease.id;
     if (leaseId === undefined) return; // published when the lease is granted
-    const views = this.o.views();
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    const view = this.o.view;
+    let bodies = dirty !== 'all' && view ? this.sharded.update(this.o.key, dirty, view) : undefined;
+    bodies ??= this.sharded.rebuild(this.o.key, this.o.views());
     const records = this.o.records();
     const extraTargets = this.o.extraTargets();
-    const shards = shardCount(Object.keys(views).length);
-    const content = { instance: this.o.instance, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}), shards };
+    const content = { instance: this.o.instance, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}), shards: this.sharded.count };
     const head = JSON.stringify(content);
     const headValue = JSON.stringify({ ...content, at: this.o.clock.now() });
-    const txns = planVantageWrite(this.written, { headKey: this.o.key, head, headValue, shards: shardBodies(this.o.key, views, shards) }, this.o.limits);
+    const txns = planVantageWrite(this.written, { headKey: this.o.key, head, headValue, shards: bodies }, this.o.limits);
     try {
       for (const txn of txns) {
         const ops: EtcdOp[] = txn.ops.map((op) => ('put' in op ? { ...op, lease: leaseId } : op));

@@ -137,8 +137,14 @@ export class TargetHealth {
   /** Every probed target's health after hysteresis (what this instance, as a vantage point, sees). */
   probed(): Map<string, ProbedHealth> {
     const out = new Map<string, ProbedHealth>();
-    for (const [key, t] of this.trackers) out.set(key, { health: t.health, since: t.since, ...(t.last ? { reason: t.last.reason } : {}) });
+    for (const [key, t] of this.trackers) out.set(key, probedHealth(t));
     return out;
+  }
+
+  /** One probed target's health after hysteresis (undefined: not probed here). */
+  probedOne(probeKey: string): ProbedHealth | undefined {
+    const t = this.trackers.get(probeKey);
+    return t ? probedHealth(t) : undefined;
   }
 
   /**
@@ -259,4 +265,8 @@ export class TargetHealth {
 
 function targetIds(config: Config): Set<string> {
   return new Set(config.records.flatMap((r) => r.targets.map((t) => t.id)));
+}
+
+function probedHealth(t: HealthTracker): ProbedHealth {
+  return { health: t.health, since: t.since, ...(t.last ? { reason: t.last.reason } : {}) };
 }
