@@ -82,8 +82,9 @@ records:
 `);
   daemon = await AdminDaemon.start(dir);
   const d = daemon;
-  // Every site up (the source address 127.0.0.1 is in no database network: the default list).
+  // The source address 127.0.0.1 is in no database network: the default list. Then every site up (each rises on its own).
   await d.waitForAnswer('geo.example.test', ['127.0.0.4'], 10_000);
+  await d.waitForSitesUp('geo.example.test/A');
 
   const cases: Array<[string, string, string, string]> = [
     // subnet sent, what decides, answer, echoed ECS (source/scope)

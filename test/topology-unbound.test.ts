@@ -63,6 +63,8 @@ records:
   daemon = await AdminDaemon.start(dir);
   const d = daemon;
   await d.waitForAnswer('geo.example.test', ['127.0.0.3'], 10_000);
+  // Every site up before the clients ask (each rises on its own).
+  await d.waitForSitesUp('geo.example.test/A');
   unbound = await startUnbound(
     dir.dir,
     [

@@ -139,6 +139,21 @@ export class AdminDaemon {
     return Date.now() - start;
   }
 
+  /** Policy topology: waits until every site of record set `key` ("name/type") is UP in /v1/status (sites rise one by one). */
+  async waitForSitesUp(key: string, timeoutMs = 10_000): Promise<void> {
+    let last = '';
+    try {
+      await eventually(`every site of ${key} UP`, async () => {
+        const rs = ((await this.api('GET', '/v1/status')).body?.recordSets ?? []).find((r: { key: string }) => r.key === key);
+        const sites: Array<{ name: string; health: string }> = rs?.sites ?? [];
+        last = sites.map((x) => `${x.name} ${x.health}`).join(', ');
+        return sites.length > 0 && sites.every((x) => x.health === 'UP');
+      }, timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (sites: ${last || 'none'})`);
+    }
+  }
+
   /** The SOA serial served for a zone. */
   async serial(zone = 'example.test'): Promise<number> {
     return (await this.resolver.resolveSoa(zone)).serial;
