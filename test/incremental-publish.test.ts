@@ -7,12 +7,15 @@
  * the leader's write plan skips those it wrote without serializing them; the
  * journal diffs the names whose node changed; the state file's bytes are
  * those of a fresh serialization; a vantage shard made again alone equals
- * the one a full build makes.
+ * the one a full build makes; a batch of many transactions has several in
+ * flight, the meta key's last.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../src/clock.ts';
 import { applyTxnToBase, emptyWriterBase, planDecisionWrite, type NextDecisions } from '../src/cluster/decision-layout.ts';
+import { DecisionStore } from '../src/cluster/decision-store.ts';
+import type { Leadership } from '../src/cluster/leadership.ts';
 import { ClusterKeys } from '../src/cluster/keys.ts';
 import { shardBodies, shardCount, ShardedViews, type VantageView } from '../src/cluster/vantage-layout.ts';
 import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config/types.ts';
@@ -24,6 +27,7 @@ import { StateText } from '../src/state/state-text.ts';
 import { Journal } from '../src/transfer/journal.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
 import { silentLogger } from '../src/log.ts';
+import { FakeEtcd } from './helpers/fake-etcd.ts';
 
 const check: CheckConfig = {
   type: 'http', port: 80, path: '/', headers: {}, expect: { status: ['200-399'] }, tlsVerify: true,
@@ -146,4 +150,59 @@ test('a vantage shard made again alone is the one a full build makes; a probe ke
   assert.deepEqual(updated, shardBodies(head, views, shardCount(1000)));
   assert.equal(sharded.update(head, ['web@10.0.0.1'], (k) => views[k]), undefined, 'a new probe key: rebuild');
   assert.equal(sharded.update(`${head}x`, ['web@127.0.2.7'], (k) => views[k]), undefined, 'another head: rebuild');
+});
+
+test('a batch of many transactions: up to 16 in flight, the meta key\'s last once all went through; a failure or a refusal stops it, a retry writes the rest', async () => {
+  const keys = new ClusterKeys('t');
+  const clock = new FakeClock();
+  const store = new DecisionStore(new FakeEtcd(clock), keys, silentLogger, { clock, limits: { maxOps: 100, maxBytes: 1024 * 1024 } });
+  let inFlight = 0;
+  let most = 0;
+  const sent: string[][] = [];
+  let failNext = 0;
+  let refuse = false;
+  const leadership = {
+    fencedTxn: async (ops: Array<{ put: string } | { delete: string }>): Promise<boolean> => {
+      const ks = ops.map((o) => ('put' in o ? o.put : o.delete));
+      inFlight++;
+      most = Math.max(most, inFlight);
+      try {
+        await new Promise((r) => setImmediate(r));
+        if (refuse) return false;
+        if (failNext > 0 && ks.includes(keys.decisionRecordSet('r450.example.test/A'))) {
+          failNext--;
+          throw new Error('etcd down');
+        }
+        sent.push(ks);
+        return true;
+      } finally {
+        inFlight--;
+      }
+    },
+  } as unknown as Leadership;
+  const { decider, set } = harness(1000);
+  const next = (): NextDecisions => ({ decisions: decider.decisions(), newTransitions: [], leader: 'fo-1', term: '7', decidedAt: 1, serials: { 'example.test': 1 } });
+  const first = await store.write(leadership, next());
+  assert.equal(first.kind, 'written');
+  assert.equal(sent.length, 11, '1,000 record sets and the meta key in transactions of at most 100 operations');
+  assert.ok(most > 1 && most <= 16, `at most 16 transactions in flight (${most})`);
+  assert.deepEqual(sent.at(-1)!.at(-1), keys.decisionMeta, 'the meta key in the last transaction');
+  assert.equal(sent.flat().length, 1001);
+  // Every record set's primary fails at once; the transaction holding r450 fails once: the write rejects, what went through stays written.
+  for (let i = 0; i < 1000; i++) set(`web${i}@127.0.0.1`, 'DOWN');
+  sent.length = 0;
+  failNext = 1;
+  await assert.rejects(store.write(leadership, next()), /etcd down/);
+  assert.ok(!sent.flat().includes(keys.decisionMeta), 'no meta key: the batch is not served');
+  const through = sent.flat().length;
+  assert.ok(through > 0 && through < 1000);
+  sent.length = 0;
+  const retry = await store.write(leadership, next());
+  assert.equal(retry.kind, 'written');
+  assert.equal(sent.flat().length, 1000 - through + 1, 'the retry writes the rest and the meta key');
+  refuse = true;
+  set('web1@127.0.0.1', 'UP');
+  sent.length = 0;
+  assert.deepEqual(await store.write(leadership, next()), { kind: 'refused' });
+  await store.stop();
 });
