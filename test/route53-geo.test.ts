@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GetHealthCheckCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, GetHealthCheckCommand, ListResourceRecordSetsCommand, UpdateHealthCheckCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { AdminDaemon, TestDir } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
@@ -125,4 +125,25 @@ route53:
   assert.equal(hcOf(back, 'EU'), hcEu);
   assert.equal(await eventually('eu\'s health check healthy', async () => !(await inverted(hcEu)), 5000), true);
   assert.deepEqual(untouched(back), untouched(initial));
+
+  // 6. Read back, Route 53's records equal the plan's (no churn): with the daemon stopped, a record and a health check
+  //    changed behind failoverd are exactly what `plan` shows, and `apply` puts them back.
+  await daemon.stop();
+  await moto.client.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: moto.zoneId,
+      ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { ...back.find((r) => where(r) === 'NA')!, ResourceRecords: [{ Value: '192.0.2.99' }] } }] },
+    }),
+  );
+  await moto.client.send(new UpdateHealthCheckCommand({ HealthCheckId: hcEu, Inverted: true }));
+  const drift = await runCli(['plan', '--config', dir.config], { env: AWS_ENV });
+  assert.equal(drift.code, 0, drift.stderr);
+  const lines = drift.stdout.trim().split('\n').slice(1);
+  assert.equal(lines.length, 2, drift.stdout);
+  assert.match(lines[0]!, new RegExp(`^ {2}HEALTHCHECK UPDATE ${hcEu} \\(geo\\.example\\.test/A@eu\\): site eu is up: health check disabled \\(healthy\\)$`));
+  assert.match(lines[1]!, /^ {2}UPSERT geo\.example\.test A \[geo continent NA\] 127\.0\.0\.3: update geo\.example\.test\/A continent NA \(site us\) → 127\.0\.0\.3 ttl 30 \(was 192\.0\.2\.99\)$/);
+  const apply = await runCli(['apply', '--config', dir.config], { env: AWS_ENV });
+  assert.equal(apply.code, 0, apply.stderr);
+  assert.deepEqual(untouched(await geo()), untouched(initial));
+  assert.equal(await inverted(hcEu), false);
 });
