@@ -236,7 +236,7 @@ export function wantedHealthChecks(d: DesiredRecordSet, mode: Mode): WantedHealt
 }
 
 /** The record key a health check tag belongs to ("www.example.test/A@eu" → "www.example.test/A"). */
-function tagRecordKey(tag: string): string {
+export function tagRecordKey(tag: string): string {
   const at = tag.indexOf('@');
   return at < 0 ? tag : tag.slice(0, at);
 }

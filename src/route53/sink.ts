@@ -24,7 +24,7 @@ import type { Route53Config } from '../config/route53.ts';
 import { fingerprint, recordKey, shapeFingerprint, type DesiredRecordSet } from './desired.ts';
 import { guardPort, type RequestStats } from './guarded-port.ts';
 import { describeGeoLocation, markerName } from './model.ts';
-import { computePlan, formatPlan, planIsEmpty, type OwnedHealthCheck, type Plan, type Refusal } from './plan.ts';
+import { computePlan, formatPlan, planIsEmpty, tagRecordKey, type OwnedHealthCheck, type Plan, type Refusal } from './plan.ts';
 import type { Route53Port } from './port.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { readNames, readOwnedHealthChecks, readZone } from './read.ts';
@@ -475,8 +475,9 @@ export class Route53Sink {
           this.log.warn({ drift: true, action: c.action, name: c.recordSet.name, type: c.recordSet.type, failover: c.recordSet.failover, values: c.recordSet.values, why: c.why }, 'route53 drift repaired');
       }
       for (const h of plan.healthChecks) {
-        const d = h.record ? byKey.get(h.record) : undefined;
-        if (h.action === 'UPDATE' && d && believed.get(h.record!) === fingerprint(d))
+        const key = h.record ? tagRecordKey(h.record) : undefined;
+        const d = key ? byKey.get(key) : undefined;
+        if (h.action === 'UPDATE' && d && believed.get(key!) === fingerprint(d))
           this.log.warn({ drift: true, healthCheckId: h.ref, record: h.record, inverted: h.inverted }, 'route53 health check drift repaired');
       }
     }
