@@ -11,6 +11,7 @@ import type { Config } from './config/types.ts';
 import type { Clock } from './clock.ts';
 import type { Controller } from './controller.ts';
 import type { DecisionSource, FailbackReply, ServedDecisions } from './decision-source.ts';
+import type { RecordSetDecision } from './failover/decision.ts';
 import { Decider } from './failover/decider.ts';
 import type { Transition } from './failover/types.ts';
 import type { LeaderDuties } from './leader-duties.ts';
@@ -66,6 +67,10 @@ export class ClusterDecisions implements DecisionSource {
     const r = this.node.served();
     if (!r) return { decisions: this.controller.decisions() };
     return { decisions: r.decisions, serials: new Map(Object.entries(r.serials)) };
+  }
+
+  eachDecision(): Iterable<RecordSetDecision> {
+    return this.node.served()?.decisions ?? this.controller.eachDecision();
   }
 
   transitions(limit?: number): Transition[] {

@@ -146,6 +146,11 @@ export class Controller {
     return this.decider.decisions();
   }
 
+  /** The decisions made one at a time as they are read (Decider.eachDecision). */
+  eachDecision(): Iterable<RecordSetDecision> {
+    return this.decider.eachDecision();
+  }
+
   /** Effective and real health of a target, since when and why. */
   effectiveOf(target: Target): TargetHealthView {
     return this.health.view(target);

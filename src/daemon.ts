@@ -94,6 +94,7 @@ export class Daemon {
     this.history = StatusHistory.attach(this.controller, this.clock);
     this.metrics = new Metrics({
       decisions: () => this.source.served().decisions,
+      eachDecision: () => this.source.eachDecision(),
       ready: () => this.controller.isReady,
       snapshot: () => this.snapshot,
       maintenance: () => this.maintenance.status(),
@@ -332,6 +333,7 @@ export class Daemon {
     return {
       controller: () => this.controller,
       decisions: () => this.source.served().decisions,
+      eachDecision: () => this.source.eachDecision(),
       probes: (key) => this.controller.tracker(key),
       snapshot: () => this.snapshot,
       readiness: () => {

@@ -25,6 +25,8 @@ export type FailbackReply = FailbackOutcome | { kind: 'requested'; reason: strin
 export interface DecisionSource {
   /** The decisions served now, and their serials. */
   served(): ServedDecisions;
+  /** served()'s decisions, lazily: alone, each made when it is reached (a reader can take them in slices); a cluster's from etcd as they are. */
+  eachDecision(): Iterable<RecordSetDecision>;
   /** The recent transitions of the decisions served, newest first. */
   transitions(limit?: number): Transition[];
   /** A failback command, run where the decisions are made. */
@@ -58,6 +60,10 @@ export class LocalDecisions implements DecisionSource {
 
   served(): ServedDecisions {
     return { decisions: this.controller.decisions() };
+  }
+
+  eachDecision(): Iterable<RecordSetDecision> {
+    return this.controller.eachDecision();
   }
 
   transitions(limit?: number): Transition[] {

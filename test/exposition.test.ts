@@ -41,16 +41,7 @@ test('a keyed histogram writes the lines of prom-client\'s histogram', async () 
 });
 
 test('a scrape of 2,000 record sets: every line a sample or a comment, written in many slices, a counter of a name at 0', async () => {
-  const decisions: RecordSetDecision[] = Array.from({ length: 2000 }, (_, i) => ({
-    key: `r${i}.example.test/A`,
-    name: `r${i}.example.test`,
-    type: 'A',
-    policy: 'failover',
-    answer: { kind: 'values', values: [`127.0.0.${i % 250}`], ttl: 30 },
-    targets: [0, 1].map((n) => ({ id: `r${i}.example.test/A/127.0.${n}.${i % 250}`, address: `127.0.${n}.${i % 250}`, role: n ? 'secondary' : 'primary', health: 'UP', realHealth: n ? 'DOWN' : 'UP', since: 0, overridden: false, why: 'probes: UP', answered: n === 0 })),
-    state: { answer: { kind: 'targets', targetIds: [`r${i}.example.test/A/127.0.0.${i % 250}`], ttl: 30 }, since: 1_700_000_000_000, reason: 'start', degraded: i % 7 === 0, allDown: false } as unknown as RecordSetDecision['state'],
-    version: 1,
-  }));
+  const decisions: RecordSetDecision[] = twoThousand();
   const m = new Metrics({ decisions: () => decisions, ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => 0, probeKeys: () => ['web@127.0.0.1'] }, { sliceMs: 0 });
   const chunks: string[] = [];
   for await (const c of m.chunks()) chunks.push(c);
@@ -67,3 +58,47 @@ test('a scrape of 2,000 record sets: every line a sample or a comment, written i
   // 2,000 record sets of 2 targets: 24,000 lines of failoverd_target_health alone, a slice per 256 lines at most.
   assert.ok(chunks.length > 24_000 / 256, `${chunks.length} chunks: the big families are not sliced`);
 });
+
+test('a scrape takes the decisions one at a time, the event loop turning between them (10,000 take ~70 ms to make), and writes what they say', async () => {
+  const decisions = twoThousand();
+  let turns = 0;
+  let turning = true;
+  const tick = (): void => void (turning && (turns++, setImmediate(tick)));
+  const seenAt: number[] = [];
+  const m = new Metrics(
+    {
+      decisions: () => assert.fail('the scrape read every decision at once'),
+      eachDecision: function* () {
+        for (const x of decisions) {
+          seenAt.push(turns);
+          yield x;
+        }
+      },
+      ready: () => true,
+      snapshot: () => undefined,
+      maintenance: () => [],
+      notifyQueue: () => 0,
+      now: () => 0,
+    },
+    { sliceMs: 0 },
+  );
+  setImmediate(tick);
+  const text = await m.text();
+  turning = false;
+  assert.equal(seenAt.length, 2000);
+  assert.ok(seenAt[1999]! - seenAt[0]! >= 2000 / 64 - 1, `the event loop turned ${seenAt[1999]! - seenAt[0]!} times while the decisions were made`);
+  assert.match(text, /^failoverd_record_set_state\{record_set="r7\.example\.test\/A",flag="degraded"\} 1$/m);
+});
+
+function twoThousand(): RecordSetDecision[] {
+  return Array.from({ length: 2000 }, (_, i) => ({
+    key: `r${i}.example.test/A`,
+    name: `r${i}.example.test`,
+    type: 'A',
+    policy: 'failover',
+    answer: { kind: 'values', values: [`127.0.0.${i % 250}`], ttl: 30 },
+    targets: [0, 1].map((n) => ({ id: `r${i}.example.test/A/127.0.${n}.${i % 250}`, address: `127.0.${n}.${i % 250}`, role: n ? 'secondary' : 'primary', health: 'UP', realHealth: n ? 'DOWN' : 'UP', since: 0, overridden: false, why: 'probes: UP', answered: n === 0 })),
+    state: { answer: { kind: 'targets', targetIds: [`r${i}.example.test/A/127.0.0.${i % 250}`], ttl: 30 }, since: 1_700_000_000_000, reason: 'start', degraded: i % 7 === 0, allDown: false } as unknown as RecordSetDecision['state'],
+    version: 1,
+  }));
+}

@@ -24,6 +24,8 @@ export interface AdminDeps {
   controller(): Controller;
   /** What is served: the decision of every record set. Every reader of answers and effective health reads these. */
   decisions(): RecordSetDecision[];
+  /** The same, each made when it is reached: read them with collectInSlices (slices.ts) where a reader can wait, so DNS answers flow between slices. */
+  eachDecision(): Iterable<RecordSetDecision>;
   /** This instance's probes of a probed target (streak, last and recent results). */
   probes: ProbesOf;
   snapshot(): Snapshot | undefined;

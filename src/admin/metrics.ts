@@ -21,7 +21,7 @@ import { LOCAL_ERROR_CODE_LIST } from '../probes/reason.ts';
 import type { NotifyOutcome } from '../notify/webhook.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
 import { header, KeyedHistogram, labels, value, type Family } from './exposition.ts';
-import { SliceBudget } from './slices.ts';
+import { collectInSlices, SliceBudget } from './slices.ts';
 
 const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
 const HEALTH_STATES = ['UP', 'DOWN', 'UNKNOWN'] as const;
@@ -36,6 +36,8 @@ const LINES_PER_LOOK = 256;
 export interface MetricsSources {
   /** The decision of every record set (what is served). */
   decisions: () => RecordSetDecision[];
+  /** The same, each made when it is reached: a scrape takes them in slices (alone, 10,000 take ~70 ms of CPU). */
+  eachDecision?: () => Iterable<RecordSetDecision>;
   /** True once the first answers are decided. */
   ready: () => boolean;
   snapshot: () => Snapshot | undefined;
@@ -353,7 +355,8 @@ export class Metrics {
    * The exposition in slices of a few milliseconds, the event loop turning
    * between them (slices.ts): prom-client's metrics one at a time (each is
    * small), then the families with a series per record set or target, a
-   * slice of lines at a time. The decisions are read once per scrape.
+   * slice of lines at a time. The decisions are read once per scrape, in
+   * slices too.
    */
   async *chunks(): AsyncGenerator<string> {
     const budget = new SliceBudget(this.opts.sliceMs);
@@ -364,7 +367,8 @@ export class Metrics {
       first = false;
       if (budget.spent()) await budget.turn();
     }
-    for (const f of this.families(this.src.decisions())) {
+    const decisions = this.src.eachDecision ? await collectInSlices(this.src.eachDecision(), budget) : this.src.decisions();
+    for (const f of this.families(decisions)) {
       let lines: string[] = [`${first ? '' : '\n\n'}${header(f)}`];
       first = false;
       for (const line of f.samples()) {

@@ -26,3 +26,13 @@ export class SliceBudget {
     this.started = performance.now();
   }
 }
+
+/** The items of a lazy iterable (each costly to make: the decisions of 10,000 record sets take ~70 ms) in an array, the event loop turning whenever the budget is spent. */
+export async function collectInSlices<T>(items: Iterable<T>, budget = new SliceBudget()): Promise<T[]> {
+  const out: T[] = [];
+  for (const x of items) {
+    out.push(x);
+    if (out.length % 64 === 0 && budget.spent()) await budget.turn();
+  }
+  return out;
+}

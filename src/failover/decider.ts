@@ -111,19 +111,29 @@ export class Decider {
    * the version of the batch that made it).
    */
   decisions(): RecordSetDecision[] {
-    const out: RecordSetDecision[] = [];
-    this.cfg.records.forEach((rs, i) => {
+    return [...this.eachDecision()];
+  }
+
+  /**
+   * The same decisions, each taken (or made, when its machine ran since) when
+   * it is reached: a reader that can wait (the admin API) takes them a slice
+   * at a time, so a burst of record sets to decide again does not hold the
+   * event loop. Each record set's decision is of one moment; the event loop
+   * may turn between two.
+   */
+  *eachDecision(): Generator<RecordSetDecision> {
+    for (let i = 0; i < this.cfg.records.length; i++) {
+      const rs = this.cfg.records[i]!;
       const key = this.keys[i]!;
       let d = this.decided.get(key);
       if (!d) {
         const state = this.machines.get(key)!.state;
-        if (!state) return;
+        if (!state) continue;
         d = decide(rs, state, (t) => this.opts.health.view(t), this.version);
         this.decided.set(key, d);
       }
-      out.push(d);
-    });
-    return out;
+      yield d;
+    }
   }
 
   /** Recent transitions, newest first. */

@@ -56,8 +56,8 @@ interface ShownArticle {
 }
 
 export interface LiveUpdatesOptions {
-  /** Renders the live part of the view a stream's query asks for; throws (an ApiError) on a bad query. */
-  render: (query: URLSearchParams) => LivePieces;
+  /** Renders the live part of the view a stream's query asks for (reading the decisions in slices); rejects (an ApiError) on a bad query. */
+  render: (query: URLSearchParams) => Promise<LivePieces>;
   /** The whole live HTML of rendered pieces. */
   html: (pieces: LivePieces) => string;
   /** Registers for the daemon's events; returns the unsubscribe function. */
@@ -107,6 +107,8 @@ export class LiveUpdates {
   private readonly pingEveryMs: number;
   private unsubscribe: (() => void) | undefined;
   private pending: { timer: TimerHandle; at: number } | undefined;
+  /** A broadcast is rendering (it waits on slices): another one waits for it. */
+  private broadcasting = false;
   private ping: TimerHandle | undefined;
 
   constructor(private readonly opts: LiveUpdatesOptions) {
@@ -121,9 +123,10 @@ export class LiveUpdates {
   }
 
   /** Takes over the response as an event stream of the view `query` asks for; sends that view at once. */
-  stream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  async stream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     if (this.streams.size >= this.maxStreams) throw new ApiError(503, 'TOO_MANY_STREAMS', `at most ${this.maxStreams} status pages can follow live updates at once`);
-    const pieces = this.opts.render(query);
+    const pieces = await this.opts.render(query);
+    if (res.destroyed) return;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     if (req.method === 'HEAD') {
       res.end();
@@ -170,27 +173,35 @@ export class LiveUpdates {
       at,
       timer: this.clock.setTimer(delayMs, () => {
         this.pending = undefined;
-        this.broadcast();
+        void this.broadcast();
       }),
     };
   }
 
-  private broadcast(): void {
+  private async broadcast(): Promise<void> {
     if (this.streams.size === 0) return;
-    const rendered = new Map<string, LivePieces>();
-    for (const [res, stream] of this.streams) {
-      const view = stream.query.toString();
-      let pieces = rendered.get(view);
-      if (!pieces) {
-        try {
-          pieces = this.opts.render(stream.query);
-        } catch {
-          continue; // the query was checked when the stream opened; a reload may have changed what it finds, not whether it parses
+    // One at a time: what happens while this one renders is sent by the next (scheduled again, not lost).
+    if (this.broadcasting) return this.schedule(50);
+    this.broadcasting = true;
+    try {
+      const rendered = new Map<string, LivePieces>();
+      for (const [res, stream] of [...this.streams]) {
+        const view = stream.query.toString();
+        let pieces = rendered.get(view);
+        if (!pieces) {
+          try {
+            pieces = await this.opts.render(stream.query);
+          } catch {
+            continue; // the query was checked when the stream opened; a reload may have changed what it finds, not whether it parses
+          }
+          rendered.set(view, pieces);
         }
-        rendered.set(view, pieces);
+        if (!this.streams.has(res)) continue;
+        if (stream.behind) this.sendWhole(res, stream, pieces);
+        else this.sendPatch(res, stream, pieces);
       }
-      if (stream.behind) this.sendWhole(res, stream, pieces);
-      else this.sendPatch(res, stream, pieces);
+    } finally {
+      this.broadcasting = false;
     }
   }
 

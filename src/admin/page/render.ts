@@ -36,7 +36,8 @@ export interface LiveParts {
 /** Where the record sets go among the parts: after this one. */
 const SETS_AFTER = 'filters';
 
-export function renderPage(d: AdminDeps, q: PageQuery): string {
+/** `decisions`: the decisions of every record set, read beforehand (in slices: collectInSlices) or here at once. */
+export function renderPage(d: AdminDeps, q: PageQuery, decisions = d.decisions()): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -54,7 +55,7 @@ export function renderPage(d: AdminDeps, q: PageQuery): string {
 <p class="search"><label for="search">Search record sets</label> <input type="search" id="search" value="${esc(q.name ?? '')}" placeholder="name or part of it" autocomplete="off" spellcheck="false"></p>
 </header>
 <main id="live">
-${renderLive(d, q)}
+${renderLive(d, q, decisions)}
 </main>
 <footer><p>Read-only view of the admin API (<a href="/v1/status">/v1/status</a>, <a href="/v1/transitions">/v1/transitions</a>, <a href="/metrics">/metrics</a>). Changes go through the CLI: <code>failoverd drain</code>, <code>undrain</code>, <code>failback</code>.</p></footer>
 </body>
@@ -63,8 +64,8 @@ ${renderLive(d, q)}
 }
 
 /** The live part of a view: summary, filters, the page of record sets with their targets, pager, timeline, Route 53, RFC 2136 (when configured) and secondaries. */
-export function renderLive(d: AdminDeps, q: PageQuery): string {
-  return liveHtml(renderParts(d, q));
+export function renderLive(d: AdminDeps, q: PageQuery, decisions = d.decisions()): string {
+  return liveHtml(renderParts(d, q, decisions));
 }
 
 export function liveHtml(live: LiveParts): string {
@@ -76,9 +77,9 @@ export function liveHtml(live: LiveParts): string {
   return out.join('\n');
 }
 
-export function renderParts(d: AdminDeps, q: PageQuery): LiveParts {
+export function renderParts(d: AdminDeps, q: PageQuery, decisions = d.decisions()): LiveParts {
   const now = d.now();
-  const byKey = new Map(d.decisions().map((x) => [x.key, x]));
+  const byKey = new Map(decisions.map((x) => [x.key, x]));
   const listing = listRecordSets(d.controller().config.records, byKey, q);
   const sets = listing.shown.map(({ rs, decision }): [string, ArticlePieces] => {
     const view = recordSetView(rs, decision, d.probes);

@@ -7,6 +7,7 @@ import { canonicalName } from '../../dns-model/names.ts';
 import { findZone } from '../../records/snapshot.ts';
 import type { AdminDeps } from '../deps.ts';
 import { ApiError, sendJson, sendJsonSlices } from '../http.ts';
+import { collectInSlices } from '../slices.ts';
 import { matches, parseFilter, stateOf, type RecordSetFilter } from '../record-set-filter.ts';
 import type { Route } from '../router.ts';
 import { explainClient } from '../../failover/topology-explain.ts';
@@ -60,10 +61,10 @@ export function statusRoutes(d: AdminDeps): Route[] {
       method: 'GET',
       path: '/v1/status',
       handler: async ({ res, query }) => {
-        const c = d.controller();
-        const decisions = d.decisions();
-        const byKey = new Map(decisions.map((x) => [x.key, x]));
         const page = statusPage(query);
+        const decisions = await collectInSlices(d.eachDecision());
+        const c = d.controller();
+        const byKey = new Map(decisions.map((x) => [x.key, x]));
         let sets = c.config.records;
         let paging: unknown;
         if (page) {
