@@ -32,6 +32,7 @@ import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
 import { readStateFileSync, StateWriter, STATE_VERSION } from './state/store.ts';
 import type { StateValue } from './state/state-text.ts';
+import type { Config } from './config/types.ts';
 import type { SavedHealth } from './health/target-health.ts';
 import type { RecordSetState } from './failover/types.ts';
 import { createTransfers, type Transfers } from './transfer/index.ts';
@@ -69,6 +70,8 @@ export class Daemon {
   private snapshot: Snapshot | undefined;
   /** Each probe key's entry in the last state written (kept while unchanged). */
   private savedHealth = new Map<string, SavedHealth>();
+  /** The probe keys of the running config, each once, in config order (the state file's health section). */
+  private probeKeysOf: { config: Config; keys: string[] } | undefined;
   /** A publish is queued for the end of this turn of the event loop (coalescing). */
   private publishQueued: TimerHandle | undefined;
   private serving = false;
@@ -303,16 +306,14 @@ export class Daemon {
   private buildState(): StateValue {
     const c = this.controller;
     const health = new Map<string, SavedHealth>();
-    for (const rs of c.config.records) {
-      for (const t of rs.targets) {
-        if (health.has(t.probeKey)) continue;
-        const tr = c.tracker(t.probeKey);
-        const check = c.checkHashOf(t.probeKey);
-        if (!tr || !check || tr.health === 'UNKNOWN') continue;
-        let saved = this.savedHealth.get(t.probeKey);
-        if (saved?.health !== tr.health || saved.since !== tr.since || saved.check !== check) saved = { health: tr.health, since: tr.since, check };
-        health.set(t.probeKey, saved);
-      }
+    if (this.probeKeysOf?.config !== c.config) this.probeKeysOf = { config: c.config, keys: [...new Set(c.config.records.flatMap((rs) => rs.targets.map((t) => t.probeKey)))] };
+    for (const key of this.probeKeysOf.keys) {
+      const tr = c.tracker(key);
+      const check = c.checkHashOf(key);
+      if (!tr || !check || tr.health === 'UNKNOWN') continue;
+      let saved = this.savedHealth.get(key);
+      if (saved?.health !== tr.health || saved.since !== tr.since || saved.check !== check) saved = { health: tr.health, since: tr.since, check };
+      health.set(key, saved);
     }
     this.savedHealth = health;
     const serials: Record<string, number> = Object.fromEntries(this.floorSerials);

@@ -22,7 +22,8 @@ import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config
 import { Decider } from '../src/failover/decider.ts';
 import type { TargetHealthView } from '../src/health/target-health.ts';
 import { toDynamicRRset } from '../src/published-answers.ts';
-import { buildSnapshot } from '../src/records/snapshot.ts';
+import { buildSnapshot, namesChangedSince } from '../src/records/snapshot.ts';
+import { applyDelta, snapshotDelta } from '../src/dns/snapshot-delta.ts';
 import { StateText } from '../src/state/state-text.ts';
 import { Journal } from '../src/transfer/journal.ts';
 import { parseZoneText } from '../src/zones/parse.ts';
@@ -104,7 +105,7 @@ test('the leader\'s write plan: the decision objects it wrote are skipped; a new
   assert.equal(base.bodies.size, 3);
 });
 
-test('the journal diffs only the names whose node changed, among thousands of dynamic names', () => {
+test('the journal and the DNS workers\' delta take only the names whose node changed, among thousands of dynamic names', () => {
   const zones = [parseZoneText('$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 host 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\n', { file: 'example.test.zone' })];
   const { decider, set } = harness(2000);
   const journal = new Journal();
@@ -112,7 +113,13 @@ test('the journal diffs only the names whose node changed, among thousands of dy
   journal.record(snap);
   const from = snap.zones[0]!.serial;
   set('web1234@127.0.0.1', 'DOWN');
+  const prev = snap;
   snap = buildSnapshot(zones, decider.decisions().map(toDynamicRRset), snap);
+  assert.deepEqual([...namesChangedSince(prev.zones[0]!, snap.zones[0]!)!], ['r1234.example.test'], 'the snapshot says which names it made again');
+  assert.equal(namesChangedSince(snap.zones[0]!, prev.zones[0]!), undefined, 'not built from that view: unknown');
+  const delta = snapshotDelta(prev, snap)!;
+  assert.deepEqual(delta.zones[0]!.changed.map(([name]) => name), ['r1234.example.test'], 'the delta to the DNS workers holds that name only');
+  assert.equal(applyDelta(prev, delta).zones[0]!.nodes.get('r1234.example.test'), snap.zones[0]!.nodes.get('r1234.example.test'));
   journal.record(snap);
   const entries = journal.changes('example.test', from, snap.zones[0]!.serial);
   assert.equal(entries?.length, 1);

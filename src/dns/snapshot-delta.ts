@@ -12,7 +12,7 @@
  * case: only answers changed), only the dynamic layers are compared, so a
  * delta costs what the dynamic data costs, not what the zone costs.
  */
-import { LayeredNodes, sameTopology, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
+import { LayeredNodes, namesChangedSince, sameTopology, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 
 export interface ZoneDelta {
   origin: string;
@@ -41,7 +41,11 @@ export function snapshotDelta(prev: Snapshot, next: Snapshot): SnapshotDelta | u
     const b = next.zones[i]!;
     if (a.origin !== b.origin) return undefined;
     const changed: Array<[string, ZoneNode | null]> = [];
-    if (a.nodes instanceof LayeredNodes && b.nodes instanceof LayeredNodes && a.nodes.base === b.nodes.base) {
+    const rebuilt = namesChangedSince(a, b);
+    if (rebuilt && b.nodes instanceof LayeredNodes) {
+      // b was built from a by making these names again: every other node is a's.
+      for (const name of rebuilt) changed.push([name, b.nodes.get(name) ?? null]);
+    } else if (a.nodes instanceof LayeredNodes && b.nodes instanceof LayeredNodes && a.nodes.base === b.nodes.base) {
       for (const [name, node] of b.nodes.top) {
         const old = a.nodes.get(name);
         if (!old || !sameNode(old, node)) changed.push([name, node]);

@@ -241,6 +241,19 @@ function nodeIn(into: Map<string, ZoneNode>, base: ReadonlyMap<string, ZoneNode>
 /** What a zone view was built from: its dynamic answers, in order (kept beside it, not in it). */
 const builtFrom = new WeakMap<ZoneView, readonly DynamicRRset[]>();
 
+/** A view built from an earlier one by making some names again: that view, and those names. */
+const rebuiltFrom = new WeakMap<ZoneView, { from: ZoneView; names: ReadonlySet<string> }>();
+
+/**
+ * The names whose node differs between `before` and `after` when `after`
+ * was built from `before` by making only those again (every other node is
+ * the same object); undefined otherwise (compare them).
+ */
+export function namesChangedSince(before: ZoneView, after: ZoneView): ReadonlySet<string> | undefined {
+  const r = rebuiltFrom.get(after);
+  return r?.from === before ? r.names : undefined;
+}
+
 /**
  * Builds a snapshot. A zone keeps its serial when its data is unchanged from
  * `prev`; otherwise the serial moves forward. `floorSerials` (from persisted
@@ -276,9 +289,11 @@ export function buildSnapshot(
     const was = before && builtFrom.get(before);
     const changedNames = was && alignedChanges(was, mine);
     let top: Map<string, ZoneNode>;
-    if (changedNames && before!.nodes instanceof LayeredNodes && before!.nodes.base === base) {
+    const beforeNodes = before?.nodes;
+    const rebuilt = changedNames !== undefined && beforeNodes instanceof LayeredNodes && beforeNodes.base === base;
+    if (rebuilt) {
       // Only answers changed: copy the previous dynamic layer, rebuild the changed names.
-      top = new Map(before!.nodes.top);
+      top = new Map(beforeNodes.top);
       if (changedNames.size > 0) {
         for (const name of changedNames) top.delete(name);
         for (const d of mine) if (changedNames.has(d.name)) addDynamic(top, base, zf.origin, d);
@@ -299,6 +314,7 @@ export function buildSnapshot(
     }
     const view: ZoneView = { origin: zf.origin, serial, soaTtl, soa: { ...soa, serial }, nodes: new LayeredNodes(base, top), cuts, fingerprint };
     builtFrom.set(view, mine);
+    if (rebuilt) rebuiltFrom.set(view, { from: before!, names: changedNames! });
     views.push(view);
   }
   views.sort((a, b) => b.origin.length - a.origin.length);

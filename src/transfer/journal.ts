@@ -5,7 +5,7 @@
  * most `maxRecords` records over all of a zone's diffs (oldest dropped first).
  */
 import type { AnswerRR } from '../dns/resolve.ts';
-import { LayeredNodes, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
+import { LayeredNodes, namesChangedSince, type RRset, type Snapshot, type ZoneNode, type ZoneView } from '../records/snapshot.ts';
 import { serialGreater } from '../records/serial.ts';
 import type { SoaData } from '../dns-model/records.ts';
 import { recordKey, zoneRecords } from './zone-records.ts';
@@ -90,7 +90,7 @@ export class Journal {
 }
 
 function diff(before: ZoneView, after: ZoneView): JournalEntry {
-  const names = dynamicNames(before, after) ?? differingNames(before, after);
+  const names = namesChangedSince(before, after) ?? dynamicNames(before, after) ?? differingNames(before, after);
   const old = new Map(zoneRecords(before, names).map((r) => [recordKey(r), r]));
   const now = new Map(zoneRecords(after, names).map((r) => [recordKey(r), r]));
   const deleted: AnswerRR[] = [];
