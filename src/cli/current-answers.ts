@@ -8,20 +8,15 @@ import { Controller } from '../controller.ts';
 import { toDesiredRecordSets, toUpdateRecordSet } from '../published-answers.ts';
 import type { LoadRfc2136Config } from './rfc2136-commands.ts';
 import type { LoadRoute53Config } from './route53-commands.ts';
-import { keepProcessAlive } from '../clock.ts';
 import { systemClock } from '../clock.ts';
 
 async function currentDecisions(file: string) {
   const { config } = await loadConfig(file);
   const controller = new Controller(config, { clock: systemClock, logger: pino({ level: 'warn' }, pino.destination(2)) });
-  // The Clock's timers do not hold the process (a daemon has its servers): between two probes of a target
-  // (fastInterval, before a verdict) nothing would, and node would end this command with exit code 13.
-  const holdOpen = keepProcessAlive();
   try {
     await controller.start();
     return { config, decisions: controller.decisions() };
   } finally {
-    holdOpen.release();
     await controller.stop();
   }
 }

@@ -1,5 +1,6 @@
 /** The failoverd command line (commander). One file per command group. */
 import { Command } from 'commander';
+import { keepProcessAlive } from '../clock.ts';
 import { FAILOVERD_VERSION } from '../probes/version.ts';
 import { registerRoute53Commands } from './route53-commands.ts';
 import { registerAdminCommands } from './admin-commands.ts';
@@ -44,4 +45,13 @@ registerAdminCommands(program);
 registerDemoCommand(program);
 registerRoute53Commands(program, loadDesiredForRoute53);
 registerRfc2136Commands(program, loadDesiredForRfc2136);
-await program.parseAsync(process.argv);
+// The Clock's timers do not hold the process (a daemon has its servers): a
+// command waiting between two requests or probes (the Route 53 token
+// bucket's spacing, a backoff, a probe interval before a verdict) would be
+// ended by node with exit code 13 and no output. Held until its action is done.
+const hold = keepProcessAlive();
+try {
+  await program.parseAsync(process.argv);
+} finally {
+  hold.release();
+}

@@ -13,7 +13,7 @@ import type { DesiredRecordSet } from '../route53/desired.ts';
 import { formatPlan, planIsEmpty } from '../route53/plan.ts';
 import type { Route53Port } from '../route53/port.ts';
 import { Route53Sink } from '../route53/sink.ts';
-import { keepProcessAlive, systemClock } from '../clock.ts';
+import { systemClock } from '../clock.ts';
 
 export interface Route53CliDeps {
   /** Output (default: process.stdout). */
@@ -28,17 +28,6 @@ export type LoadRoute53Config = (file: string) => Promise<{ route53?: Route53Con
 
 export function registerRoute53Commands(program: Command, loadConfig: LoadRoute53Config, deps: Route53CliDeps = {}): void {
   const out = deps.out ?? ((s: string) => void process.stdout.write(s));
-  // The sink's waits (the token bucket's spacing, GetChange polling, backoff) run on the Clock's timers, which
-  // do not hold the process: between two requests nothing else might, and node would end the command with
-  // exit code 13 and no output. Held for the whole command.
-  const held = async (fn: () => Promise<void>): Promise<void> => {
-    const hold = keepProcessAlive();
-    try {
-      await fn();
-    } finally {
-      hold.release();
-    }
-  };
   const makeSink = async (file: string) => {
     const cfg = await loadConfig(file);
     if (!cfg.route53) throw new FailoverdError('CONFIG_INVALID', `${file}: no route53 section: nothing to plan`);
@@ -68,7 +57,7 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
     .requiredOption('-c, --config <file>', 'config file')
     .option('--json', 'print the plan as JSON')
     .option('--force', 'show the plan as if the safety guard were overridden')
-    .action((o: { config: string; json?: boolean; force?: boolean }) => held(async () => {
+    .action(async (o: { config: string; json?: boolean; force?: boolean }) => {
       let sink: Route53Sink | undefined;
       try {
         const s = await makeSink(o.config);
@@ -81,7 +70,7 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
       } finally {
         await sink?.stop();
       }
-    }));
+    });
 
   program
     .command('apply')
@@ -89,7 +78,7 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
     .requiredOption('-c, --config <file>', 'config file')
     .option('--force', 'apply even when the plan changes more than the guard allows')
     .option('--json', 'print plan and result as JSON')
-    .action((o: { config: string; force?: boolean; json?: boolean }) => held(async () => {
+    .action(async (o: { config: string; force?: boolean; json?: boolean }) => {
       let sink: Route53Sink | undefined;
       try {
         const s = await makeSink(o.config);
@@ -110,5 +99,5 @@ export function registerRoute53Commands(program: Command, loadConfig: LoadRoute5
       } finally {
         await sink?.stop();
       }
-    }));
+    });
 }
