@@ -1,6 +1,6 @@
 /** npm run docs: writes docs/configuration.md from the config schema. */
 import { writeFileSync } from 'node:fs';
-import { renderConfigReference, referenceGaps } from '../src/config/reference-doc.ts';
+import { renderConfigReference, referenceGaps } from './config-reference.ts';
 
 const file = new URL('../docs/configuration.md', import.meta.url);
 writeFileSync(file, renderConfigReference());

@@ -1,7 +1,7 @@
 /** ClusterHealthSource on a FakeClock: the quorum over live vantage reports per probe key, since when, and overrides on top. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { ClusterHealthSource } from '../src/cluster/cluster-health.ts';
 import type { VantageReport } from '../src/cluster/vantage.ts';
 import type { Health, Target } from '../src/config/types.ts';

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { KeptLease } from '../src/cluster/kept-lease.ts';
 import { Leadership } from '../src/cluster/leadership.ts';
 import { FakeEtcd } from './helpers/fake-etcd.ts';

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { PrefixMirror, RETRY_MAX_MS, type RecoveryCause } from '../src/cluster/prefix-mirror.ts';
 import { FakeEtcd } from './helpers/fake-etcd.ts';
 

@@ -16,7 +16,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { ClusterNode, HEARTBEAT_MS, staleAfterMs } from '../src/cluster/cluster-node.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Decider } from '../src/failover/decider.ts';

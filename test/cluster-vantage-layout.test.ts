@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { EtcdWrites } from '../src/cluster/etcd-writes.ts';
 import { KeptLease } from '../src/cluster/kept-lease.ts';
 import { PrefixMirror } from '../src/cluster/prefix-mirror.ts';

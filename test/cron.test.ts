@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { nextCronRun, scheduleCron } from '../src/cron.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();

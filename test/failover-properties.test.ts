@@ -31,7 +31,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import type { CheckConfig, Failback, Health, Policy, RecordSetConfig, WhenAllDown } from '../src/config/types.ts';
 import { selectionEqual } from '../src/failover/answers.ts';
 import { describeAnswer } from '../src/failover/describe.ts';

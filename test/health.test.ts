@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { HealthTracker, HISTORY_SIZE } from '../src/health/hysteresis.ts';
 import { effectiveHealth } from '../src/health/effective.ts';
 import type { ProbeResult } from '../src/probes/types.ts';

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { applyTxnToBase, emptyWriterBase, planDecisionWrite, type NextDecisions } from '../src/cluster/decision-layout.ts';
 import { DecisionStore } from '../src/cluster/decision-store.ts';
 import type { Leadership } from '../src/cluster/leadership.ts';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { FailoverdError } from '../src/errors.ts';
 import { LeaderDuties, type LeaderDuty } from '../src/leader-duties.ts';
 import { Metrics } from '../src/admin/metrics.ts';

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Daemon } from '../src/daemon.ts';
 import { metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';

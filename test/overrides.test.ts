@@ -1,7 +1,7 @@
 /** OverrideStore on a FakeClock: expiry fires exactly at expiresAt (also beyond setTimeout's 24.8-day limit), replace and clear events. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { OverrideStore, type OverrideEvent } from '../src/health/overrides.ts';
 
 const DAY = 86_400_000;

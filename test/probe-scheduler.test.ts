@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import net from 'node:net';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { checkSchema } from '../src/config/schema.ts';
 import { ProbeScheduler, MAX_IN_FLIGHT, MAX_SUSPECT_SHARE, MIN_SUSPECTS } from '../src/probes/scheduler.ts';
 import { LivenessWatch } from '../src/probes/watch.ts';

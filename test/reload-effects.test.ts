@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { configKeys, renderConfigReference } from '../src/config/reference-doc.ts';
+import { configKeys } from '../src/config/config-keys.ts';
+import { renderConfigReference } from '../scripts/config-reference.ts';
 import { planReload, reloadRuleOf, RELOAD_EFFECTS } from '../src/config/reload-effects.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { AdminSecret, type AdminTls } from '../src/config/admin.ts';

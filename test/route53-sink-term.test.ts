@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { route53Schema } from '../src/config/route53.ts';
 import { FailoverdError } from '../src/errors.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';

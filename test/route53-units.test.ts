@@ -1,7 +1,7 @@
 /** Pure parts of the Route 53 sink: config schema and preflight, plan mapping, batching, token bucket and retries on a FakeClock. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { route53Schema, validateRoute53 } from '../src/config/route53.ts';
 import { batchChanges } from '../src/route53/batch.ts';
 import { computePlan, type PlanChange } from '../src/route53/plan.ts';

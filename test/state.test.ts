@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { silentLogger } from '../src/log.ts';
 import { emptyState, MAX_DELAY_MS, persistedStateSchema, readStateFileSync, RETRY_MS, StateWriter } from '../src/state/store.ts';
 import { AdminDaemon, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { esc } from '../src/admin/page/escape.ts';
 import { duration } from '../src/admin/page/render.ts';
 import { HISTORY_WINDOW_MS, OVERRIDE_EVENTS_KEPT, STRIP_CELL_MS, StatusHistory, type HistorySource } from '../src/admin/status-history.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { after, test, type TestContext } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Packet, parseRequest, type DnsRequest } from '../src/dns/dns2.ts';
 import { readMessage } from '../src/dns/wire/reader.ts';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FakeClock } from '../src/clock.ts';
+import { FakeClock } from './helpers/fake-clock.ts';
 import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config/types.ts';
 import { Decider } from '../src/failover/decider.ts';
 import type { TargetHealthView } from '../src/health/target-health.ts';

@@ -8,7 +8,7 @@
  * Messages the schema words itself (a refine's text) are kept as they are.
  */
 import { quote } from '../errors.ts';
-import { configKeys, type KeyRow } from './reference-doc.ts';
+import { configKeys, type KeyRow } from './config-keys.ts';
 import { CONFIG_REFERENCE } from './reference.ts';
 
 /** zod's own wording (the defaults), which says nothing of the key: these are rewritten. */
