@@ -46,11 +46,11 @@ export function nextCronRun(expression: string, afterMs: number, timezone?: stri
 
 /**
  * Runs `run` at every time `expression` matches, timed by `clock`. A run
- * returning a promise is not started again until it settles; a throw or
- * rejection is the caller's to report (it is caught here so the schedule
- * goes on).
+ * returning a promise is not started again until it settles. A throw or a
+ * rejection goes to `onError` (the caller logs it: a schedule whose runs
+ * fail must not look like one that runs), and the schedule goes on.
  */
-export function scheduleCron(clock: Clock, expression: string, run: () => void | Promise<void>, opts: { timezone?: string } = {}): CronSchedule {
+export function scheduleCron(clock: Clock, expression: string, run: () => void | Promise<void>, opts: { timezone?: string; onError: (err: unknown) => void }): CronSchedule {
   const matcher = matcherOf(expression, opts.timezone);
   let due: number | undefined = matcher.getNextMatch(new Date(clock.now())).getTime();
   let timer: TimerHandle | undefined;
@@ -70,10 +70,11 @@ export function scheduleCron(clock: Clock, expression: string, run: () => void |
       let result: void | Promise<void>;
       try {
         result = run();
-      } catch {
+      } catch (err) {
         result = undefined;
+        opts.onError(err);
       }
-      if (result instanceof Promise) result.catch(() => undefined).finally(() => (busy = false));
+      if (result instanceof Promise) result.catch(opts.onError).finally(() => (busy = false));
       else busy = false;
     }
     // The next time after this one, or after now when times were missed.

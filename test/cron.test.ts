@@ -10,6 +10,7 @@ import { FakeClock } from './helpers/fake-clock.ts';
 import { nextCronRun, scheduleCron } from '../src/cron.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const unexpected = (err: unknown) => assert.fail(`a run failed: ${String(err)}`);
 
 test('nextCronRun: five and six fields, names, a time zone; strictly after the time given', () => {
   const sun = Date.UTC(2026, 0, 4, 2, 59, 0); // Sunday
@@ -28,7 +29,7 @@ test('nextCronRun: five and six fields, names, a time zone; strictly after the t
 test('scheduleCron: runs at each time on the Clock, not a millisecond early; stop() ends it', () => {
   const clock = new FakeClock(Date.UTC(2026, 0, 4, 0, 0, 30));
   const runs: string[] = [];
-  const s = scheduleCron(clock, '0 * * * *', () => void runs.push(iso(clock.now())), { timezone: 'UTC' });
+  const s = scheduleCron(clock, '0 * * * *', () => void runs.push(iso(clock.now())), { timezone: 'UTC', onError: unexpected });
   assert.equal(iso(s.next()!), '2026-01-04T01:00:00.000Z');
   clock.advance(Date.UTC(2026, 0, 4, 1) - clock.now() - 1);
   assert.deepEqual(runs, []);
@@ -48,7 +49,7 @@ test('scheduleCron: a run still going is not started again; a yearly run fires o
   const every = scheduleCron(clock, '* * * * * *', () => {
     started++;
     return new Promise<void>((r) => (finish = r));
-  });
+  }, { onError: unexpected });
   clock.advance(5000);
   assert.equal(started, 1, 'the first run holds the schedule');
   finish!();
@@ -58,7 +59,7 @@ test('scheduleCron: a run still going is not started again; a yearly run fires o
   every.stop();
 
   const yearly: string[] = [];
-  const y = scheduleCron(clock, '0 0 1 1 *', () => void yearly.push(iso(clock.now())), { timezone: 'UTC' });
+  const y = scheduleCron(clock, '0 0 1 1 *', () => void yearly.push(iso(clock.now())), { timezone: 'UTC', onError: unexpected });
   for (let i = 0; i < 400; i++) clock.advance(86_400_000);
   assert.deepEqual(yearly, ['2027-01-01T00:00:00.000Z']);
   y.stop();
@@ -69,9 +70,35 @@ test('scheduleCron: times missed while the process could not run are skipped, no
   const runs: string[] = [];
   // A clock whose timer fires late (a process paused for three hours).
   const late = { now: () => clock.now(), defer: clock.defer.bind(clock), setTimer: (ms: number, fn: () => void) => clock.setTimer(ms + 3 * 3600_000, fn) };
-  const s = scheduleCron(late, '0 * * * *', () => void runs.push(iso(clock.now())), { timezone: 'UTC' });
+  const s = scheduleCron(late, '0 * * * *', () => void runs.push(iso(clock.now())), { timezone: 'UTC', onError: unexpected });
   clock.advance(4 * 3600_000);
   assert.deepEqual(runs, ['2026-01-04T04:00:00.000Z'], 'one run on resuming, not four');
   assert.equal(iso(s.next()!), '2026-01-04T05:00:00.000Z');
+  s.stop();
+});
+
+test('scheduleCron: a run that throws or rejects is reported to onError with its cause, and the schedule goes on', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 0, 4));
+  const errors: string[] = [];
+  let n = 0;
+  const s = scheduleCron(
+    clock,
+    '* * * * * *',
+    () => {
+      n++;
+      if (n === 1) throw new Error('first failed');
+      if (n === 2) return Promise.reject(new Error('second failed'));
+    },
+    { onError: (err) => errors.push((err as Error).message) },
+  );
+  clock.advance(1000);
+  assert.deepEqual(errors, ['first failed']);
+  clock.advance(1000);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(errors, ['first failed', 'second failed']);
+  clock.advance(1000);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(n, 3, 'the schedule went on after both failures');
+  assert.equal(errors.length, 2);
   s.stop();
 });

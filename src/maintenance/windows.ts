@@ -45,7 +45,10 @@ export class MaintenanceWindows {
     this.stop();
     this.tasks = windows.map((cfg) => ({
       cfg,
-      schedule: scheduleCron(this.clock, cfg.cron, () => this.begin(cfg), cfg.timezone ? { timezone: cfg.timezone } : {}),
+      schedule: scheduleCron(this.clock, cfg.cron, () => this.begin(cfg), {
+        ...(cfg.timezone ? { timezone: cfg.timezone } : {}),
+        onError: (err) => this.log.error({ err, window: cfg.name }, 'maintenance window failed to start: its targets are not drained'),
+      }),
     }));
     this.releaseOrphans(windows);
   }

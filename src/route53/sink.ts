@@ -229,7 +229,7 @@ export class Route53Sink {
       this.needFull = true;
       this.failures = 0;
     }
-    this.cron = scheduleCron(this.clock, this.cfg.reconcile, () => this.reconcile());
+    this.cron = scheduleCron(this.clock, this.cfg.reconcile, () => this.reconcile(), { onError: (err) => this.log.error({ err }, 'route53 reconcile failed to run') });
     if (this.desired) this.reconcile().catch(() => undefined);
   }
 
