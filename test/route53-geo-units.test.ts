@@ -6,12 +6,7 @@
  * checks in failover mode). Pure: no sockets, no processes.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { loadConfig } from '../src/config/load.ts';
-import { ProblemsError } from '../src/errors.ts';
+import { test } from 'node:test';
 import { decide } from '../src/failover/decision.ts';
 import { step } from '../src/failover/machine.ts';
 import type { TargetView } from '../src/failover/types.ts';
@@ -19,12 +14,8 @@ import { toDesiredRecordSet, toDesiredRecordSets } from '../src/published-answer
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { describeGeoLocation, markerValue, type R53RecordSet } from '../src/route53/model.ts';
 import { computePlan, formatPlan, planIsEmpty, type OwnedHealthCheck, type Plan } from '../src/route53/plan.ts';
-import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
+import { ConfigFolder } from './helpers/config-folder.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'failoverd-route53-geo-units-'));
-mkdirSync(join(dir, 'zones'));
-copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SITES = `zones: zones
 checks:
@@ -39,22 +30,9 @@ records:
       ap: { targets: [{ address: 127.0.3.1, check: web }] }
 `;
 
-let n = 0;
-async function load(body: string) {
-  const file = join(dir, `c${n++}.yaml`);
-  writeFileSync(file, SITES + body);
-  return loadConfig(file);
-}
-
-async function problems(body: string): Promise<string[]> {
-  try {
-    await load(body);
-  } catch (err) {
-    assert.ok(err instanceof ProblemsError, String(err));
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail('expected the config to be refused');
-}
+const folder = new ConfigFolder('route53-geo-units', SITES);
+const load = (body: string) => folder.load(body);
+const problems = (body: string) => folder.problems(body);
 
 test('config: countries and continents as map keys, upper-cased, beside networks', async () => {
   const { config } = await load(`    map:

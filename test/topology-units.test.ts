@@ -5,25 +5,19 @@
  * all-down rule of the first listed site.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { buildClientTrie, lookupClientTrie, parseCidr, type Cidr } from '../src/config/client-networks.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { RecordSetConfig } from '../src/config/types.ts';
-import { ProblemsError } from '../src/errors.ts';
 import { decide } from '../src/failover/decision.ts';
 import { step } from '../src/failover/machine.ts';
 import { chooseSite } from '../src/failover/policy-topology.ts';
 import type { Answer, RecordSetState, TargetView } from '../src/failover/types.ts';
 import { TOPOLOGY_GUIDE } from '../src/config/topology-guide.ts';
-import { EXAMPLE_ZONE_FILE } from './helpers/dns-fixture.ts';
+import { ConfigFolder } from './helpers/config-folder.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'failoverd-topology-units-'));
-mkdirSync(join(dir, 'zones'));
-copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const HEAD = `zones: zones
 checks:
@@ -41,22 +35,9 @@ const TWO_SITES = `    policy: topology
         targets: [{ address: 127.0.2.1, check: web }, { address: 127.0.2.2, check: web, id: us-b }]
 `;
 
-let n = 0;
-async function load(body: string) {
-  const file = join(dir, `c${n++}.yaml`);
-  writeFileSync(file, HEAD + body);
-  return loadConfig(file);
-}
-
-async function problems(body: string): Promise<string[]> {
-  try {
-    await load(body);
-  } catch (err) {
-    assert.ok(err instanceof ProblemsError, String(err));
-    return err.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail('expected the config to be refused');
-}
+const folder = new ConfigFolder('topology-units', HEAD);
+const load = (body: string) => folder.load(body);
+const problems = (body: string) => folder.problems(body);
 
 test('good: a two-site record set loads with its sites, target ids per site and the compiled map', async () => {
   const { config } = await load(`${TWO_SITES}    map:
@@ -97,7 +78,7 @@ const BAD: Array<[string, string, RegExp]> = [
   ['an mmdb file that is not one', `${TWO_SITES}    mmdb: not-an.mmdb\n    map: [{ continents: [EU], sites: [eu] }]\n    default: [us]\n`, /^records\[0\]\.mmdb: \S*not-an\.mmdb is not a usable MaxMind database: no MaxMind metadata marker/],
   ['mmdb on a failover record set', `    mmdb: not-an.mmdb\n    targets: [{ address: 127.0.0.1, check: web }]\n`, /^records\[0\]\.mmdb: mmdb applies to policy topology only/],
 ];
-writeFileSync(join(dir, 'not-an.mmdb'), 'this is not a MaxMind database\n');
+writeFileSync(join(folder.dir, 'not-an.mmdb'), 'this is not a MaxMind database\n');
 
 for (const [what, body, want] of BAD) {
   test(`bad: ${what} is refused, naming the key`, async () => {
@@ -170,7 +151,7 @@ test('the machine skips a down site (a drained one too), names why, and answers 
 
 test('the worked two-site example in docs/configuration.md loads and answers as it says', async () => {
   const yaml = /```yaml\n([\s\S]*?)```/.exec(TOPOLOGY_GUIDE)![1]!;
-  const file = join(dir, 'guide.yaml');
+  const file = join(folder.dir, 'guide.yaml');
   writeFileSync(file, yaml);
   const { config } = await loadConfig(file);
   const rs = config.records[0]!;
