@@ -33,8 +33,7 @@ after(async () => {
 async function ask(port: number, subnet: string, recursive: boolean): Promise<{ answer: string[]; ecs?: string; ttl?: number }> {
   const r = await dig(port, 'geo.example.test', 'A', [`+subnet=${subnet}`, ...(recursive ? ['+rec'] : [])]);
   assert.equal(r.status, 'NOERROR', r.raw);
-  const ecs = /CLIENT-SUBNET: (\S+)/.exec(r.raw)?.[1];
-  return { answer: r.answer.map((l) => l.split(' ').at(-1)!).sort(), ...(ecs ? { ecs } : {}), ...(r.answer[0] ? { ttl: Number(r.answer[0].split(' ')[1]) } : {}) };
+  return { answer: r.answer.map((l) => l.split(' ').at(-1)!).sort(), ...(r.ecs ? { ecs: r.ecs } : {}), ...(r.answer[0] ? { ttl: Number(r.answer[0].split(' ')[1]) } : {}) };
 }
 
 test('through Unbound (subnetcache): two client subnets get their own site; a killed primary moves only its site\'s clients, within TTL + 1.5 s', async (t) => {

@@ -9,6 +9,8 @@ export interface DigResult {
   flags: string[];
   counts: { query: number; answer: number; authority: number; additional: number };
   edns?: { version: number; udp: number; flags: string[] };
+  /** The EDNS Client Subnet option the reply echoes, as dig prints it ("192.0.2.0/24/24": address/source/scope). */
+  ecs?: string;
   answer: string[];
   authority: string[];
   additional: string[];
@@ -27,6 +29,7 @@ export function parseDig(out: string): DigResult {
   const counts = /QUERY: (\d+), ANSWER: (\d+), AUTHORITY: (\d+), ADDITIONAL: (\d+)/.exec(out);
   if (!header || !flags || !counts) throw new Error(`dig printed no reply:\n${out}`);
   const edns = /EDNS: version: (\d+), flags:([^;]*); udp: (\d+)/.exec(out);
+  const ecs = /CLIENT-SUBNET: (\S+)/.exec(out);
   const section = (title: string): string[] => {
     const m = new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(out);
     return m ? m[1]!.split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.replace(/\s+/g, ' ').trim()) : [];
@@ -36,6 +39,7 @@ export function parseDig(out: string): DigResult {
     flags: flags[1]!.trim().split(/\s+/).filter(Boolean).sort(),
     counts: { query: +counts[1]!, answer: +counts[2]!, authority: +counts[3]!, additional: +counts[4]! },
     edns: edns ? { version: +edns[1]!, flags: edns[2]!.trim().split(/\s+/).filter(Boolean), udp: +edns[3]! } : undefined,
+    ...(ecs ? { ecs: ecs[1]! } : {}),
     answer: section('ANSWER'),
     authority: section('AUTHORITY'),
     additional: section('ADDITIONAL'),
