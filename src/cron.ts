@@ -39,11 +39,6 @@ function matcherOf(expression: string, timezone: string | undefined): NextMatch 
   return matcher as NextMatch;
 }
 
-/** Epoch ms of the first run of `expression` strictly after `afterMs`. */
-export function nextCronRun(expression: string, afterMs: number, timezone?: string): number {
-  return matcherOf(expression, timezone).getNextMatch(new Date(afterMs)).getTime();
-}
-
 /**
  * Runs `run` at every time `expression` matches, timed by `clock`. A run
  * returning a promise is not started again until it settles. A throw or a

@@ -7,12 +7,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from './helpers/fake-clock.ts';
-import { nextCronRun, scheduleCron } from '../src/cron.ts';
+import { scheduleCron } from '../src/cron.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const unexpected = (err: unknown) => assert.fail(`a run failed: ${String(err)}`);
 
-test('nextCronRun: five and six fields, names, a time zone; strictly after the time given', () => {
+/** The first run of `expression` strictly after `afterMs`, as a schedule started then sees it. */
+function nextCronRun(expression: string, afterMs: number, timezone?: string): number {
+  const s = scheduleCron(new FakeClock(afterMs), expression, () => undefined, { ...(timezone ? { timezone } : {}), onError: unexpected });
+  const next = s.next()!;
+  s.stop();
+  return next;
+}
+
+test('the first run: five and six fields, names, a time zone; strictly after the time given', () => {
   const sun = Date.UTC(2026, 0, 4, 2, 59, 0); // Sunday
   const cases: Array<[string, string | undefined, number, string]> = [
     ['0 3 * * 0', 'UTC', sun, '2026-01-04T03:00:00.000Z'],
