@@ -85,6 +85,10 @@ records:
   // The source address 127.0.0.1 is in no database network: the default list. Then every site up (each rises on its own).
   await d.waitForAnswer('geo.example.test', ['127.0.0.4'], 10_000);
   await d.waitForSitesUp('geo.example.test/A');
+  // The status says every site is UP once the main process decided it; each UDP worker serves it from its next
+  // snapshot, a moment later. Until both workers answer the last site to rise (ap, for the CIDR entry inside DE):
+  // six asks at once reach each of the two workers but for a chance of 1 in 32.
+  await until('both UDP workers to serve every site up', async () => (await Promise.all(Array.from({ length: 6 }, () => ask(d.dnsPort, '192.0.2.128/25')))).every((r) => r.answer[0] === '127.0.0.3'), 10_000);
 
   const cases: Array<[string, string, string, string]> = [
     // subnet sent, what decides, answer, echoed ECS (source/scope)
