@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChangeResourceRecordSetsCommand, GetHealthCheckCommand, ListResourceRecordSetsCommand, UpdateHealthCheckCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { AdminDaemon, TestDir } from './helpers/admin-daemon.ts';
+import { AdminDaemon, steadyCheck, TestDir } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
 import { eventually } from './helpers/eventually.ts';
@@ -30,7 +30,7 @@ test('topology → Route 53 geolocation: plan shows it, per-site health checks, 
 admin: { listen: "127.0.0.1:0" }
 zones: zones
 checks:
-  web: { type: http, port: ${backends[0]!.port}, interval: 1s, fastInterval: 100ms, timeout: 500ms, rise: 1, fall: 2 }
+  web: ${steadyCheck(backends[0]!.port)}
 records:
   - name: geo.example.test
     type: A

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { AdminDaemon, FAST, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
+import { AdminDaemon, steadyCheck, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { runCli } from './helpers/cli.ts';
 import { dig } from './helpers/dig.ts';
@@ -33,7 +33,7 @@ test('clients get their own site, a killed or drained site is skipped, and expla
 zones: zones
 admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
 checks:
-  web: { type: http, port: ${port}, ${FAST} }
+  web: ${steadyCheck(port)}
 records:
   - name: geo.example.test
     type: A

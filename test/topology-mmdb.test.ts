@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AdminDaemon, FAST, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
+import { AdminDaemon, steadyCheck, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { dig } from './helpers/dig.ts';
 import { needMmdbWriter, writeMmdbs, type MmdbNetwork } from './helpers/mmdb.ts';
@@ -61,7 +61,7 @@ test('countries and continents from an .mmdb pick the site, CIDR entries win, th
 zones: zones
 admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
 checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
+  web: ${steadyCheck(backends[0]!.port)}
 records:
   - name: geo.example.test
     type: A

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { AdminDaemon, FAST, TestDir, TOKEN } from './helpers/admin-daemon.ts';
+import { AdminDaemon, steadyCheck, TestDir, TOKEN } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { dig } from './helpers/dig.ts';
 import { eventually, scaled } from './helpers/eventually.ts';
@@ -45,7 +45,7 @@ test('through Unbound (subnetcache): two client subnets get their own site; a ki
 zones: zones
 admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
 checks:
-  web: { type: http, port: ${backends[0]!.port}, ${FAST} }
+  web: ${steadyCheck(backends[0]!.port)}
 records:
   - name: geo.example.test
     type: A

@@ -48,6 +48,19 @@ export class TestDir {
  */
 export const FAST = `interval: ${scaled(400)}ms, fastInterval: 50ms, timeout: ${scaled(300)}ms, rise: 2, fall: 2, watch: false`;
 
+/**
+ * A check for tests whose subject is not probe timing (topology maps, ECS,
+ * Route 53 records), on the backends' `port`: a TCP connect, which the
+ * kernel completes even while the test process that serves the backends is
+ * stalled, so on a busy machine a site does not fall because the test was
+ * slow (with FAST's HTTP probe, two 300 ms timeouts in a row were enough,
+ * and CI saw a site's answer move to its next site mid-test). A killed
+ * backend (connection refused) still falls within four fast probes (~200 ms).
+ */
+export function steadyCheck(port: number): string {
+  return `{ type: tcp, port: ${port}, interval: ${scaled(1000)}ms, fastInterval: 50ms, timeout: ${scaled(900)}ms, rise: 1, fall: 4, watch: false }`;
+}
+
 export interface DaemonPlace {
   /** A command that runs node, e.g. ['ip', 'netns', 'exec', ns]. */
   wrap?: string[];
