@@ -14,6 +14,7 @@ import { FailoverdError } from '../src/errors.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import type { Route53Port } from '../src/route53/port.ts';
 import { Route53Sink } from '../src/route53/sink.ts';
+import { Metrics } from '../src/admin/metrics.ts';
 import { captureLog } from './helpers/log-capture.ts';
 
 const ZONE = 'example.test';
@@ -79,6 +80,13 @@ function memoryPort() {
     release: () => held?.release(),
     isHeld: () => held !== undefined,
   };
+}
+
+/** failoverd_route53_errors_total{code} as /metrics exports it for `sink` (the daemon's Metrics reading the sink's view). */
+async function errorsByCode(sink: Route53Sink, clock: FakeClock): Promise<Record<string, number>> {
+  const metrics = new Metrics({ decisions: () => [], ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => clock.now(), route53: () => sink.metricsView() });
+  const values = (await metrics.registry.getSingleMetric('failoverd_route53_errors_total')!.get()).values;
+  return Object.fromEntries(values.map((v) => [String(v.labels.code), v.value]));
 }
 
 async function flush(): Promise<void> {
@@ -164,9 +172,12 @@ test('the gate is asked before the zone is read: refused, the sink reads nothing
   const mem = memoryPort();
   let leading = false;
   let asked = 0;
+  let refused = 0;
   const sink = makeSink(mem, clock, async () => {
     asked++;
-    if (!leading) throw new FailoverdError('CLUSTER_NOT_LEADER', 'not the leader');
+    if (leading) return;
+    refused++;
+    throw new FailoverdError('CLUSTER_NOT_LEADER', 'not the leader');
   });
   sink.update([desired('10.0.0.1')]);
   sink.start();
@@ -174,10 +185,12 @@ test('the gate is asked before the zone is read: refused, the sink reads nothing
   await flush();
   assert.deepEqual(mem.calls, [], 'refused by the gate: not even a read');
   assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
+  assert.deepEqual(await errorsByCode(sink, clock), { CLUSTER_NOT_LEADER: refused }, 'each refusal counted in failoverd_route53_errors_total{code="CLUSTER_NOT_LEADER"}');
   leading = true;
   clock.advance(1000); // the retry
   await until('written once the gate lets it through', clock, () => mem.calls.includes('ChangeResourceRecordSets'));
   await sink.idle();
+  assert.deepEqual(await errorsByCode(sink, clock), { CLUSTER_NOT_LEADER: refused }, 'the refusals stay counted; the write that passed is not an error');
   const before = asked;
   await sink.stop();
   clock.advance(120_000);
@@ -206,6 +219,7 @@ test('the lead lost after the gate proved it (a process paused past its lease): 
   assert.deepEqual(mem.calls, [], `nothing sent once the lead is not held: ${mem.calls.join(', ')}`);
   assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
   assert.equal(sink.status().retries, 0, 'not retried as a Route 53 error');
+  assert.deepEqual(await errorsByCode(sink, clock), { CLUSTER_NOT_LEADER: 1 }, 'the deposed leader\'s refusal counted in failoverd_route53_errors_total');
 
   // A read in flight when the lead is lost: the change it planned is not sent.
   holds = true;
@@ -221,5 +235,6 @@ test('the lead lost after the gate proved it (a process paused past its lease): 
   await flush();
   assert.deepEqual(mem.calls, ['ListResourceRecordSets'], `only the read sent before the lead was lost: ${mem.calls.join(', ')}`);
   assert.equal(sink.status().lastError?.code, 'CLUSTER_NOT_LEADER');
+  assert.deepEqual(await errorsByCode(sink, clock), { CLUSTER_NOT_LEADER: 2 }, 'the second refusal counted too');
   await sink.stop();
 });
