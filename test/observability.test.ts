@@ -88,7 +88,7 @@ test('promtool test rules: degraded, all down and the other alerts fire from sam
 
 test('alerts: a summary and a runbook section of docs/operations.md that exists, for each', () => {
   const sections = anchors(readFileSync(file('docs/operations.md'), 'utf8'));
-  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdRfc2136OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady'];
+  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdRfc2136OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady', 'FailoverdConfigReloadFailing'];
   const all = rules();
   for (const name of want) assert.ok(all.some((r) => r.alert === name), `alert ${name}`);
   for (const r of all) {
