@@ -21,7 +21,7 @@ import { errorText, formatProblem, ProblemsError, type Problem } from './errors.
 import { recordSetKey } from './failover/describe.ts';
 import { LeaderDuties } from './leader-duties.ts';
 import type { Logger } from './log.ts';
-import { MaintenanceWindows } from './maintenance/windows.ts';
+import { MaintenanceWindows, type PersistOverrides } from './maintenance/windows.ts';
 import { overrideEvent, transitionEvent } from './notify/events.ts';
 import { Notifier } from './notify/webhook.ts';
 import type { Transition } from './failover/types.ts';
@@ -30,7 +30,7 @@ import { toDesiredRecordSets, toDynamicRRset, toUpdateRecordSet } from './publis
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
 import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
-import { readStateFileSync, StateWriter, STATE_VERSION } from './state/store.ts';
+import { readStateFileSync, StateWriter, STATE_VERSION, type StateWriteOutcome } from './state/store.ts';
 import type { StateValue } from './state/state-text.ts';
 import type { Config } from './config/types.ts';
 import type { SavedHealth } from './health/target-health.ts';
@@ -120,7 +120,7 @@ export class Daemon {
     this.rfc2136 = config.rfc2136 ? new Rfc2136Sink({ config: config.rfc2136, logger: this.log, clock: opts.clock, gate: () => this.duties.assertLeader() }) : undefined;
     this.transfers = createTransfers(config, { logger: this.log.child({ component: 'transfer' }), dns: this.dns, clock: this.clock });
     this.notifier = new Notifier({ webhooks: config.notify, logger: this.log.child({ component: 'notify' }), clock: opts.clock, onOutcome: (o) => this.metrics.notifications.inc({ outcome: o }) });
-    this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock);
+    this.maintenance = new MaintenanceWindows(() => this.controller, this.log.child({ component: 'maintenance' }), this.clock, () => this.persistOverrides());
     this.state = new StateWriter({ file: config.state.file, logger: this.log.child({ component: 'state' }), build: () => this.buildState(), clock: opts.clock, onWrite: (ok, ms) => this.metrics.stateWrite(ok, ms) });
     const route53 = this.route53;
     if (route53) this.duties.add({ name: 'route53', start: () => route53.start(), stop: () => route53.stop() });
@@ -330,6 +330,25 @@ export class Daemon {
     };
   }
 
+  /** Publishes a queued answer change, writes the overrides to etcd (a cluster: rejects when it refuses them) and the state file. */
+  private async persistNow(): Promise<StateWriteOutcome> {
+    this.publishNowIfQueued();
+    await this.source.flush();
+    return this.state.flush();
+  }
+
+  /** persistNow() for a maintenance window's drain: what a failure means for it. */
+  private async persistOverrides(): ReturnType<PersistOverrides> {
+    this.publishNowIfQueued();
+    try {
+      await this.source.flush();
+    } catch (err) {
+      return { ok: false, err, consequence: 'is undone: etcd refused it' };
+    }
+    const saved = await this.state.flush();
+    return saved.ok ? saved : { ok: false, err: saved.err, consequence: 'is not in the state file: a restart during the window would serve the targets again' };
+  }
+
   private adminDeps(): AdminDeps {
     return {
       controller: () => this.controller,
@@ -346,11 +365,7 @@ export class Daemon {
       maintenance: () => this.maintenance.status(),
       metrics: this.metrics,
       // An operator action's answer change is in the snapshot (and its serial on disk) before the API answers.
-      persistNow: async () => {
-        this.publishNowIfQueued();
-        await this.source.flush();
-        return this.state.flush();
-      },
+      persistNow: () => this.persistNow(),
       route53: () => this.route53?.view() ?? null,
       rfc2136: () => this.rfc2136?.view() ?? null,
       cluster: () => this.source.clusterStatus(),

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'CLUSTER_NOT_LEADER'
   | 'CLUSTER_UNAVAILABLE'
   | 'CLUSTER_INSTANCE_TAKEN'
+  | 'MAINTENANCE_RUN_FAILED'
   | 'INTERNAL';
 
 export class FailoverdError extends Error {

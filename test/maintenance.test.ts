@@ -9,10 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FakeClock } from './helpers/fake-clock.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Daemon } from '../src/daemon.ts';
+import { formatStatus } from '../src/cli/admin-commands.ts';
 import { metric, parsePrometheus, TestDir } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { eventually } from './helpers/eventually.ts';
@@ -77,6 +80,11 @@ async function startDaemon(dir: TestDir, clock: FakeClock) {
     /** Bounded: the answer follows a jump of the clock within a few event-loop turns, not after real time. */
     waitForAnswer: (want: string[]) => eventually(`www.example.test to answer ${want.join(',')}`, async () => JSON.stringify((await resolver.resolve4('www.example.test')).sort()) === JSON.stringify(want), 5000, 10),
     active: async (window: string) => metric(parsePrometheus((await api('GET', '/metrics')).text), 'failoverd_maintenance_active', { window }),
+    /** The window's failed runs and whether its last run succeeded, as /metrics exports them. */
+    runs: async (window: string) => {
+      const samples = parsePrometheus((await api('GET', '/metrics')).text);
+      return { failures: metric(samples, 'failoverd_maintenance_run_failures_total', { window }), lastOk: metric(samples, 'failoverd_maintenance_last_run_successful', { window }) };
+    },
   };
 }
 
@@ -189,4 +197,70 @@ test('a drain whose window is gone from the config when failoverd starts again i
   assert.deepEqual([released.window, released.target], ['retired', PRIMARY]);
   assert.deepEqual(await second.answer(), ['127.0.0.1']);
   assert.deepEqual((await second.api('GET', '/v1/status')).body.overrides, []);
+});
+
+test('a window whose run fails says so: log, /v1/status, failoverd status, the status page and metrics, until its next good run', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * *', duration: '30m', reason: 'kernel patching' }));
+  const clock = new FakeClock(T0);
+  const d = await startDaemon(dir, clock);
+  t.after(() => d.daemon.stop());
+  const stateDir = dirname(dir.stateFile);
+  const restore = () => {
+    rmSync(stateDir, { force: true });
+    renameSync(`${stateDir}.saved`, stateDir);
+  };
+
+  // Exported from the start, before any run.
+  assert.deepEqual(await d.runs('patch'), { failures: 0, lastOk: 1 });
+  const before = (await d.api('GET', '/v1/status')).body.maintenance[0];
+  assert.equal(before.failedRuns, 0);
+  assert.equal(before.lastRun, undefined);
+
+  // The drain cannot be made durable: a regular file where the state folder was (fails for root too, as a full or read-only disk would).
+  renameSync(stateDir, `${stateDir}.saved`);
+  writeFileSync(stateDir, 'not a folder');
+  let restored = false;
+  t.after(() => {
+    if (!restored) restore();
+  });
+  const runAt = Date.UTC(2026, 0, 4, 3, 0, 0);
+  clock.advance(MIN);
+  const failed = await logged(d.log, 'maintenance window run failed: its targets may not be drained');
+  assert.equal(failed.level, 50, 'an error line');
+  assert.equal(failed.window, 'patch');
+  assert.equal((failed.err as { code?: string }).code, 'MAINTENANCE_RUN_FAILED');
+  const started = d.log.lines.filter((l) => l.msg === 'maintenance window started');
+  assert.deepEqual(started.map((l) => l.drained), [[PRIMARY]], 'the drain was made (the failure line follows it)');
+  assert.ok(d.log.lines.indexOf(started[0]!) < d.log.lines.indexOf(failed), 'started, then failed');
+
+  const s = (await d.api('GET', '/v1/status')).body;
+  const w = s.maintenance[0];
+  assert.equal(w.failedRuns, 1);
+  assert.equal(w.lastRun.ok, false);
+  assert.equal(Date.parse(w.lastRun.at), runAt);
+  assert.equal(w.lastRun.error.code, 'MAINTENANCE_RUN_FAILED');
+  assert.match(w.lastRun.error.message, /^maintenance window patch: the drain of www\.example\.test\/A\/127\.0\.0\.1 is not in the state file: a restart during the window would serve the targets again \(ENOTDIR\)$/);
+  // The drain itself is in effect (the safe side for the work); only its durability failed.
+  await d.waitForAnswer(['127.0.0.2']);
+  assert.deepEqual(await d.runs('patch'), { failures: 1, lastOk: 0 });
+  const text = formatStatus(s);
+  assert.match(text, /^WARNING: maintenance window patch FAILED at 2026-01-04T03:00:00\.000Z \(1 failed run\(s\) since start\): maintenance window patch: the drain of .* is not in the state file/m);
+  assert.match(text, /^patch +0 3 \* \* \* +1800s +ACTIVE until \S+ +FAILED /m);
+  const page = (await d.api('GET', '/')).text;
+  assert.match(page, /MAINTENANCE FAILED<\/span> window patch .*is not in the state file/);
+
+  // Fixed: the next day's run succeeds; the failure stays counted.
+  restore();
+  restored = true;
+  clock.advance(24 * 60 * MIN);
+  await eventually('the next run recorded', async () => (await d.api('GET', '/v1/status')).body.maintenance[0].lastRun?.ok === true, 5000, 10);
+  const again = (await d.api('GET', '/v1/status')).body;
+  assert.equal(Date.parse(again.maintenance[0].lastRun.at), runAt + 24 * 60 * MIN);
+  assert.equal(again.maintenance[0].failedRuns, 1);
+  assert.deepEqual(await d.runs('patch'), { failures: 1, lastOk: 1 });
+  assert.doesNotMatch(formatStatus(again), /WARNING: maintenance/);
+  assert.doesNotMatch((await d.api('GET', '/')).text, /MAINTENANCE FAILED/);
+  assert.equal(d.log.lines.filter((l) => l.msg === 'maintenance window started').length, 2);
 });

@@ -88,7 +88,7 @@ test('promtool test rules: degraded, all down and the other alerts fire from sam
 
 test('alerts: a summary and a runbook section of docs/operations.md that exists, for each', () => {
   const sections = anchors(readFileSync(file('docs/operations.md'), 'utf8'));
-  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdRfc2136OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady', 'FailoverdConfigReloadFailing'];
+  const want = ['FailoverdRecordSetDegraded', 'FailoverdRecordSetAllDown', 'FailoverdTargetFlapping', 'FailoverdProbesFailingForRecordSet', 'FailoverdRoute53OutOfSync', 'FailoverdRfc2136OutOfSync', 'FailoverdStateWritesFailing', 'FailoverdNotReady', 'FailoverdConfigReloadFailing', 'FailoverdMaintenanceWindowFailed'];
   const all = rules();
   for (const name of want) assert.ok(all.some((r) => r.alert === name), `alert ${name}`);
   for (const r of all) {
@@ -159,6 +159,7 @@ test('the dashboard and the alerts query only metrics (and labels) a live daemon
     wwwConfig(backends[0]!.port, {
       token: TOKEN,
       extra: `notify: [{ url: "http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook" }]
+maintenance: [{ name: new-year, targets: [www.example.test/A/127.0.0.2], cron: "0 3 1 1 *", duration: 1m, reason: "a window that does not run here: its series exist from the start" }]
 route53:
   hostedZoneId: ${zoneId}
   zone: example.test

@@ -41,8 +41,8 @@ export interface MetricsSources {
   /** True once the first answers are decided. */
   ready: () => boolean;
   snapshot: () => Snapshot | undefined;
-  /** Maintenance window name → active now. */
-  maintenance: () => Array<{ name: string; active: boolean }>;
+  /** Each configured maintenance window: active now, its failed runs, its last run. */
+  maintenance: () => Array<{ name: string; active: boolean; failedRuns: number; lastRun?: { ok: boolean } }>;
   notifyQueue: () => number;
   /** The daemon's Clock (epoch ms). */
   now: () => number;
@@ -276,6 +276,26 @@ export class Metrics {
       collect() {
         this.reset();
         for (const m of src.maintenance()) this.set({ window: m.name }, m.active ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'failoverd_maintenance_run_failures_total',
+      help: 'Runs of a maintenance window that failed (a target not drained, or its drain not made durable), since start; 0 for each configured window from the start.',
+      labelNames: ['window'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of src.maintenance()) this.inc({ window: m.name }, m.failedRuns);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_maintenance_last_run_successful',
+      help: '0 when the last run of a maintenance window failed, until its next good run; 1 otherwise (also before its first run).',
+      labelNames: ['window'],
+      registers,
+      collect() {
+        this.reset();
+        for (const m of src.maintenance()) this.set({ window: m.name }, m.lastRun?.ok === false ? 0 : 1);
       },
     });
     this.stateWrites = new Counter({ name: 'failoverd_state_writes_total', help: 'State file writes by outcome (ok, error).', labelNames: ['outcome'], registers });

@@ -77,7 +77,8 @@ function ago(iso: string | undefined, now = systemClock.now()): string {
   return s >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-function formatStatus(s: any): string {
+/** `failoverd status` as text, from GET /v1/status's body. */
+export function formatStatus(s: any): string {
   const sets = table(
     ['RECORD SET', 'POLICY', 'ANSWER', 'SINCE', 'WHY'],
     s.recordSets.map((r: any) => [r.key, r.policy, r.answer + (r.degraded ? ' (degraded)' : ''), ago(r.since), (r.reason ?? '-') + (r.pending ? ` [waiting: ${r.pending}]` : '')]),
@@ -92,10 +93,23 @@ function formatStatus(s: any): string {
     }),
   );
   const windows = s.maintenance.length
-    ? '\n' + table(['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'TARGETS'], s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.targets.join(', ')]))
+    ? '\n' +
+      formatWindowFailures(s.maintenance) +
+      table(
+        ['MAINTENANCE', 'CRON', 'DURATION', 'STATE', 'LAST RUN', 'TARGETS'],
+        s.maintenance.map((m: any) => [m.name, m.cron, `${m.duration / 1000}s`, m.active ? `ACTIVE until ${m.until}` : `next ${m.next ?? '-'}`, m.lastRun ? `${m.lastRun.ok ? 'ok' : 'FAILED'} ${ago(m.lastRun.at)}` : '-', m.targets.join(', ')]),
+      )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
   return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatDuties(s.leaderDuties)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+}
+
+/** A WARNING line per maintenance window whose last run failed. */
+function formatWindowFailures(windows: any[]): string {
+  return windows
+    .filter((m) => m.lastRun && !m.lastRun.ok)
+    .map((m) => `WARNING: maintenance window ${m.name} FAILED at ${m.lastRun.at} (${m.failedRuns} failed run(s) since start): ${m.lastRun.error?.message ?? '?'}\n`)
+    .join('');
 }
 
 /** A WARNING line per leader duty that should run here and does not (its start failed). */

@@ -104,13 +104,16 @@ function summary(d: AdminDeps, l: Listing, now: number): string {
   const ready = d.readiness();
   const zones = (d.snapshot()?.zones ?? []).map((z) => `${esc(z.origin || '.')} serial ${esc(z.serial)}`).join(', ');
   const { total, degraded, all_down: allDown } = l.counts;
-  const active = d.maintenance().filter((m) => m.active);
+  const windows = d.maintenance();
+  const active = windows.filter((m) => m.active);
+  const failed = windows.filter((m) => m.lastRun?.ok === false);
   const overall = allDown ? `<span class="badge b-alldown">ALL DOWN: ${allDown}</span>` : degraded ? `<span class="badge b-degraded">DEGRADED: ${degraded}</span>` : '<span class="badge b-ok">ALL HEALTHY</span>';
   const attention = allDown + degraded;
   return `<section class="summary" data-part="summary" aria-label="Summary">
 <p>${overall} <span class="count">${total} record set${total === 1 ? '' : 's'}</span> · <span class="attention">${attention ? `${attention} need${attention === 1 ? 's' : ''} attention (${allDown} all down, ${degraded} degraded)` : 'none needs attention'}</span> · <span class="${ready.ready ? 'ready' : 'notready'}">${ready.ready ? 'ready' : `NOT READY: ${esc(ready.reason ?? '')}`}</span></p>
 <p class="meta">version ${esc(info.version)} · up since ${time(info.startedAt, now)} · config ${esc(info.configFile)} loaded ${time(info.configLoadedAt, now)}${zones ? ` · zones: ${zones}` : ''}</p>
 ${active.length ? `<p class="meta">Maintenance now: ${active.map((m) => `<span class="badge b-held">MAINTENANCE ${esc(m.name)}</span>`).join(' ')}</p>` : ''}
+${failed.map((m) => `<p class="meta maintenance-failed"><span class="badge b-alldown">MAINTENANCE FAILED</span> window ${esc(m.name)} ${time(m.lastRun!.at, now)}: <span class="reason">${esc(m.lastRun!.error?.message ?? '')}</span></p>`).join('\n')}
 </section>`;
 }
 

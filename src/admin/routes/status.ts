@@ -90,7 +90,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
         };
         const tail = {
           overrides: decisions.filter((x) => keys.has(x.key)).flatMap((x) => x.targets.flatMap(({ id, override: o }) => (o ? [{ target: id, state: o.state, reason: o.reason, source: o.source, createdAt: iso(o.createdAt), expiresAt: iso(o.expiresAt) }] : []))),
-          maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next) })),
+          maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next), lastRun: m.lastRun ? { ...m.lastRun, at: iso(m.lastRun.at) } : undefined })),
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
           cluster: clusterView(d.cluster?.()),
