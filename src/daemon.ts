@@ -81,6 +81,8 @@ export class Daemon {
   private reloadQueued: Promise<ReloadOutcome> | undefined;
   private readonly startedAt: number;
   private configLoadedAt: number;
+  /** The last reload since start: when, and the problems that refused it (status says a refused one until a good one). */
+  private lastReload: { at: number; ok: boolean; problemCount: number; problems: string[] } | undefined;
   private adminBound: { host: string; port: number } | undefined;
 
   constructor(loaded: LoadedConfig, opts: DaemonOptions) {
@@ -232,6 +234,7 @@ export class Daemon {
       const problems: Problem[] = err instanceof ProblemsError ? err.problems : [{ file, message: errorText(err) }];
       for (const p of problems) log.error({ file: p.file, line: p.line, path: p.path, problem: p.message }, `config problem: ${formatProblem(p)}`);
       log.error({ file, problems: problems.length }, 'reload refused: still serving the previous config');
+      this.lastReload = { at: this.clock.now(), ok: false, problemCount: problems.length, problems: problems.slice(0, 20).map(formatProblem) };
       this.metrics.reload(false);
       return { ok: false, problems };
     }
@@ -251,6 +254,7 @@ export class Daemon {
     for (const id of summary.overridesDropped) log.warn({ target: id }, 'dropped the override of a target that is no longer configured');
     for (const r of needsRestart) log.warn({ key: r.key, why: r.why }, restartWarning(r));
     this.metrics.reload(true);
+    this.lastReload = { at: this.configLoadedAt, ok: true, problemCount: 0, problems: [] };
     this.state.markDirty();
     log.info({ file, ...summary, probesKept: summary.probesKept.length, recordSets: applied.records.length, zones: next.zones.map((z) => z.origin) }, 'config reloaded');
     return { ok: true, summary, warnings, needsRestart };
@@ -377,7 +381,7 @@ export class Daemon {
       history: this.history,
       clock: this.clock,
       now: () => this.clock.now(),
-      info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt }),
+      info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt, ...(this.lastReload ? { lastReload: this.lastReload } : {}) }),
     };
   }
 }

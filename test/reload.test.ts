@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import { AdminDaemon, FAST, metric, parsePrometheus, TestDir, TOKEN, until } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 import { needTool } from './helpers/tools.ts';
+import { formatStatus } from '../src/cli/admin-commands.ts';
 
 const dir = new TestDir();
 let backends: Backend[] = [];
@@ -58,6 +59,7 @@ async function reloadMetrics() {
 }
 
 test('a broken config is refused with every problem (API and SIGHUP), and the old one keeps serving', async () => {
+  assert.equal((await d.api('GET', '/v1/status')).body.config.lastReload, undefined, 'no reload yet');
   assert.equal((await d.api('POST', `/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, { body: { state: 'down', reason: 'kept across reloads' } })).status, 200);
   const before = (await d.api('GET', '/v1/status')).body;
   dir.write(
@@ -103,6 +105,14 @@ test('a broken config is refused with every problem (API and SIGHUP), and the ol
   assert.deepEqual(after.overrides, before.overrides);
   const m = await reloadMetrics();
   assert.deepEqual([m.ok, m.failed, m.last], [0, 3, 0]);
+  // The refusal is in the status (API, CLI, status page) until a good reload, not only in the log and metrics.
+  const refused = after.config.lastReload;
+  assert.equal(refused.ok, false);
+  assert.equal(refused.problemCount, 2);
+  assert.match(refused.problems[0], /failoverd\.yaml:14 records\[1\]\.targets\[0\]\.check: unknown check "nope"/);
+  assert.ok(Date.parse(refused.at) > Date.parse(after.config.loadedAt));
+  assert.match(formatStatus(after), new RegExp(`^WARNING: config reload REFUSED at ${refused.at.replace(/\./g, '\\.')} \\(2 problem\\(s\\)\\): still serving the config loaded at ${after.config.loadedAt.replace(/\./g, '\\.')}\n  .*unknown check "nope"`, 'm'));
+  assert.match((await d.api('GET', '/')).text, /RELOAD REFUSED<\/span>.*2 problems, first: <span class="reason">.*unknown check &quot;nope&quot;/);
 });
 
 test('a good config is applied: unchanged probes keep their health and drains; new record sets answer', async () => {
@@ -138,6 +148,9 @@ test('a good config is applied: unchanged probes keep their health and drains; n
   const m = await reloadMetrics();
   assert.deepEqual([m.ok, m.failed, m.last], [1, 3, 1]);
   assert.ok(m.at * 1000 >= t0 - 1000);
+  assert.deepEqual(after.config.lastReload, { at: after.config.loadedAt, ok: true, problemCount: 0, problems: [] });
+  assert.doesNotMatch(formatStatus(after), /WARNING: config reload/);
+  assert.doesNotMatch((await d.api('GET', '/')).text, /RELOAD REFUSED/);
 });
 
 /** The probed targets ("<check>@<address>") that have probe series in /metrics, and the checks that have latency series. */

@@ -60,5 +60,6 @@ export interface AdminDeps {
   leaderDuties?(): LeaderDutiesView;
   /** Cluster mode: a target this instance knows and the leader does not decide (a drain of it would be applied nowhere), with the instances that know it. */
   targetUnknownToLeader?(targetId: string): { leader: string; knownBy: string[] } | undefined;
-  info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number };
+  /** lastReload: the last reload since start (none: undefined); a refused one with its problems (the first 20 as text). */
+  info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number; lastReload?: { at: number; ok: boolean; problemCount: number; problems: string[] } };
 }

@@ -101,7 +101,16 @@ export function formatStatus(s: any): string {
       )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatDuties(s.leaderDuties)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+}
+
+/** A WARNING line when the last reload was refused (the daemon serves the config it loaded before). */
+function formatReload(c: any): string {
+  const r = c?.lastReload;
+  if (!r || r.ok) return '';
+  const first = r.problems.slice(0, 3).map((p: string) => `\n  ${p}`).join('');
+  const more = r.problemCount > 3 ? `\n  ... ${r.problemCount - 3} more (failoverd reload prints them all)` : '';
+  return `WARNING: config reload REFUSED at ${r.at} (${r.problemCount} problem(s)): still serving the config loaded at ${c.loadedAt}${first}${more}\n`;
 }
 
 /** A WARNING line per maintenance window whose last run failed. */

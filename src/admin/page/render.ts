@@ -113,6 +113,7 @@ function summary(d: AdminDeps, l: Listing, now: number): string {
 <p>${overall} <span class="count">${total} record set${total === 1 ? '' : 's'}</span> · <span class="attention">${attention ? `${attention} need${attention === 1 ? 's' : ''} attention (${allDown} all down, ${degraded} degraded)` : 'none needs attention'}</span> · <span class="${ready.ready ? 'ready' : 'notready'}">${ready.ready ? 'ready' : `NOT READY: ${esc(ready.reason ?? '')}`}</span></p>
 <p class="meta">version ${esc(info.version)} · up since ${time(info.startedAt, now)} · config ${esc(info.configFile)} loaded ${time(info.configLoadedAt, now)}${zones ? ` · zones: ${zones}` : ''}</p>
 ${active.length ? `<p class="meta">Maintenance now: ${active.map((m) => `<span class="badge b-held">MAINTENANCE ${esc(m.name)}</span>`).join(' ')}</p>` : ''}
+${info.lastReload?.ok === false ? `<p class="meta reload-refused"><span class="badge b-alldown">RELOAD REFUSED</span> ${time(info.lastReload.at, now)}: still serving the config loaded ${time(info.configLoadedAt, now)}; ${info.lastReload.problemCount} problem${info.lastReload.problemCount === 1 ? '' : 's'}, first: <span class="reason">${esc(info.lastReload.problems[0] ?? '')}</span></p>` : ''}
 ${failed.map((m) => `<p class="meta maintenance-failed"><span class="badge b-alldown">MAINTENANCE FAILED</span> window ${esc(m.name)} ${time(m.lastRun!.at, now)}: <span class="reason">${esc(m.lastRun!.error?.message ?? '')}</span></p>`).join('\n')}
 </section>`;
 }

@@ -84,7 +84,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           ready: d.readiness().ready,
           version: info.version,
           startedAt: iso(info.startedAt),
-          config: { file: info.configFile, loadedAt: iso(info.configLoadedAt) },
+          config: { file: info.configFile, loadedAt: iso(info.configLoadedAt), ...(info.lastReload ? { lastReload: { ...info.lastReload, at: iso(info.lastReload.at) } } : {}) },
           ...(paging ? { page: paging } : {}),
           zones: (d.snapshot()?.zones ?? []).map((z) => ({ origin: z.origin, serial: z.serial })),
         };
