@@ -378,6 +378,7 @@ export class Daemon {
       transitions: (limit) => this.source.transitions(limit),
       failback: (key) => this.source.failback(key),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
+      webhooks: () => this.notifier.status(),
       history: this.history,
       clock: this.clock,
       now: () => this.clock.now(),

@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { AdminDaemon, TestDir, TOKEN, until, wwwConfig } from './helpers/admin-daemon.ts';
+import { AdminDaemon, metric, parsePrometheus, TestDir, TOKEN, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, tcpBackend, type Backend } from './helpers/backends.ts';
 import { freePort } from './helpers/ports.ts';
+import { formatStatus } from '../src/cli/admin-commands.ts';
 
 const dir = new TestDir();
 let backends: Backend[] = [];
@@ -135,4 +136,25 @@ test('user:password in a webhook URL go as Authorization: Basic, and the passwor
     ['/metrics', metrics.text],
   ];
   for (const [where, text] of places) for (const secret of SECRETS) assert.doesNotMatch(text, secret, `the password in ${where}`);
+});
+
+test('a webhook that gives up says so beyond the log: /v1/status webhooks[], a WARNING in failoverd status, failoverd_notifications_total{outcome="failed"}', async () => {
+  const closed = `http://127.0.0.1:${closedPort}/closed`;
+  await d.proc.waitForLog((l) => l.msg === 'notification failed; giving up on it' && l.webhook === closed, 5000);
+  const s = (await d.api('GET', '/v1/status')).body;
+  assert.deepEqual(s.webhooks.map((w: any) => w.webhook), [`http://127.0.0.1:${hung.port}/never`, `http://127.0.0.1:${(receiver.address() as { port: number }).port}/json`, `http://127.0.0.1:${(receiver.address() as { port: number }).port}/slack`, `http://127.0.0.1:${(receiver.address() as { port: number }).port}/basic`, closed]);
+  const failing = s.webhooks.find((w: any) => w.webhook === closed);
+  assert.ok(failing.failed >= 1);
+  assert.equal(failing.sent, 0);
+  assert.equal(failing.lastFailure.attempts, 2, 'retried once, then given up');
+  assert.match(failing.lastFailure.error, /ECONNREFUSED/);
+  assert.ok(!Number.isNaN(Date.parse(failing.lastFailure.at)));
+  const json = s.webhooks.find((w: any) => w.webhook.endsWith('/json'));
+  assert.equal(json.lastFailure, undefined, 'a 500 retried and then delivered is not a failure');
+  assert.ok(json.sent >= 1);
+  const text = formatStatus(s);
+  assert.match(text, new RegExp(`^WARNING: webhook ${closed.replace(/\./g, '\\.')} FAILING: gave up on a \\w+ notification at \\S+ after 2 attempt\\(s\\): .*ECONNREFUSED`, 'm'));
+  assert.doesNotMatch(text, /WARNING: webhook \S+\/json/);
+  const m = parsePrometheus((await d.api('GET', '/metrics')).text);
+  assert.ok((metric(m, 'failoverd_notifications_total', { outcome: 'failed' }) ?? 0) >= failing.failed);
 });

@@ -13,6 +13,7 @@ import type { Rfc2136StatusView } from '../rfc2136/sink.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
 import type { StateWriteOutcome } from '../state/store.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
+import type { WebhookStatus } from '../notify/webhook.ts';
 import type { Metrics } from './metrics.ts';
 import type { StatusHistory } from './status-history.ts';
 import type { ProbesOf } from './views.ts';
@@ -45,6 +46,8 @@ export interface AdminDeps {
   rfc2136?(): Rfc2136StatusView | null;
   /** Each secondary's last answer to a NOTIFY, per zone; empty without secondaries. */
   secondaries(): NotifyStatus[];
+  /** Each webhook's deliveries (notify:): sent, failed, dropped, the last failure. */
+  webhooks?(): WebhookStatus[];
   /** The last hour of each target and the recent override events (the status page). */
   history: StatusHistory;
   /**

@@ -101,7 +101,7 @@ export function formatStatus(s: any): string {
       )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
 }
 
 /** A WARNING line when the last reload was refused (the daemon serves the config it loaded before). */
@@ -111,6 +111,14 @@ function formatReload(c: any): string {
   const first = r.problems.slice(0, 3).map((p: string) => `\n  ${p}`).join('');
   const more = r.problemCount > 3 ? `\n  ... ${r.problemCount - 3} more (failoverd reload prints them all)` : '';
   return `WARNING: config reload REFUSED at ${r.at} (${r.problemCount} problem(s)): still serving the config loaded at ${c.loadedAt}${first}${more}\n`;
+}
+
+/** A WARNING line per webhook whose last event was given up on (no event delivered since). */
+function formatWebhooks(webhooks: any[] | undefined): string {
+  return (webhooks ?? [])
+    .filter((w) => w.lastFailure && (!w.lastSentAt || Date.parse(w.lastSentAt) <= Date.parse(w.lastFailure.at)))
+    .map((w) => `WARNING: webhook ${w.webhook} FAILING: gave up on a ${w.lastFailure.event} notification at ${w.lastFailure.at} after ${w.lastFailure.attempts} attempt(s): ${w.lastFailure.error} (${w.failed} failed, ${w.dropped} dropped, ${w.sent} sent since start)\n`)
+    .join('');
 }
 
 /** A WARNING line per maintenance window whose last run failed. */

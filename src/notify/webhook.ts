@@ -23,6 +23,21 @@ const MAX_BACKOFF_MS = 60_000;
 
 export type NotifyOutcome = 'sent' | 'retried' | 'failed' | 'dropped';
 
+/** One webhook's deliveries since start (or since a reload changed it), for /v1/status. */
+export interface WebhookStatus {
+  /** safeUrl(): no credentials, no query string. */
+  webhook: string;
+  queued: number;
+  sent: number;
+  /** Events given up on after their retries (or at once on a 4xx). */
+  failed: number;
+  /** Events dropped from a full queue. */
+  dropped: number;
+  lastSentAt?: number;
+  /** The last event given up on: when, which, after how many attempts, why (credentials cut out). */
+  lastFailure?: { at: number; event: string; attempts: number; error: string };
+}
+
 export interface NotifierOptions {
   webhooks: NotifyConfig[];
   logger: Logger;
@@ -88,6 +103,9 @@ class WebhookQueue {
   private readonly limited: RateLimitedLog;
   /** Identity across reloads: the webhook's whole config. */
   readonly key: string;
+  private readonly counts = { sent: 0, failed: 0, dropped: 0 };
+  private lastSentAt: number | undefined;
+  private lastFailure: WebhookStatus['lastFailure'];
 
   constructor(
     private readonly cfg: NotifyConfig,
@@ -106,10 +124,21 @@ class WebhookQueue {
     return this.queue.length + (this.busy ? 1 : 0);
   }
 
+  status(): WebhookStatus {
+    return {
+      webhook: this.where,
+      queued: this.length,
+      ...this.counts,
+      ...(this.lastSentAt !== undefined ? { lastSentAt: this.lastSentAt } : {}),
+      ...(this.lastFailure ? { lastFailure: this.lastFailure } : {}),
+    };
+  }
+
   push(e: NotifyEvent): void {
     if (this.stopped) return;
     if (this.queue.length >= this.cfg.queue) {
       this.queue.shift();
+      this.counts.dropped++;
       this.outcome('dropped');
       this.limited.warn(`drop:${this.where}`, { webhook: this.where, queue: this.cfg.queue }, 'notification queue full: dropped the oldest event');
     }
@@ -150,10 +179,14 @@ class WebhookQueue {
     for (let attempt = 0; !this.stopped; attempt++) {
       const verdict = await this.post(body);
       if (verdict.ok) {
+        this.counts.sent++;
+        this.lastSentAt = this.clock.now();
         this.outcome('sent');
         return;
       }
       if (!verdict.retry || attempt >= this.cfg.retries) {
+        this.counts.failed++;
+        this.lastFailure = { at: this.clock.now(), event: e.event, attempts: attempt + 1, error: verdict.why };
         this.outcome('failed');
         this.log.warn({ webhook: this.where, event: e.event, attempts: attempt + 1, err: verdict.why }, 'notification failed; giving up on it');
         return;
@@ -219,6 +252,11 @@ export class Notifier {
 
   get queued(): number {
     return this.queues.reduce((n, q) => n + q.length, 0);
+  }
+
+  /** Each configured webhook's deliveries. */
+  status(): WebhookStatus[] {
+    return this.queues.map((q) => q.status());
   }
 
   /** Gives queued events up to `ms` to go out, then stops. */

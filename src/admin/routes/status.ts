@@ -93,6 +93,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next), lastRun: m.lastRun ? { ...m.lastRun, at: iso(m.lastRun.at) } : undefined })),
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
+          webhooks: (d.webhooks?.() ?? []).map((w) => ({ ...w, lastSentAt: iso(w.lastSentAt), lastFailure: w.lastFailure ? { ...w.lastFailure, at: iso(w.lastFailure.at) } : undefined })),
           cluster: clusterView(d.cluster?.()),
           leaderDuties: leaderDutiesView(d.leaderDuties?.()),
           rfc2136: d.rfc2136?.() ?? null,
