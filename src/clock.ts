@@ -26,6 +26,37 @@ export function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** A timer that fires at least this late was held back by this process's own stall, not by what it waits for. */
+export const STALL_MS = 20;
+
+/**
+ * A deadline that does not blame what it waits for on this process's own
+ * stall. A timer fires first on the turn after a blocked event loop (CPU
+ * throttled, a long GC, a busy host), before the poll phase reads the
+ * answers that arrived meanwhile, so a plain timer turns a stall of the
+ * prober into a timeout of a healthy target. When the timer fires `late` ms
+ * after it was due (at least STALL_MS), it waits that much more once
+ * (at most `ms`), then one turn after pending I/O, and only then calls `fn`.
+ * On time, `fn` runs at once, as with setTimer.
+ */
+export function setDeadline(clock: Clock, ms: number, fn: () => void): TimerHandle {
+  const due = clock.now() + ms;
+  let extended = false;
+  const fire = (): void => {
+    const late = clock.now() - due;
+    if (extended || late < STALL_MS) {
+      fn();
+      return;
+    }
+    extended = true;
+    handle = clock.setTimer(Math.min(late, ms), () => {
+      handle = clock.defer(fn);
+    });
+  };
+  let handle = clock.setTimer(ms, fire);
+  return { cancel: () => handle.cancel() };
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {

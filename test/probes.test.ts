@@ -228,6 +228,37 @@ test('https: self-signed cert fails with tlsVerify, passes without', async (t) =
   assert.equal(sawHost, 'localhost');
 });
 
+/** Blocks this process's event loop for `ms` (a real stall: CPU throttling or a long GC looks the same to the prober). */
+function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+test('a stall of the prober itself is not a timeout of the target: the answer that arrived meanwhile counts (tcp, http)', async (t) => {
+  // The connect completes in the kernel while this process is blocked past the probe's timeout; a plain timer fires
+  // first on the next turn, before the poll phase reads the connect, and called a live target "timeout after 100ms".
+  const tcpPort = await listen(t, net.createServer((s) => s.end()));
+  const tcp = tcpProbe(spec({ type: 'tcp', port: tcpPort, timeout: '100ms' }));
+  stall(400);
+  const tr = await tcp;
+  assert.deepEqual([tr.ok, tr.reason], [true, 'connected']);
+  // The same for HTTP with the backend in this process, stalled too: it answers on the turns after the stall.
+  const httpPort = await listen(t, httpBackend((_req, res) => res.end('ok')));
+  const web = httpProbe(spec({ type: 'http', port: httpPort, timeout: '300ms' }));
+  stall(700);
+  const hr = await web;
+  assert.deepEqual([hr.ok, hr.reason], [true, 'status 200']);
+});
+
+test('a stall of the prober does not make a target that never answers live: it still times out, once the stall is made up', async (t) => {
+  const port = await listen(t, net.createServer(() => {}));
+  const pending = httpProbe(spec({ type: 'http', port, timeout: '200ms' }));
+  stall(500);
+  const r = await pending;
+  assert.deepEqual([r.ok, r.reason], [false, 'timeout after 200ms']);
+  // 500 ms blocked, then at most one more timeout (200 ms) to make up for it.
+  assert.ok(r.latencyMs >= 500 && r.latencyMs < 2000, `latency ${r.latencyMs}`);
+});
+
 test('tcp: connected and refused', async (t) => {
   const port = await listen(t, net.createServer((s) => s.end()));
   const ok = await tcpProbe(spec({ type: 'tcp', port }));

@@ -1,10 +1,11 @@
 /**
- * One probe attempt: a single hard timer (connect + response + body), abort
+ * One probe attempt: a single hard timer (connect + response + body; the
+ * daemon's own stalls do not count against it: setDeadline), abort
  * handling, latency measurement and exactly one verdict. Probe kinds plug
  * their socket work in through `run`, which returns its cleanup.
  */
 import { performance } from 'node:perf_hooks';
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { setDeadline, systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { errorReason, localProbeError, localReason } from './reason.ts';
 import type { ProbeResult } from './types.ts';
 
@@ -51,7 +52,8 @@ export function probeAttempt(
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    timer = clock.setTimer(timeoutMs, () => finish(false, `timeout after ${timeoutMs}ms`));
+    // The daemon's own stall is not the target's timeout (setDeadline).
+    timer = setDeadline(clock, timeoutMs, () => finish(false, `timeout after ${timeoutMs}ms`));
     try {
       cleanup = run(finish);
     } catch (err) {

@@ -23,7 +23,9 @@
  *   so a slow old timeout can never undo what a newer probe observed.
  * - Watchdog: a ProbeFn must settle within check.timeout; if one does not
  *   settle by timeout + watchdogGraceMs, it is aborted and counted as a
- *   timeout failure, so a broken probe cannot hold a slot forever.
+ *   timeout failure, so a broken probe cannot hold a slot forever. Like
+ *   the probe's own timeout, it does not count this process's stalls
+ *   (setDeadline in clock.ts).
  * - Probes aborted by remove()/stop() deliver nothing.
  * - Local errors: a result marked `local` (the probe failed on an error of
  *   this machine: EMFILE, ENFILE, EADDRNOTAVAIL, ENOBUFS) is delivered like
@@ -33,7 +35,7 @@
  *   LivenessWatch connection; its close triggers probeNow(), and every ok
  *   result calls noteSuccess() (which reconnects, at most once per interval).
  */
-import type { Clock, TimerHandle } from '../clock.ts';
+import { setDeadline, type Clock, type TimerHandle } from '../clock.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { probeFor as defaultProbeFor, type ProbeKind } from './index.ts';
 import { errorReason, localProbeError, localReason } from './reason.ts';
@@ -275,7 +277,7 @@ export class ProbeScheduler {
     // holds the watchdog for the rest of timeout + grace.
     p.timer = this.clock.setTimer(check.fastInterval, () => {
       if (!t.inFlight.has(p.seq)) return;
-      p.timer = this.clock.setTimer(Math.max(0, check.timeout + this.watchdogGraceMs - check.fastInterval), () => {
+      p.timer = setDeadline(this.clock, Math.max(0, check.timeout + this.watchdogGraceMs - check.fastInterval), () => {
         this.complete(t, p, this.failure(`timeout after ${check.timeout}ms (probe did not settle)`, check.timeout));
         p.abort.abort();
       });
