@@ -56,7 +56,7 @@ const HEAL_MS = 10_000;
  * An instance may say it is current while answering what the world stopped
  * being at most this long ago: docs/cluster.md's "current" is a
  * confirmation at most max(3 × leaseTtl, 10 s) old, plus 2 s of sampling
- * and probing (fall 2 at 400 ms).
+ * and probing (fall 3 at 400 ms).
  */
 const STALE_MS = Math.max(3 * LEASE_TTL_S * 1000, 10_000) + 2000;
 const QUOTA = 16 * 1024 * 1024;

@@ -43,8 +43,8 @@ const BACKEND_PORT = 8080;
 /** Short for a quick test; the checks hold for any leaseTtl (docs/cluster.md). */
 const LEASE_TTL_S = 2;
 /**
- * FAST: probes every 400 ms, 50 ms after a failure, fall 2: a vantage point
- * sees a cut-off target DOWN after at most about 0.5 s (the "fall time").
+ * FAST: probes every 400 ms, 50 ms after a failure, fall 3: a vantage point
+ * sees a cut-off target DOWN after about 0.5 s (the "fall time").
  */
 const FALL_TIME_MS = 500;
 
