@@ -89,7 +89,7 @@ export const CONFIG_REFERENCE: Record<string, KeyDoc> = {
     description: 'Time between probes while a target\'s health is unsettled (a result disagrees with its health and `rise`/`fall` is not reached yet); also, a probe unanswered this long makes the target suspect and starts the next probe. At most `interval`.',
     example: '200ms',
   },
-  'checks.<name>.timeout': { description: 'How long one probe may take. Below `interval`.', example: '2s' },
+  'checks.<name>.timeout': { description: 'How long one probe may take. Below `interval`. Time failoverd itself was not running (a blocked event loop: CPU throttling, a long GC) does not count: a deadline reached at least 20 ms late waits that much more once, and reads what arrived meanwhile, before it calls the probe a timeout.', example: '2s' },
   'checks.<name>.rise': { description: 'Consecutive successes before a DOWN target is UP again.', example: '3' },
   'checks.<name>.fall': { description: 'Consecutive failures before an UP target is DOWN.', example: '3' },
   'checks.<name>.watch': {
