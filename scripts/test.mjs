@@ -23,6 +23,7 @@ const UNIT = new Set([
   'health.test.ts',
   'incremental-publish.test.ts',
   'leader-duties.test.ts',
+  'local-verdict-defer.test.ts',
   'log-userinfo.test.ts',
   'overrides.test.ts',
   'rfc2136-config.test.ts',

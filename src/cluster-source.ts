@@ -18,6 +18,9 @@ import type { LeaderDuties } from './leader-duties.ts';
 import type { Logger } from './log.ts';
 import type { ZoneFile } from './dns-model/records.ts';
 
+/** How long a health change waits before this instance's own verdict takes it, while the cluster's decisions are served. */
+export const LOCAL_VERDICT_DELAY_MS = 5000;
+
 export interface ClusterDecisionsOptions {
   loaded: LoadedConfig;
   controller: Controller;
@@ -57,6 +60,12 @@ export class ClusterDecisions implements DecisionSource {
       },
       clock: opts.clock,
       logger: log,
+    });
+    // While the cluster's decisions are served, this instance's own verdict is decided a few seconds after a health
+    // change (off the path of a mass failover's cluster decision); at once when it is about to be served.
+    this.controller.deferVerdict(() => this.node.served() !== undefined, LOCAL_VERDICT_DELAY_MS);
+    this.node.on('served', () => {
+      if (!this.node.served()) this.controller.decidePending();
     });
     // This instance's health and operators' overrides go to etcd.
     this.controller.healthListeners.push((probeKey) => this.node.localHealthChanged(probeKey));

@@ -46,6 +46,11 @@ export class Controller {
   readonly decider: Decider;
   private ready = false;
   private onFirstRound: (() => void) | undefined;
+  /** deferVerdict(): while `when()` holds, health changes wait `delayMs` in `pending` before the decider sees them. */
+  private deferral: { when: () => boolean; delayMs: number } | undefined;
+  private readonly pending = new Set<string>();
+  private pendingTimer: TimerHandle | undefined;
+  private pendingSince = 0;
 
   constructor(config: Config, opts: ControllerOptions) {
     this.log = opts.logger;
@@ -53,7 +58,7 @@ export class Controller {
     const restore = opts.restore ?? {};
     this.health = new TargetHealth(config, { clock: this.clock, logger: this.log, restore });
     this.decider = new Decider(config, { clock: this.clock, logger: this.log, health: this.health, restore: restore.recordSets });
-    this.health.after.healthChange = (key) => this.decider.probeKeyChanged(key);
+    this.health.after.healthChange = (key) => this.healthChanged(key);
     this.health.after.override = (id) => this.decider.targetChanged(id);
     this.health.after.result = () => {
       if (!this.ready && this.onFirstRound && this.health.firstRoundDone()) this.onFirstRound();
@@ -131,7 +136,49 @@ export class Controller {
     this.decider.activate();
   }
 
+  /**
+   * While `when()` holds, a probe key's health change reaches the decider
+   * `delayMs` later, with every other change of that time, rather than at
+   * once: in a cluster, this instance's own verdict is not served while the
+   * cluster's decisions are, and deciding it at once (10,000 failover
+   * machines in a mass failover) would hold the event loop while the
+   * cluster's decision is being made and written. `decidePending()` decides
+   * what waits at once (when the own verdict is about to be served). The
+   * wait runs from the last change, at most 3 × `delayMs` from the first.
+   */
+  deferVerdict(when: () => boolean, delayMs: number): void {
+    this.deferral = { when, delayMs };
+  }
+
+  /** Decides the health changes waiting (deferVerdict) now. */
+  decidePending(): void {
+    this.pendingTimer?.cancel();
+    this.pendingTimer = undefined;
+    const keys = [...this.pending];
+    this.pending.clear();
+    this.decider.probeKeysChanged(keys);
+  }
+
+  private healthChanged(probeKey: string): void {
+    if (!this.deferral?.when()) {
+      if (this.pending.size > 0) this.decidePending();
+      this.decider.probeKeyChanged(probeKey);
+      return;
+    }
+    // delayMs after the last change (a mass failover's changes come over a moment), at most 3 × delayMs after the first.
+    const now = this.clock.now();
+    if (this.pending.size === 0) this.pendingSince = now;
+    this.pending.add(probeKey);
+    this.pendingTimer?.cancel();
+    this.pendingTimer = this.clock.setTimer(Math.min(this.deferral.delayMs, this.pendingSince + 3 * this.deferral.delayMs - now), () => {
+      this.pendingTimer = undefined;
+      this.decidePending();
+    });
+  }
+
   async stop(): Promise<void> {
+    this.pendingTimer?.cancel();
+    this.pendingTimer = undefined;
     this.decider.stop();
     await this.health.stop();
   }

@@ -21,7 +21,12 @@ import {
   type NextDecisions,
   type WriterBase,
 } from '../src/cluster/decision-layout.ts';
+import { DECISION_LAYOUT, rebuildDecision } from '../src/cluster/decision-compact.ts';
 import { ClusterKeys } from '../src/cluster/keys.ts';
+import type { CheckConfig, RecordSetConfig } from '../src/config/types.ts';
+import { decide } from '../src/failover/decision.ts';
+import { FailoverMachine } from '../src/failover/failover-machine.ts';
+import type { TargetOverride } from '../src/health/overrides.ts';
 import { decisionWriteFailureCause, RETRY_MAX_MS, WriteFailures } from '../src/cluster/write-failures.ts';
 import type { RecordSetDecision } from '../src/failover/decision.ts';
 import type { Transition } from '../src/failover/types.ts';
@@ -287,6 +292,90 @@ test('decision layout: readers order record sets by the rank given (the config),
   const r2 = new DecisionAssembler(keys, undefined, (k) => bad.push(k));
   assert.equal(r2.apply(keys.decisionRecordSet('x/A'), '{not json'), false);
   assert.deepEqual(bad, [keys.decisionRecordSet('x/A')]);
+});
+
+const check: CheckConfig = {
+  type: 'http', port: 80, path: '/', headers: {}, expect: { status: ['200-399'] }, tlsVerify: true,
+  interval: 1000, fastInterval: 100, timeout: 500, rise: 2, fall: 2, watch: true,
+};
+
+/** A real record set of three targets (primary, secondary, a third). */
+function recordSetConfig(i: number, ttl = 30): RecordSetConfig {
+  const targets = ['127.0.0.1', '127.0.0.2', `127.0.1.${i % 250}`].map((address, k) => ({ id: `r${i}.example.test/A/${address}`, address, checkName: `c${k}`, check, weight: 1, probeKey: `c${k}@${address}` }));
+  return { name: `r${i}.example.test`, type: 'A', zone: 'example.test', ttl, policy: 'failover', failback: 'auto', whenAllDown: 'primary', maxAnswers: 8, targets };
+}
+
+/** The decision a leader makes for `rs` after its primary went DOWN (drained when `drain`), the machine run as the Decider runs it. */
+function failedOver(rs: RecordSetConfig, drain?: TargetOverride): RecordSetDecision {
+  const m = new FailoverMachine(rs);
+  const views = (primary: 'UP' | 'DOWN') => new Map(rs.targets.map((t, k) => [t.id, { id: t.id, health: k === 0 ? primary : ('UP' as const), since: 1000, ...(k === 0 && primary === 'DOWN' ? { reason: 'connect ECONNREFUSED' } : {}) }]));
+  m.evaluate(views('UP'), 1000);
+  m.evaluate(views('DOWN'), 2000);
+  return decide(rs, m.state!, (t) => (t === rs.targets[0] ? { health: 'DOWN', realHealth: drain ? 'UP' : 'DOWN', since: 2000, overridden: !!drain, ...(drain ? { override: drain } : {}) } : { health: 'UP', realHealth: 'UP', since: 1000, overridden: false }), 5);
+}
+
+test('decision layout 2: a decision stored compact (state and health only) is made again whole from the reader\'s config; what it cannot make again is reported, not served; topology and layout 1 stay whole', () => {
+  const configs = Array.from({ length: 4 }, (_, i) => recordSetConfig(i));
+  const drain: TargetOverride = { state: 'DOWN', reason: 'maintenance', createdAt: 1500, source: 'api' };
+  const ds = configs.map((rs, i) => failedOver(rs, i === 1 ? drain : undefined));
+  const byKey = new Map(configs.map((rs) => [`${rs.name}/A`, rs]));
+  const etcd = new MapEtcd();
+  const bad: Array<[string, string]> = [];
+  const reader = new DecisionAssembler(keys, undefined, (k, why) => bad.push([k, why]), (key, c, g) => {
+    const rs = byKey.get(key);
+    return rs ? rebuildDecision(rs, c, g) : `no record set ${key}`;
+  });
+  etcd.readers.push(reader);
+  const base = emptyWriterBase();
+  const plan = planDecisionWrite(base, next(ds, { compact: true }), keys)!;
+  const values = plan.txns[0]!.ops.flatMap((o) => ('put' in o && o.put !== keys.decisionMeta ? [o.value] : []));
+  const whole = planDecisionWrite(emptyWriterBase(), next(ds), keys)!.txns[0]!.ops.flatMap((o) => ('put' in o && o.put !== keys.decisionMeta ? [o.value] : []));
+  for (const [i, v] of values.entries()) {
+    assert.ok(!v.includes('"d":') && v.includes('"s":') && v.includes('"h":'), v);
+    assert.ok(v.length < whole[i]!.length * 0.5, `compact ${v.length} bytes, whole ${whole[i]!.length}`);
+  }
+  assert.equal(JSON.parse((plan.txns[0]!.ops.at(-1) as { value: string }).value).layout, DECISION_LAYOUT, 'the meta key names its layout');
+  writeAll(etcd, base, plan);
+  // The reader's decisions are the leader's, field for field (version: the generation that wrote them).
+  assert.deepEqual(reader.record()!.decisions, ds.map((d) => ({ ...d, version: 1 })));
+  assert.equal(reader.record()!.decisions[1]!.targets[0]!.why, 'override: DOWN: maintenance');
+  assert.deepEqual(bad, []);
+
+  // A leader's base read back from etcd knows these values: the same decisions write nothing.
+  assert.equal(planDecisionWrite(writerBaseFrom([...etcd.kv].map(([key, value]) => ({ key, value })), keys), next(ds, { compact: true }), keys), undefined);
+  // Stored whole again (an instance of another config or version is live): every record set is rewritten, whole.
+  const again = planDecisionWrite(base, next(ds, { compact: false }), keys)!;
+  assert.equal(again.recordSets, 4);
+  assert.ok(again.txns[0]!.ops.every((o) => !('put' in o) || o.put === keys.decisionMeta || o.value.includes('"d":')));
+
+  // A reader whose config lacks a record set, or has other targets for it: reported with why, the value not served.
+  const other = new Map(byKey);
+  other.delete('r0.example.test/A');
+  other.set('r2.example.test/A', { ...configs[2]!, targets: configs[2]!.targets.slice(0, 2) });
+  other.set('r3.example.test/A', { ...configs[3]!, targets: [configs[3]!.targets[0]!, { ...configs[3]!.targets[1]!, id: 'r3.example.test/A/127.0.0.9', address: '127.0.0.9' }, configs[3]!.targets[2]!] });
+  const why = new Map<string, string>();
+  const stranger = new DecisionAssembler(keys, undefined, (k, w) => why.set(k, w), (key, c, g) => {
+    const rs = other.get(key);
+    return rs ? rebuildDecision(rs, c, g) : `no record set ${key}`;
+  });
+  for (const [k, v] of [...etcd.kv].sort(([a], [b]) => (a < b ? -1 : 1))) stranger.apply(k, v);
+  assert.deepEqual(stranger.record()!.decisions.map((d) => d.key), ['r1.example.test/A']);
+  assert.match(why.get(keys.decisionRecordSet('r0.example.test/A'))!, /no record set/);
+  assert.match(why.get(keys.decisionRecordSet('r2.example.test/A'))!, /3 targets, this instance's config 2/);
+  assert.match(why.get(keys.decisionRecordSet('r3.example.test/A'))!, /answers r3\.example\.test\/A\/127\.0\.0\.2, a target this instance's config lacks/);
+
+  // Policy topology is stored whole even when compact is asked (its sites and client map are not in the fingerprint).
+  const topo = { ...ds[0]!, key: 'topo.example.test/A', policy: 'topology' as const };
+  const withTopo = planDecisionWrite(base, next([...ds, topo], { compact: true }), keys)!;
+  const topoOp = withTopo.txns[0]!.ops.find((o) => 'put' in o && o.put === keys.decisionRecordSet('topo.example.test/A')) as { value: string };
+  assert.ok(topoOp.value.includes('"d":'));
+
+  // A meta key of a newer layout is refused (reported) and what was served stays.
+  const before = reader.record();
+  const meta = JSON.parse(etcd.kv.get(keys.decisionMeta)!);
+  assert.equal(reader.apply(keys.decisionMeta, JSON.stringify({ ...meta, generation: 9, layout: DECISION_LAYOUT + 1 })), false);
+  assert.equal(reader.record(), before);
+  assert.match(bad.at(-1)![1], new RegExp(`decision layout ${DECISION_LAYOUT + 1}; this failoverd reads layouts up to ${DECISION_LAYOUT}`));
 });
 
 test('decision write failures: each error sorted into a known cause; retries back off to a bound; the first failure of a cause is marked (logged once), a success clears it', () => {

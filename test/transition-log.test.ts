@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from './helpers/fake-clock.ts';
 import type { CheckConfig, Config, Health, RecordSetConfig } from '../src/config/types.ts';
-import { Decider } from '../src/failover/decider.ts';
+import { Decider, TRANSITION_LINES_PER_BATCH } from '../src/failover/decider.ts';
 import type { TargetHealthView } from '../src/health/target-health.ts';
 import { captureLog, type LogLine } from './helpers/log-capture.ts';
 
@@ -90,4 +90,49 @@ test('a record set that starts with every target DOWN says so at warn (no transi
   assert.equal(lines[0]!.level, WARN);
   assert.equal(lines[0]!.recordSet, 'www.example.test/A');
   assert.equal(lines[0]!.whenAllDown, 'primary');
+});
+
+test('a mass failover (one health change, many record sets): the first TRANSITION_LINES_PER_BATCH at warn, the rest at debug, one summary line at warn; the way back the same at info; every transition still goes to the listeners', () => {
+  const n = TRANSITION_LINES_PER_BATCH + 15;
+  // n record sets whose primaries share one probe key (one backend behind them all).
+  const records = Array.from({ length: n }, (_, i) => {
+    const rs = recordSet('failover', 2);
+    const name = `r${i}.example.test`;
+    return { ...rs, name, targets: rs.targets.map((t) => ({ ...t, id: `${name}/A/${t.address}` })) };
+  });
+  const clock = new FakeClock();
+  const log = captureLog('debug');
+  let primary: Health = 'UP';
+  const decider = new Decider({ records } as unknown as Config, {
+    clock,
+    logger: log.logger,
+    health: { view: (t): TargetHealthView => (t.address === '127.0.0.1' ? { health: primary, realHealth: primary, since: clock.now(), overridden: false } : { health: 'UP', realHealth: 'UP', since: 0, overridden: false }) },
+  });
+  const told: string[] = [];
+  decider.transitionListeners.push((t) => told.push(t.recordSet));
+  decider.activate();
+  const step = (h: Health) => {
+    const mark = log.lines.length;
+    clock.advance(1000);
+    primary = h;
+    decider.probeKeyChanged('web@127.0.0.1');
+    return log.lines.slice(mark);
+  };
+  const over = step('DOWN');
+  const each = over.filter((l) => l.msg === 'transition');
+  assert.equal(each.length, n, 'every transition has its line');
+  assert.deepEqual(each.map((l) => l.level), [...Array(TRANSITION_LINES_PER_BATCH).fill(WARN), ...Array(n - TRANSITION_LINES_PER_BATCH).fill(20)]);
+  const summary = over.filter((l) => l.msg !== 'transition');
+  assert.equal(summary.length, 1);
+  assert.equal(summary[0]!.level, WARN);
+  assert.match(String(summary[0]!.msg), new RegExp(`^transitions: ${n} record sets changed their answer at once; the first ${TRANSITION_LINES_PER_BATCH} logged one per line, the other 15 \\(15 of them failovers\\) at debug$`));
+  assert.equal(summary[0]!.firstQuiet, `r${TRANSITION_LINES_PER_BATCH}.example.test/A`);
+  assert.equal(summary[0]!.lastQuiet, `r${n - 1}.example.test/A`);
+  assert.equal(told.length, n, 'the listeners (metrics, webhooks, the cluster) get each one');
+  const back = step('UP');
+  assert.equal(back.filter((l) => l.msg === 'transition' && l.level === INFO).length, TRANSITION_LINES_PER_BATCH);
+  assert.equal(back.filter((l) => l.msg !== 'transition')[0]!.level, INFO, 'the way back: a summary at info');
+  // One record set alone: its line at warn, no summary.
+  const single = harness(recordSet('failover', 2));
+  assert.equal(single.set('127.0.0.1', 'DOWN').level, WARN);
 });

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.ts';
-import type { Config, Target } from '../config/types.ts';
+import type { Config, RecordSetConfig, Target } from '../config/types.ts';
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { FailbackOutcome, HealthSource } from '../failover/decider.ts';
 import type { RecordSetState, Transition } from '../failover/types.ts';
@@ -28,6 +28,7 @@ import { toDynamicRRset } from '../published-answers.ts';
 import { buildSnapshot, type Snapshot } from '../records/snapshot.ts';
 import type { ZoneFile } from '../dns-model/records.ts';
 import { ClusterHealthSource } from './cluster-health.ts';
+import { DECISION_LAYOUT } from './decision-compact.ts';
 import { DecisionStore, TRANSITIONS_IN_RECORD, type DecisionRecord } from './decision-store.ts';
 import { clusterUnavailable, type DecisionWriteFailureCause, type WriteFailureNow } from './write-failures.ts';
 import { EtcdAlarms, type EtcdAlarmsView } from './etcd-alarms.ts';
@@ -203,6 +204,9 @@ export class ClusterNode extends EventEmitter<Events> {
   private targetsOf: { config: Config; byId: Map<string, Target> } | undefined;
   /** The probe keys of this instance's targets, for its config. */
   private probeKeysOf: { config: Config; keys: Set<string> } | undefined;
+  private recordSetsOf: { config: Config; byKey: Map<string, RecordSetConfig> } | undefined;
+  /** The form of the leader's last decision write (compact or whole). */
+  private compactWritten: boolean | undefined;
   /** This instance's record sets' fingerprint (config-fingerprint.ts), for its config. */
   private fingerprintOf: { config: Config; print: string } | undefined;
   /** The target ids last published as unknown to the cluster's decisions. */
@@ -259,6 +263,7 @@ export class ClusterNode extends EventEmitter<Events> {
       clock: this.clock,
       limits: { maxOps: c.etcd.maxTxnOps, maxBytes: c.etcd.maxTxnBytes },
       rank: this.recordSetRank(),
+      recordSet: (key) => this.recordSetsByKey().get(key),
     });
     this.store.listeners.push((r) => this.onRecord(r));
     this.heartbeats = new PrefixMirror(this.etcd, this.keys.heartbeat, { clock: this.clock });
@@ -593,6 +598,23 @@ export class ClusterNode extends EventEmitter<Events> {
     return this.probeKeysOf.keys;
   }
 
+  /**
+   * Whether the leader stores its decisions compact (decision-compact.ts):
+   * only while every live instance reads layout 2 and reports the same
+   * record sets as this one, so each makes the decisions again as this one
+   * made them; otherwise whole, as layout 1.
+   */
+  private compactDecisions(): boolean {
+    const mine = this.fingerprint();
+    return this.reports().every((r) => r.records === mine && (r.decisionLayout ?? 1) >= DECISION_LAYOUT);
+  }
+
+  /** This instance's record sets by key, for its config. */
+  private recordSetsByKey(): Map<string, RecordSetConfig> {
+    if (this.recordSetsOf?.config !== this.config) this.recordSetsOf = { config: this.config, byKey: new Map(this.config.records.map((rs) => [recordSetKey(rs), rs])) };
+    return this.recordSetsOf.byKey;
+  }
+
   private fingerprint(): string {
     if (this.fingerprintOf?.config !== this.config) this.fingerprintOf = { config: this.config, print: recordsFingerprint(this.config) };
     return this.fingerprintOf.print;
@@ -653,7 +675,8 @@ export class ClusterNode extends EventEmitter<Events> {
     const probeKeys = all || changes.membership ? mine : [...changes.probeKeys].filter((k) => mine.has(k));
     const changed = this.health.update(probeKeys, this.reports());
     for (const key of changed) this.decider?.probeKeyChanged(key);
-    if (changed.length > 0 || (this.decider && this.reports().length > this.termVantagePoints)) this.queueWrite();
+    // A change of the form decisions are stored in (an instance of another config or version came or went) rewrites them.
+    if (changed.length > 0 || (this.decider && (this.reports().length > this.termVantagePoints || this.compactDecisions() !== this.compactWritten))) this.queueWrite();
     if (this.gathering && this.reports().length >= this.expectedVantagePoints()) this.beginDeciding(false);
   }
 
@@ -761,6 +784,8 @@ export class ClusterNode extends EventEmitter<Events> {
     this.termVantagePoints = Math.max(this.termVantagePoints, this.reports().length);
     this.serialsSnapshot = buildSnapshot(this.zones, decisions.map(toDynamicRRset), this.serialsSnapshot);
     const serials = Object.fromEntries(this.serialsSnapshot.zones.map((z) => [z.origin, z.serial]));
+    const compact = this.compactDecisions();
+    this.compactWritten = compact;
     const newTransitions = decider
       .transitions(TRANSITIONS_IN_RECORD)
       .filter((t) => !this.writtenTransitions.has(t))
@@ -768,7 +793,7 @@ export class ClusterNode extends EventEmitter<Events> {
     try {
       const outcome = await this.store.write(
         this.leadership,
-        { decisions, newTransitions, leader: this.cfg.instance, term, decidedAt: this.clock.now(), serials, vantagePoints: this.termVantagePoints },
+        { decisions, newTransitions, leader: this.cfg.instance, term, decidedAt: this.clock.now(), serials, vantagePoints: this.termVantagePoints, compact },
         (written) => {
           for (const t of written) this.writtenTransitions.add(t);
         },

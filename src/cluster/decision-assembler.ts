@@ -9,11 +9,15 @@
  * wiped, or replaced by an empty one) the last record stays served and
  * every new value waits for the next meta key, whatever its generation;
  * when that generation is lower than the one served (etcd restored from an
- * older backup, or empty), everything is sorted again against it. Pure: no
- * etcd, no clock.
+ * older backup, or empty), everything is sorted again against it. A
+ * decision stored compact is made again from this instance's config
+ * (`rebuild`) as it arrives. A meta key of a newer layout than this
+ * version reads is refused (logged), as a malformed one: what was served
+ * stays. Pure: no etcd, no clock.
  */
 import type { RecordSetDecision } from '../failover/decision.ts';
 import type { Transition } from '../failover/types.ts';
+import { DECISION_LAYOUT, type CompactDecision } from './decision-compact.ts';
 import { parseMeta, parseStoredDecision, parseStoredTransition, type DecisionMeta, type DecisionRecord } from './decision-layout.ts';
 import type { ClusterKeys } from './keys.ts';
 
@@ -81,7 +85,9 @@ export class DecisionAssembler {
     private readonly keys: ClusterKeys,
     /** Record set key → its place (the config's order); record sets it does not know come after, by key. */
     private rank: (recordSetKey: string) => number = () => Infinity,
-    private readonly onMalformed: (key: string) => void = () => undefined,
+    private readonly onMalformed: (key: string, why: string) => void = () => undefined,
+    /** A compact decision made whole again from this instance's config, or why it cannot be. */
+    private readonly rebuild: (recordSetKey: string, c: CompactDecision, generation: number) => RecordSetDecision | string = () => 'no config to make a compact decision again from',
   ) {}
 
   /** One key under the decisions prefix changed (value undefined: deleted). Returns true when the served record changed. */
@@ -138,7 +144,8 @@ export class DecisionAssembler {
         return false;
       }
       const m = parseMeta(value);
-      if (!m) return this.malformed(key);
+      if (!m) return this.malformed(key, 'not a meta key');
+      if ((m.layout ?? 1) > DECISION_LAYOUT) return this.malformed(key, `written with decision layout ${m.layout}; this failoverd reads layouts up to ${DECISION_LAYOUT}: upgrade it to the leader's version`);
       const previous = this.meta?.generation;
       this.meta = m;
       this.gate = m.generation;
@@ -151,8 +158,10 @@ export class DecisionAssembler {
       let held: Held<RecordSetDecision> | undefined;
       if (value !== undefined) {
         const s = parseStoredDecision(value);
-        if (!s) return this.malformed(key);
-        held = { g: s.g, value: s.d };
+        if (!s) return this.malformed(key, 'not a stored decision');
+        const d = 'd' in s ? s.d : this.rebuild(rsKey, s.c, s.g);
+        if (typeof d === 'string') return this.malformed(key, d);
+        held = { g: s.g, value: d };
       }
       const had = this.recordSets.served.has(rsKey);
       const changed = this.recordSets.set(rsKey, held, gate);
@@ -163,7 +172,7 @@ export class DecisionAssembler {
       let held: Held<{ seq: number; t: Transition }> | undefined;
       if (value !== undefined) {
         const s = parseStoredTransition(value);
-        if (!s) return this.malformed(key);
+        if (!s) return this.malformed(key, 'not a stored transition');
         held = { g: s.g, value: { seq: s.seq, t: s.t } };
       }
       return this.transitions.set(key, held, gate);
@@ -171,8 +180,8 @@ export class DecisionAssembler {
     return false;
   }
 
-  private malformed(key: string): false {
-    this.onMalformed(key);
+  private malformed(key: string, why: string): false {
+    this.onMalformed(key, why);
     return false;
   }
 }

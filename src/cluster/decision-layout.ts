@@ -4,12 +4,17 @@
  *
  * Under /failoverd/<name>/decisions/:
  * - `rs/<record set key>`: one record set's decision with the generation of
- *   the batch that last wrote it: `{ g, d }`;
+ *   the batch that last wrote it: `{ g, s, h }`, its compact form (the
+ *   machine's state and each target's health: decision-compact.ts; readers
+ *   make the rest again from their config), or `{ g, d }`, the whole
+ *   decision (layout 1; still written for policy topology, and while the
+ *   live instances' record sets differ or one of them reads layout 1 only);
  * - `transitions/<slot>`: a ring of the cluster's recent transitions
  *   (TRANSITIONS_IN_RECORD slots), each `{ g, seq, t }`, written once;
  * - `meta`: the generation marker: `{ generation, leader, term, decidedAt,
- *   serials, vantagePoints, transitionSeq }`, written in the LAST
- *   transaction of each batch.
+ *   serials, vantagePoints, transitionSeq, layout }`, written in the LAST
+ *   transaction of each batch; `layout` (2) is the layout it was written
+ *   with: a reader of an older layout only refuses what it cannot read.
  *
  * A change writes only the record sets whose decision changed (a decision's
  * `version` is not stored: it is the generation that wrote it), the new
@@ -26,6 +31,7 @@
  * set it decides otherwise before it writes its own meta key.
  */
 import type { RecordSetDecision } from '../failover/decision.ts';
+import { compactable, compactOf, DECISION_LAYOUT, parseCompact, type CompactDecision } from './decision-compact.ts';
 import type { Transition } from '../failover/types.ts';
 import type { ClusterKeys } from './keys.ts';
 
@@ -60,6 +66,8 @@ export interface DecisionMeta {
   vantagePoints?: number;
   /** The sequence number of the newest transition written. */
   transitionSeq: number;
+  /** The decision layout it was written with (absent: 1). */
+  layout?: number;
 }
 
 /** One etcd operation of a decision write (the shape of the etcd port's ops). */
@@ -89,11 +97,13 @@ export interface NextDecisions {
   decidedAt: number;
   serials: Record<string, number>;
   vantagePoints?: number;
+  /** Store decisions in their compact form (every reader makes them again from the same config). */
+  compact?: boolean;
 }
 
 /** What the leader knows etcd holds (read at the start of its term, kept up to date by its own writes). */
 export interface WriterBase {
-  /** record set key → the stored decision body (JSON). */
+  /** record set key → the stored decision body (the stored value's JSON after its generation: `"d":{...}` or `"s":{...},"h":[...]`). */
   bodies: Map<string, string>;
   /**
    * record set key → the decision object this leader wrote there: the same
@@ -102,6 +112,8 @@ export interface WriterBase {
    * changed, not every record set.
    */
   written: Map<string, RecordSetDecision>;
+  /** Whether `written` holds decisions stored compact (a change of form makes every body again). */
+  writtenCompact: boolean;
   /** The highest generation in any key: the next batch takes the one after. */
   generation: number;
   /** The highest transition sequence number seen. */
@@ -130,12 +142,23 @@ export interface DecisionWritePlan {
 }
 
 export function emptyWriterBase(): WriterBase {
-  return { bodies: new Map(), written: new Map(), generation: 0, transitionSeq: 0, metaBody: undefined };
+  return { bodies: new Map(), written: new Map(), writtenCompact: false, generation: 0, transitionSeq: 0, metaBody: undefined };
 }
 
-export function decisionBody(d: RecordSetDecision): string {
+/** The stored body of a decision: whole (`"d":...`) or compact (`"s":...,"h":...`) when asked and possible. */
+export function decisionBody(d: RecordSetDecision, compact = false): string {
+  if (compact && compactable(d)) return compactBody(compactOf(d));
   const { version: _, ...body } = d;
-  return JSON.stringify(body);
+  return `"d":${JSON.stringify(body)}`;
+}
+
+function compactBody(c: CompactDecision): string {
+  return `"s":${JSON.stringify(c.s)},"h":${JSON.stringify(c.h)}`;
+}
+
+/** A stored record set value: its generation's value with this body. */
+function storedValue(generation: number, body: string): string {
+  return `{"g":${generation},${body}}`;
 }
 
 function metaBodyOf(n: Pick<NextDecisions, 'serials' | 'vantagePoints' | 'leader' | 'term'>): string {
@@ -160,15 +183,19 @@ export function planDecisionWrite(base: WriterBase, next: NextDecisions, keys: C
   const generation = base.generation + 1;
   const items: Array<{ op: DecisionOp; body?: [string, string | undefined, RecordSetDecision?]; transition?: [Transition, number] }> = [];
   const present = new Set<string>();
+  if (base.writtenCompact !== (next.compact ?? false)) {
+    base.written.clear();
+    base.writtenCompact = next.compact ?? false;
+  }
   for (const d of next.decisions) {
     present.add(d.key);
     if (base.written.get(d.key) === d) continue;
-    const body = decisionBody(d);
+    const body = decisionBody(d, next.compact);
     if (base.bodies.get(d.key) === body) {
       base.written.set(d.key, d);
       continue;
     }
-    items.push({ op: { put: keys.decisionRecordSet(d.key), value: `{"g":${generation},"d":${body}}` }, body: [d.key, body, d] });
+    items.push({ op: { put: keys.decisionRecordSet(d.key), value: storedValue(generation, body) }, body: [d.key, body, d] });
   }
   if (present.size !== base.bodies.size || items.some((i) => i.body && !base.bodies.has(i.body[0]))) {
     for (const key of base.bodies.keys()) if (!present.has(key)) items.push({ op: { delete: keys.decisionRecordSet(key) }, body: [key, undefined] });
@@ -190,6 +217,7 @@ export function planDecisionWrite(base: WriterBase, next: NextDecisions, keys: C
     serials: next.serials,
     ...(next.vantagePoints !== undefined ? { vantagePoints: next.vantagePoints } : {}),
     transitionSeq: seq,
+    layout: DECISION_LAYOUT,
   };
   items.push({ op: { put: keys.decisionMeta, value: JSON.stringify(meta) } });
   const txns: PlannedTxn[] = [];
@@ -250,8 +278,7 @@ export function writerBaseFrom(kvs: Iterable<{ key: string; value: string }>, ke
       const s = parseStoredDecision(value);
       if (!s) continue;
       base.generation = Math.max(base.generation, s.g);
-      const { version: _, ...body } = s.d;
-      base.bodies.set(keys.recordSetOfDecision(key), JSON.stringify(body));
+      base.bodies.set(keys.recordSetOfDecision(key), 'd' in s ? decisionBody(s.d) : compactBody(s.c));
     } else if (key.startsWith(keys.decisionTransitionPrefix)) {
       const t = parseStoredTransition(value);
       if (!t) continue;
@@ -274,14 +301,21 @@ export function parseMeta(text: string): DecisionMeta | undefined {
   }
 }
 
-/** A stored record set value: the decision with `version` set to the generation that wrote it. */
-export function parseStoredDecision(text: string): { g: number; d: RecordSetDecision } | undefined {
+/** A stored record set value: the whole decision (`version` set to the generation that wrote it), or its compact form. */
+export type StoredDecision = { g: number; d: RecordSetDecision } | { g: number; c: CompactDecision };
+
+export function parseStoredDecision(text: string): StoredDecision | undefined {
   try {
-    const s = JSON.parse(text) as { g: number; d: RecordSetDecision };
-    const d = s?.d;
-    if (!Number.isSafeInteger(s?.g) || typeof d?.key !== 'string' || typeof d.answer?.kind !== 'string' || !Array.isArray(d.targets)) return undefined;
+    const s = JSON.parse(text) as { g: number; d?: RecordSetDecision; s?: unknown; h?: unknown };
+    if (!Number.isSafeInteger(s?.g)) return undefined;
+    const d = s.d;
+    if (d === undefined) {
+      const c = parseCompact(s);
+      return c ? { g: s.g, c } : undefined;
+    }
+    if (typeof d?.key !== 'string' || typeof d.answer?.kind !== 'string' || !Array.isArray(d.targets)) return undefined;
     d.version = s.g;
-    return s;
+    return { g: s.g, d };
   } catch {
     return undefined;
   }

@@ -10,7 +10,9 @@
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Transition } from '../failover/types.ts';
 import type { Logger } from '../log.ts';
+import type { RecordSetConfig } from '../config/types.ts';
 import { DecisionAssembler } from './decision-assembler.ts';
+import { rebuildDecision } from './decision-compact.ts';
 import {
   applyTxnToBase,
   DEFAULT_TXN_LIMITS,
@@ -54,17 +56,30 @@ export class DecisionStore {
     private readonly etcd: EtcdPort,
     private readonly keys: ClusterKeys,
     private readonly log: Logger,
-    /** clock: the mirror's retry timers; limits: of one transaction; rank: the order of record sets (the config's). */
-    opts: { clock: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number },
+    /**
+     * clock: the mirror's retry timers; limits: of one transaction; rank: the order of record sets (the config's);
+     * recordSet: this instance's config of a record set, to make a decision stored compact whole again.
+     */
+    opts: { clock: Clock; limits?: TxnLimits; rank?: (recordSetKey: string) => number; recordSet?: (recordSetKey: string) => RecordSetConfig | undefined },
   ) {
     this.limits = opts.limits ?? DEFAULT_TXN_LIMITS;
     this.clock = opts.clock;
     this.mirror = new PrefixMirror(etcd, keys.decisionsPrefix, { clock: this.clock });
-    this.assembler = new DecisionAssembler(keys, opts.rank, (key) => {
-      if (this.malformed.has(key)) return;
-      this.malformed.add(key);
-      this.log.error({ key }, 'ignored a malformed decision value in etcd');
-    });
+    const recordSet = opts.recordSet;
+    this.assembler = new DecisionAssembler(
+      keys,
+      opts.rank,
+      (key, why) => {
+        if (this.malformed.has(key)) return;
+        this.malformed.add(key);
+        // A mass of them (e.g. an instance of another config or version reading every record set): the first few at error.
+        this.log[this.malformed.size <= MALFORMED_LOGGED ? 'error' : 'debug']({ key, why, malformedKeys: this.malformed.size }, 'ignored a malformed decision value in etcd');
+      },
+      (rsKey, c, g) => {
+        const rs = recordSet?.(rsKey);
+        return rs ? rebuildDecision(rs, c, g) : `this instance's config has no record set ${rsKey}`;
+      },
+    );
     // Told once per turn of the event loop: a list or a watch message brings many keys at once (10,000 at a
     // start), and assembling the record for each made a start at 10,000 record sets quadratic.
     this.mirror.on('change', (key, value) => {
@@ -154,6 +169,9 @@ export class DecisionStore {
     return { kind: 'written', generation: plan.generation, transactions: plan.txns.length, recordSets: plan.recordSets, bytes };
   }
 }
+
+/** Malformed decision keys logged at error (one line each); further ones at debug. */
+const MALFORMED_LOGGED = 10;
 
 /** Transactions of one batch sent before the first is answered. */
 export const TXNS_IN_FLIGHT = 16;

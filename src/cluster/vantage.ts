@@ -27,6 +27,7 @@ import type { TxnLimits } from './decision-layout.ts';
 import type { EtcdOp, EtcdPort } from './etcd-port.ts';
 import type { EtcdWrites } from './etcd-writes.ts';
 import type { KeptLease } from './kept-lease.ts';
+import { DECISION_LAYOUT } from './decision-compact.ts';
 import { planVantageWrite, ShardedViews, type VantageView, type VantageWritten } from './vantage-layout.ts';
 
 export type { VantageView } from './vantage-layout.ts';
@@ -52,6 +53,8 @@ export interface VantageReport {
   shards?: number;
   /** The fingerprint of the instance's record sets (config-fingerprint.ts): instances of one cluster agree on it. */
   records?: string;
+  /** The newest decision layout the instance reads (decision-compact.ts); absent: 1, an earlier version. */
+  decisionLayout?: number;
   owner?: VantageOwner;
   /** Target ids of this instance's config that the cluster's decisions (the leader's config) lack: empty when the configs agree. */
   extraTargets?: string[];
@@ -200,7 +203,7 @@ export class VantagePublisher {
     bodies ??= this.sharded.rebuild(this.o.key, this.o.views());
     const records = this.o.records();
     const extraTargets = this.o.extraTargets();
-    const content = { instance: this.o.instance, records, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}), shards: this.sharded.count };
+    const content = { instance: this.o.instance, records, decisionLayout: DECISION_LAYOUT, owner: this.o.owner, ...(extraTargets.length ? { extraTargets } : {}), shards: this.sharded.count };
     const head = JSON.stringify(content);
     const headValue = JSON.stringify({ ...content, at: this.o.clock.now() });
     const txns = planVantageWrite(this.written, { headKey: this.o.key, head, headValue, shards: bodies }, this.o.limits);

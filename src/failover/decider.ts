@@ -33,6 +33,14 @@ export type FailbackOutcome =
 /** How many transitions are kept for the API. */
 export const TRANSITIONS_KEPT = 500;
 
+/**
+ * Transitions of one batch (one health change deciding many record sets
+ * again, a reload) logged each at warn or info; the rest of a larger batch
+ * (a mass failover: every record set of a dead data centre) go at debug,
+ * with one summary line at the batch's end.
+ */
+export const TRANSITION_LINES_PER_BATCH = 20;
+
 export class Decider {
   private cfg: Config;
   private machines = new Map<string, FailoverMachine>();
@@ -54,6 +62,8 @@ export class Decider {
   private decided = new Map<string, RecordSetDecision>();
   /** Record set keys of cfg.records, in order (recordSetKey builds a string). */
   private keys: string[] = [];
+  /** The batch being decided: transitions logged one per line, and those past TRANSITION_LINES_PER_BATCH (at debug). */
+  private batch: { logged: number; quiet: number; quietFailovers: number; first?: Transition; last?: Transition } | undefined;
   /** Called after answers changed (once per batch of changes). */
   readonly changeListeners: Array<() => void> = [];
   /** Called for each transition. */
@@ -85,7 +95,9 @@ export class Decider {
    */
   activate(): void {
     this.active = true;
-    for (const rs of this.cfg.records) this.evaluate(rs);
+    this.inBatch(() => {
+      for (const rs of this.cfg.records) this.evaluate(rs);
+    });
   }
 
   stop(): void {
@@ -143,9 +155,23 @@ export class Decider {
 
   /** The health of the targets probed by `probeKey` changed. */
   probeKeyChanged(probeKey: string): void {
+    this.probeKeysChanged([probeKey]);
+  }
+
+  /** The health of the targets probed by each of `probeKeys` changed: their record sets are decided again, as one batch. */
+  probeKeysChanged(probeKeys: Iterable<string>): void {
     if (!this.active || this.stopped) return;
+    const seen = new Set<RecordSetConfig>();
     let changed = false;
-    for (const rs of this.dependents.get(probeKey) ?? []) changed = this.evaluate(rs) !== false || changed;
+    this.inBatch(() => {
+      for (const key of probeKeys) {
+        for (const rs of this.dependents.get(key) ?? []) {
+          if (seen.has(rs)) continue;
+          seen.add(rs);
+          changed = this.evaluate(rs) !== false || changed;
+        }
+      }
+    });
     if (changed) this.notifyChange();
   }
 
@@ -196,10 +222,37 @@ export class Decider {
     this.decided.clear();
     this.cfg = config;
     if (this.active) {
-      for (const rs of config.records) this.evaluate(rs);
+      this.inBatch(() => {
+        for (const rs of config.records) this.evaluate(rs);
+      });
       this.notifyChange();
     }
     return { added, removed };
+  }
+
+  /** Runs `decide` as one batch: past TRANSITION_LINES_PER_BATCH transitions, their lines go at debug and one summary line ends it. */
+  private inBatch(decide: () => void): void {
+    if (this.batch) return decide();
+    const b: NonNullable<Decider['batch']> = { logged: 0, quiet: 0, quietFailovers: 0 };
+    this.batch = b;
+    try {
+      decide();
+    } finally {
+      this.batch = undefined;
+    }
+    if (b.quiet === 0) return;
+    this.opts.logger[b.quietFailovers > 0 ? 'warn' : 'info'](
+      {
+        component: 'failover',
+        transitions: b.logged + b.quiet,
+        failovers: b.quietFailovers,
+        logged: b.logged,
+        firstQuiet: b.first?.recordSet,
+        lastQuiet: b.last?.recordSet,
+        reason: b.last?.reason,
+      },
+      `transitions: ${b.logged + b.quiet} record sets changed their answer at once; the first ${b.logged} logged one per line, the other ${b.quiet} (${b.quietFailovers} of them failovers) at debug`,
+    );
   }
 
   private notifyChange(): void {
@@ -253,7 +306,15 @@ export class Decider {
     if (this.recent.length > TRANSITIONS_KEPT) this.recent.splice(0, this.recent.length - TRANSITIONS_KEPT);
     // A failover (the answer leaves the all-healthy one, or all are down) is a warning; the return to it is info.
     const failover = machine.state!.degraded || machine.state!.allDown;
-    this.opts.logger[failover ? 'warn' : 'info']({ component: 'failover', recordSet: t.recordSet, from: t.from, to: t.to, reason: t.reason }, 'transition');
+    const b = this.batch;
+    const quiet = b !== undefined && b.logged >= TRANSITION_LINES_PER_BATCH;
+    if (b && quiet) {
+      b.quiet++;
+      if (failover) b.quietFailovers++;
+      b.first ??= t;
+      b.last = t;
+    } else if (b) b.logged++;
+    this.opts.logger[quiet ? 'debug' : failover ? 'warn' : 'info']({ component: 'failover', recordSet: t.recordSet, from: t.from, to: t.to, reason: t.reason }, 'transition');
     for (const l of this.transitionListeners) {
       try {
         l(t);
