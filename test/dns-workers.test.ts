@@ -17,6 +17,12 @@ import { buildSnapshot, type DynamicRRset, type Snapshot } from '../src/records/
 import { exampleZone } from './helpers/dns-fixture.ts';
 import { buildQuery, tcpExchange, udpExchange } from './helpers/raw-dns.ts';
 import { systemClock } from '../src/clock.ts';
+import { Metrics } from '../src/admin/metrics.ts';
+import { formatStatus } from '../src/cli/admin-commands.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { Daemon } from '../src/daemon.ts';
+import { TestDir } from './helpers/admin-daemon.ts';
+import { freePort } from './helpers/ports.ts';
 
 const zones = [exampleZone()];
 const www = (address: string): DynamicRRset[] => [{ name: 'www.example.test', type: 'A', ttl: 30, kind: 'values', values: [address] }];
@@ -138,4 +144,40 @@ test('a worker that dies is replaced and given the current snapshot; the port ke
   assert.ok(!pids.includes(victim!));
   assert.ok(pids.includes(replacement), `${replacement} in ${pids.join(',')}`);
   assert.deepEqual(new Set(await askMany(40)), new Set(['127.0.0.2']));
+  // Said beyond the log: the pool's health and failoverd_dns_worker_exits_total.
+  const health = server.workerPool!.health();
+  assert.deepEqual([health.size, health.running, health.exits, health.lastExit?.pid, health.lastExit?.signal], [2, 2, 1, victim, 'SIGKILL']);
+  const metrics = new Metrics({ decisions: () => [], ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => Date.now(), dnsWorkers: () => server.workerPool!.health() });
+  assert.deepEqual((await metrics.registry.getSingleMetric('failoverd_dns_worker_exits_total')!.get()).values.map((v) => v.value), [1]);
+});
+
+test('a daemon\'s DNS worker that dies shows in /v1/status, failoverd status and /metrics', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(`dns: { listen: ["127.0.0.1:0"], workers: 2 }
+zones: zones
+admin: { listen: "127.0.0.1:0" }
+startupTimeout: 2s
+checks:
+  web: { type: tcp, port: ${await freePort()}, interval: 1h, timeout: 500ms, rise: 1, fall: 1 }
+records:
+  - { name: www.example.test, type: A, targets: [{ address: 127.0.0.1, check: web }] }
+`);
+  const theirs = new Set(Object.values(cluster.workers ?? {}).map((w) => w!.process.pid));
+  const daemon = new Daemon(await loadConfig(dir.config), { clock: systemClock, logger: silentLogger });
+  t.after(() => daemon.stop());
+  await daemon.start();
+  const api = async (path: string) => (await fetch(`http://127.0.0.1:${daemon.adminAddress()!.port}${path}`)).text();
+  const before = JSON.parse(await api('/v1/status')).dnsWorkers;
+  assert.deepEqual([before.size, before.running, before.exits, before.lastExit], [2, 2, 0, undefined]);
+  assert.doesNotMatch(formatStatus(JSON.parse(await api('/v1/status'))), /DNS worker/);
+  const [victim] = Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!).filter((pid) => !theirs.has(pid));
+  assert.ok(victim, 'the daemon forked its workers in this process');
+  const replaced = nextWorkerListening(10_000);
+  process.kill(victim, 'SIGKILL');
+  await replaced;
+  const s = JSON.parse(await api('/v1/status'));
+  assert.deepEqual([s.dnsWorkers.running, s.dnsWorkers.exits, s.dnsWorkers.lastExit.pid, s.dnsWorkers.lastExit.signal], [2, 1, victim, 'SIGKILL']);
+  assert.match(formatStatus(s), new RegExp(`^WARNING: DNS worker ${victim} exited \\(SIGKILL\\) at \\S+; 1 worker exit\\(s\\) since start, 2 of 2 workers running`, 'm'));
+  assert.match(await api('/metrics'), /^failoverd_dns_worker_exits_total 1$/m);
 });

@@ -14,6 +14,7 @@ import type { Route53StatusView } from '../route53/sink.ts';
 import type { StateWriteOutcome } from '../state/store.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
 import type { WebhookStatus } from '../notify/webhook.ts';
+import type { WorkerPoolHealth } from '../dns/worker-pool.ts';
 import type { Metrics } from './metrics.ts';
 import type { StatusHistory } from './status-history.ts';
 import type { ProbesOf } from './views.ts';
@@ -48,6 +49,8 @@ export interface AdminDeps {
   secondaries(): NotifyStatus[];
   /** Each webhook's deliveries (notify:): sent, failed, dropped, the last failure. */
   webhooks?(): WebhookStatus[];
+  /** The embedded DNS server's UDP worker processes; undefined without workers (dns.workers 1). */
+  dnsWorkers?(): WorkerPoolHealth | undefined;
   /** The last hour of each target and the recent override events (the status page). */
   history: StatusHistory;
   /**

@@ -17,6 +17,7 @@ import type { Snapshot } from '../records/snapshot.ts';
 import type { Rfc2136TargetMetrics } from '../rfc2136/sink.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
 import type { TcpStats } from '../dns/tcp-limits.ts';
+import type { WorkerPoolHealth } from '../dns/worker-pool.ts';
 import { LOCAL_ERROR_CODE_LIST } from '../probes/reason.ts';
 import type { NotifyOutcome } from '../notify/webhook.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
@@ -52,6 +53,8 @@ export interface MetricsSources {
   rfc2136?: () => Rfc2136TargetMetrics[] | undefined;
   /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
   cluster?: () => ClusterStatus | undefined;
+  /** The embedded DNS server's UDP worker processes (dns.workers > 1; none: no failoverd_dns_worker* series). */
+  dnsWorkers?: () => WorkerPoolHealth | undefined;
   /** The embedded DNS server's TCP connections: open now, and refused or closed by a bound. */
   dnsTcp?: () => TcpStats;
   /** The probed targets of the config ("<check>@<address>"): their probe series exist (at 0) before their first result. */
@@ -228,6 +231,15 @@ export class Metrics {
         this.reset();
         const s = src.dnsTcp?.();
         if (s) for (const [reason, n] of Object.entries(s.closed)) this.inc({ reason }, n);
+      },
+    });
+    new Counter({
+      name: 'failoverd_dns_worker_exits_total',
+      help: 'UDP worker processes of the embedded DNS server (dns.workers > 1) that exited without being asked to (a crash, a kill, out of memory); each is replaced, at most one a second. 0 without workers.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(src.dnsWorkers?.()?.exits ?? 0);
       },
     });
     this.dnsQueries = new Counter({ name: 'failoverd_dns_queries_total', help: 'DNS replies sent by the embedded server, by rcode and transport.', labelNames: ['rcode', 'transport'], registers });

@@ -101,7 +101,7 @@ export function formatStatus(s: any): string {
       )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatDnsWorkers(s.dnsWorkers)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
 }
 
 /** A WARNING line when the last reload was refused (the daemon serves the config it loaded before). */
@@ -111,6 +111,13 @@ function formatReload(c: any): string {
   const first = r.problems.slice(0, 3).map((p: string) => `\n  ${p}`).join('');
   const more = r.problemCount > 3 ? `\n  ... ${r.problemCount - 3} more (failoverd reload prints them all)` : '';
   return `WARNING: config reload REFUSED at ${r.at} (${r.problemCount} problem(s)): still serving the config loaded at ${c.loadedAt}${first}${more}\n`;
+}
+
+/** A WARNING line while a DNS worker is missing, or for 15 minutes after one exited (it is replaced). */
+function formatDnsWorkers(w: any, now = systemClock.now()): string {
+  if (!w?.lastExit) return '';
+  if (w.running >= w.size && now - Date.parse(w.lastExit.at) > 15 * 60_000) return '';
+  return `WARNING: DNS worker ${w.lastExit.pid} exited (${w.lastExit.signal ?? `code ${w.lastExit.code}`}) at ${w.lastExit.at}; ${w.exits} worker exit(s) since start, ${w.running} of ${w.size} workers running (each is replaced, at most one a second)\n`;
 }
 
 /** A WARNING line per webhook whose last event was given up on (no event delivered since). */

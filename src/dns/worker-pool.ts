@@ -47,6 +47,17 @@ export interface UdpWorkerPoolOptions {
   onReplies?: (rcode: number, count: number) => void;
 }
 
+/** The pool's workers: how many it keeps, how many run now, and the ones that exited without being asked to. */
+export interface WorkerPoolHealth {
+  size: number;
+  /** Worker processes alive now (a replacement counts from its fork). */
+  running: number;
+  /** Workers that exited while the pool was not stopping (each is replaced). */
+  exits: number;
+  /** The last of those: when (epoch ms), which process, its exit code or signal. */
+  lastExit?: { at: number; pid: number; code: number | null; signal: string | null };
+}
+
 export interface PushTiming {
   seq: number;
   /** Milliseconds from push() until the last worker had swapped the snapshot in. */
@@ -85,6 +96,8 @@ export class UdpWorkerPool {
   private nextListenId = 1;
   private stopping = false;
   private lastFork = 0;
+  private exits = 0;
+  private lastExit: WorkerPoolHealth['lastExit'];
   private readonly pushedAt = new Map<number, number>();
   /** The latest completed push. */
   lastPush: PushTiming | undefined;
@@ -156,6 +169,10 @@ export class UdpWorkerPool {
     });
   }
 
+  health(): WorkerPoolHealth {
+    return { size: this.size, running: this.members.size, exits: this.exits, ...(this.lastExit ? { lastExit: this.lastExit } : {}) };
+  }
+
   /** Process ids of the workers (for tests and benchmarks). */
   pids(): number[] {
     return [...this.members].map((m) => m.worker.process.pid ?? 0);
@@ -197,6 +214,8 @@ export class UdpWorkerPool {
       this.members.delete(member);
       for (const w of member.waiting.values()) w({ type: 'listening', id: 0, socket: -1, error: `worker exited (${signal ?? code})` });
       if (this.stopping) return;
+      this.exits++;
+      this.lastExit = { at: this.clock.now(), pid: worker.process.pid ?? 0, code, signal };
       this.opts.logger.error({ pid: worker.process.pid, code, signal }, 'DNS worker exited; starting another');
       const wait = Math.max(0, this.lastFork + 1000 - this.clock.now());
       this.clock.setTimer(wait, () => void this.replace());

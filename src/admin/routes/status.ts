@@ -2,6 +2,7 @@
 
 import type { ClusterStatus } from '../../cluster/cluster-node.ts';
 import type { LeaderDutiesView } from '../../leader-duties.ts';
+import type { WorkerPoolHealth } from '../../dns/worker-pool.ts';
 import { recordSetKey } from '../../failover/describe.ts';
 import { canonicalName } from '../../dns-model/names.ts';
 import { findZone } from '../../records/snapshot.ts';
@@ -93,6 +94,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           maintenance: d.maintenance().map((m) => ({ ...m, until: iso(m.until), next: iso(m.next), lastRun: m.lastRun ? { ...m.lastRun, at: iso(m.lastRun.at) } : undefined })),
           route53: d.route53(),
           secondaries: d.secondaries().map(secondaryView),
+          dnsWorkers: dnsWorkersView(d.dnsWorkers?.()),
           webhooks: (d.webhooks?.() ?? []).map((w) => ({ ...w, lastSentAt: iso(w.lastSentAt), lastFailure: w.lastFailure ? { ...w.lastFailure, at: iso(w.lastFailure.at) } : undefined })),
           cluster: clusterView(d.cluster?.()),
           leaderDuties: leaderDutiesView(d.leaderDuties?.()),
@@ -163,3 +165,8 @@ export function statusRoutes(d: AdminDeps): Route[] {
   ];
 }
 
+/** The DNS worker processes for /v1/status: null without workers. */
+function dnsWorkersView(w: WorkerPoolHealth | undefined) {
+  if (!w) return null;
+  return { ...w, lastExit: w.lastExit ? { ...w.lastExit, at: iso(w.lastExit.at) } : undefined };
+}
