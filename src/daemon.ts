@@ -111,6 +111,7 @@ export class Daemon {
       leaderDuties: () => this.duties.view(),
       dnsTcp: () => this.dns.tcpStats(),
       dnsWorkers: () => this.dns.workerPool?.health(),
+      secondaries: () => this.transfers?.notifyStatus() ?? [],
       cluster: () => this.source.clusterStatus(),
       now: () => this.clock.now(),
       probeKeys: () => this.controller.config.records.flatMap((rs) => rs.targets.map((t) => t.probeKey)),

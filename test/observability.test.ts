@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -154,11 +155,21 @@ test('the dashboard and the alerts query only metrics (and labels) a live daemon
   t.after(() => new Promise<void>((r) => webhook.close(() => r())));
   // An RFC 2136 server that does not answer: its series (out of sync) are exported all the same.
   const silentDns = await freePort();
+  // A secondary that acknowledges every NOTIFY (the reply: the same message with QR set, NOERROR).
+  const secondary = createSocket('udp4');
+  secondary.on('message', (m, from) => {
+    const ack = Buffer.from(m);
+    ack.writeUInt16BE((m.readUInt16BE(2) | 0x8000) & 0xfff0, 2);
+    secondary.send(ack, from.port, from.address);
+  });
+  await new Promise<void>((r) => secondary.bind(0, '127.0.0.1', r));
+  t.after(() => secondary.close());
   const dir = new TestDir();
   dir.write(
     wwwConfig(backends[0]!.port, {
       token: TOKEN,
       extra: `notify: [{ url: "http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook" }]
+secondaries: [{ address: "127.0.0.1:${secondary.address().port}", zones: [example.test] }]
 maintenance: [{ name: new-year, targets: [www.example.test/A/127.0.0.2], cron: "0 3 1 1 *", duration: 1m, reason: "a window that does not run here: its series exist from the start" }]
 route53:
   hostedZoneId: ${zoneId}
@@ -189,10 +200,10 @@ rfc2136:
   assert.equal(drain.code, 0, drain.stderr);
   assert.equal((await d.api('POST', '/v1/reload')).status, 200);
   const samples = (await until(
-    'Route 53 in sync and a transition counted',
+    'Route 53 in sync, a transition counted and the secondary\'s NOTIFY acknowledged',
     async () => {
       const s = parsePrometheus((await d.api('GET', '/metrics')).text);
-      return metric(s, 'failoverd_route53_in_sync') === 1 && (metric(s, 'failoverd_transitions_total') ?? 0) >= 1 && (metric(s, 'failoverd_notifications_total') ?? 0) >= 1 ? s : undefined;
+      return metric(s, 'failoverd_route53_in_sync') === 1 && (metric(s, 'failoverd_transitions_total') ?? 0) >= 1 && (metric(s, 'failoverd_notifications_total') ?? 0) >= 1 && metric(s, 'failoverd_secondary_notify_acknowledged') === 1 ? s : undefined;
     },
     20_000,
   ))!;

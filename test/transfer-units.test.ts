@@ -34,6 +34,9 @@ import { EXAMPLE_ZONE_FILE, exampleZone } from './helpers/dns-fixture.ts';
 import { captureLog, type CapturedLog } from './helpers/log-capture.ts';
 import { buildQuery } from './helpers/raw-dns.ts';
 import { systemClock } from '../src/clock.ts';
+import { Metrics } from '../src/admin/metrics.ts';
+import { secondaryView } from '../src/admin/views.ts';
+import { formatSecondaries } from '../src/cli/admin-commands.ts';
 
 const KEY: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('0123456789abcdef0123456789abcdef')) };
 const OTHER: TsigKey = { name: 'transfer-key', algorithm: 'hmac-sha256', secret: new TsigSecret(Buffer.from('fedcba9876543210fedcba9876543210')) };
@@ -285,6 +288,13 @@ interface FakeSecondary {
   arrived(n: number, ms?: number): Promise<void>;
 }
 
+/** What the sender's status says beyond the status page: failoverd_secondary_notify_acknowledged by secondary, and `failoverd status`'s WARNING lines (from /v1/status's view of it). */
+async function notifyLoudness(sender: NotifySender): Promise<{ acknowledged: Record<string, number>; warnings: string }> {
+  const metrics = new Metrics({ decisions: () => [], ready: () => true, snapshot: () => undefined, maintenance: () => [], notifyQueue: () => 0, now: () => 0, secondaries: () => sender.status() });
+  const values = (await metrics.registry.getSingleMetric('failoverd_secondary_notify_acknowledged')!.get()).values;
+  return { acknowledged: Object.fromEntries(values.map((v) => [`${v.labels.secondary} ${v.labels.zone}`, v.value])), warnings: formatSecondaries(sender.status().map(secondaryView)) };
+}
+
 /** A UDP socket standing in for a secondary: collects NOTIFYs, answers when told. */
 async function fakeSecondary(): Promise<FakeSecondary> {
   const sock = createSocket('udp4');
@@ -352,6 +362,7 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
   assert.equal(answers(m)[0]!.serial, snap.zones[0]!.serial, 'the new SOA in the answer section');
   const label = `127.0.0.1:${sec.port}`;
   assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', waiting: { serial: snap.zones[0]!.serial, attempt: 1, since: T0 } }]);
+  assert.deepEqual(await notifyLoudness(sender), { acknowledged: {}, warnings: '' }, 'no verdict while the first waits');
   for (const [advance, expected] of [[999, 1], [1, 2], [2000, 3], [4000, 4], [8000, 4], [60_000, 4]] as const) {
     clock.advance(advance);
     assert.equal(sent(log), expected, `after +${advance} ms`);
@@ -359,6 +370,9 @@ test('NOTIFY: retried with doubling waits until the bound, then given up', async
   await sentAndArrived(sec, log, 4);
   assert.ok(lines.some((l) => l.msg === 'NOTIFY not acknowledged; giving up until the next change' && l.attempts === 4));
   assert.deepEqual(sender.status(), [{ secondary: label, zone: 'example.test', last: { at: T0 + 15_000, serial: snap.zones[0]!.serial, attempts: 4, outcome: 'unanswered' } }], 'the status page shows the NOTIFY as unanswered');
+  const loud = await notifyLoudness(sender);
+  assert.deepEqual(loud.acknowledged, { [`${label} example.test`]: 0 });
+  assert.equal(loud.warnings, `WARNING: secondary ${label}: the NOTIFY for example.test serial ${snap.zones[0]!.serial} was NOT ANSWERED after every retry at ${new Date(T0 + 15_000).toISOString()}, after 4 attempt(s); it learns the change only at its next SOA refresh\n`);
 });
 
 test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY with the newest serial', async (t) => {
@@ -380,6 +394,8 @@ test('NOTIFY: a burst of changes while one waits coalesces into one more NOTIFY 
   sec.sock.send(ack(sec.got[1]!.msg), sec.got[1]!.from.port, '127.0.0.1');
   await log.waitFor('the newest acknowledged', (l) => l.msg === 'NOTIFY acknowledged' && l.serial === snap.zones[0]!.serial);
   assert.deepEqual(sender.status()[0]!.last, { at: T0, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'acknowledged', rcode: 'NOERROR', ms: 0 });
+  assert.deepEqual(Object.values((await notifyLoudness(sender)).acknowledged), [1]);
+  assert.equal((await notifyLoudness(sender)).warnings, '', 'acknowledged: no warning');
   clock.advance(60_000);
   assert.equal(sent(log), 2, 'nothing more once the newest serial is acknowledged');
 });
@@ -419,6 +435,9 @@ test('NOTIFY refused by the secondary: its rcode is the last answer, not retried
   sec.sock.send(refused, sec.got[0]!.from.port, '127.0.0.1');
   await log.waitFor('refused', (l) => l.msg === 'NOTIFY refused by the secondary; not retried');
   assert.deepEqual(sender.status(), [{ secondary: `127.0.0.1:${sec.port}`, zone: 'example.test', last: { at: T0 + 250, serial: snap.zones[0]!.serial, attempts: 1, outcome: 'refused', rcode: 'REFUSED', ms: 250 } }]);
+  const loud = await notifyLoudness(sender);
+  assert.deepEqual(Object.values(loud.acknowledged), [0]);
+  assert.match(loud.warnings, /^WARNING: secondary 127\.0\.0\.1:\d+: the NOTIFY for example\.test serial \d+ was REFUSED \(REFUSED\) at \S+, after 1 attempt\(s\)/);
   clock.advance(60_000);
   assert.equal(sent(log), 1, 'not retried');
 });

@@ -18,6 +18,7 @@ import type { Rfc2136TargetMetrics } from '../rfc2136/sink.ts';
 import type { Route53MetricsView } from '../route53/sink.ts';
 import type { TcpStats } from '../dns/tcp-limits.ts';
 import type { WorkerPoolHealth } from '../dns/worker-pool.ts';
+import type { NotifyStatus } from '../transfer/notify.ts';
 import { LOCAL_ERROR_CODE_LIST } from '../probes/reason.ts';
 import type { NotifyOutcome } from '../notify/webhook.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
@@ -53,6 +54,8 @@ export interface MetricsSources {
   rfc2136?: () => Rfc2136TargetMetrics[] | undefined;
   /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
   cluster?: () => ClusterStatus | undefined;
+  /** Each secondary's last answer to a NOTIFY, per zone (no failoverd_secondary_* series without secondaries). */
+  secondaries?: () => NotifyStatus[];
   /** The embedded DNS server's UDP worker processes (dns.workers > 1; none: no failoverd_dns_worker* series). */
   dnsWorkers?: () => WorkerPoolHealth | undefined;
   /** The embedded DNS server's TCP connections: open now, and refused or closed by a bound. */
@@ -231,6 +234,16 @@ export class Metrics {
         this.reset();
         const s = src.dnsTcp?.();
         if (s) for (const [reason, n] of Object.entries(s.closed)) this.inc({ reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_secondary_notify_acknowledged',
+      help: '1 when the secondary acknowledged the last NOTIFY for the zone, 0 when it was refused, unanswered after every retry, failed TSIG or could not be sent (until the next serial change notifies it again); no series before its first answer.',
+      labelNames: ['secondary', 'zone'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of src.secondaries?.() ?? []) if (s.last) this.set({ secondary: s.secondary, zone: s.zone }, s.last.outcome === 'acknowledged' ? 1 : 0);
       },
     });
     new Counter({

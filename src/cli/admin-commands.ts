@@ -101,7 +101,7 @@ export function formatStatus(s: any): string {
       )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatDnsWorkers(s.dnsWorkers)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatDnsWorkers(s.dnsWorkers)}${formatSecondaries(s.secondaries)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
 }
 
 /** A WARNING line when the last reload was refused (the daemon serves the config it loaded before). */
@@ -111,6 +111,19 @@ function formatReload(c: any): string {
   const first = r.problems.slice(0, 3).map((p: string) => `\n  ${p}`).join('');
   const more = r.problemCount > 3 ? `\n  ... ${r.problemCount - 3} more (failoverd reload prints them all)` : '';
   return `WARNING: config reload REFUSED at ${r.at} (${r.problemCount} problem(s)): still serving the config loaded at ${c.loadedAt}${first}${more}\n`;
+}
+
+/** A WARNING line per secondary and zone whose last NOTIFY was not acknowledged (GET /v1/status secondaries[]). */
+export function formatSecondaries(secondaries: any[] | undefined): string {
+  const WHAT: Record<string, string> = { refused: 'REFUSED', unanswered: 'NOT ANSWERED after every retry', 'tsig-failed': 'answered with a BAD TSIG', 'send-error': 'NOT SENT' };
+  return (secondaries ?? [])
+    .filter((s) => s.lastNotify && s.lastNotify.outcome !== 'acknowledged')
+    .map((s) => {
+      const n = s.lastNotify;
+      const detail = [n.rcode, n.error].filter(Boolean).join(': ');
+      return `WARNING: secondary ${s.secondary}: the NOTIFY for ${s.zone} serial ${n.serial} was ${WHAT[n.outcome] ?? n.outcome}${detail ? ` (${detail})` : ''} at ${n.at}, after ${n.attempts} attempt(s); it learns the change only at its next SOA refresh\n`;
+    })
+    .join('');
 }
 
 /** A WARNING line while a DNS worker is missing, or for 15 minutes after one exited (it is replaced). */
