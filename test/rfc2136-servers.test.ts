@@ -13,10 +13,10 @@
  *    the metrics, `failoverd status` and the status page;
  *  - the server stopped and started again → converged; records owned by
  *    others (no marker, another owner's marker) never touched;
- *  - a wrong secret shows BADSIG in /v1/status, `failoverd status` and the
- *    metrics of a daemon started with it, an unknown key name BADKEY in the
- *    status of a sink in this process (PowerDNS answers both REFUSED,
- *    unsigned: that and a hint show).
+ *  - a wrong secret shows BADSIG in /v1/status and the metrics of a daemon
+ *    started with it, an unknown key name BADKEY in the status of a sink in
+ *    this process (PowerDNS answers both REFUSED, unsigned: that and a hint
+ *    show).
  * Then Knot in mode primary with an NSD secondary: NOTIFY carries the change
  * (NSD logs Knot's notify of the serial with the new address); and the CLI
  * (failoverd rfc2136 plan|apply) as a process against Knot.
@@ -59,10 +59,12 @@ _failoverd.shared TXT "heritage=failoverd,owner=someone-else,type=A,sum=01234567
 `;
 
 /**
- * A killed backend is refused at once (fall: 2 probes 100 ms apart); a live one gets 900 ms to answer, so
- * three daemons and three servers at once on a busy machine do not flap (a flap would undo the failback hold).
+ * A killed backend is refused at once (fall: 3 probes 100 ms apart, within 2.2 s of the kill); a live one gets
+ * 1.9 s to answer, and only 3 in a row make it DOWN, so three daemons and three servers at once on a busy machine
+ * do not flap (a flap would undo the failback hold). With 900 ms and fall 2 the secondary went DOWN under load
+ * (`stress-ng --cpu 2` beside), its probe answered in 907 ms.
  */
-const CHECK = 'interval: 1s, fastInterval: 100ms, timeout: 900ms, rise: 2, fall: 2, watch: false';
+const CHECK = 'interval: 2s, fastInterval: 100ms, timeout: 1900ms, rise: 2, fall: 3, watch: false';
 
 function daemonConfig(backendPort: number, servers: number[], o: { secret?: string; updateKey?: string; mode?: 'primary' | 'all' } = {}): string {
   return `dns: { listen: ["127.0.0.1:0"] }
@@ -104,12 +106,20 @@ rfc2136:
 
 async function startDaemon(t: TestContext, yaml: string, secret = UPDATE_SECRET): Promise<AdminDaemon> {
   const dir = new TestDir();
-  t.after(() => dir.remove());
+  let daemon: AdminDaemon | undefined;
+  // One hook: the daemon stops before its folder goes. Hooks run in the order registered and one that throws skips
+  // the rest: removed first, the folder could meet a state write (ENOTEMPTY) and leave the daemon running.
+  t.after(async () => {
+    try {
+      await daemon?.stop();
+    } finally {
+      dir.remove();
+    }
+  });
   dir.write(yaml);
   // The update secret from a file, as in production (BIND's key clause syntax).
   writeFileSync(`${dir.dir}/update.key`, `key "failoverd-update" {\n  algorithm hmac-sha256;\n  secret "${secret}";\n};\n`);
-  const daemon = await AdminDaemon.start(dir, {}, 45_000);
-  t.after(() => daemon.stop());
+  daemon = await AdminDaemon.start(dir, {}, 45_000);
   return daemon;
 }
 
@@ -192,17 +202,32 @@ for (const kind of KINDS) {
     await servedBecomes(server, 'api.example.test', ['127.0.0.1']);
     assert.match((await served(server, '_failoverd.www.example.test', 'TXT'))[0]!, /^"heritage=failoverd,owner=failoverd-test,type=A,sum=[0-9a-f]{16}"$/);
 
-    // A killed primary: the server answers the secondary.
-    await backends[0]!.kill();
-    const transition = await daemon.proc.waitForLog((l) => l.msg === 'transition' && l.recordSet === 'www.example.test/A' && l.to === '127.0.0.2', 10_000).catch(() => undefined);
-    const ms = await servedBecomes(server, 'www.example.test', ['127.0.0.2']);
-    t.diagnostic(`${kind}: killed primary → server answers the secondary ${ms} ms after the dig loop began${transition ? '' : ' (no transition line matched)'}`);
-    await servedBecomes(server, 'api.example.test', ['127.0.0.2']);
-
-    // Back up: api fails back on its own, www is held (failback: manual) until the operator's failback.
-    await backends[0]!.revive();
-    await servedBecomes(server, 'api.example.test', ['127.0.0.1']);
-    assert.deepEqual(await served(server, 'www.example.test'), ['127.0.0.2'], 'the manual failback hold reaches the server');
+    // A killed primary: the server answers the secondary. Back up: api fails back on its own, www is held
+    // (failback: manual) until the operator's failback. A round in which the secondary's probe failed (a busy
+    // machine) shows nothing of the hold: every target DOWN while the primary is away, and recovering from all
+    // down answers the primary, as it should. Such a round is run again, up to 3.
+    for (let round = 1; ; round++) {
+      const since = daemon.proc.logs.length;
+      await backends[0]!.kill();
+      const ms = await servedBecomes(server, 'www.example.test', ['127.0.0.2']);
+      t.diagnostic(`${kind}: killed primary → server answers the secondary within ${ms} ms (checks every 2 s here; the bench measures the speed)`);
+      await servedBecomes(server, 'api.example.test', ['127.0.0.2']);
+      await backends[0]!.revive();
+      await servedBecomes(server, 'api.example.test', ['127.0.0.1']);
+      const www = await served(server, 'www.example.test');
+      const flap = daemon.proc.logs.slice(since).find((l) => l.msg === 'target health changed' && l.target === 'web@127.0.0.2' && l.to === 'DOWN');
+      if (!flap || round === 3) {
+        assert.deepEqual(www, ['127.0.0.2'], `the manual failback hold reaches the server${flap ? ` (the secondary's probe failed in each of ${round} rounds: ${String(flap.reason)})` : ''}`);
+        break;
+      }
+      t.diagnostic(`${kind}: round ${round}: the secondary's probe failed (${String(flap.reason)}): the hold is checked in another round`);
+      // Back on the primary for the next round: by the recovery, or by a failback if www is held.
+      await until(`${kind}: www back on the primary`, async () => {
+        if ((await served(server, 'www.example.test'))[0] === '127.0.0.1') return true;
+        await daemon.api('POST', '/v1/records/www.example.test/failback');
+        return false;
+      }, 20_000);
+    }
     // Refused (409) while the probes have not yet seen 127.0.0.1 rise again on a busy machine: asked again until it moves.
     await until(`${kind}: failback accepted`, async () => (await daemon.api('POST', '/v1/records/www.example.test/failback')).status === 200, 20_000);
     await servedBecomes(server, 'www.example.test', ['127.0.0.1']);
@@ -255,6 +280,10 @@ for (const kind of KINDS) {
     assert.ok(tg.refused.some((r: any) => r.name === 'shared.example.test' && r.kind === 'foreign'), JSON.stringify(tg.refused));
     assert.ok(tg.refused.some((r: any) => r.name === 'api.example.test' && r.kind === 'edited'), JSON.stringify(tg.refused));
     await daemon.stop();
+    // A daemon whose update.key holds a wrong secret, started now to run beside the in-process sink below (every
+    // UPDATE it signs is refused, so it writes nothing); checked after it.
+    const wrongStarting = startDaemon(t, daemonConfig(backends[0]!.port, [server.port]), WRONG_SECRET);
+    wrongStarting.catch(() => undefined); // awaited below; a start that fails fails the test there
 
     // A hand edit between what failoverd wrote and its next UPDATE: the prerequisite fails with the server's
     // RCODE (NXRRSET), then the read-back names the record set edited; the edit stays. A sink in this process,
@@ -277,19 +306,16 @@ for (const kind of KINDS) {
       await sink.stop();
     }
 
-    // A wrong secret, through a daemon (its update.key holds another secret): the server's answer (BADSIG; PowerDNS:
-    // REFUSED) in /v1/status, `failoverd status` and the metrics; nothing written. It starts wanting www back on
-    // 127.0.0.1 (the drain was the first daemon's), so it sends an UPDATE at once.
+    // The wrong secret: the server's answer (BADSIG; PowerDNS: REFUSED) in the daemon's /v1/status and metrics;
+    // nothing written. It starts wanting www back on 127.0.0.1 (the drain was the first daemon's): an UPDATE at once.
     {
       const rcode = WRONG_KEY_RCODES[kind].secret;
-      const wrong = await startDaemon(t, daemonConfig(backends[0]!.port, [server.port]), WRONG_SECRET);
+      const wrong = await wrongStarting;
       const bad = await until(`${kind}: a wrong secret shows ${rcode} in /v1/status`, async () => (await target(wrong)).lastError ?? undefined, 20_000);
       assert.equal(bad.rcode, rcode, JSON.stringify(bad));
       assert.equal(bad.code, 'RFC2136_REFUSED');
       assert.equal((await target(wrong)).lastRcode, rcode);
       if (rcode === 'REFUSED') assert.match(bad.message, /not signed: the server may not know key/);
-      const status = await run(process.execPath, [new URL('../bin/failoverd.js', import.meta.url).pathname, 'status', '--admin', wrong.adminUrl]);
-      assert.ok(status.stdout.includes(`${rcode}: UPDATE of example.test on 127.0.0.1:${server.port}`), status.stdout);
       const samples = parsePrometheus((await wrong.api('GET', '/metrics')).text);
       assert.ok((metric(samples, 'failoverd_rfc2136_updates_total', { zone: 'example.test', server: `127.0.0.1:${server.port}`, rcode }) ?? 0) >= 1, `an UPDATE counted ${rcode}`);
       await wrong.stop();
