@@ -153,7 +153,6 @@ test('a worker that dies is replaced and given the current snapshot; the port ke
 
 test('a daemon\'s DNS worker that dies shows in /v1/status, failoverd status and /metrics', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(`dns: { listen: ["127.0.0.1:0"], workers: 2 }
 zones: zones
 admin: { listen: "127.0.0.1:0" }
@@ -166,6 +165,7 @@ records:
   const theirs = new Set(Object.values(cluster.workers ?? {}).map((w) => w!.process.pid));
   const daemon = new Daemon(await loadConfig(dir.config), { clock: systemClock, logger: silentLogger });
   t.after(() => daemon.stop());
+  t.after(() => dir.remove());
   await daemon.start();
   const api = async (path: string) => (await fetch(`http://127.0.0.1:${daemon.adminAddress()!.port}${path}`)).text();
   const before = JSON.parse(await api('/v1/status')).dnsWorkers;

@@ -102,11 +102,11 @@ after(async () => {
 
 test('a maintenance window drains its target when the cron fires, visibly, then releases it when its duration is over', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * 0', duration: '30m', reason: 'kernel patching' }));
   const clock = new FakeClock(T0);
   const d = await startDaemon(dir, clock);
   t.after(() => d.daemon.stop());
+  t.after(() => dir.remove());
 
   const startAt = Date.UTC(2026, 0, 4, 3, 0, 0);
   const before = (await d.api('GET', '/v1/status')).body;
@@ -144,11 +144,11 @@ test('a maintenance window drains its target when the cron fires, visibly, then 
 
 test('a window removed by a reload releases its drain at once; an operator override stays', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(config(backends[0]!.port, { name: 'hotfix', cron: '0 3 * * *', duration: '1h', reason: 'database migration' }));
   const clock = new FakeClock(T0);
   const d = await startDaemon(dir, clock);
   t.after(() => d.daemon.stop());
+  t.after(() => dir.remove());
   const pin = await fetch(`http://127.0.0.1:${d.daemon.adminAddress()!.port}/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -178,7 +178,6 @@ test('a window removed by a reload releases its drain at once; an operator overr
 
 test('a drain whose window is gone from the config when failoverd starts again is released at start', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(config(backends[0]!.port, { name: 'retired', cron: '0 3 * * *', duration: '1h', reason: 'old window' }));
   const clock = new FakeClock(T0);
   const first = await startDaemon(dir, clock);
@@ -191,6 +190,7 @@ test('a drain whose window is gone from the config when failoverd starts again i
   dir.write(config(backends[0]!.port));
   const second = await startDaemon(dir, clock);
   t.after(() => second.daemon.stop());
+  t.after(() => dir.remove());
   const restored = await logged(second.log, 'restored state');
   assert.equal(restored.overrides, 1, 'the drain came back from the state file');
   const released = await logged(second.log, 'maintenance window no longer configured for this target: target released');
@@ -201,11 +201,11 @@ test('a drain whose window is gone from the config when failoverd starts again i
 
 test('a window whose run fails says so: log, /v1/status, failoverd status, the status page and metrics, until its next good run', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * *', duration: '30m', reason: 'kernel patching' }));
   const clock = new FakeClock(T0);
   const d = await startDaemon(dir, clock);
   t.after(() => d.daemon.stop());
+  t.after(() => dir.remove());
   const stateDir = dirname(dir.stateFile);
   const restore = () => {
     rmSync(stateDir, { force: true });

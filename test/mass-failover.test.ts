@@ -42,7 +42,6 @@ async function serial(port: number): Promise<number> {
 
 test('mass failover: hundreds of record sets failing together move the serial by a few steps, not one per set', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-mass-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const primaries: Backend[] = [];
   t.after(async () => {
     for (const b of primaries) await b.kill();
@@ -83,6 +82,7 @@ test('mass failover: hundreds of record sets failing together move the serial by
   const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { clock: systemClock, logger: silentLogger });
   const [dns] = await daemon.start();
   t.after(() => daemon.stop());
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const sets = 2 * ADDRESSES;
   const onSecondary = (): number => daemon.controller.answers().filter((a) => a.state.activeId?.includes('127.0.0.250')).length;
   assert.equal(onSecondary(), 0, 'every primary is up before');

@@ -35,7 +35,6 @@ function bigZone(): string {
 
 test('a reload adding a 100,000-record zone: queries are answered from the old snapshot all along, then from the new one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-reload-yields-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'zones'));
   copyFileSync(EXAMPLE_ZONE_FILE, join(dir, 'zones', 'example.test.zone'));
   // A config of a few hundred record sets (its YAML is parsed in steps too); their check's port has no listener.
@@ -47,6 +46,7 @@ test('a reload adding a 100,000-record zone: queries are answered from the old s
   const daemon = new Daemon(await loadConfig(join(dir, 'failoverd.yaml')), { clock: systemClock, logger: silentLogger });
   const [{ port }] = await daemon.start();
   t.after(() => daemon.stop());
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
 
   const client = createSocket('udp4');
   t.after(() => client.close());

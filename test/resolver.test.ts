@@ -32,7 +32,6 @@ async function ask(port: number): Promise<Array<{ address: string; ttl: number }
 test('Unbound (deploy/unbound/unbound.conf) in front of failoverd: cached answer, then the failover after its TTL', { timeout: scaled(60_000) }, async (t) => {
   if (!needTool(t, 'unbound')) return;
   const dir = mkdtempSync(join(tmpdir(), 'failoverd-unbound-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const [primary, secondary] = await httpBackendsOnOnePort(['127.0.0.1', '127.0.0.2']);
   t.after(async () => {
     await primary!.kill();
@@ -61,6 +60,7 @@ records:
   );
   const daemon = new DaemonProcess(['run', '--config', join(dir, 'failoverd.yaml')]);
   t.after(() => daemon.stop());
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const serving = await daemon.waitForLog((l) => l.msg === 'serving DNS', 15_000);
   const dnsPort = (serving.listen as Array<{ port: number }>)[0]!.port;
 

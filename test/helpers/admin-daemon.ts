@@ -36,7 +36,8 @@ export class TestDir {
     writeFileSync(this.config, yaml);
   }
   remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    // Retried: a daemon still stopping may write its state file while the folder goes.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
 
