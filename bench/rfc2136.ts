@@ -83,16 +83,20 @@ function updatesSent(fd: RunningServer, port: number): Array<{ changes: number }
   return out;
 }
 
-/** The times of the transition log lines so far. */
+/**
+ * The times of the transitions logged so far: a line each, and for a batch past the decider's first lines, the
+ * ones its summary line ("transitions: N record sets changed their answer at once") counts beyond them.
+ */
 function transitionTimes(fd: RunningServer): number[] {
-  return fd
-    .output()
-    .split('\n')
-    .filter((l) => l.includes('"msg":"transition"'))
-    .map((l) => {
-      const t = (JSON.parse(l) as { time: number | string }).time;
-      return typeof t === 'number' ? t : Date.parse(t);
-    });
+  const out: number[] = [];
+  for (const line of fd.output().split('\n')) {
+    if (!line.includes('"msg":"transition')) continue;
+    const l = JSON.parse(line) as { msg: string; time: number | string; transitions?: number; logged?: number };
+    const t = typeof l.time === 'number' ? l.time : Date.parse(l.time);
+    const n = l.msg === 'transition' ? 1 : l.msg.startsWith('transitions:') ? (l.transitions ?? 0) - (l.logged ?? 0) : 0;
+    for (let i = 0; i < n; i++) out.push(t);
+  }
+  return out;
 }
 
 async function everyAnswers(servers: UpdateServer[], name: string, want: string, timeoutMs = 20_000): Promise<void> {
