@@ -25,7 +25,6 @@ test('topology → Route 53 geolocation: plan shows it, per-site health checks, 
     for (const b of backends) await b.kill();
   });
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(`dns: { listen: ["127.0.0.1:0"] }
 admin: { listen: "127.0.0.1:0" }
 zones: zones
@@ -79,6 +78,7 @@ route53:
   // 2. The daemon publishes them: each location's site list answers, every record but the default tied to its site's health check.
   const daemon = await AdminDaemon.start(dir, AWS_ENV, 15_000);
   t.after(() => daemon.stop());
+  t.after(() => dir.remove());
   const initial = await eventually('the geolocation records in Route 53', async () => {
     const rs = await geo();
     return rs.length === 4 && rs;

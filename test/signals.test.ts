@@ -27,7 +27,6 @@ const LAUNCHER = join(ROOT, 'bin', 'failoverd-daemon');
 
 test('a SIGHUP right after spawn is remembered and applied as a reload once the daemon is up', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(`dns: { listen: ["127.0.0.1:0"] }
 zones: zones
 admin: { listen: "127.0.0.1:0", token: "${TOKEN}" }
@@ -41,6 +40,7 @@ records:
 `);
   const proc = new DaemonProcess(['run', '--config', dir.config]);
   t.after(() => proc.stop('SIGKILL'));
+  t.after(() => dir.remove());
   // Before node runs any of failoverd's code a SIGHUP kills any node
   // process; failoverd's first line catches it. Send it the moment the
   // process catches SIGHUP at all (SigCgt bit 0), long before it is loaded.
@@ -125,10 +125,10 @@ records:
 
 test('bin/failoverd-daemon: a SIGHUP right after spawn, before node can catch it, is held, then applied as one reload; SIGTERM stops it with exit 0', async (t) => {
   const dir = new TestDir();
-  t.after(() => dir.remove());
   dir.write(CONFIG);
   const { started: proc, sentAt } = await startAndHupEarly(() => new DaemonProcess(['run', '--config', dir.config], { entry: [LAUNCHER], env: { FAILOVERD_NODE: process.execPath } }));
   t.after(() => proc.stop('SIGKILL'));
+  t.after(() => dir.remove());
   t.diagnostic(`SIGHUP sent ${sentAt.toFixed(1)} ms after spawn`);
   const early = await Promise.race([
     proc.waitForLog((l) => l.msg === 'reloading config' && l.beforeStart === true, 30_000),
