@@ -19,7 +19,7 @@ import type { Logger } from './log.ts';
 import type { ZoneFile } from './dns-model/records.ts';
 
 /** How long a health change waits before this instance's own verdict takes it, while the cluster's decisions are served. */
-export const LOCAL_VERDICT_DELAY_MS = 10_000;
+export const LOCAL_VERDICT_DELAY_MS = 30_000;
 
 export interface ClusterDecisionsOptions {
   loaded: LoadedConfig;
