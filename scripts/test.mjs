@@ -3,7 +3,7 @@
 //   node scripts/test.mjs unit         pure code, no sockets or processes (seconds)
 //   node scripts/test.mjs integration  everything else (real backends, DNS clients, moto_server, tools)
 // A new test file is an integration test unless it is listed in UNIT.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
 const UNIT = new Set([
@@ -58,6 +58,32 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) {
   console.error(`FAILOVERD_TEST_CONCURRENCY must be an integer from 1 to 8, not ${JSON.stringify(process.env.FAILOVERD_TEST_CONCURRENCY)}`);
   process.exit(2);
 }
+// A bound on the whole run: a test file whose process does not end (a
+// daemon a failed hook left running keeps it alive) would otherwise hold CI
+// until its own limit, saying nothing. Past the bound the files still
+// running are named and everything is killed: a failure, not a hang.
+const limitS = Number(process.env.FAILOVERD_TEST_LIMIT_S ?? (kind === 'unit' ? 300 : 1200));
+if (!Number.isFinite(limitS) || limitS < 10) {
+  console.error(`FAILOVERD_TEST_LIMIT_S must be a number of seconds of at least 10, not ${JSON.stringify(process.env.FAILOVERD_TEST_LIMIT_S)}`);
+  process.exit(2);
+}
 const args = ['--import', 'tsx', '--test', ...(kind === 'integration' ? [`--test-concurrency=${concurrency}`] : []), ...files];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const child = spawn(process.execPath, args, { stdio: 'inherit', detached: true });
+const limit = setTimeout(() => {
+  let running = '';
+  try {
+    running = execFileSync('ps', ['-o', 'args=', '--ppid', String(child.pid)], { encoding: 'utf8' });
+  } catch {
+    // ps found no child left, or is missing: name nothing
+  }
+  const names = [...new Set(running.split('\n').flatMap((l) => l.match(/test\/[\w.-]+\.test\.ts/g) ?? []))];
+  console.error(`\nnot ok - the ${kind} tests did not end within ${limitS} s (FAILOVERD_TEST_LIMIT_S); still running: ${names.join(', ') || 'no test file (the runner itself)'}; killed`);
+  process.kill(-child.pid, 'SIGKILL');
+  process.exit(1);
+}, limitS * 1000);
+child.on('exit', (code) => {
+  clearTimeout(limit);
+  process.exit(code ?? 1);
+});
+// The runner has its own process group (so the bound can kill every file at once): pass an interrupt on to it.
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.kill(-child.pid, sig));
