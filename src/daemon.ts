@@ -30,7 +30,7 @@ import { toDesiredRecordSets, toDynamicRRset, toUpdateRecordSet } from './publis
 import { buildSnapshot, prepareZones, type Snapshot } from './records/snapshot.ts';
 import { Rfc2136Sink } from './rfc2136/sink.ts';
 import { Route53Sink } from './route53/sink.ts';
-import { readStateFileSync, StateWriter, STATE_VERSION, type StateWriteOutcome } from './state/store.ts';
+import { readStateFileSync, StateWriter, STATE_VERSION, type StateRestoreProblem, type StateWriteOutcome } from './state/store.ts';
 import type { StateValue } from './state/state-text.ts';
 import type { Config } from './config/types.ts';
 import type { SavedHealth } from './health/target-health.ts';
@@ -81,6 +81,8 @@ export class Daemon {
   private reloadQueued: Promise<ReloadOutcome> | undefined;
   private readonly startedAt: number;
   private configLoadedAt: number;
+  /** Why the state file of the last run was not restored at this start (drains, holds and serials forgotten); none: undefined. */
+  private stateRestoreProblem: StateRestoreProblem | undefined;
   /** The last reload since start: when, and the problems that refused it (status says a refused one until a good one). */
   private lastReload: { at: number; ok: boolean; problemCount: number; problems: string[] } | undefined;
   private adminBound: { host: string; port: number } | undefined;
@@ -91,7 +93,7 @@ export class Daemon {
     this.loaded = loaded;
     this.startedAt = this.configLoadedAt = this.clock.now();
     const { config } = loaded;
-    const saved = readStateFileSync(config.state.file, this.log.child({ component: 'state' }));
+    const saved = readStateFileSync(config.state.file, this.log.child({ component: 'state' }), (p) => (this.stateRestoreProblem = p));
     if (saved) this.log.info({ component: 'state', file: config.state.file, savedAt: saved.savedAt, overrides: Object.keys(saved.overrides).length, serials: saved.serials }, 'restored state');
     this.floorSerials = new Map(Object.entries(saved?.serials ?? {}));
     // In cluster mode this instance's own verdict is logged apart from the cluster's decisions.
@@ -112,6 +114,7 @@ export class Daemon {
       dnsTcp: () => this.dns.tcpStats(),
       dnsWorkers: () => this.dns.workerPool?.health(),
       secondaries: () => this.transfers?.notifyStatus() ?? [],
+      stateRestoreFailed: () => this.stateRestoreProblem !== undefined,
       cluster: () => this.source.clusterStatus(),
       now: () => this.clock.now(),
       probeKeys: () => this.controller.config.records.flatMap((rs) => rs.targets.map((t) => t.probeKey)),
@@ -385,7 +388,7 @@ export class Daemon {
       history: this.history,
       clock: this.clock,
       now: () => this.clock.now(),
-      info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt, ...(this.lastReload ? { lastReload: this.lastReload } : {}) }),
+      info: () => ({ version: FAILOVERD_VERSION, startedAt: this.startedAt, configFile: this.loaded.config.file, configLoadedAt: this.configLoadedAt, ...(this.lastReload ? { lastReload: this.lastReload } : {}), stateFile: this.loaded.config.state.file, ...(this.stateRestoreProblem ? { stateRestoreProblem: this.stateRestoreProblem } : {}) }),
     };
   }
 }

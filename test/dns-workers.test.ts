@@ -21,7 +21,7 @@ import { Metrics } from '../src/admin/metrics.ts';
 import { formatStatus } from '../src/cli/admin-commands.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Daemon } from '../src/daemon.ts';
-import { TestDir } from './helpers/admin-daemon.ts';
+import { idleConfig, TestDir } from './helpers/admin-daemon.ts';
 import { freePort } from './helpers/ports.ts';
 
 const zones = [exampleZone()];
@@ -153,15 +153,7 @@ test('a worker that dies is replaced and given the current snapshot; the port ke
 
 test('a daemon\'s DNS worker that dies shows in /v1/status, failoverd status and /metrics', async (t) => {
   const dir = new TestDir();
-  dir.write(`dns: { listen: ["127.0.0.1:0"], workers: 2 }
-zones: zones
-admin: { listen: "127.0.0.1:0" }
-startupTimeout: 2s
-checks:
-  web: { type: tcp, port: ${await freePort()}, interval: 1h, timeout: 500ms, rise: 1, fall: 1 }
-records:
-  - { name: www.example.test, type: A, targets: [{ address: 127.0.0.1, check: web }] }
-`);
+  dir.write(idleConfig(await freePort(), { dnsWorkers: 2 }));
   const theirs = new Set(Object.values(cluster.workers ?? {}).map((w) => w!.process.pid));
   const daemon = new Daemon(await loadConfig(dir.config), { clock: systemClock, logger: silentLogger });
   t.after(() => daemon.stop());

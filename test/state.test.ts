@@ -11,7 +11,12 @@ import { after, before, test } from 'node:test';
 import { FakeClock } from './helpers/fake-clock.ts';
 import { silentLogger } from '../src/log.ts';
 import { emptyState, MAX_DELAY_MS, persistedStateSchema, readStateFileSync, RETRY_MS, StateWriter } from '../src/state/store.ts';
-import { AdminDaemon, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';
+import { systemClock } from '../src/clock.ts';
+import { formatStatus } from '../src/cli/admin-commands.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { Daemon } from '../src/daemon.ts';
+import { freePort } from './helpers/ports.ts';
+import { AdminDaemon, idleConfig, TestDir, until, wwwConfig } from './helpers/admin-daemon.ts';
 import { httpBackendsOnOnePort, type Backend } from './helpers/backends.ts';
 
 let backends: Backend[] = [];
@@ -234,6 +239,43 @@ test('a file of the wrong shape is refused (moved aside) too', () => {
     assert.equal(logs.length, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a state file that cannot be restored at start says so beyond the log: /v1/status state.restoreProblem, a WARNING in failoverd status, failoverd_state_restore_failed 1', async (t) => {
+  const dir = new TestDir();
+  t.after(() => dir.remove());
+  dir.write(idleConfig(await freePort()));
+  mkdirSync(dirname(dir.stateFile), { recursive: true });
+  writeFileSync(dir.stateFile, '{"version": 1, "overrides": {"www.example.test/A/127.0.0.1": ');
+  const seen = async (daemon: Daemon) => {
+    const get = async (path: string) => (await fetch(`http://127.0.0.1:${daemon.adminAddress()!.port}${path}`)).text();
+    const status = JSON.parse(await get('/v1/status'));
+    return { status, text: formatStatus(status), gauge: /^failoverd_state_restore_failed (\d)$/m.exec(await get('/metrics'))?.[1] };
+  };
+  const first = new Daemon(await loadConfig(dir.config), { clock: systemClock, logger: silentLogger });
+  try {
+    await first.start();
+    const { status, text, gauge } = await seen(first);
+    assert.equal(status.state.file, dir.stateFile);
+    assert.match(status.state.restoreProblem.problem, /^corrupt: not JSON: /);
+    assert.match(status.state.restoreProblem.movedTo, /failoverd\.json\.corrupt-/);
+    assert.ok(existsSync(status.state.restoreProblem.movedTo), 'the file moved aside is where the status says');
+    assert.match(text, /^WARNING: the state file .*failoverd\.json was NOT restored at start \(corrupt: not JSON: .*; moved aside to .*\): drains, pins, failback holds and serials from before this start are forgotten$/m);
+    assert.equal(gauge, '1');
+  } finally {
+    await first.stop();
+  }
+  // The next start reads the file the first one wrote: nothing to say.
+  const second = new Daemon(await loadConfig(dir.config), { clock: systemClock, logger: silentLogger });
+  try {
+    await second.start();
+    const { status, text, gauge } = await seen(second);
+    assert.equal(status.state.restoreProblem, null);
+    assert.doesNotMatch(text, /state file/);
+    assert.equal(gauge, '0');
+  } finally {
+    await second.stop();
   }
 });
 

@@ -11,7 +11,7 @@ import type { WindowStatus } from '../maintenance/windows.ts';
 import type { Snapshot } from '../records/snapshot.ts';
 import type { Rfc2136StatusView } from '../rfc2136/sink.ts';
 import type { Route53StatusView } from '../route53/sink.ts';
-import type { StateWriteOutcome } from '../state/store.ts';
+import type { StateRestoreProblem, StateWriteOutcome } from '../state/store.ts';
 import type { NotifyStatus } from '../transfer/index.ts';
 import type { WebhookStatus } from '../notify/webhook.ts';
 import type { WorkerPoolHealth } from '../dns/worker-pool.ts';
@@ -67,5 +67,14 @@ export interface AdminDeps {
   /** Cluster mode: a target this instance knows and the leader does not decide (a drain of it would be applied nowhere), with the instances that know it. */
   targetUnknownToLeader?(targetId: string): { leader: string; knownBy: string[] } | undefined;
   /** lastReload: the last reload since start (none: undefined); a refused one with its problems (the first 20 as text). */
-  info(): { version: string; startedAt: number; configFile: string; configLoadedAt: number; lastReload?: { at: number; ok: boolean; problemCount: number; problems: string[] } };
+  /** stateRestoreProblem: why the state file was not restored at start (drains, holds and serials of before forgotten). */
+  info(): {
+    version: string;
+    startedAt: number;
+    configFile: string;
+    configLoadedAt: number;
+    lastReload?: { at: number; ok: boolean; problemCount: number; problems: string[] };
+    stateFile?: string;
+    stateRestoreProblem?: StateRestoreProblem;
+  };
 }

@@ -54,6 +54,8 @@ export interface MetricsSources {
   rfc2136?: () => Rfc2136TargetMetrics[] | undefined;
   /** Cluster mode; undefined without a cluster: section (no failoverd_cluster_* series then). */
   cluster?: () => ClusterStatus | undefined;
+  /** True when the state file of the last run could not be restored at this start. */
+  stateRestoreFailed?: () => boolean;
   /** Each secondary's last answer to a NOTIFY, per zone (no failoverd_secondary_* series without secondaries). */
   secondaries?: () => NotifyStatus[];
   /** The embedded DNS server's UDP worker processes (dns.workers > 1; none: no failoverd_dns_worker* series). */
@@ -321,6 +323,14 @@ export class Metrics {
       collect() {
         this.reset();
         for (const m of src.maintenance()) this.set({ window: m.name }, m.lastRun?.ok === false ? 0 : 1);
+      },
+    });
+    new Gauge({
+      name: 'failoverd_state_restore_failed',
+      help: '1 when the state file of the last run existed but could not be restored at this start (unreadable or corrupt: moved aside): the drains, holds and serials of before are forgotten; 0 otherwise (also for a first start without one). Stays until the next start.',
+      registers,
+      collect() {
+        this.set(src.stateRestoreFailed?.() ? 1 : 0);
       },
     });
     this.stateWrites = new Counter({ name: 'failoverd_state_writes_total', help: 'State file writes by outcome (ok, error).', labelNames: ['outcome'], registers });

@@ -101,7 +101,14 @@ export function formatStatus(s: any): string {
       )
     : '';
   const zones = s.zones.map((z: any) => `${z.origin} serial ${z.serial}`).join(', ');
-  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatDnsWorkers(s.dnsWorkers)}${formatSecondaries(s.secondaries)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+  return `failoverd ${s.version}, ${s.ready ? 'ready' : 'NOT READY'}, up since ${s.startedAt}; zones: ${zones || '-'}\n${formatStateRestore(s.state)}${formatReload(s.config)}${formatDuties(s.leaderDuties)}${formatDnsWorkers(s.dnsWorkers)}${formatSecondaries(s.secondaries)}${formatWebhooks(s.webhooks)}${formatCluster(s.cluster)}\n${sets}\n${targets}${windows}${formatRoute53(s.route53)}${formatRfc2136(s.rfc2136)}`;
+}
+
+/** A WARNING line when the state file was not restored at start. */
+function formatStateRestore(st: any): string {
+  const p = st?.restoreProblem;
+  if (!p) return '';
+  return `WARNING: the state file ${st.file} was NOT restored at start (${p.problem}${p.movedTo ? `; moved aside to ${p.movedTo}` : ''}): drains, pins, failback holds and serials from before this start are forgotten\n`;
 }
 
 /** A WARNING line when the last reload was refused (the daemon serves the config it loaded before). */

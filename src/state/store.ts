@@ -13,6 +13,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Clock, TimerHandle } from '../clock.ts';
+import { errorText } from '../errors.ts';
 import { RateLimitedLog, type Logger } from '../log.ts';
 import { StateText, type StateValue } from './state-text.ts';
 
@@ -173,15 +174,27 @@ export class StateWriter {
   }
 }
 
-/** readStateFile for start-up, synchronously (the daemon builds its controller in its constructor). */
-export function readStateFileSync(file: string, log: Logger): PersistedState | undefined {
+/** Why a state file that exists was not restored: unreadable, or corrupt (then moved aside, when it could be). */
+export interface StateRestoreProblem {
+  problem: string;
+  movedTo?: string;
+}
+
+/**
+ * readStateFile for start-up, synchronously (the daemon builds its controller in its constructor).
+ * A file that exists but is not restored is logged and told to `onProblem` (a missing one is a clean start).
+ */
+export function readStateFileSync(file: string, log: Logger, onProblem?: (p: StateRestoreProblem) => void): PersistedState | undefined {
   removeStaleTempFiles(file, log);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') log.warn({ file, err }, 'cannot read the state file; starting clean');
+    if (code !== 'ENOENT') {
+      log.warn({ file, err }, 'cannot read the state file; starting clean');
+      onProblem?.({ problem: `cannot read it: ${errorText(err)}` });
+    }
     return undefined;
   }
   let problem: string;
@@ -196,8 +209,10 @@ export function readStateFileSync(file: string, log: Logger): PersistedState | u
   try {
     renameSync(file, aside);
     log.warn({ file, movedTo: aside, problem }, 'state file is corrupt: moved it aside and starting clean');
+    onProblem?.({ problem: `corrupt: ${problem}`, movedTo: aside });
   } catch (err) {
     log.warn({ file, problem, err }, 'state file is corrupt and could not be moved aside; starting clean');
+    onProblem?.({ problem: `corrupt: ${problem}` });
   }
   return undefined;
 }

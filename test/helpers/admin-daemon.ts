@@ -234,6 +234,23 @@ export function metric(samples: ReturnType<typeof parsePrometheus>, name: string
  * from 127.0.0.1 to 127.0.0.2 (HTTP check on `port`), with more record sets
  * (YAML list items) and more top-level sections appended.
  */
+/**
+ * A daemon with nothing to do: www.example.test's one target has a TCP check
+ * on `deadPort` (nothing listens: DOWN at the first probe) probed once an
+ * hour, so a test reads its status, metrics and the failures it provokes.
+ */
+export function idleConfig(deadPort: number, opts: { dnsWorkers?: number } = {}): string {
+  return `dns: { listen: ["127.0.0.1:0"]${opts.dnsWorkers ? `, workers: ${opts.dnsWorkers}` : ''} }
+zones: zones
+admin: { listen: "127.0.0.1:0" }
+startupTimeout: 2s
+checks:
+  web: { type: tcp, port: ${deadPort}, interval: 1h, timeout: 500ms, rise: 1, fall: 1 }
+records:
+  - { name: www.example.test, type: A, targets: [{ address: 127.0.0.1, check: web }] }
+`;
+}
+
 export function wwwConfig(port: number, opts: { token?: string; moreRecords?: string; extra?: string } = {}): string {
   return `dns: { listen: ["127.0.0.1:0"] }
 zones: zones

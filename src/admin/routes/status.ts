@@ -85,6 +85,7 @@ export function statusRoutes(d: AdminDeps): Route[] {
           ready: d.readiness().ready,
           version: info.version,
           startedAt: iso(info.startedAt),
+          state: { file: info.stateFile ?? null, restoreProblem: info.stateRestoreProblem ?? null },
           config: { file: info.configFile, loadedAt: iso(info.configLoadedAt), ...(info.lastReload ? { lastReload: { ...info.lastReload, at: iso(info.lastReload.at) } } : {}) },
           ...(paging ? { page: paging } : {}),
           zones: (d.snapshot()?.zones ?? []).map((z) => ({ origin: z.origin, serial: z.serial })),
