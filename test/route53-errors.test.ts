@@ -17,6 +17,7 @@ import { SdkRoute53Port } from '../src/route53/sdk-port.ts';
 import type { DesiredRecordSet } from '../src/route53/desired.ts';
 import { Route53Error } from '../src/route53/errors.ts';
 import { systemClock } from '../src/clock.ts';
+import { FailoverdError } from '../src/errors.ts';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -220,4 +221,36 @@ test('maxRequestsPerSecond holds at a throttling endpoint: retries and concurren
   const perSecond = new Map<number, number>();
   for (const at of arrivals) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
   assert.ok(most(arrivals, 750) <= 4, `requests received per second: ${[...perSecond.values()].join(', ')}; at most ${most(arrivals, 750)} within 750 ms (${arrivals.map((x) => x - arrivals[0]!).join(", ")} ms; sent ${sent.map((x) => x - sent[0]!).join(", ")})`);
+});
+
+test('beforeSend runs after the SDK signed the request, right before it leaves: a lead lost while signing sends nothing', async (t) => {
+  const fake = await fakeRoute53(t);
+  // The lead is lost during an await of the SDK's own (credentials, asked for by the signer), as when a leader
+  // paused there resumes past its lease: a check before client.send() passed, the one in beforeSend must not.
+  let lead = true;
+  const refused: string[] = [];
+  const sdk = new SdkRoute53Port({
+    region: 'us-east-1',
+    endpoint: fake.endpoint,
+    credentials: async () => {
+      lead = false;
+      return { accessKeyId: 'test', secretAccessKey: 'test' };
+    },
+    beforeSend: (op) => {
+      if (!lead) {
+        refused.push(op);
+        throw new FailoverdError('CLUSTER_NOT_LEADER', `${op} not sent`);
+      }
+    },
+  });
+  t.after(() => sdk.destroy());
+  await assert.rejects(sdk.getChange('C1EXAMPLE'), (err: unknown) => err instanceof FailoverdError && err.code === 'CLUSTER_NOT_LEADER');
+  assert.deepEqual(refused, ['GetChangeCommand']);
+  assert.equal(fake.requests.length, 0, 'nothing reached Route 53');
+  // While the lead is held, the same request goes out and is answered.
+  lead = true;
+  const sdk2 = new SdkRoute53Port({ region: 'us-east-1', endpoint: fake.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, beforeSend: () => undefined });
+  t.after(() => sdk2.destroy());
+  assert.equal((await sdk2.getChange('C1EXAMPLE')).status, 'INSYNC');
+  assert.equal(fake.requests.length, 1);
 });

@@ -15,6 +15,7 @@ import {
   ListTagsForResourcesCommand,
   Route53Client,
   UpdateHealthCheckCommand,
+  type Route53ClientConfig,
   type ResourceRecordSet,
   type RRType,
   type HealthCheck,
@@ -26,7 +27,15 @@ export interface SdkPortOptions {
   region: string;
   endpoint?: string;
   /** Only for tests and emulators; production uses the default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: Route53ClientConfig['credentials'];
+  /**
+   * Called synchronously as the last step before a signed request is handed
+   * to the HTTP handler; throws to refuse it (the caller gets that error).
+   * Everything before it (loading the SDK, credentials, signing) awaits, and
+   * a process paused there may have lost what made the request right (the
+   * cluster's lead) when it resumes.
+   */
+  beforeSend?: (op: string) => void;
   /** Per-request socket timeout in ms (default 10 s). */
   requestTimeoutMs?: number;
 }
@@ -105,6 +114,17 @@ export class SdkRoute53Port implements Route53Port {
       maxAttempts: 1,
       requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
     });
+    const beforeSend = opts.beforeSend;
+    if (beforeSend) {
+      // The innermost middleware (step deserialize, priority low): after signing, right before the HTTP handler.
+      this.client.middlewareStack.add(
+        (next, context) => (args) => {
+          beforeSend(String(context.commandName ?? 'request'));
+          return next(args);
+        },
+        { step: 'deserialize', priority: 'low', name: 'failoverdBeforeSend' },
+      );
+    }
   }
 
   destroy(): void {

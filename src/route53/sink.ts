@@ -175,6 +175,11 @@ export class Route53Sink {
         region: opts.config.region,
         ...(opts.config.endpoint ? { endpoint: opts.config.endpoint } : {}),
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
+        // Checked again after the SDK's own awaits (signing), right before the request leaves: see stoppablePort.
+        beforeSend: (op) => {
+          const refusal = this.refusal(this.term.signal, op);
+          if (refusal) throw refusal;
+        },
       });
       raw = this.ownPort;
     }
@@ -184,10 +189,17 @@ export class Route53Sink {
     this.port = this.termPort(this.term.signal);
   }
 
+  /** Why a request of the term of `signal` must not be sent now, if it must not. */
+  private refusal(signal: AbortSignal, op: string): FailoverdError | undefined {
+    if (signal.aborted) return new FailoverdError('ROUTE53_STOPPED', `the Route 53 sink is stopped: ${op} not sent`);
+    if (!this.holdsLead()) return new FailoverdError('CLUSTER_NOT_LEADER', `this instance does not hold the cluster's lead (its lease is not confirmed within a TTL): ${op} not sent`);
+    return undefined;
+  }
+
   /** The port of one term: rate-limited and retried, and refusing every request once `signal` is aborted or the lead is not held. */
   private termPort(signal: AbortSignal): Route53Port {
     return guardPort(
-      stoppablePort(this.rawPort, signal, this.holdsLead),
+      stoppablePort(this.rawPort, (op) => this.refusal(signal, op)),
       this.bucket,
       {
         clock: this.clock,
@@ -566,13 +578,17 @@ export function summarize(plan: Plan): unknown {
 
 export { formatPlan };
 
-/** `inner`, refusing every request once `signal` is aborted (the sink stopped): ROUTE53_STOPPED, never retried. */
-function stoppablePort(inner: Route53Port, signal: AbortSignal, holdsLead: () => boolean): Route53Port {
+/**
+ * `inner`, refusing every request `refusal` names an error for (ROUTE53_STOPPED once the term's signal is aborted,
+ * CLUSTER_NOT_LEADER once the lead is not held), never retried. The sink's own SDK port checks the same again as the
+ * last step before a request leaves (SdkPortOptions.beforeSend), after the awaits of signing.
+ */
+function stoppablePort(inner: Route53Port, refusal: (op: string) => FailoverdError | undefined): Route53Port {
   const out = {} as Record<keyof Route53Port, unknown>;
   for (const op of Object.keys(PORT_OPS) as Array<keyof Route53Port>) {
     out[op] = (...args: unknown[]) => {
-      if (signal.aborted) return Promise.reject(new FailoverdError('ROUTE53_STOPPED', `the Route 53 sink is stopped: ${op} not sent`));
-      if (!holdsLead()) return Promise.reject(new FailoverdError('CLUSTER_NOT_LEADER', `this instance does not hold the cluster's lead (its lease is not confirmed within a TTL): ${op} not sent`));
+      const refused = refusal(op);
+      if (refused) return Promise.reject(refused);
       return (inner[op] as (...a: unknown[]) => Promise<unknown>)(...args);
     };
   }
