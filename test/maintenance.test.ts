@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { FakeClock } from './helpers/fake-clock.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { Daemon } from '../src/daemon.ts';
@@ -88,6 +88,22 @@ async function startDaemon(dir: TestDir, clock: FakeClock) {
   };
 }
 
+/**
+ * A test folder with `window`'s config and a daemon of it on a FakeClock at T0. One hook stops the daemon, then removes
+ * the folder: node:test runs hooks in the order they were added, and a removal while the daemon writes its state fails.
+ */
+async function startWithWindow(t: TestContext, window: Parameters<typeof config>[1]) {
+  const dir = new TestDir();
+  dir.write(config(backends[0]!.port, window));
+  const clock = new FakeClock(T0);
+  const d = await startDaemon(dir, clock);
+  t.after(async () => {
+    await d.daemon.stop();
+    dir.remove();
+  });
+  return { dir, clock, d };
+}
+
 function logged(log: CapturedLog, msg: string): Promise<Record<string, unknown>> {
   return log.waitFor(msg, (l) => l.msg === msg);
 }
@@ -101,12 +117,7 @@ after(async () => {
 });
 
 test('a maintenance window drains its target when the cron fires, visibly, then releases it when its duration is over', async (t) => {
-  const dir = new TestDir();
-  dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * 0', duration: '30m', reason: 'kernel patching' }));
-  const clock = new FakeClock(T0);
-  const d = await startDaemon(dir, clock);
-  t.after(() => d.daemon.stop());
-  t.after(() => dir.remove());
+  const { clock, d } = await startWithWindow(t, { name: 'patch', cron: '0 3 * * 0', duration: '30m', reason: 'kernel patching' });
 
   const startAt = Date.UTC(2026, 0, 4, 3, 0, 0);
   const before = (await d.api('GET', '/v1/status')).body;
@@ -143,12 +154,7 @@ test('a maintenance window drains its target when the cron fires, visibly, then 
 });
 
 test('a window removed by a reload releases its drain at once; an operator override stays', async (t) => {
-  const dir = new TestDir();
-  dir.write(config(backends[0]!.port, { name: 'hotfix', cron: '0 3 * * *', duration: '1h', reason: 'database migration' }));
-  const clock = new FakeClock(T0);
-  const d = await startDaemon(dir, clock);
-  t.after(() => d.daemon.stop());
-  t.after(() => dir.remove());
+  const { dir, clock, d } = await startWithWindow(t, { name: 'hotfix', cron: '0 3 * * *', duration: '1h', reason: 'database migration' });
   const pin = await fetch(`http://127.0.0.1:${d.daemon.adminAddress()!.port}/v1/targets/${encodeURIComponent('www.example.test/A/127.0.0.2')}/override`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -200,12 +206,7 @@ test('a drain whose window is gone from the config when failoverd starts again i
 });
 
 test('a window whose run fails says so: log, /v1/status, failoverd status, the status page and metrics, until its next good run', async (t) => {
-  const dir = new TestDir();
-  dir.write(config(backends[0]!.port, { name: 'patch', cron: '0 3 * * *', duration: '30m', reason: 'kernel patching' }));
-  const clock = new FakeClock(T0);
-  const d = await startDaemon(dir, clock);
-  t.after(() => d.daemon.stop());
-  t.after(() => dir.remove());
+  const { dir, clock, d } = await startWithWindow(t, { name: 'patch', cron: '0 3 * * *', duration: '30m', reason: 'kernel patching' });
   const stateDir = dirname(dir.stateFile);
   const restore = () => {
     rmSync(stateDir, { force: true });
